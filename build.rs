@@ -1,0 +1,67 @@
+//! Builds the guest components the integration tests and benchmarks run:
+//! the example plugins (through `example-plugins/build.sh`, into
+//! `$OUT_DIR/dist/NAME/`) and the broken fixture plugins of
+//! `tests/fixtures/plugins` (into `$OUT_DIR/fixtures/`). Their paths reach
+//! the tests as `ISAAC_TEST_DIST` and `ISAAC_TEST_FIXTURES`.
+//!
+//! The guests build with their own cargo invocation in `$CARGO_TARGET_DIR/guests`
+//! (a separate target directory, so the nested cargo never waits on the
+//! lock of the build that runs this script).
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FIXTURES: &[&str] = &["metadata_trap", "misbehave", "no_run", "future_wit"];
+
+fn main() {
+    let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    for watched in ["example-plugins/rust", "example-plugins/build.sh", "plugin-sdk", "wit", "tests/fixtures/plugins"] {
+        println!("cargo:rerun-if-changed={watched}");
+    }
+
+    let dist = out.join("dist");
+    run(guest_command("bash", &target).arg(root.join("example-plugins/build.sh")).env("ISAAC_DIST", &dist));
+
+    let guests = target.join("guests");
+    run(guest_command("cargo", &target)
+        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(root.join("tests/fixtures/plugins/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&guests));
+    let fixtures = out.join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    for name in FIXTURES {
+        let built = guests.join("wasm32-wasip2/release").join(format!("{name}.wasm"));
+        std::fs::copy(&built, fixtures.join(format!("{name}.wasm")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    }
+
+    println!("cargo:rustc-env=ISAAC_TEST_DIST={}", dist.display());
+    println!("cargo:rustc-env=ISAAC_TEST_FIXTURES={}", fixtures.display());
+}
+
+/// A command with the environment of this build script minus what would
+/// make the nested cargo build for the host or with the host's flags.
+fn guest_command(program: &str, target: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CARGO_TARGET_DIR", target);
+    cmd
+}
+
+fn run(cmd: &mut Command) {
+    let status = cmd.status().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    assert!(status.success(), "{cmd:?} failed with {status}: the guest plugins did not build");
+}

@@ -1,0 +1,76 @@
+//! `isaac:plugin/log`: plugin diagnostics on stderr.
+//!
+//! Each line is `NAME: LEVEL: MESSAGE`, printed when the level passes the
+//! user's threshold (`-q` errors only, default warnings, `-v` info, `-vv`
+//! debug, `-vvv` trace). Control characters are replaced so a plugin cannot
+//! drive the terminal, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`].
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::bindings::{Level, LogHost};
+use crate::sandbox::HostState;
+
+/// The most log text one call may print; the rest is dropped with a notice.
+pub const MAX_LOG_BYTES_PER_CALL: usize = 64 * 1024;
+
+/// Where one call's log lines go.
+#[derive(Debug, Clone)]
+pub struct LogSink {
+    plugin: Arc<str>,
+    threshold: Level,
+    written: usize,
+}
+
+impl LogSink {
+    /// Lines of `plugin` at `threshold` or more important.
+    pub fn new(plugin: Arc<str>, threshold: Level) -> Self {
+        LogSink { plugin, threshold, written: 0 }
+    }
+
+    fn emit(&mut self, level: Level, message: &str) {
+        if rank(level) < rank(self.threshold) || self.written > MAX_LOG_BYTES_PER_CALL {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        self.written += message.len();
+        if self.written > MAX_LOG_BYTES_PER_CALL {
+            let _ = writeln!(
+                stderr,
+                "{}: warn: log output over {MAX_LOG_BYTES_PER_CALL} bytes in one call; the rest is dropped",
+                self.plugin
+            );
+            return;
+        }
+        let clean: String =
+            message.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect();
+        let _ = writeln!(stderr, "{}: {}: {clean}", self.plugin, name(level));
+    }
+}
+
+/// A level's importance, trace lowest.
+pub fn rank(level: Level) -> u8 {
+    match level {
+        Level::Trace => 0,
+        Level::Debug => 1,
+        Level::Info => 2,
+        Level::Warn => 3,
+        Level::Error => 4,
+    }
+}
+
+fn name(level: Level) -> &'static str {
+    match level {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    }
+}
+
+impl LogHost for HostState {
+    async fn log(&mut self, level: Level, message: String) {
+        self.log.emit(level, &message);
+    }
+}

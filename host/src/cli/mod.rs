@@ -1,0 +1,86 @@
+//! The `isaac` command line: raw arguments → settings → one subcommand →
+//! exit status. One file per subcommand; the clap doc comments are the help.
+//!
+//! Results go to stdout, diagnostics to stderr; `--json` prints results as
+//! JSON; a progress bar appears only when stderr is a terminal; a closed
+//! stdout (`isaac ... | head`) is not an error.
+
+mod output;
+mod plugins;
+mod run;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use settings::{GlobalArgs, Settings};
+
+/// isaac: run sandboxed WebAssembly plugins of an AI command assistant.
+///
+/// Plugins are WebAssembly components (written in any language) installed
+/// into $ISAAC_HOME. Each command runs in its own sandbox with a memory
+/// limit, a deadline and only the capabilities you granted.
+#[derive(Debug, Parser)]
+#[command(name = "isaac", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a plugin command: `isaac run COMMAND [ARGS...]`.
+    Run(run::RunArgs),
+    /// Install, list, inspect and remove plugins.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+}
+
+/// An error at the binary's edge, with the exit status it maps to.
+pub struct Failure {
+    /// 1: the command failed; 2: usage error.
+    pub code: u8,
+    /// What to print.
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure { code: 1, error: error.into() }
+    }
+}
+
+/// Parse the process arguments, run, and return the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(settings) => settings,
+        Err(e) => return report(&Failure::from(e), false),
+    };
+    settings.init_tracing();
+    let result = match cli.command {
+        Command::Run(args) => run::run(&settings, args),
+        Command::Plugins(command) => plugins::run(&settings, command),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => report(&failure, settings.json),
+    }
+}
+
+fn report(failure: &Failure, json: bool) -> ExitCode {
+    if json {
+        output::json(&serde_json::json!({ "error": format!("{:#}", failure.error), "exit_code": failure.code }));
+    }
+    eprintln!("error: {:#}", failure.error);
+    ExitCode::from(failure.code)
+}
+
+/// The async runtime for one command: one thread is enough, plugins are
+/// called one at a time and host calls await on it.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()
+}

@@ -1,0 +1,47 @@
+//! Writing results: stdout for results, a closed pipe is not an error, and
+//! progress bars only on a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Print `text` on stdout, ending it with a newline if it has none.
+pub fn line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let result = if text.ends_with('\n') { out.write_all(text.as_bytes()) } else { writeln!(out, "{text}") };
+    finish(result.and_then(|()| out.flush()));
+}
+
+/// Print `value` as one line of JSON on stdout.
+pub fn json(value: &serde_json::Value) {
+    line(&value.to_string());
+}
+
+fn finish(result: std::io::Result<()>) {
+    match result {
+        Ok(()) => {}
+        // The reader went away (`isaac ... | head`): stop quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A progress bar of `len` steps on stderr, hidden unless stderr is a
+/// terminal and the output is not JSON.
+pub fn progress(len: u64, message: &str, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -1,0 +1,89 @@
+//! `isaac plugins info NAME`
+
+use clap::Args;
+
+use crate::cli::{Failure, Settings, output};
+use crate::host::Host;
+
+/// Show one installed plugin: version, commands, limits and the permissions
+/// it asks for.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The plugin's name.
+    name: String,
+}
+
+pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
+    let runtime = crate::cli::runtime()?;
+    let host = Host::open(settings.host_options())?;
+    let catalog = runtime.block_on(host.catalog())?;
+    let Some(entry) = catalog.entry(&args.name) else {
+        if let Some(failure) = catalog.failures.iter().find(|f| f.plugin == args.name) {
+            return Err(Failure { code: 1, error: failure.clone().into() });
+        }
+        return Err(Failure {
+            code: 2,
+            error: anyhow::anyhow!("plugin `{}` is not installed (`isaac plugins list` shows what is)", args.name),
+        });
+    };
+    let m = &entry.manifest;
+    let limits = host.config().limits_for(m);
+    let meta = entry.status.as_ref().map_err(|e| anyhow::anyhow!("plugin `{}` is not loaded: {e}", args.name))?;
+    if settings.json {
+        output::json(&serde_json::json!({
+            "name": m.name,
+            "version": m.version,
+            "description": m.description,
+            "component": entry.wasm,
+            "sha256": meta.sha256,
+            "wit_version": meta.wit_version,
+            "commands": meta.commands.iter().map(|c| serde_json::json!({
+                "name": c.name, "summary": c.summary, "usage": c.usage,
+            })).collect::<Vec<_>>(),
+            "limits": { "memory_mb": limits.memory_bytes >> 20, "deadline_ms": limits.deadline.as_millis() as u64 },
+            "permissions": m.permissions,
+        }));
+        return Ok(0);
+    }
+    let mut text = format!(
+        "{} {}\n{}\n\ncomponent: {}\nsha256:    {}\nwit:       isaac:plugin@{}\nlimits:    {} MiB memory, {} ms per call\n\ncommands:\n",
+        m.name,
+        m.version,
+        m.description,
+        entry.wasm.display(),
+        meta.sha256,
+        meta.wit_version,
+        limits.memory_bytes >> 20,
+        limits.deadline.as_millis()
+    );
+    for c in &meta.commands {
+        text.push_str(&format!("  {:<12} {}\n  {:<12} usage: {}\n", c.name, c.summary, "", c.usage));
+    }
+    text.push_str("\npermissions asked for:\n");
+    let p = &m.permissions;
+    let mut asked = Vec::new();
+    if p.cache {
+        asked.push("  cache: its own namespace".to_owned());
+    }
+    if let Some(ai) = p.ai {
+        asked.push(format!("  ai: up to {} requests and {} tokens per call", ai.max_requests, ai.max_tokens));
+    }
+    for dir in &p.files.read {
+        asked.push(format!("  read files in {dir}"));
+    }
+    for dir in &p.files.write {
+        asked.push(format!("  write files in {dir}"));
+    }
+    for var in &p.env {
+        asked.push(format!("  environment variable {var}"));
+    }
+    if p.stdout {
+        asked.push("  print to the terminal".to_owned());
+    }
+    if asked.is_empty() {
+        asked.push("  none".to_owned());
+    }
+    text.push_str(&asked.join("\n"));
+    output::line(&text);
+    Ok(0)
+}

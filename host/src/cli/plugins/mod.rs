@@ -1,0 +1,50 @@
+//! `isaac plugins ...`
+
+mod add;
+mod info;
+mod list;
+mod remove;
+
+use clap::Subcommand;
+
+use super::{Failure, Settings};
+
+/// Install, list, inspect and remove plugins.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// Install a plugin from a folder (plugin.toml + component) or a .wasm file with a plugin.toml beside it.
+    Add(add::AddArgs),
+    /// Load every installed plugin (compiling what is not cached) and list them.
+    List(list::ListArgs),
+    /// Show one plugin: version, commands, limits, permissions.
+    Info(info::InfoArgs),
+    /// Uninstall a plugin and drop its compiled code.
+    Remove(remove::RemoveArgs),
+}
+
+pub fn run(settings: &Settings, command: PluginsCommand) -> Result<u8, Failure> {
+    match command {
+        PluginsCommand::Add(args) => add::run(settings, args),
+        PluginsCommand::List(args) => list::run(settings, args),
+        PluginsCommand::Info(args) => info::run(settings, args),
+        PluginsCommand::Remove(args) => remove::run(settings, args),
+    }
+}
+
+/// Left-aligned columns, two spaces apart.
+fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(str::to_owned);
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:w$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,82 @@
+//! The compiled-code cache: `$ISAAC_HOME/compiled/SHA256-ENGINE.cwasm`.
+//!
+//! The key is the component's sha256 plus the engine's compatibility digest
+//! (wasmtime version and settings), so a changed plugin or a new isaac never
+//! loads stale code. Only this host writes here, always to a temporary file
+//! that is then renamed: a file is never rewritten in place, because loading
+//! maps it into memory and a mapped file changed underneath is a crash.
+//! Deleting the folder makes the next load cold; nothing else is lost.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The compiled-code folder of one engine configuration.
+#[derive(Debug, Clone)]
+pub struct CompiledCache {
+    dir: PathBuf,
+    compatibility: String,
+}
+
+impl CompiledCache {
+    /// The cache in `dir` for an engine with this compatibility digest.
+    pub fn new(dir: PathBuf, compatibility: String) -> Self {
+        CompiledCache { dir, compatibility }
+    }
+
+    /// Where the code of the component with digest `sha256` lives.
+    pub fn path_for(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}-{}.cwasm", self.compatibility))
+    }
+
+    /// The cached code for `sha256`, if there is usable code. An artifact
+    /// that does not load is removed, so the caller recompiles it.
+    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.path_for(sha256);
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: files in this folder are written only by `store` below, from
+        // code this host compiled, by temporary file and rename, so a mapped
+        // file is never modified in place.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!("discarding unusable compiled code {}: {e}", path.display());
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Save the compiled code of `component` under `sha256`.
+    pub fn store(&self, sha256: &str, component: &Component) -> io::Result<()> {
+        let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
+        write_atomically(&self.path_for(sha256), &bytes)
+    }
+
+    /// Remove every artifact of the component with digest `sha256`, for any
+    /// engine.
+    pub fn remove(&self, sha256: &str) {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(sha256) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder and a
+/// rename, so readers see the old file or the whole new one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

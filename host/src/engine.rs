@@ -1,0 +1,181 @@
+//! The one `wasmtime::Engine` of a host, and the epoch ticker that enforces
+//! call deadlines.
+//!
+//! The engine runs wasm asynchronously (host functions may await) with epoch
+//! interruption. It prefers the pooling instance allocator, which makes a
+//! fresh instance per call cost microseconds; where the pool cannot reserve
+//! its address space (a low `ulimit -v`, for one), it falls back to
+//! on-demand allocation and says so in a debug log line.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances. A deadline is a whole number of ticks, so
+/// a call is cut at most one tick after its deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How instances are allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Pre-reserved slots: instantiation in microseconds.
+    Pooling,
+    /// `mmap` per instance: slower to instantiate, reserves nothing up front.
+    OnDemand,
+}
+
+/// What the engine is built for.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// The largest linear memory any plugin may get, in bytes.
+    pub max_memory_bytes: u64,
+    /// Try the pooling allocator first.
+    pub pooling: bool,
+    /// Instances alive at once in the pool (concurrent calls).
+    pub pool_instances: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY_MB << 20,
+            pooling: true,
+            pool_instances: 100,
+        }
+    }
+}
+
+/// An engine built from [`EngineOptions`], with the allocator it ended up with.
+#[derive(Clone)]
+pub struct HostEngine {
+    /// The wasmtime engine.
+    pub engine: Engine,
+    /// Which allocator it uses.
+    pub allocation: Allocation,
+    /// Hex digest of everything that makes compiled code loadable here: the
+    /// wasmtime version and the engine's settings.
+    pub compatibility: String,
+}
+
+/// The engine could not be built at all (not even on-demand).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the WebAssembly engine: {0}")]
+pub struct EngineError(String);
+
+impl HostEngine {
+    /// Build the engine, probing the pooling allocator first when asked.
+    pub fn new(options: &EngineOptions) -> Result<Self, EngineError> {
+        if options.pooling {
+            let mut config = base_config();
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(options)));
+            match Engine::new(&config) {
+                Ok(engine) => return Ok(Self::from_engine(engine, Allocation::Pooling)),
+                Err(e) => tracing::debug!("pooling allocator unavailable ({e}); using on-demand allocation"),
+            }
+        }
+        let engine = Engine::new(&base_config()).map_err(|e| EngineError(e.to_string()))?;
+        Ok(Self::from_engine(engine, Allocation::OnDemand))
+    }
+
+    fn from_engine(engine: Engine, allocation: Allocation) -> Self {
+        let mut hasher = std::hash::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        let compatibility = format!("{:016x}", hasher.finish());
+        HostEngine { engine, allocation, compatibility }
+    }
+
+    /// Start a thread that advances the epoch every [`EPOCH_TICK`] until the
+    /// returned guard is dropped.
+    pub fn start_ticker(&self) -> EpochTicker {
+        EpochTicker::start(self.engine.clone())
+    }
+}
+
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Component-model async is not used: without it calls are faster.
+    config.concurrency_support(false);
+    config.parallel_compilation(true);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}
+
+fn pool_config(options: &EngineOptions) -> PoolingAllocationConfig {
+    let n = options.pool_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        // A component is a few core instances (the guest, shims, adapters);
+        // Python and JavaScript components use more.
+        .total_core_instances(n * 16)
+        .max_core_instances_per_component(32)
+        .total_memories(n * 2)
+        .max_memories_per_component(4)
+        .total_tables(n * 8)
+        .max_tables_per_component(16)
+        .table_elements(100_000)
+        .total_stacks(n)
+        .max_memory_size(usize::try_from(options.max_memory_bytes).unwrap_or(usize::MAX));
+    pool
+}
+
+/// Advances the engine's epoch on a background thread; stops when dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        thread::Builder::new()
+            .name("isaac-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whole ticks covering `deadline`, at least one.
+pub fn deadline_ticks(deadline: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    u64::try_from(deadline.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_round_up() {
+        assert_eq!(deadline_ticks(Duration::ZERO), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(10)), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(11)), 2);
+        assert_eq!(deadline_ticks(Duration::from_secs(10)), 1000);
+    }
+
+    #[test]
+    fn pooling_and_on_demand_share_compiled_code() {
+        let pooled = HostEngine::new(&EngineOptions::default()).unwrap();
+        let on_demand = HostEngine::new(&EngineOptions { pooling: false, ..Default::default() }).unwrap();
+        assert_eq!(on_demand.allocation, Allocation::OnDemand);
+        assert_eq!(pooled.compatibility, on_demand.compatibility);
+    }
+}

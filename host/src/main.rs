@@ -1,0 +1,5 @@
+//! The `isaac` binary: see `isaac --help`.
+
+fn main() -> std::process::ExitCode {
+    isaac_host::cli::main()
+}

@@ -1,0 +1,250 @@
+//! `plugin.toml`: a plugin's identity, limits and the permissions it asks for.
+//!
+//! ```toml
+//! name = "notes"              # [a-z0-9-]+: the folder, the cache namespace, the grant, `notes:cmd`
+//! version = "0.1.0"
+//! description = "Keeps notes"
+//! component = "notes.wasm"    # default: the only .wasm file in the folder
+//!
+//! [limits]
+//! memory_mb = 64              # default 64; the host's maximum caps it
+//! deadline_ms = 10000         # default 10 s
+//!
+//! [permissions]               # nothing is granted by default
+//! cache = true
+//! env = ["LANG"]
+//! stdout = false
+//! files = { read = ["~/notes"], write = [] }
+//! ai = { max_requests = 5, max_tokens = 20000 }
+//! ```
+//!
+//! The commands come from the component's `metadata` export, not from here.
+//! Unknown keys are errors, reported with file and line.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::tomlfile::{self, TomlError};
+
+/// The longest plugin name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A parsed, checked `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The plugin's name: `[a-z0-9-]+`.
+    pub name: String,
+    /// Its version, as the author writes it.
+    pub version: String,
+    /// One sentence on what it does.
+    pub description: String,
+    /// The component file, relative to the plugin folder; `None`: the only
+    /// `.wasm` file in the folder.
+    pub component: Option<PathBuf>,
+    /// What the plugin asks of each call's sandbox.
+    pub limits: Limits,
+    /// What the plugin asks to be granted.
+    pub permissions: Permissions,
+}
+
+/// Per-call limits a plugin asks for. The config file may override them per
+/// plugin, and the host's maximum caps both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Linear memory, in MiB.
+    pub memory_mb: Option<u64>,
+    /// Wall-clock time per call, in milliseconds.
+    pub deadline_ms: Option<u64>,
+}
+
+/// The permissions a plugin asks for. Nothing is granted by default; the
+/// user grants them when installing the plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Use its own namespace of the host's cache.
+    #[serde(default)]
+    pub cache: bool,
+    /// Send AI queries, within a budget per call.
+    pub ai: Option<AiPermission>,
+    /// Directories it may read, and separately write.
+    #[serde(default)]
+    pub files: FilePermissions,
+    /// Environment variables it may read, by name.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Whether what it prints reaches the terminal (on stderr).
+    #[serde(default)]
+    pub stdout: bool,
+}
+
+/// The AI budget a plugin asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiPermission {
+    /// Most requests per call.
+    pub max_requests: u32,
+    /// Most tokens (in and out) per call.
+    pub max_tokens: u64,
+}
+
+/// Directories a plugin asks to read or write.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePermissions {
+    /// Read-only directories.
+    #[serde(default)]
+    pub read: Vec<String>,
+    /// Read-write directories.
+    #[serde(default)]
+    pub write: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: toml::Spanned<String>,
+    version: toml::Spanned<String>,
+    #[serde(default)]
+    description: String,
+    component: Option<toml::Spanned<PathBuf>>,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    permissions: Permissions,
+}
+
+impl Manifest {
+    /// The file name of a manifest inside a plugin folder.
+    pub const FILE_NAME: &'static str = "plugin.toml";
+
+    /// Read and check `path`.
+    pub fn read(path: &Path) -> Result<Self, TomlError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TomlError {
+            path: path.to_owned(),
+            position: None,
+            message: format!("cannot read the plugin manifest: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parse and check `text`, the contents of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, TomlError> {
+        let raw: RawManifest = tomlfile::parse(path, text)?;
+        let at = |span, message: String| TomlError::at(path, text, Some(span), message);
+        if let Err(why) = check_name(raw.name.get_ref()) {
+            return Err(at(raw.name.span(), why));
+        }
+        if raw.version.get_ref().trim().is_empty() {
+            return Err(at(raw.version.span(), "`version` is empty; write e.g. version = \"0.1.0\"".into()));
+        }
+        let component = match raw.component {
+            Some(c) => {
+                let file = c.get_ref();
+                if file.is_absolute() || file.components().count() != 1 || file.extension().is_none_or(|e| e != "wasm")
+                {
+                    return Err(at(
+                        c.span(),
+                        format!(
+                            "`component` must name a .wasm file inside the plugin folder, got {:?}",
+                            file.display().to_string()
+                        ),
+                    ));
+                }
+                Some(c.into_inner())
+            }
+            None => None,
+        };
+        Ok(Manifest {
+            name: raw.name.into_inner(),
+            version: raw.version.into_inner(),
+            description: raw.description,
+            component,
+            limits: raw.limits,
+            permissions: raw.permissions,
+        })
+    }
+}
+
+/// Check a plugin name: `[a-z0-9-]+`, starting with a letter or digit.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if name.is_empty() || !valid_chars || name.starts_with('-') || name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "invalid plugin name {name:?}: use lowercase letters, digits and `-` (at most {MAX_NAME_LEN}, not starting with `-`)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, TomlError> {
+        Manifest::parse(Path::new("plugin.toml"), text)
+    }
+
+    #[test]
+    fn minimal_manifest_grants_nothing() {
+        let m = parse("name = \"hello\"\nversion = \"0.1.0\"\n").unwrap();
+        assert_eq!(m.name, "hello");
+        assert_eq!(m.permissions, Permissions::default());
+        assert_eq!(m.limits, Limits::default());
+        assert_eq!(m.component, None);
+    }
+
+    #[test]
+    fn full_manifest() {
+        let m = parse(
+            r#"
+name = "notes"
+version = "1.0.0"
+description = "Keeps notes"
+component = "notes.wasm"
+[limits]
+memory_mb = 32
+deadline_ms = 500
+[permissions]
+cache = true
+env = ["LANG"]
+files = { read = ["/tmp"] }
+ai = { max_requests = 2, max_tokens = 100 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(m.limits.memory_mb, Some(32));
+        assert!(m.permissions.cache);
+        assert_eq!(m.permissions.files.read, vec!["/tmp".to_owned()]);
+        assert_eq!(m.permissions.ai.unwrap().max_requests, 2);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            ("name = \"hello\"\nversion = \"1\"\ncolour = 3\n", (3, 1), "unknown field `colour`"),
+            ("version = \"1\"\nname = \"Hello World\"\n", (2, 8), "invalid plugin name"),
+            ("name = \"a\"\nversion = \"1\"\n[limits]\nmemory = 3\n", (4, 1), "unknown field `memory`"),
+            ("name = \"a\"\nversion = \"1\"\ncomponent = \"../x.wasm\"\n", (3, 13), "inside the plugin folder"),
+            ("name = \"a\"\n", (1, 1), "missing field `version`"),
+            ("name = \"a\"\nversion = \"\"\n", (2, 11), "`version` is empty"),
+        ];
+        for (text, position, message) in cases {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.position, Some(position), "{err}");
+            assert!(err.message.contains(message), "{err}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "hello", "greet-rs", "x2"] {
+            check_name(ok).unwrap();
+        }
+        for bad in ["", "-a", "A", "a_b", "a:b", "a/b", "..", &"a".repeat(65)] {
+            check_name(bad).unwrap_err();
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration tests: one binary, one module per area. Every test runs
+//! real components built from `example-plugins/` and `tests/fixtures/`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_plugins;
+mod cli;
+mod limits;
+mod loading;
+mod sdk;

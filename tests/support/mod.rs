@@ -1,0 +1,142 @@
+//! Shared by the integration tests and the benchmarks: where the built guest
+//! components are, temporary isaac homes, and the `isaac` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use isaac_host::{Host, HostOptions};
+
+/// The folder of the example plugin `name`, as `example-plugins/build.sh`
+/// built it for this test run.
+pub fn dist(name: &str) -> PathBuf {
+    Path::new(env!("ISAAC_TEST_DIST")).join(name)
+}
+
+/// The component of the broken fixture plugin `name` (tests/fixtures/plugins).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("ISAAC_TEST_FIXTURES")).join(format!("{}.wasm", name.replace('-', "_")));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The bytes of an example plugin's component.
+pub fn example_wasm(name: &str) -> Vec<u8> {
+    std::fs::read(dist(name).join(format!("{name}.wasm"))).unwrap()
+}
+
+/// `wasm` with a custom section appended that makes it a distinct component
+/// (another sha256, so another compile) with the same behaviour.
+pub fn distinct(wasm: &[u8], tag: usize) -> Vec<u8> {
+    let name = b"isaac-distinct";
+    let payload = tag.to_le_bytes();
+    let mut section = Vec::new();
+    leb128(&mut section, name.len());
+    section.extend_from_slice(name);
+    section.extend_from_slice(&payload);
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    leb128(&mut out, section.len());
+    out.extend_from_slice(&section);
+    out
+}
+
+fn leb128(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A `plugin.toml` for a plugin `name` whose component is `NAME.wasm`.
+pub fn manifest(name: &str, extra: &str) -> String {
+    format!(
+        "name = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"test plugin\"\ncomponent = \"{name}.wasm\"\n{extra}"
+    )
+}
+
+/// A temporary isaac home.
+pub struct TestHome {
+    dir: tempfile::TempDir,
+}
+
+impl TestHome {
+    pub fn new() -> Self {
+        TestHome { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn options(&self) -> HostOptions {
+        HostOptions::new(self.path())
+    }
+
+    pub fn host(&self) -> Host {
+        Host::open(self.options()).unwrap()
+    }
+
+    pub fn host_with_jobs(&self, jobs: usize) -> Host {
+        Host::open(HostOptions { jobs: Some(jobs), ..self.options() }).unwrap()
+    }
+
+    /// Put a plugin folder straight into `plugins/` (as a user copying files
+    /// by hand would), bypassing `isaac plugins add` and its checks.
+    pub fn plant(&self, folder: &str, manifest: &str, wasm_name: &str, wasm: &[u8]) -> PathBuf {
+        let dir = self.path().join("plugins").join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+        std::fs::write(dir.join(wasm_name), wasm).unwrap();
+        dir
+    }
+
+    /// Plant `n` distinct copies of the hello plugin, `hello-0` ...
+    pub fn plant_hellos(&self, n: usize) {
+        let wasm = example_wasm("hello");
+        for i in 0..n {
+            let name = format!("hello-{i}");
+            self.plant(&name, &manifest(&name, ""), &format!("{name}.wasm"), &distinct(&wasm, i));
+        }
+    }
+
+    /// The `isaac` binary with `--home` set to this home.
+    pub fn isaac(&self) -> Command {
+        let mut cmd = Command::new(isaac_bin());
+        cmd.env_remove("ISAAC_CONFIG").env_remove("ISAAC_JOBS").env("ISAAC_HOME", self.path());
+        cmd
+    }
+
+    /// Run `isaac ARGS` and return its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.isaac().args(args).output().unwrap()
+    }
+}
+
+/// The `isaac` binary of this build: `cargo test --workspace` builds it
+/// beside the test executables (the host crate's own tests need it).
+pub fn isaac_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir.join(format!("isaac{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is not built: run the tests with `cargo test --workspace` (or `cargo build -p isaac-host` first)",
+        bin.display()
+    );
+    bin
+}
+
+/// stdout and stderr of a finished process as text.
+pub fn text(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A single-threaded runtime, as `isaac` uses.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
