@@ -96,7 +96,9 @@ impl HostEngine {
     }
 }
 
-fn base_config() -> Config {
+/// The engine settings every isaac engine shares (compiled code depends on
+/// them); the instance allocator is chosen on top.
+pub fn base_config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);

@@ -44,7 +44,7 @@ pub enum ResolveError {
         suggestions: Vec<String>,
     },
     /// Several plugins offer it.
-    #[error("command `{name}` is offered by several plugins; run one of: {}", candidates.join(", "))]
+    #[error("command `{name}` is offered by several plugins; run one of: {}", Candidates(candidates))]
     Ambiguous {
         /// What was asked for.
         name: String,
@@ -54,6 +54,22 @@ pub enum ResolveError {
 }
 
 struct Suggestions<'a>(&'a [String]);
+
+/// At most this many candidates are listed in an ambiguity error.
+const MAX_CANDIDATES: usize = 6;
+
+struct Candidates<'a>(&'a [String]);
+
+impl fmt::Display for Candidates<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = &self.0[..self.0.len().min(MAX_CANDIDATES)];
+        write!(f, "{}", shown.join(", "))?;
+        if self.0.len() > shown.len() {
+            write!(f, " (and {} more; `isaac plugins list` shows them all)", self.0.len() - shown.len())?;
+        }
+        Ok(())
+    }
+}
 
 impl fmt::Display for Suggestions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -166,6 +182,13 @@ mod tests {
             ResolveError::Ambiguous { name: "echo".into(), candidates: vec!["hello:echo".into(), "other:echo".into()] }
         );
         assert!(err.to_string().contains("hello:echo, other:echo"));
+    }
+
+    #[test]
+    fn long_ambiguity_lists_are_cut() {
+        let r = Registry::new((0..10).map(|i| (format!("p{i}"), vec!["same".to_owned()])).collect());
+        let err = r.resolve("same").unwrap_err().to_string();
+        assert!(err.contains("p0:same, p1:same, p2:same, p3:same, p4:same, p5:same (and 4 more"), "{err}");
     }
 
     #[test]

@@ -114,3 +114,15 @@ fn a_closed_stdout_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
 }
+
+#[test]
+fn without_room_for_the_pool_the_engine_falls_back_to_on_demand() {
+    let home = installed_home();
+    // 16 GB of address space: enough for LMDB's map, not for the instance pool.
+    let script = format!("ulimit -v 16000000; exec '{}' -vv plugins list", crate::support::isaac_bin().display());
+    let out = std::process::Command::new("sh").args(["-c", &script]).env("ISAAC_HOME", home.path()).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("pooling allocator unavailable"), "{stderr}");
+    assert!(stdout.contains("hello") && stdout.contains("wordcount"), "{stdout}");
+}

@@ -75,6 +75,11 @@ impl Settings {
         }
     }
 
+    /// `-q`: print only errors.
+    pub fn quiet(&self) -> bool {
+        self.level == Level::Error
+    }
+
     /// Send the host's own diagnostics to stderr at the chosen level.
     pub fn init_tracing(&self) {
         let level = match self.level {
@@ -86,6 +91,7 @@ impl Settings {
         };
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_max_level(level)
             .without_time()
             .with_target(false)

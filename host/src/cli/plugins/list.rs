@@ -26,6 +26,8 @@ pub fn run(settings: &Settings, _args: ListArgs) -> Result<u8, Failure> {
         output::json(&to_json(&report));
     } else {
         print_table(&report);
+    }
+    if !settings.json && !settings.quiet() {
         eprintln!(
             "{} plugin(s) loaded in {:.1} ms with {} compile thread(s)",
             report.plugins.len(),
