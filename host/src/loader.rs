@@ -166,9 +166,9 @@ fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
     }
 }
 
-/// The plugin folders under `plugins_dir`, sorted by name, each read or
-/// failed.
-pub fn discover(plugins_dir: &Path) -> Vec<Result<PluginSource, PluginFailure>> {
+/// The subfolders of `plugins_dir`, by name, sorted; hidden ones (such as
+/// an install in progress) skipped.
+pub fn plugin_dirs(plugins_dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = fs::read_dir(plugins_dir) else { return Vec::new() };
     let mut dirs: Vec<(String, PathBuf)> = entries
         .flatten()
@@ -177,7 +177,14 @@ pub fn discover(plugins_dir: &Path) -> Vec<Result<PluginSource, PluginFailure>> 
         .filter(|(name, _)| !name.starts_with('.'))
         .collect();
     dirs.sort();
-    dirs.into_iter()
+    dirs
+}
+
+/// The plugin folders under `plugins_dir`, sorted by name, each read or
+/// failed.
+pub fn discover(plugins_dir: &Path) -> Vec<Result<PluginSource, PluginFailure>> {
+    plugin_dirs(plugins_dir)
+        .into_iter()
         .map(|(name, dir)| read_source(&dir, Some(&name)).map_err(|error| PluginFailure { plugin: name, error }))
         .collect()
 }

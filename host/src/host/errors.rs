@@ -1,0 +1,144 @@
+//! The errors of [`Host`](super::Host)'s operations, each with what to do.
+
+use std::path::PathBuf;
+
+use crate::engine::EngineError;
+use crate::home::HomeError;
+use crate::index::IndexError;
+use crate::loader::PluginFailure;
+use crate::registry::ResolveError;
+use crate::sandbox::CallError;
+use crate::tomlfile::TomlError;
+
+/// The host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The home directory.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    /// The config file.
+    #[error("{0}")]
+    Config(#[from] TomlError),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The plugin index.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The capabilities could not be linked (a bug).
+    #[error("cannot set up the host's capabilities: {0}")]
+    Linker(String),
+}
+
+/// A command that did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The name did not resolve.
+    #[error("{error}{}", unloaded_note(unloaded))]
+    Resolve {
+        /// Why.
+        error: ResolveError,
+        /// Plugins that failed to load (one may have offered the command).
+        unloaded: Vec<String>,
+    },
+    /// The plugin rejected the arguments.
+    #[error("{plugin}:{command}: {message}")]
+    Usage {
+        /// The plugin.
+        plugin: String,
+        /// The command.
+        command: String,
+        /// Its usage message.
+        message: String,
+    },
+    /// The command ran and failed.
+    #[error("{plugin}:{command} failed: {message}")]
+    Failed {
+        /// The plugin.
+        plugin: String,
+        /// The command.
+        command: String,
+        /// Why, in the plugin's words.
+        message: String,
+    },
+    /// The call was stopped: a trap, the deadline, the memory limit.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The plugin that owns the command did not load.
+    #[error(transparent)]
+    Load(#[from] PluginFailure),
+    /// The host itself failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+fn unloaded_note(unloaded: &[String]) -> String {
+    match unloaded {
+        [] => String::new(),
+        names => format!(
+            "\nnote: {} plugin(s) failed to load ({}); `isaac plugins list` says why",
+            names.len(),
+            names.join(", ")
+        ),
+    }
+}
+
+impl RunError {
+    /// The exit status `isaac run` uses: 2 for usage errors (unknown or
+    /// ambiguous command, bad arguments), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Resolve { .. } | RunError::Usage { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// `isaac plugins add` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The path is neither a plugin folder nor a `.wasm` file.
+    #[error("{}: {message}", path.display())]
+    BadPath {
+        /// What was given.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A plugin of that name is installed.
+    #[error("plugin `{0}` is already installed; add --force to replace it")]
+    Exists(String),
+    /// The plugin does not load.
+    #[error("{0}")]
+    Invalid(PluginFailure),
+    /// Copying it into the home failed.
+    #[error("cannot copy the plugin into {}: {message}", dir.display())]
+    Copy {
+        /// The destination.
+        dir: PathBuf,
+        /// What the OS said.
+        message: String,
+    },
+    /// The index could not be updated.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// `isaac plugins remove` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    /// No such plugin.
+    #[error("plugin `{0}` is not installed (`isaac plugins list` shows what is)")]
+    NotInstalled(String),
+    /// The folder could not be removed.
+    #[error("cannot remove {}: {message}", dir.display())]
+    Io {
+        /// The folder.
+        dir: PathBuf,
+        /// What the OS said.
+        message: String,
+    },
+    /// The index could not be updated.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}

@@ -1,0 +1,304 @@
+//! [`Host`]: one isaac home, its engine, its plugins, and the operations the
+//! CLI offers on them (install, list, run, remove).
+//!
+//! Start-up is lazy. [`Host::catalog`] reads the plugin index and `stat`s
+//! each plugin's two files; only a plugin that changed since it was indexed
+//! is compiled and asked for its metadata. [`Host::run`] then hashes,
+//! loads (from the compiled-code cache) and instantiates just the plugin
+//! that owns the command. [`Host::load_all`] loads every plugin, in parallel,
+//! for `isaac plugins list` and long-lived sessions.
+
+mod errors;
+mod install;
+mod plugin;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::Linker;
+
+use crate::bindings::Level;
+use crate::capabilities;
+use crate::compiled::CompiledCache;
+use crate::config::Config;
+use crate::engine::{EngineOptions, EpochTicker, HostEngine};
+use crate::home::Home;
+use crate::index::{FileStamp, Index, IndexEntry};
+use crate::loader::{self, LoadError, PluginFailure, PluginSource, Progress};
+use crate::manifest::Manifest;
+use crate::registry::Registry;
+use crate::sandbox::{CallSpec, HostState};
+
+/// How to open a [`Host`].
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// The isaac home.
+    pub home: PathBuf,
+    /// A config file named by the user (it must exist); `None`:
+    /// `$ISAAC_HOME/config.toml` if it exists.
+    pub config_file: Option<PathBuf>,
+    /// Compile threads; `None`: the config's `loader.max_workers`, else all cores.
+    pub jobs: Option<usize>,
+    /// The least important plugin log level printed.
+    pub log_level: Level,
+    /// Try the pooling allocator (falls back to on-demand by itself).
+    pub pooling: bool,
+}
+
+impl HostOptions {
+    /// Defaults for the home `home`.
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        HostOptions { home: home.into(), config_file: None, jobs: None, log_level: Level::Warn, pooling: true }
+    }
+}
+
+pub use errors::{HostError, InstallError, RemoveError, RunError};
+pub use install::Installed;
+pub use plugin::{Catalog, LoadReport, LoadedPlugin};
+
+/// An isaac home, opened.
+pub struct Host {
+    home: Home,
+    config: Config,
+    engine: HostEngine,
+    linker: Linker<HostState>,
+    compiled: CompiledCache,
+    index: Index,
+    jobs: usize,
+    log_level: Level,
+    _ticker: EpochTicker,
+}
+
+impl Host {
+    /// Open the home in `options` (creating it if needed) and start the engine.
+    pub fn open(options: HostOptions) -> Result<Self, HostError> {
+        let home = Home::open(&options.home)?;
+        let config = match &options.config_file {
+            Some(file) => Config::load(file, true)?,
+            None => Config::load(&home.config_file(), false)?,
+        };
+        let engine = HostEngine::new(&EngineOptions {
+            max_memory_bytes: config.max_memory_bytes(),
+            pooling: options.pooling,
+            ..EngineOptions::default()
+        })?;
+        let linker = capabilities::linker(&engine.engine).map_err(|e| HostError::Linker(e.to_string()))?;
+        let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
+        let index = Index::open(&home.state_dir())?;
+        let jobs = options
+            .jobs
+            .or(config.loader.max_workers)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let ticker = engine.start_ticker();
+        Ok(Host { home, config, engine, linker, compiled, index, jobs, log_level: options.log_level, _ticker: ticker })
+    }
+
+    /// The home.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &HostEngine {
+        &self.engine
+    }
+
+    /// Compile threads in use.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+    }
+
+    /// The names of the installed plugins (their folders), sorted.
+    pub fn installed(&self) -> Vec<String> {
+        loader::plugin_dirs(&self.home.plugins_dir()).into_iter().map(|(name, _)| name).collect()
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn spec(&self, manifest: &Manifest) -> CallSpec {
+        CallSpec {
+            plugin: Arc::from(manifest.name.as_str()),
+            limits: self.config.limits_for(manifest),
+            log_level: self.log_level,
+        }
+    }
+
+    /// The installed plugins as indexed, after re-indexing the ones whose
+    /// files changed (a `stat` of two files per plugin; only changed plugins
+    /// are hashed and compiled).
+    pub async fn catalog(&self) -> Result<Catalog, HostError> {
+        let mut indexed: HashMap<String, IndexEntry> = self.index.all()?.into_iter().collect();
+        let mut fresh = Vec::new();
+        let mut stale = Vec::new();
+        let mut failures = Vec::new();
+        for (name, dir) in loader::plugin_dirs(&self.home.plugins_dir()) {
+            match indexed.remove(&name) {
+                Some(entry) if is_fresh(&dir, &entry) => fresh.push((name, entry)),
+                _ => match loader::read_source(&dir, Some(&name)) {
+                    Ok(source) => stale.push(source),
+                    Err(error) => failures.push(PluginFailure { plugin: name, error }),
+                },
+            }
+        }
+        // What is left in `indexed` was removed from disk, or now fails to read.
+        let gone: Vec<&str> = indexed.keys().map(String::as_str).collect();
+        let loaded = self.load_sources(stale, &HashMap::new(), &|_| {}).await;
+        let new_entries: Vec<(String, IndexEntry)> =
+            loaded.into_iter().map(|(source, r)| indexed_entry(source, r.as_ref())).collect();
+        let put: Vec<(&str, &IndexEntry)> = new_entries.iter().map(|(n, e)| (n.as_str(), e)).collect();
+        self.index.update(&put, &gone)?;
+        fresh.extend(new_entries);
+        Ok(Catalog::new(fresh, failures))
+    }
+
+    /// Resolve `name` and run it with `args` in a fresh sandbox, loading only
+    /// the plugin that owns it.
+    pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
+        let catalog = self.catalog().await?;
+        let target = catalog.registry.resolve(name).map_err(|error| RunError::Resolve {
+            error,
+            unloaded: catalog.failures.iter().map(|f| f.plugin.clone()).collect(),
+        })?;
+        let (plugin_name, command) = catalog.registry.names(target);
+        let (_, entry) = &catalog.entries[catalog.registry_entries[target.plugin]];
+        let plugin = self.load_indexed(plugin_name, entry).await?;
+        plugin.run(command, args).await
+    }
+
+    /// Load one indexed plugin: hash its component, take its code from the
+    /// cache (or compile it) and link it. Its metadata is asked again only if
+    /// the component is not the one that was indexed.
+    async fn load_indexed(&self, name: &str, entry: &IndexEntry) -> Result<LoadedPlugin, PluginFailure> {
+        let source = PluginSource {
+            dir: self.home.plugin_dir(name),
+            manifest: entry.manifest.clone(),
+            wasm: entry.wasm.clone(),
+            manifest_stamp: entry.manifest_stamp,
+            wasm_stamp: entry.wasm_stamp,
+        };
+        let known = HashMap::from([(name.to_owned(), entry.clone())]);
+        let (source, result) = self.load_sources(vec![source], &known, &|_| {}).await.remove(0);
+        if let Ok(plugin) = &result
+            && entry.status.as_ref().is_ok_and(|m| m.sha256 != plugin.meta.sha256)
+        {
+            let (n, e) = indexed_entry(source, Ok(plugin));
+            self.index.update(&[(&n, &e)], &[]).map_err(|e| PluginFailure {
+                plugin: name.to_owned(),
+                error: LoadError::Io { path: self.home.state_dir(), message: e.to_string() },
+            })?;
+        }
+        result.map_err(|error| PluginFailure { plugin: name.to_owned(), error })
+    }
+
+    /// Load every installed plugin: compile what the compiled-code cache
+    /// lacks, in parallel with [`Host::jobs`] threads, link each and index
+    /// them all. `progress` is called as each plugin's code is ready.
+    pub async fn load_all(&self, progress: Progress<'_>) -> Result<LoadReport, HostError> {
+        let start = Instant::now();
+        let known: HashMap<String, IndexEntry> = self.index.all()?.into_iter().collect();
+        let mut failures = Vec::new();
+        let mut sources = Vec::new();
+        for found in loader::discover(&self.home.plugins_dir()) {
+            match found {
+                Ok(source) => sources.push(source),
+                Err(failure) => failures.push(failure),
+            }
+        }
+        let loaded = self.load_sources(sources, &known, progress).await;
+        let mut entries = Vec::new();
+        let mut plugins = Vec::new();
+        for (source, result) in loaded {
+            entries.push(indexed_entry(source.clone(), result.as_ref()));
+            match result {
+                Ok(plugin) => plugins.push(plugin),
+                Err(error) => failures.push(PluginFailure { plugin: source.manifest.name, error }),
+            }
+        }
+        let put: Vec<(&str, &IndexEntry)> = entries.iter().map(|(n, e)| (n.as_str(), e)).collect();
+        let installed: Vec<String> =
+            loader::plugin_dirs(&self.home.plugins_dir()).into_iter().map(|(n, _)| n).collect();
+        let gone: Vec<&str> = known.keys().filter(|k| !installed.contains(k)).map(String::as_str).collect();
+        self.index.update(&put, &gone)?;
+        let registry = Registry::new(
+            plugins
+                .iter()
+                .map(|p| (p.name.clone(), p.meta.commands.iter().map(|c| c.name.clone()).collect()))
+                .collect(),
+        );
+        Ok(LoadReport { plugins, failures, registry, elapsed: start.elapsed() })
+    }
+
+    /// Compile (in parallel), link and describe `sources`. `known` holds
+    /// index entries whose metadata may be reused when the hash matches.
+    async fn load_sources(
+        &self,
+        sources: Vec<PluginSource>,
+        known: &HashMap<String, IndexEntry>,
+        progress: Progress<'_>,
+    ) -> Vec<(PluginSource, Result<LoadedPlugin, LoadError>)> {
+        if sources.is_empty() {
+            return Vec::new();
+        }
+        let refs: Vec<&PluginSource> = sources.iter().collect();
+        let compiled = loader::compile_all(&self.engine.engine, &self.compiled, &refs, self.jobs, progress);
+        let mut out = Vec::with_capacity(sources.len());
+        for (source, compiled) in sources.into_iter().zip(compiled) {
+            let result = self.finish_load(&source, compiled, known.get(&source.manifest.name)).await;
+            out.push((source, result));
+        }
+        out
+    }
+
+    async fn finish_load(
+        &self,
+        source: &PluginSource,
+        compiled: Result<loader::Compiled, LoadError>,
+        known: Option<&IndexEntry>,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let compiled = compiled?;
+        let (pre, wit_version) = loader::link(&self.linker, &compiled.component, &source.wasm)?;
+        let spec = self.spec(&source.manifest);
+        let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
+        let meta = match reusable {
+            Some(meta) => meta.clone(),
+            None => {
+                let compile_ms = compiled.elapsed.as_secs_f64() * 1e3;
+                loader::metadata(&pre, &spec, compiled.sha256.clone(), wit_version, compile_ms).await?
+            }
+        };
+        Ok(LoadedPlugin {
+            name: source.manifest.name.clone(),
+            manifest: source.manifest.clone(),
+            meta,
+            from_cache: compiled.from_cache,
+            load_time: compiled.elapsed,
+            pre,
+            spec,
+        })
+    }
+}
+
+fn is_fresh(dir: &Path, entry: &IndexEntry) -> bool {
+    FileStamp::of(&dir.join(Manifest::FILE_NAME)).is_ok_and(|s| s == entry.manifest_stamp)
+        && FileStamp::of(&entry.wasm).is_ok_and(|s| s == entry.wasm_stamp)
+}
+
+fn indexed_entry(source: PluginSource, result: Result<&LoadedPlugin, &LoadError>) -> (String, IndexEntry) {
+    let status = match result {
+        Ok(plugin) => Ok(plugin.meta.clone()),
+        Err(error) => Err(error.to_string()),
+    };
+    let entry = IndexEntry {
+        manifest: source.manifest.clone(),
+        wasm: source.wasm,
+        manifest_stamp: source.manifest_stamp,
+        wasm_stamp: source.wasm_stamp,
+        status,
+    };
+    (source.manifest.name, entry)
+}

@@ -1,0 +1,107 @@
+//! Loaded plugins, a loaded set of them, and the catalog of what is
+//! installed.
+
+use std::time::Duration;
+
+use crate::bindings::{GuestError, PluginPre};
+use crate::index::{IndexEntry, PluginMeta};
+use crate::loader::{LoadError, PluginFailure};
+use crate::manifest::Manifest;
+use crate::registry::Registry;
+use crate::sandbox::{CallSpec, HostState};
+
+use super::RunError;
+
+/// A plugin that is compiled, linked and ready to run.
+pub struct LoadedPlugin {
+    /// Its name.
+    pub name: String,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// What loading found (commands, hash, WIT version).
+    pub meta: PluginMeta,
+    /// Whether its compiled code came from the cache.
+    pub from_cache: bool,
+    /// How long compiling or deserializing took.
+    pub load_time: Duration,
+    pub(super) pre: PluginPre<HostState>,
+    pub(super) spec: CallSpec,
+}
+
+impl LoadedPlugin {
+    /// Run `command` in a fresh sandbox.
+    pub async fn run(&self, command: &str, args: &[String]) -> Result<String, RunError> {
+        match self.spec.run(&self.pre, command, args).await? {
+            Ok(output) => Ok(output),
+            Err(GuestError::Usage(message)) => {
+                Err(RunError::Usage { plugin: self.name.clone(), command: command.to_owned(), message })
+            }
+            Err(GuestError::Failed(message)) => {
+                Err(RunError::Failed { plugin: self.name.clone(), command: command.to_owned(), message })
+            }
+        }
+    }
+}
+
+/// Every installed plugin, loaded: for `isaac plugins list` and sessions
+/// that run many commands.
+pub struct LoadReport {
+    /// The plugins that loaded, sorted by name.
+    pub plugins: Vec<LoadedPlugin>,
+    /// The ones that did not.
+    pub failures: Vec<PluginFailure>,
+    /// Their commands.
+    pub registry: Registry,
+    /// Wall time of the whole load.
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    /// Resolve `name` and run it with `args`.
+    pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
+        let target = self.registry.resolve(name).map_err(|error| RunError::Resolve {
+            error,
+            unloaded: self.failures.iter().map(|f| f.plugin.clone()).collect(),
+        })?;
+        let (_, command) = self.registry.names(target);
+        self.plugins[target.plugin].run(command, args).await
+    }
+}
+
+/// What the host knows of the installed plugins without loading them.
+pub struct Catalog {
+    /// Indexed plugins, sorted by name; `status` says whether each loads.
+    pub entries: Vec<(String, IndexEntry)>,
+    /// Plugin folders that could not even be read.
+    pub failures: Vec<PluginFailure>,
+    /// The commands of the plugins that load.
+    pub registry: Registry,
+    pub(super) registry_entries: Vec<usize>,
+}
+
+impl Catalog {
+    pub(super) fn new(mut entries: Vec<(String, IndexEntry)>, mut failures: Vec<PluginFailure>) -> Self {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut listed = Vec::new();
+        let mut registry_entries = Vec::new();
+        for (i, (name, entry)) in entries.iter().enumerate() {
+            match &entry.status {
+                Ok(meta) => {
+                    listed.push((name.clone(), meta.commands.iter().map(|c| c.name.clone()).collect()));
+                    registry_entries.push(i);
+                }
+                Err(message) => failures.push(PluginFailure {
+                    plugin: name.clone(),
+                    error: LoadError::BadMetadata(format!("an error when it was indexed: {message}")),
+                }),
+            }
+        }
+        failures.sort_by(|a, b| a.plugin.cmp(&b.plugin));
+        Catalog { entries, failures, registry: Registry::new(listed), registry_entries }
+    }
+
+    /// The entry of plugin `name`.
+    pub fn entry(&self, name: &str) -> Option<&IndexEntry> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+}
