@@ -23,6 +23,7 @@ isaac() { "$isaac" "$@"; }
 rm -rf "$ISAAC_HOME"
 show isaac plugins add "$root/example-plugins/dist/hello"
 show isaac plugins add "$root/example-plugins/dist/wordcount"
+show isaac plugins add "$root/example-plugins/dist/notes"
 show isaac plugins list
 show isaac run hello bars
 show isaac run wc "the quick brown fox" "jumps over the lazy dog"
@@ -30,6 +31,12 @@ show isaac run wordcount:wc "one line"
 show isaac run echo -v --flags "go to the plugin"
 show isaac run --json hello json
 show isaac plugins info wordcount
+show isaac run note add "water the plants"
+show isaac run note add "call Ada"
+show isaac run note list        # another process: the notes came from the cache
+show isaac cache set greeting "hello from the cache" --ttl 60
+show isaac cache get greeting
+show isaac cache stats
 step "isaac run helo    # a typo: exit status 2 and a suggestion"
 isaac run helo || echo "(exit status $?)"
 step "time isaac run hello    # warm: compiled code comes from the cache"

@@ -9,26 +9,18 @@
 //! to load is indexed too, with its error, so a broken plugin is not
 //! recompiled on every start.
 //!
-//! The environment is shared with other isaac processes: LMDB serialises
-//! writers and gives readers a consistent snapshot. Stale reader slots left
-//! by killed processes are cleared at open, and the map is sized once (it
-//! is sparse on disk) so it never has to grow under another process.
+//! The entries live in the `plugins` database of the home's LMDB
+//! environment ([`State`]), shared with other isaac processes.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use heed::types::{Bytes, Str};
-use heed::{Database, Env, EnvOpenOptions};
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::Manifest;
-
-/// The LMDB map size: address space, not disk (the file is sparse).
-pub const MAP_SIZE: usize = 8 << 30;
-
-/// Named databases the environment may hold (the index and, later, the cache
-/// tiers and metrics).
-pub const MAX_DBS: u32 = 32;
+use crate::state::{State, StateError};
 
 /// The size and modification time of a file, to notice that it changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,55 +83,27 @@ pub struct IndexEntry {
     pub status: Result<PluginMeta, String>,
 }
 
-/// The index could not be opened, read or written.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the plugin index in {path} cannot be used: {source} (if it is damaged, delete {path} and run `isaac plugins list` to rebuild it; installed plugins are not lost)"
-)]
-pub struct IndexError {
-    /// The LMDB folder.
-    pub path: PathBuf,
-    /// What LMDB said.
-    #[source]
-    pub source: heed::Error,
-}
-
-/// The plugin index.
+/// The plugin index, in the `plugins` database of the [`State`].
 pub struct Index {
-    env: Env,
-    path: PathBuf,
-    plugins: Database<Str, Bytes>,
+    state: Arc<State>,
 }
 
 impl Index {
-    /// Open (creating if needed) the environment in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, IndexError> {
-        let err = |source| IndexError { path: dir.to_owned(), source };
-        // SAFETY: the environment's files are only modified through LMDB, by
-        // this and other isaac processes; nothing truncates or rewrites them.
-        let env = unsafe { EnvOpenOptions::new().map_size(MAP_SIZE).max_dbs(MAX_DBS).open(dir) }.map_err(err)?;
-        env.clear_stale_readers().map_err(err)?;
-        let mut wtxn = env.write_txn().map_err(err)?;
-        let plugins = env.create_database(&mut wtxn, Some("plugins")).map_err(err)?;
-        wtxn.commit().map_err(err)?;
-        Ok(Index { env, path: dir.to_owned(), plugins })
+    /// The index of `state`.
+    pub fn new(state: Arc<State>) -> Self {
+        Index { state }
     }
 
-    /// The LMDB environment, for other parts of the host that keep state.
-    pub fn env(&self) -> &Env {
-        &self.env
-    }
-
-    fn err(&self, source: heed::Error) -> IndexError {
-        IndexError { path: self.path.clone(), source }
+    fn err(&self, source: heed::Error) -> StateError {
+        self.state.error(source)
     }
 
     /// Every entry, by plugin name. An entry that does not decode (written by
     /// another isaac version) is skipped: it is rebuilt on the next load.
-    pub fn all(&self) -> Result<Vec<(String, IndexEntry)>, IndexError> {
-        let rtxn = self.env.read_txn().map_err(|e| self.err(e))?;
+    pub fn all(&self) -> Result<Vec<(String, IndexEntry)>, StateError> {
+        let rtxn = self.state.env().read_txn().map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for item in self.plugins.iter(&rtxn).map_err(|e| self.err(e))? {
+        for item in self.state.plugins.iter(&rtxn).map_err(|e| self.err(e))? {
             let (name, bytes) = item.map_err(|e| self.err(e))?;
             if let Ok(entry) = serde_json::from_slice(bytes) {
                 out.push((name.to_owned(), entry));
@@ -149,17 +113,17 @@ impl Index {
     }
 
     /// Write entries and delete names, in one transaction.
-    pub fn update(&self, put: &[(&str, &IndexEntry)], delete: &[&str]) -> Result<(), IndexError> {
+    pub fn update(&self, put: &[(&str, &IndexEntry)], delete: &[&str]) -> Result<(), StateError> {
         if put.is_empty() && delete.is_empty() {
             return Ok(());
         }
-        let mut wtxn = self.env.write_txn().map_err(|e| self.err(e))?;
+        let mut wtxn = self.state.env().write_txn().map_err(|e| self.err(e))?;
         for (name, entry) in put {
             let bytes = serde_json::to_vec(entry).expect("index entries serialize");
-            self.plugins.put(&mut wtxn, name, &bytes).map_err(|e| self.err(e))?;
+            self.state.plugins.put(&mut wtxn, name, &bytes).map_err(|e| self.err(e))?;
         }
         for name in delete {
-            self.plugins.delete(&mut wtxn, name).map_err(|e| self.err(e))?;
+            self.state.plugins.delete(&mut wtxn, name).map_err(|e| self.err(e))?;
         }
         wtxn.commit().map_err(|e| self.err(e))
     }

@@ -31,6 +31,7 @@
 //! - [`host`]: [`Host`], which ties them together.
 
 pub mod bindings;
+pub mod cache;
 pub mod capabilities;
 #[doc(hidden)]
 pub mod cli;
@@ -44,6 +45,7 @@ pub mod loader;
 pub mod manifest;
 pub mod registry;
 pub mod sandbox;
+pub mod state;
 mod tomlfile;
 
 pub use config::Config;

@@ -14,6 +14,7 @@ use wasmtime::{ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
+use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
 use crate::config::CallLimits;
 use crate::engine::deadline_ticks;
@@ -31,6 +32,7 @@ pub struct HostState {
     table: ResourceTable,
     limiter: CallLimiter,
     pub(crate) log: LogSink,
+    pub(crate) cache: Option<CacheAccess>,
 }
 
 impl WasiView for HostState {
@@ -83,6 +85,8 @@ pub struct CallSpec {
     pub limits: CallLimits,
     /// The lowest log level printed.
     pub log_level: Level,
+    /// The plugin's cache namespace, if it may use the cache.
+    pub cache: Option<CacheAccess>,
 }
 
 impl CallSpec {
@@ -92,6 +96,7 @@ impl CallSpec {
             table: ResourceTable::new(),
             limiter: CallLimiter::new(self.limits.memory_bytes),
             log: LogSink::new(self.plugin.clone(), self.log_level),
+            cache: self.cache.clone(),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -58,6 +58,7 @@ pub mod __bindings {
     });
 }
 
+pub mod cache;
 pub mod log;
 
 pub use __bindings::isaac::plugin::types::{CommandInfo, Error, PluginInfo};

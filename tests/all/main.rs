@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_plugins;
+mod cache;
 mod cli;
 mod limits;
 mod loading;

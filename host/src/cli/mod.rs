@@ -5,6 +5,7 @@
 //! JSON; a progress bar appears only when stderr is a terminal; a closed
 //! stdout (`isaac ... | head`) is not an error.
 
+mod cache;
 mod output;
 mod plugins;
 mod run;
@@ -37,6 +38,9 @@ enum Command {
     /// Install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// The three-tier cache: get, set, delete, invalidate, stats, clear, warm.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 /// An error at the binary's edge, with the exit status it maps to.
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&settings, args),
         Command::Plugins(command) => plugins::run(&settings, command),
+        Command::Cache(command) => cache::run(&settings, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

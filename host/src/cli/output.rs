@@ -12,6 +12,12 @@ pub fn line(text: &str) {
     finish(result.and_then(|()| out.flush()));
 }
 
+/// Write raw bytes on stdout.
+pub fn bytes(data: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    finish(out.write_all(data).and_then(|()| out.flush()));
+}
+
 /// Print `value` as one line of JSON on stdout.
 pub fn json(value: &serde_json::Value) {
     line(&value.to_string());

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use crate::engine::EngineError;
 use crate::home::HomeError;
-use crate::index::IndexError;
 use crate::loader::PluginFailure;
 use crate::registry::ResolveError;
 use crate::sandbox::CallError;
+use crate::state::StateError;
 use crate::tomlfile::TomlError;
 
 /// The host could not start.
@@ -22,9 +22,9 @@ pub enum HostError {
     /// The engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// The plugin index.
+    /// The LMDB state (plugin index, cache).
     #[error(transparent)]
-    Index(#[from] IndexError),
+    State(#[from] StateError),
     /// The capabilities could not be linked (a bug).
     #[error("cannot set up the host's capabilities: {0}")]
     Linker(String),
@@ -121,7 +121,7 @@ pub enum InstallError {
     },
     /// The index could not be updated.
     #[error(transparent)]
-    Index(#[from] IndexError),
+    State(#[from] StateError),
 }
 
 /// `isaac plugins remove` failed.
@@ -140,5 +140,5 @@ pub enum RemoveError {
     },
     /// The index could not be updated.
     #[error(transparent)]
-    Index(#[from] IndexError),
+    State(#[from] StateError),
 }

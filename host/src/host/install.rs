@@ -38,7 +38,7 @@ impl Host {
         let (n, e) = indexed_entry(installed_source, Ok(&plugin));
         self.index.update(&[(&n, &e)], &[])?;
         let catalog = self.catalog().await.map_err(|e| match e {
-            HostError::Index(e) => InstallError::Index(e),
+            HostError::State(e) => InstallError::State(e),
             other => InstallError::Copy { dir: dest.clone(), message: other.to_string() },
         })?;
         let shared = shared_commands(&catalog, &name);

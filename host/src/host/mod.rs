@@ -20,7 +20,11 @@ use std::time::Instant;
 use wasmtime::component::Linker;
 
 use crate::bindings::Level;
+use crate::cache::MultiLevelCache;
+use crate::cache::clock::SystemClock;
+use crate::cache::lmdb::LmdbStore;
 use crate::capabilities;
+use crate::capabilities::cache::CacheAccess;
 use crate::compiled::CompiledCache;
 use crate::config::Config;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
@@ -30,6 +34,7 @@ use crate::loader::{self, LoadError, PluginFailure, PluginSource, Progress};
 use crate::manifest::Manifest;
 use crate::registry::Registry;
 use crate::sandbox::{CallSpec, HostState};
+use crate::state::State;
 
 /// How to open a [`Host`].
 #[derive(Debug, Clone)]
@@ -66,6 +71,7 @@ pub struct Host {
     linker: Linker<HostState>,
     compiled: CompiledCache,
     index: Index,
+    cache: Arc<MultiLevelCache>,
     jobs: usize,
     log_level: Level,
     _ticker: EpochTicker,
@@ -86,13 +92,32 @@ impl Host {
         })?;
         let linker = capabilities::linker(&engine.engine).map_err(|e| HostError::Linker(e.to_string()))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-        let index = Index::open(&home.state_dir())?;
+        let state = State::open(&home.state_dir(), config.storage.map_size_mb)?;
+        let index = Index::new(state.clone());
+        let store = Arc::new(LmdbStore::new(state));
+        let cache = Arc::new(MultiLevelCache::new(store, config.cache.clone(), Arc::new(SystemClock)));
         let jobs = options
             .jobs
             .or(config.loader.max_workers)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let ticker = engine.start_ticker();
-        Ok(Host { home, config, engine, linker, compiled, index, jobs, log_level: options.log_level, _ticker: ticker })
+        Ok(Host {
+            home,
+            config,
+            engine,
+            linker,
+            compiled,
+            index,
+            cache,
+            jobs,
+            log_level: options.log_level,
+            _ticker: ticker,
+        })
+    }
+
+    /// The three-tier cache of this home.
+    pub fn cache(&self) -> &Arc<MultiLevelCache> {
+        &self.cache
     }
 
     /// The home.
@@ -125,6 +150,7 @@ impl Host {
             plugin: Arc::from(manifest.name.as_str()),
             limits: self.config.limits_for(manifest),
             log_level: self.log_level,
+            cache: manifest.permissions.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::cache::Namespace;
 use crate::cli::{Failure, Settings, output};
 use crate::host::Host;
 
@@ -10,15 +11,22 @@ use crate::host::Host;
 pub struct RemoveArgs {
     /// The plugin's name.
     name: String,
+    /// Also delete the plugin's cache namespace (its notes, its data).
+    #[arg(long)]
+    purge: bool,
 }
 
 pub fn run(settings: &Settings, args: RemoveArgs) -> Result<u8, Failure> {
     let host = Host::open(settings.host_options())?;
     host.remove(&args.name)?;
+    let purged = if args.purge { Some(host.cache().clear(&Namespace::plugin(&args.name))?) } else { None };
     if settings.json {
-        output::json(&serde_json::json!({ "removed": args.name }));
+        output::json(&serde_json::json!({ "removed": args.name, "purged_keys": purged }));
     } else {
         output::line(&format!("removed {}", args.name));
+        if let Some(n) = purged {
+            output::line(&format!("deleted {n} cache entries of {}", args.name));
+        }
     }
     Ok(0)
 }

@@ -1,0 +1,155 @@
+//! The three-tier cache: get on an L1 hit, an L2 hit, an L3 (LMDB) hit and a
+//! miss; set in the `fast` and `durable` modes; and the hit rate of each tier
+//! on a Zipf-distributed trace beside moka (TinyLFU) given the same total
+//! in-memory capacity.
+//!
+//! Run: `cargo bench --bench cache`. The hit-rate table prints first.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group};
+use isaac_host::cache::clock::SystemClock;
+use isaac_host::cache::lmdb::LmdbStore;
+use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
+use isaac_host::config::{CacheConfig, Durability};
+use isaac_host::state::State;
+
+fn cache(dir: &std::path::Path, config: CacheConfig) -> MultiLevelCache {
+    let state = State::open(dir, 8192).unwrap();
+    MultiLevelCache::new(Arc::new(LmdbStore::new(state)), config, Arc::new(SystemClock))
+}
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("key:{i:06}")).collect()
+}
+
+fn tiers(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = cache(dir.path(), CacheConfig::default());
+    let ns = Namespace::user();
+    let value = vec![7u8; 256];
+    let all = keys(5000);
+    for k in &all {
+        cache.set(&ns, k, &value, Expiry::Never).unwrap();
+    }
+    let mut group = c.benchmark_group("cache-get");
+    // One key, always most recent: L1.
+    group.bench_function("l1-hit", |b| b.iter(|| cache.get(&ns, black_box(&all[0])).unwrap().unwrap()));
+    // 200 keys in a cycle: each was used 200 gets ago, past L1 (100), in L2.
+    let mut i = 0;
+    group.bench_function("l2-hit", |b| {
+        b.iter(|| {
+            i = (i + 1) % 200;
+            cache.get(&ns, black_box(&all[i])).unwrap().unwrap()
+        })
+    });
+    // 5000 keys in a cycle: past L1 + L2 (1100), so from LMDB.
+    let mut j = 0;
+    group.bench_function("l3-hit", |b| {
+        b.iter(|| {
+            j = (j + 1) % all.len();
+            cache.get(&ns, black_box(&all[j])).unwrap().unwrap()
+        })
+    });
+    group.bench_function("miss", |b| b.iter(|| cache.get(&ns, black_box("never:set")).unwrap()));
+    group.finish();
+
+    let mut group = c.benchmark_group("cache-set");
+    let mut n = 0;
+    group.bench_function("fast", |b| {
+        b.iter(|| {
+            n = (n + 1) % 1000;
+            cache.set(&ns, &all[n], &value, Expiry::Default).unwrap()
+        })
+    });
+    let durable_dir = tempfile::tempdir().unwrap();
+    let durable =
+        self::cache(durable_dir.path(), CacheConfig { durability: Durability::Durable, ..CacheConfig::default() });
+    group.sample_size(20);
+    group.bench_function("durable", |b| {
+        b.iter(|| {
+            n = (n + 1) % 1000;
+            durable.set(&ns, &all[n], &value, Expiry::Default).unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// Zipf(s) over `n` ranks by inverse CDF, with a splitmix64 generator.
+struct Zipf {
+    cdf: Vec<f64>,
+    state: u64,
+}
+
+impl Zipf {
+    fn new(n: usize, s: f64, seed: u64) -> Self {
+        let mut cdf = Vec::with_capacity(n);
+        let mut total = 0.0;
+        for k in 1..=n {
+            total += 1.0 / (k as f64).powf(s);
+            cdf.push(total);
+        }
+        for c in &mut cdf {
+            *c /= total;
+        }
+        Zipf { cdf, state: seed }
+    }
+
+    fn next(&mut self) -> usize {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let u = (z ^ (z >> 31)) as f64 / u64::MAX as f64;
+        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
+    }
+}
+
+/// A cache-aside trace: get; on a miss, set. Prints the hit rate per tier
+/// and moka's with the same in-memory capacity (L1 + L2 entries).
+fn hit_rates() {
+    const KEYS: usize = 100_000;
+    const REQUESTS: usize = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let config = CacheConfig::default();
+    let capacity = (config.l1_entries + config.l2_entries) as u64;
+    let ours = cache(dir.path(), config);
+    let ns = Namespace::user();
+    ours.reset_stats().unwrap();
+    let moka: moka::sync::Cache<usize, Arc<[u8]>> = moka::sync::Cache::new(capacity);
+    let names = keys(KEYS);
+    let value: Arc<[u8]> = vec![1u8; 64].into();
+    let (mut zipf, mut moka_hits) = (Zipf::new(KEYS, 0.99, 42), 0u64);
+    let start = Instant::now();
+    for _ in 0..REQUESTS {
+        let k = zipf.next();
+        if ours.get(&ns, &names[k]).unwrap().is_none() {
+            ours.set(&ns, &names[k], &value, Expiry::Never).unwrap();
+        }
+        if moka.get(&k).is_some() {
+            moka_hits += 1;
+        } else {
+            moka.insert(k, value.clone());
+        }
+    }
+    let took = start.elapsed();
+    let s = ours.stats().unwrap();
+    let pct = |n: u64| 100.0 * n as f64 / REQUESTS as f64;
+    println!("hit rate, Zipf s=0.99 over {KEYS} keys, {REQUESTS} requests, cache-aside ({took:.1?} in all):");
+    println!("  isaac L1 ({} entries)   {:6.2} %", 100, pct(s.counters.l1_hits));
+    println!("  isaac L2 ({} entries)  {:6.2} %", 1000, pct(s.counters.l2_hits));
+    println!("  isaac L1+L2 (memory)   {:6.2} %", 100.0 * s.memory_hit_rate);
+    println!("  isaac L3 (LMDB)        {:6.2} %", pct(s.counters.l3_hits));
+    println!("  isaac overall          {:6.2} %", 100.0 * s.hit_rate);
+    println!("  moka ({capacity} entries)     {:6.2} %", pct(moka_hits));
+}
+
+criterion_group!(benches, tiers);
+
+fn main() {
+    hit_rates();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

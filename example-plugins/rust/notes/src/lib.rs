@@ -1,0 +1,52 @@
+//! `notes`: `note add TEXT...`, `note list`, `note clear`. The notes live in
+//! the host's cache with no expiry, so they survive across `isaac` runs.
+
+use isaac_plugin_sdk::cache::{self, Expiry};
+use isaac_plugin_sdk::{CommandInfo, Error, Plugin, PluginInfo, export_plugin};
+
+struct Notes;
+
+/// One key holds every note, one per line.
+const KEY: &str = "notes";
+
+fn load() -> Result<Vec<String>, Error> {
+    Ok(cache::get_string(KEY)?.map(|text| text.lines().map(str::to_owned).collect()).unwrap_or_default())
+}
+
+const USAGE: &str = "usage: note add TEXT... | note list | note clear";
+
+impl Plugin for Notes {
+    fn metadata() -> PluginInfo {
+        PluginInfo::new("notes", env!("CARGO_PKG_VERSION"), "Keeps notes across runs, in the host's cache")
+            .command(CommandInfo::new("note", "Add, list or clear notes", "note add TEXT... | note list | note clear"))
+    }
+
+    fn run(command: &str, args: Vec<String>) -> Result<String, Error> {
+        if command != "note" {
+            return Err(Error::Failed(format!("notes has no command `{command}`")));
+        }
+        match args.split_first() {
+            Some((add, text)) if add == "add" && !text.is_empty() => {
+                let mut notes = load()?;
+                // One line per note: newlines inside a note become spaces.
+                notes.push(text.join(" ").replace(['\n', '\r'], " "));
+                cache::set_string(KEY, &notes.join("\n"), Expiry::Never)?;
+                Ok(format!("noted ({} in all)", notes.len()))
+            }
+            Some((list, [])) if list == "list" => {
+                let notes = load()?;
+                if notes.is_empty() {
+                    return Ok("no notes".to_owned());
+                }
+                Ok(notes.iter().enumerate().map(|(i, n)| format!("{}. {n}", i + 1)).collect::<Vec<_>>().join("\n"))
+            }
+            Some((clear, [])) if clear == "clear" => {
+                let removed = cache::delete(KEY)?;
+                Ok(if removed { "cleared" } else { "no notes" }.to_owned())
+            }
+            _ => Err(Error::Usage(USAGE.to_owned())),
+        }
+    }
+}
+
+export_plugin!(Notes);

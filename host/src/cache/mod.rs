@@ -1,0 +1,608 @@
+//! The three-tier cache: L1 (hot) and L2 (warm) in memory, L3 (cold) on disk
+//! in LMDB.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use isaac_host::cache::{clock::SystemClock, lmdb::LmdbStore, Expiry, MultiLevelCache, Namespace};
+//! use isaac_host::config::CacheConfig;
+//! use isaac_host::state::State;
+//!
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let state = State::open("/tmp/isaac-home/state".as_ref(), 8192)?;
+//! let cache = MultiLevelCache::new(Arc::new(LmdbStore::new(state)), CacheConfig::default(), Arc::new(SystemClock));
+//! let ns = Namespace::user();
+//! cache.set(&ns, "user:123:name", b"Ada", Expiry::Default)?;
+//! assert_eq!(cache.get(&ns, "user:123:name")?.as_deref(), Some(&b"Ada"[..]));
+//! assert_eq!(cache.invalidate(&ns, "user:123:*")?, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! ## How the tiers move
+//!
+//! `set` writes L3 (one LMDB commit) and then L1. `get` looks in L1, then L2,
+//! then L3, and puts a hit in L1; L1's least recently used entry moves to L2,
+//! L2's leaves memory (it stays in L3). Both memory tiers are bounded in
+//! entries and in bytes; a value larger than L1's byte budget lives in L3
+//! only. An expired entry is a miss on every tier and is removed: from memory
+//! when it is found, from L3 when it is read and by a sweep of L3 that runs
+//! at most once per `sweep_interval_secs`, when a process ends.
+//!
+//! ## Consistency
+//!
+//! - **Within a process** the cache is strongly consistent: a `get` sees
+//!   every `set`, `delete` and `invalidate` that returned before it started.
+//!   Writes are serialised; a value read from L3 is not promoted into memory
+//!   if a write happened while it was being read.
+//! - **Across processes** it is eventually consistent, with a bound. L3 is
+//!   shared through LMDB and every write to it adds one to a generation
+//!   counter. A process compares that counter with the one it last saw at
+//!   most every `freshness_ms` (default 100 ms) before a `get`, and before
+//!   every write; if another process wrote in between, it empties its memory
+//!   tiers. So a long-lived process (the shell) sees another process's `set`,
+//!   `delete` or `invalidate` within `freshness_ms`, and never serves a value
+//!   invalidated longer ago than that. A short-lived `isaac` process starts
+//!   with empty memory tiers and is always fresh.
+//!
+//! ## Statistics and warming
+//!
+//! Counters ([`stats::Counters`]) count explicit gets only and are kept in
+//! memory; [`MultiLevelCache::flush`] (called when the cache is dropped) adds
+//! them to totals in L3 in one commit, with the per-key usage counts that
+//! warming uses. The hot set (the most used keys, as many as L1 holds) is
+//! kept in L3 too and preloaded into L1 on a process's first `get`, so a
+//! restart does not start cold.
+
+pub mod clock;
+pub mod entry;
+pub mod glob;
+pub mod lmdb;
+pub mod stats;
+pub mod store;
+pub mod tiers;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use entry::{Bytes, Expiry};
+pub use stats::{CacheStats, Counters};
+
+use crate::config::{CacheConfig, Durability};
+use clock::Clock;
+use entry::Entry;
+use store::{Applied, ColdStore, Op, Space, StoreError};
+use tiers::{Found, MemoryTiers, Moves, TierLimits};
+
+/// Keys of one owner. The host prefixes every key with its namespace, so no
+/// key or pattern of one owner reaches another's entries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Namespace {
+    prefix: String,
+}
+
+/// Separates the parts of a namespaced key; cannot occur in a namespace name.
+const SEP: char = '\u{1f}';
+
+impl Namespace {
+    /// The user's own keys (`isaac cache get KEY`).
+    pub fn user() -> Self {
+        Namespace { prefix: format!("u{SEP}") }
+    }
+
+    /// The keys of plugin `name` (a valid plugin name: `[a-z0-9-]+`).
+    pub fn plugin(name: &str) -> Self {
+        Namespace { prefix: format!("p{SEP}{name}{SEP}") }
+    }
+
+    /// The keys of a host service, such as the AI response cache.
+    pub fn service(name: &str) -> Self {
+        Namespace { prefix: format!("s{SEP}{name}{SEP}") }
+    }
+
+    /// The stored form of `key`.
+    pub fn key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        full
+    }
+
+    /// What every key of the namespace starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+/// A cache operation that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CacheError {
+    /// An empty key.
+    #[error("a cache key may not be empty")]
+    EmptyKey,
+    /// A key over the limit.
+    #[error(
+        "a cache key of {len} bytes is longer than the limit of {max} bytes ([cache] max_key_bytes in config.toml)"
+    )]
+    KeyTooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value over the limit.
+    #[error(
+        "a cache value of {len} bytes is larger than the limit of {max} bytes ([cache] max_value_kb in config.toml)"
+    )]
+    ValueTooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// L3 failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`MultiLevelCache::warmup`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WarmReport {
+    /// Most used keys considered.
+    pub considered: usize,
+    /// Already in memory.
+    pub in_memory: usize,
+    /// Loaded from L3 into memory.
+    pub loaded: usize,
+    /// Produced by the generator and set.
+    pub generated: usize,
+    /// Neither in L3 nor produced.
+    pub missing: usize,
+}
+
+struct Inner {
+    tiers: MemoryTiers,
+    counters: Counters,
+    usage: HashMap<String, u64>,
+    /// The L3 generation this process's memory tiers reflect.
+    seen: u64,
+    /// When the generation was last compared (ms).
+    checked_at: u64,
+    /// Whether the first use (generation read, hot-set preload) happened.
+    started: bool,
+}
+
+impl Inner {
+    fn record(&mut self, moves: Moves) {
+        self.counters.l1_evictions += moves.demoted;
+        self.counters.l2_evictions += moves.dropped;
+    }
+}
+
+/// Meta keys.
+const STATS_PREFIX: &str = "stats/";
+const USAGE_PREFIX: &str = "use/";
+const HOT: &str = "hot";
+const LAST_SWEEP: &str = "last-sweep";
+
+/// L1 and L2 in memory over an L3 [`ColdStore`]. Safe to share between
+/// threads; see the module documentation for the consistency model.
+pub struct MultiLevelCache {
+    store: Arc<dyn ColdStore>,
+    config: CacheConfig,
+    clock: Arc<dyn Clock>,
+    inner: Mutex<Inner>,
+    /// Serialises writes, so L3 and memory change in the same order.
+    writes: Mutex<()>,
+    /// Bumped by every change to memory that a concurrent L3 read could undo.
+    epoch: AtomicU64,
+}
+
+enum Loaded {
+    Live(Entry),
+    Expired,
+    Absent,
+}
+
+impl MultiLevelCache {
+    /// A cache over `store`, sized by `config`, timed by `clock`.
+    pub fn new(store: Arc<dyn ColdStore>, config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        let mb = |n: u64| usize::try_from(n << 20).unwrap_or(usize::MAX);
+        let tiers = MemoryTiers::new(
+            TierLimits { entries: config.l1_entries, bytes: mb(config.l1_max_mb) },
+            TierLimits { entries: config.l2_entries, bytes: mb(config.l2_max_mb) },
+        );
+        let inner = Inner {
+            tiers,
+            counters: Counters::default(),
+            usage: HashMap::new(),
+            seen: 0,
+            checked_at: 0,
+            started: false,
+        };
+        MultiLevelCache {
+            store,
+            config,
+            clock,
+            inner: Mutex::new(inner),
+            writes: Mutex::new(()),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), CacheError> {
+        if key.is_empty() {
+            return Err(CacheError::EmptyKey);
+        }
+        if key.len() > self.config.max_key_bytes {
+            return Err(CacheError::KeyTooLong { len: key.len(), max: self.config.max_key_bytes });
+        }
+        Ok(())
+    }
+
+    /// On first use: read the generation and preload the hot set. Later: at
+    /// most every `freshness_ms`, compare the generation and empty memory if
+    /// another process wrote.
+    fn refresh(&self, inner: &mut Inner, now: u64) -> Result<(), CacheError> {
+        if !inner.started {
+            inner.started = true;
+            inner.seen = self.store.generation()?;
+            inner.checked_at = now;
+            self.preload_hot(inner, now)?;
+        } else if now >= inner.checked_at + self.config.freshness_ms {
+            inner.checked_at = now;
+            let generation = self.store.generation()?;
+            if generation != inner.seen {
+                inner.tiers.clear();
+                inner.seen = generation;
+                self.epoch.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+
+    fn preload_hot(&self, inner: &mut Inner, now: u64) -> Result<usize, CacheError> {
+        let Some(raw) = self.store.get(Space::Meta, HOT)? else { return Ok(0) };
+        let hot: Vec<(String, u64)> = serde_json::from_slice(&raw).unwrap_or_default();
+        let mut loaded = 0;
+        // Least used first, so the most used end up most recent.
+        for (key, _) in hot.iter().take(self.config.l1_entries).rev() {
+            if let Loaded::Live(entry) = self.read(key, now)? {
+                inner.tiers.insert(key.as_str().into(), entry);
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Read `full` from L3. Does not take the memory lock.
+    fn read(&self, full: &str, now: u64) -> Result<Loaded, CacheError> {
+        let Some(raw) = self.store.get(Space::Data, full)? else { return Ok(Loaded::Absent) };
+        let Some((expires_at, value)) = entry::decode(&raw) else {
+            tracing::warn!("ignoring an unreadable cache entry (written by another isaac version?)");
+            return Ok(Loaded::Absent);
+        };
+        if entry::expired(expires_at, now) {
+            return Ok(Loaded::Expired);
+        }
+        Ok(Loaded::Live(Entry { value: value.into(), expires_at }))
+    }
+
+    /// Read `full` from L3, removing it from every tier if it has expired.
+    /// Must not be called with the memory lock held.
+    fn load(&self, full: &str, now: u64) -> Result<Loaded, CacheError> {
+        let loaded = self.read(full, now)?;
+        if let Loaded::Expired = loaded {
+            self.write(&[Op::Delete { space: Space::Data, key: full }], |inner| inner.tiers.remove(full))?;
+        }
+        Ok(loaded)
+    }
+
+    /// Apply `ops` to L3, then update memory with `f`, in write order.
+    fn write<R>(&self, ops: &[Op<'_>], f: impl FnOnce(&mut Inner) -> R) -> Result<(Applied, R), CacheError> {
+        let _serial = self.writes.lock().unwrap_or_else(|e| e.into_inner());
+        let applied = self.store.apply(ops)?;
+        if self.config.durability == Durability::Durable {
+            self.store.sync()?;
+        }
+        let mut inner = self.lock();
+        if inner.started && applied.generation_before != inner.seen {
+            // Another process wrote since we last looked.
+            inner.tiers.clear();
+        }
+        inner.seen = applied.generation_before.wrapping_add(1);
+        let out = f(&mut inner);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        Ok((applied, out))
+    }
+
+    /// Get `key` of `ns`: L1, L2, then L3. Counted in the statistics and in
+    /// the key's usage count.
+    pub fn get(&self, ns: &Namespace, key: &str) -> Result<Option<Bytes>, CacheError> {
+        self.check_key(key)?;
+        let full = ns.key(key);
+        let now = self.clock.now_ms();
+        let epoch = {
+            let mut inner = self.lock();
+            self.refresh(&mut inner, now)?;
+            match inner.usage.get_mut(&full) {
+                Some(n) => *n += 1,
+                None => {
+                    inner.usage.insert(full.clone(), 1);
+                }
+            }
+            let (found, moves) = inner.tiers.lookup(&full, now);
+            inner.record(moves);
+            match found {
+                Found::L1(value) => {
+                    inner.counters.l1_hits += 1;
+                    return Ok(Some(value));
+                }
+                Found::L2(value) => {
+                    inner.counters.l2_hits += 1;
+                    return Ok(Some(value));
+                }
+                Found::Expired | Found::Absent => self.epoch.load(Ordering::SeqCst),
+            }
+        };
+        let loaded = self.load(&full, now)?;
+        let mut inner = self.lock();
+        match loaded {
+            Loaded::Live(entry) => {
+                let value = entry.value.clone();
+                if self.epoch.load(Ordering::SeqCst) == epoch {
+                    let moves = inner.tiers.insert(full.into(), entry);
+                    inner.record(moves);
+                }
+                inner.counters.l3_hits += 1;
+                Ok(Some(value))
+            }
+            Loaded::Expired => {
+                inner.counters.expirations += 1;
+                inner.counters.misses += 1;
+                Ok(None)
+            }
+            Loaded::Absent => {
+                inner.counters.misses += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Set `key` of `ns` to `value`: one L3 commit, then L1.
+    pub fn set(&self, ns: &Namespace, key: &str, value: &[u8], expiry: Expiry) -> Result<(), CacheError> {
+        self.check_key(key)?;
+        let max = usize::try_from(self.config.max_value_kb << 10).unwrap_or(usize::MAX);
+        if value.len() > max {
+            return Err(CacheError::ValueTooLarge { len: value.len(), max });
+        }
+        let now = self.clock.now_ms();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let expires_at = match expiry {
+            Expiry::Default => now.saturating_add(self.config.default_ttl_secs.saturating_mul(1000)),
+            Expiry::After(d) => now.saturating_add(ms(d)),
+            Expiry::Never => 0,
+        };
+        let full = ns.key(key);
+        let encoded = entry::encode(expires_at, value);
+        let entry = Entry { value: value.into(), expires_at };
+        self.write(&[Op::Put { space: Space::Data, key: &full, value: &encoded }], |inner| {
+            let moves = inner.tiers.insert(full.as_str().into(), entry);
+            inner.record(moves);
+            inner.counters.sets += 1;
+        })?;
+        Ok(())
+    }
+
+    /// Delete `key` of `ns` from every tier; whether it was there.
+    pub fn delete(&self, ns: &Namespace, key: &str) -> Result<bool, CacheError> {
+        self.check_key(key)?;
+        let full = ns.key(key);
+        let (applied, in_memory) =
+            self.write(&[Op::Delete { space: Space::Data, key: &full }], |inner| inner.tiers.remove(&full))?;
+        Ok(applied.deleted > 0 || in_memory)
+    }
+
+    /// Remove every key of `ns` that matches the glob `pattern` (`*`, `?`,
+    /// `\` escapes) from every tier; how many keys were removed. In L3 only
+    /// the range of keys that start with the pattern's literal prefix is
+    /// scanned.
+    pub fn invalidate(&self, ns: &Namespace, pattern: &str) -> Result<u32, CacheError> {
+        if pattern.len() > self.config.max_key_bytes {
+            return Err(CacheError::KeyTooLong { len: pattern.len(), max: self.config.max_key_bytes });
+        }
+        let ns_len = ns.prefix().len();
+        let range = ns.key(&glob::literal_prefix(pattern));
+        let in_ns = |full: &str| full.starts_with(ns.prefix()) && glob::matches(pattern, &full[ns_len..]);
+        let matches = |full: &str, _: &[u8]| in_ns(full);
+        let op = Op::DeleteWhere { space: Space::Data, prefix: &range, matches: &matches };
+        let (applied, in_memory) = self.write(&[op], |inner| inner.tiers.remove_where(&in_ns))?;
+        let removed = applied.deleted.max(u32::try_from(in_memory).unwrap_or(u32::MAX));
+        self.lock().counters.invalidations += u64::from(removed);
+        Ok(removed)
+    }
+
+    /// Remove every key of `ns`.
+    pub fn clear(&self, ns: &Namespace) -> Result<u32, CacheError> {
+        self.invalidate(ns, "*")
+    }
+
+    /// Remove every expired entry from L3 and memory; how many there were.
+    pub fn sweep(&self) -> Result<u32, CacheError> {
+        let now = self.clock.now_ms();
+        let expired = |_: &str, raw: &[u8]| entry::decode(raw).is_some_and(|(at, _)| entry::expired(at, now));
+        let now_bytes = now.to_le_bytes();
+        let ops = [
+            Op::DeleteWhere { space: Space::Data, prefix: "", matches: &expired },
+            Op::Put { space: Space::Meta, key: LAST_SWEEP, value: &now_bytes },
+        ];
+        let (applied, ()) = self.write(&ops, |_| ())?;
+        self.lock().counters.expirations += u64::from(applied.deleted);
+        Ok(applied.deleted)
+    }
+
+    fn sweep_due(&self, now: u64) -> Result<bool, CacheError> {
+        let last =
+            self.store.get(Space::Meta, LAST_SWEEP)?.and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes);
+        Ok(now >= last.saturating_add(self.config.sweep_interval_secs.saturating_mul(1000)))
+    }
+
+    /// The most used keys of `ns` (by usage count, flushed and not), most
+    /// used first.
+    pub fn top_keys(&self, ns: &Namespace, n: usize) -> Result<Vec<(String, u64)>, CacheError> {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let prefix = format!("{USAGE_PREFIX}{}", ns.prefix());
+        self.store.scan(Space::Meta, &prefix, &mut |key, raw| {
+            let count = raw.try_into().map_or(0, u64::from_le_bytes);
+            counts.insert(key[prefix.len()..].to_owned(), count);
+            true
+        })?;
+        for (full, n) in &self.lock().usage {
+            if let Some(key) = full.strip_prefix(ns.prefix()) {
+                *counts.entry(key.to_owned()).or_default() += n;
+            }
+        }
+        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(n);
+        Ok(top)
+    }
+
+    /// Warm the cache for the `top_n` most used keys of `ns`: a key already
+    /// in memory stays; one in L3 is loaded into memory; for any other,
+    /// `generator` may produce a value, which is set.
+    pub fn warmup(
+        &self,
+        ns: &Namespace,
+        top_n: usize,
+        mut generator: impl FnMut(&str) -> Option<(Vec<u8>, Expiry)>,
+    ) -> Result<WarmReport, CacheError> {
+        let now = self.clock.now_ms();
+        let mut report = WarmReport::default();
+        {
+            let mut inner = self.lock();
+            self.refresh(&mut inner, now)?;
+        }
+        let top = self.top_keys(ns, top_n)?;
+        report.considered = top.len();
+        // Least used first, so the most used end up most recent in L1.
+        for (key, _) in top.iter().rev() {
+            let full = ns.key(key);
+            if self.lock().tiers.contains(&full) {
+                report.in_memory += 1;
+                continue;
+            }
+            match self.load(&full, now)? {
+                Loaded::Live(entry) => {
+                    let mut inner = self.lock();
+                    let moves = inner.tiers.insert(full.into(), entry);
+                    inner.record(moves);
+                    report.loaded += 1;
+                }
+                Loaded::Expired | Loaded::Absent => match generator(key) {
+                    Some((value, expiry)) => {
+                        self.set(ns, key, &value, expiry)?;
+                        report.generated += 1;
+                    }
+                    None => report.missing += 1,
+                },
+            }
+        }
+        Ok(report)
+    }
+
+    /// Totals over every process since the last reset (flushed counters plus
+    /// this process's), with tier sizes.
+    pub fn stats(&self) -> Result<CacheStats, CacheError> {
+        let mut persisted = [0u64; 9];
+        self.store.scan(Space::Meta, STATS_PREFIX, &mut |key, raw| {
+            if let Some(i) = stats::NAMES.iter().position(|n| key[STATS_PREFIX.len()..] == **n) {
+                persisted[i] = raw.try_into().map_or(0, u64::from_le_bytes);
+            }
+            true
+        })?;
+        let footprint = self.store.footprint()?;
+        let inner = self.lock();
+        let counters = Counters::from_values(persisted).plus(&inner.counters);
+        let (l1, l2) = inner.tiers.bytes();
+        Ok(CacheStats::new(counters, inner.tiers.lens(), l1 + l2, footprint))
+    }
+
+    /// Zero the statistics of every process (usage counts for warming stay).
+    pub fn reset_stats(&self) -> Result<(), CacheError> {
+        let all = |_: &str, _: &[u8]| true;
+        self.store.apply(&[Op::DeleteWhere { space: Space::Meta, prefix: STATS_PREFIX, matches: &all }])?;
+        self.lock().counters = Counters::default();
+        Ok(())
+    }
+
+    /// Add this process's counters and usage counts to the totals in L3 (one
+    /// commit, no fsync), update the hot set, and sweep expired entries if a
+    /// sweep is due. Called when the cache is dropped.
+    pub fn flush(&self) -> Result<(), CacheError> {
+        let (counters, usage, started) = {
+            let mut inner = self.lock();
+            (std::mem::take(&mut inner.counters), std::mem::take(&mut inner.usage), inner.started)
+        };
+        if counters != Counters::default() || !usage.is_empty() {
+            let stat_keys: Vec<(String, u64)> = stats::NAMES
+                .iter()
+                .zip(counters.values())
+                .filter(|(_, v)| *v > 0)
+                .map(|(name, v)| (format!("{STATS_PREFIX}{name}"), v))
+                .collect();
+            let usage_keys: Vec<(String, u64)> =
+                usage.iter().map(|(k, n)| (format!("{USAGE_PREFIX}{k}"), *n)).collect();
+            let ops: Vec<Op<'_>> = stat_keys
+                .iter()
+                .chain(&usage_keys)
+                .map(|(key, delta)| Op::Add { space: Space::Meta, key, delta: *delta })
+                .collect();
+            if let Err(e) = self.store.apply(&ops) {
+                let mut inner = self.lock();
+                inner.counters = inner.counters.plus(&counters);
+                for (k, n) in usage {
+                    *inner.usage.entry(k).or_default() += n;
+                }
+                return Err(e.into());
+            }
+            self.update_hot(usage.keys())?;
+        }
+        if started && self.sweep_due(self.clock.now_ms())? {
+            self.sweep()?;
+        }
+        Ok(())
+    }
+
+    /// Merge the current counts of `touched` keys into the hot set.
+    fn update_hot<'a>(&self, touched: impl Iterator<Item = &'a String>) -> Result<(), CacheError> {
+        let mut hot: HashMap<String, u64> = match self.store.get(Space::Meta, HOT)? {
+            Some(raw) => serde_json::from_slice::<Vec<(String, u64)>>(&raw).unwrap_or_default().into_iter().collect(),
+            None => HashMap::new(),
+        };
+        for key in touched {
+            let count = self.store.get(Space::Meta, &format!("{USAGE_PREFIX}{key}"))?;
+            hot.insert(key.clone(), count.and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes));
+        }
+        let mut list: Vec<(String, u64)> = hot.into_iter().collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        list.truncate(self.config.l1_entries);
+        let json = serde_json::to_vec(&list).expect("the hot set serializes");
+        self.store.apply(&[Op::Put { space: Space::Meta, key: HOT, value: &json }])?;
+        Ok(())
+    }
+}
+
+impl Drop for MultiLevelCache {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!("cache statistics were not saved: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The cold tier's storage: a small trait (get, scan a key range, apply a
+//! batch of writes atomically) so that L3 can live in the embedded LMDB
+//! ([`LmdbStore`](super::lmdb::LmdbStore)) or, later, in a shared networked
+//! store, without touching the tiers above it.
+//!
+//! ## Contract
+//!
+//! - Two key spaces: [`Space::Data`] holds cache entries under namespaced
+//!   keys; [`Space::Meta`] holds counters, usage counts and the hot set.
+//! - [`ColdStore::apply`] is atomic: all of a batch or none of it.
+//! - Every batch that touches `Space::Data` adds one to a **generation**
+//!   counter in the same transaction; [`Applied`] says what it was before.
+//!   Other processes compare generations to learn that their in-memory tiers
+//!   may be stale. Batches of `Space::Meta` only leave it alone.
+//! - `get` and `scan` see every batch committed before they start.
+
+use std::fmt;
+
+/// Which key space an operation addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    /// Cache entries.
+    Data,
+    /// Counters, usage counts, the hot set.
+    Meta,
+}
+
+/// One write in a batch.
+pub enum Op<'a> {
+    /// Store `value` under `key`.
+    Put {
+        /// Where.
+        space: Space,
+        /// The key.
+        key: &'a str,
+        /// The value.
+        value: &'a [u8],
+    },
+    /// Remove `key`.
+    Delete {
+        /// Where.
+        space: Space,
+        /// The key.
+        key: &'a str,
+    },
+    /// Add `delta` to the little-endian u64 counter at `key` (missing: 0).
+    Add {
+        /// Where.
+        space: Space,
+        /// The counter.
+        key: &'a str,
+        /// How much.
+        delta: u64,
+    },
+    /// Remove every key that starts with `prefix` and satisfies `matches`.
+    DeleteWhere {
+        /// Where.
+        space: Space,
+        /// Only keys in this range are visited.
+        prefix: &'a str,
+        /// Called with each key and value in the range.
+        matches: &'a dyn Fn(&str, &[u8]) -> bool,
+    },
+}
+
+impl fmt::Debug for Op<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Put { space, key, value } => write!(f, "Put({space:?}, {key:?}, {} bytes)", value.len()),
+            Op::Delete { space, key } => write!(f, "Delete({space:?}, {key:?})"),
+            Op::Add { space, key, delta } => write!(f, "Add({space:?}, {key:?}, {delta})"),
+            Op::DeleteWhere { space, prefix, .. } => write!(f, "DeleteWhere({space:?}, {prefix:?})"),
+        }
+    }
+}
+
+impl Op<'_> {
+    fn space(&self) -> Space {
+        match self {
+            Op::Put { space, .. }
+            | Op::Delete { space, .. }
+            | Op::Add { space, .. }
+            | Op::DeleteWhere { space, .. } => *space,
+        }
+    }
+
+    /// Whether a batch with this op changes cache data.
+    pub fn touches_data(&self) -> bool {
+        self.space() == Space::Data
+    }
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The generation before the batch (equal to the one after when the
+    /// batch touched only `Space::Meta`).
+    pub generation_before: u64,
+    /// Keys removed by `Delete` and `DeleteWhere`.
+    pub deleted: u32,
+}
+
+/// How much the data space holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Entries.
+    pub entries: u64,
+    /// Bytes of pages on disk.
+    pub bytes: u64,
+}
+
+/// A storage failure, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store is full.
+    #[error(
+        "the cache store in {path} is full ({message}): raise [storage] map_size_mb in config.toml, or clear some of it with `isaac cache clear` or `isaac cache invalidate`"
+    )]
+    Full {
+        /// Where.
+        path: String,
+        /// What the store said.
+        message: String,
+    },
+    /// Anything else.
+    #[error("the cache store in {path} failed: {message}")]
+    Failed {
+        /// Where.
+        path: String,
+        /// What the store said.
+        message: String,
+    },
+}
+
+/// The cold tier's storage. See the module documentation for the contract.
+pub trait ColdStore: Send + Sync {
+    /// The value at `key`.
+    fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Visit the keys that start with `prefix`, in order, until `visit`
+    /// returns false.
+    fn scan(&self, space: Space, prefix: &str, visit: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), StoreError>;
+    /// Apply `ops` atomically.
+    fn apply(&self, ops: &[Op<'_>]) -> Result<Applied, StoreError>;
+    /// The current generation.
+    fn generation(&self) -> Result<u64, StoreError>;
+    /// The size of the data space.
+    fn footprint(&self) -> Result<Footprint, StoreError>;
+    /// Make every applied batch durable (fsync).
+    fn sync(&self) -> Result<(), StoreError>;
+}

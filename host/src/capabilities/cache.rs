@@ -1,0 +1,78 @@
+//! `isaac:plugin/cache`: the plugin's own namespace of the host's
+//! [`MultiLevelCache`].
+//!
+//! A call gets a [`CacheAccess`] only when the plugin's manifest asks for
+//! `cache`; without it every function returns `denied`, an error the guest
+//! can handle. Keys are prefixed with the plugin's namespace by the host, so
+//! a crafted key or pattern (`../`, the separator, `*`) only ever reaches
+//! the plugin's own entries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bindings::{CacheHost, WitCacheError, WitExpiry};
+use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
+use crate::sandbox::HostState;
+
+/// A plugin's handle on the cache: the cache and its namespace.
+#[derive(Clone)]
+pub struct CacheAccess {
+    cache: Arc<MultiLevelCache>,
+    namespace: Namespace,
+}
+
+impl std::fmt::Debug for CacheAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheAccess").field("namespace", &self.namespace).finish_non_exhaustive()
+    }
+}
+
+impl CacheAccess {
+    /// Access to `cache` in the namespace of plugin `plugin`.
+    pub fn for_plugin(cache: Arc<MultiLevelCache>, plugin: &str) -> Self {
+        CacheAccess { cache, namespace: Namespace::plugin(plugin) }
+    }
+}
+
+fn to_wit(error: CacheError) -> WitCacheError {
+    match error {
+        CacheError::EmptyKey | CacheError::KeyTooLong { .. } | CacheError::ValueTooLarge { .. } => {
+            WitCacheError::TooLarge(error.to_string())
+        }
+        CacheError::Store(e) => WitCacheError::Storage(e.to_string()),
+    }
+}
+
+impl HostState {
+    fn cache_access(&self) -> Result<&CacheAccess, WitCacheError> {
+        self.cache.as_ref().ok_or(WitCacheError::Denied)
+    }
+}
+
+impl CacheHost for HostState {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitCacheError> {
+        let access = self.cache_access()?;
+        let value = access.cache.get(&access.namespace, &key).map_err(to_wit)?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>, expiry: WitExpiry) -> Result<(), WitCacheError> {
+        let access = self.cache_access()?;
+        let expiry = match expiry {
+            WitExpiry::DefaultTtl => Expiry::Default,
+            WitExpiry::Seconds(s) => Expiry::After(Duration::from_secs(u64::from(s))),
+            WitExpiry::Never => Expiry::Never,
+        };
+        access.cache.set(&access.namespace, &key, &value, expiry).map_err(to_wit)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<bool, WitCacheError> {
+        let access = self.cache_access()?;
+        access.cache.delete(&access.namespace, &key).map_err(to_wit)
+    }
+
+    async fn invalidate(&mut self, pattern: String) -> Result<u32, WitCacheError> {
+        let access = self.cache_access()?;
+        access.cache.invalidate(&access.namespace, &pattern).map_err(to_wit)
+    }
+}

@@ -1,0 +1,104 @@
+//! `isaac cache set | delete | invalidate | clear`
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::NamespaceArg;
+use crate::cache::Expiry;
+use crate::cli::{Failure, Settings, output};
+
+/// Set KEY to VALUE.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The key.
+    key: String,
+    /// The value (text).
+    value: String,
+    /// Expire after this many seconds [default: the config's default TTL].
+    #[arg(long, value_name = "SECONDS", conflicts_with = "never")]
+    ttl: Option<u64>,
+    /// Never expire.
+    #[arg(long)]
+    never: bool,
+    #[command(flatten)]
+    namespace: NamespaceArg,
+}
+
+pub fn set(settings: &Settings, args: SetArgs) -> Result<u8, Failure> {
+    let namespace = args.namespace.namespace()?;
+    let expiry = match (args.ttl, args.never) {
+        (_, true) => Expiry::Never,
+        (Some(secs), false) => Expiry::After(Duration::from_secs(secs)),
+        (None, false) => Expiry::Default,
+    };
+    let host = super::host(settings)?;
+    host.cache().set(&namespace, &args.key, args.value.as_bytes(), expiry)?;
+    if settings.json {
+        output::json(&serde_json::json!({ "key": args.key, "set": true }));
+    }
+    Ok(0)
+}
+
+/// Delete KEY.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The key.
+    key: String,
+    #[command(flatten)]
+    namespace: NamespaceArg,
+}
+
+pub fn delete(settings: &Settings, args: DeleteArgs) -> Result<u8, Failure> {
+    let namespace = args.namespace.namespace()?;
+    let host = super::host(settings)?;
+    let deleted = host.cache().delete(&namespace, &args.key)?;
+    if settings.json {
+        output::json(&serde_json::json!({ "key": args.key, "deleted": deleted }));
+    } else if deleted {
+        output::line(&format!("deleted {}", args.key));
+    } else {
+        eprintln!("no entry for {}", args.key);
+    }
+    Ok(u8::from(!deleted))
+}
+
+/// Remove every key matching PATTERN.
+#[derive(Debug, Args)]
+pub struct InvalidateArgs {
+    /// A glob: `*` any run, `?` one character, `\` escapes the next (e.g. 'user:123:*').
+    pattern: String,
+    #[command(flatten)]
+    namespace: NamespaceArg,
+}
+
+pub fn invalidate(settings: &Settings, args: InvalidateArgs) -> Result<u8, Failure> {
+    let namespace = args.namespace.namespace()?;
+    let host = super::host(settings)?;
+    let removed = host.cache().invalidate(&namespace, &args.pattern)?;
+    report_removed(settings, removed);
+    Ok(0)
+}
+
+/// Remove every key of the namespace.
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    namespace: NamespaceArg,
+}
+
+pub fn clear(settings: &Settings, args: ClearArgs) -> Result<u8, Failure> {
+    let namespace = args.namespace.namespace()?;
+    let host = super::host(settings)?;
+    let removed = host.cache().clear(&namespace)?;
+    report_removed(settings, removed);
+    Ok(0)
+}
+
+fn report_removed(settings: &Settings, removed: u32) {
+    if settings.json {
+        output::json(&serde_json::json!({ "removed": removed }));
+    } else {
+        output::line(&format!("removed {removed}"));
+    }
+}

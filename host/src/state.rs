@@ -1,0 +1,115 @@
+//! The LMDB environment under `$ISAAC_HOME/state`, opened through `heed`,
+//! shared by the plugin index and the cache's cold tier.
+//!
+//! One environment per home and process: opening the same home twice in one
+//! process returns the same [`State`] (LMDB forbids opening an environment
+//! twice in a process). Several processes may open it at once; LMDB
+//! serialises writers and gives each reader a consistent snapshot.
+//!
+//! - Stale reader slots left by killed processes are cleared at open.
+//! - The map is sized once, at open, from the config (`[storage]
+//!   map_size_mb`, default 8 GiB of address space; the file is sparse and
+//!   grows with the data), so it never has to grow under another process.
+//! - Commits do not fsync by default (`NO_SYNC`, without `WRITE_MAP`): a
+//!   committed write is in the OS page cache before the commit returns, so a
+//!   killed process loses nothing it acknowledged; an OS crash or power loss
+//!   may lose the most recent commits, and LMDB stays consistent on file
+//!   systems that keep write order. [`State::sync`] forces a flush; the
+//!   cache's `durable` mode calls it after every write.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+
+use heed::types::{Bytes, Str};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions};
+
+/// Named databases the environment may hold.
+pub const MAX_DBS: u32 = 16;
+
+/// The default map size: address space, not disk.
+pub const DEFAULT_MAP_SIZE_MB: u64 = 8192;
+
+/// The environment and its databases.
+pub struct State {
+    env: Env,
+    path: PathBuf,
+    /// Plugin index: name → entry (JSON).
+    pub plugins: Database<Str, Bytes>,
+    /// Cache data: namespaced key → entry.
+    pub cache: Database<Str, Bytes>,
+    /// Cache metadata: generation, counters, usage counts, hot set.
+    pub cache_meta: Database<Str, Bytes>,
+}
+
+/// The environment could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the isaac state in {} cannot be used: {source} (if it is damaged, move it away or delete it to start afresh: installed plugins are kept, cached data and statistics are lost)",
+    path.display()
+)]
+pub struct StateError {
+    /// The LMDB folder.
+    pub path: PathBuf,
+    /// What LMDB said.
+    #[source]
+    pub source: heed::Error,
+}
+
+static OPEN: Mutex<Vec<(PathBuf, Weak<State>)>> = Mutex::new(Vec::new());
+
+impl State {
+    /// Open (creating if needed) the environment in `dir`, or return the one
+    /// this process already has open there.
+    pub fn open(dir: &Path, map_size_mb: u64) -> Result<Arc<State>, StateError> {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+        let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        open.retain(|(_, weak)| weak.strong_count() > 0);
+        if let Some(state) = open.iter().find(|(p, _)| *p == key).and_then(|(_, w)| w.upgrade()) {
+            return Ok(state);
+        }
+        let state = Arc::new(Self::open_new(dir, map_size_mb)?);
+        open.push((key, Arc::downgrade(&state)));
+        Ok(state)
+    }
+
+    fn open_new(dir: &Path, map_size_mb: u64) -> Result<State, StateError> {
+        let err = |source| StateError { path: dir.to_owned(), source };
+        let map_size = usize::try_from(map_size_mb << 20).unwrap_or(usize::MAX);
+        // SAFETY: the environment's files are only modified through LMDB, by
+        // this and other isaac processes; nothing truncates or rewrites them.
+        // NO_SYNC without WRITE_MAP: see the module documentation.
+        let env = unsafe {
+            let mut options = EnvOpenOptions::new();
+            options.map_size(map_size).max_dbs(MAX_DBS).flags(EnvFlags::NO_SYNC);
+            options.open(dir)
+        }
+        .map_err(err)?;
+        env.clear_stale_readers().map_err(err)?;
+        let mut wtxn = env.write_txn().map_err(err)?;
+        let plugins = env.create_database(&mut wtxn, Some("plugins")).map_err(err)?;
+        let cache = env.create_database(&mut wtxn, Some("cache")).map_err(err)?;
+        let cache_meta = env.create_database(&mut wtxn, Some("cache-meta")).map_err(err)?;
+        wtxn.commit().map_err(err)?;
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta })
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The LMDB folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Wrap an LMDB error with the path.
+    pub fn error(&self, source: heed::Error) -> StateError {
+        StateError { path: self.path.clone(), source }
+    }
+
+    /// Flush committed writes to disk (fsync).
+    pub fn sync(&self) -> Result<(), StateError> {
+        self.env.force_sync().map_err(|e| self.error(e))
+    }
+}
