@@ -1,7 +1,8 @@
 //! Command resolution and dispatch: resolving a name in a table of 50
-//! plugins, and the full dispatch of `hello` (resolve, fresh sandbox,
-//! instantiate, call) in a loaded host, and `Host::run` as `isaac run` does it
-//! in-process (index, stat, hash, deserialize, link, call).
+//! plugins, the full dispatch of `hello` (resolve, fresh sandbox,
+//! instantiate, call) in a loaded host, a shell line (the same after a shell
+//! split), and `Host::run` as `isaac run` does it in-process (index, stat,
+//! hash, deserialize, link, call).
 //!
 //! Run: `cargo bench --bench dispatch`.
 
@@ -42,6 +43,15 @@ fn dispatch(c: &mut Criterion) {
     group.bench_function("wc-loaded-host", |b| b.iter(|| rt.block_on(report.run("wc", &args)).unwrap()));
     group.bench_function("host-run-50-installed", |b| {
         b.iter(|| assert_eq!(rt.block_on(host.run("hello:hello", &args)).unwrap(), "Hello, bars!"))
+    });
+    // A shell line: split like a shell, resolve, fresh sandbox, call.
+    let mut session = rt.block_on(isaac_host::session::Session::open(&host, &|_| {})).unwrap();
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    group.bench_function("shell-line", |b| {
+        b.iter(|| {
+            let words = isaac_host::session::split("hello:hello 'bars'").unwrap();
+            assert_eq!(rt.block_on(session.run(&words, cancel.clone())).unwrap(), "Hello, bars!");
+        })
     });
     group.finish();
 }

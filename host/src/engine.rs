@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// How often the epoch advances. A deadline is a whole number of ticks, so
-/// a call is cut at most one tick after its deadline.
+/// How often the epoch advances. At each tick a running guest yields and the
+/// host checks its deadline and cancel flag, so a call is cut at most one tick
+/// after its deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How instances are allocated.
@@ -124,6 +125,11 @@ fn pool_config(options: &EngineOptions) -> PoolingAllocationConfig {
         .table_elements(100_000)
         .total_stacks(n)
         .max_memory_size(usize::try_from(options.max_memory_bytes).unwrap_or(usize::MAX));
+    // Reset tables and fiber stacks with memset rather than `madvise`: one
+    // system call and its page faults fewer per call (1000 `hello` lines
+    // through the shell: 28.8 -> 22.0 ms). Linear memories stay `madvise`d:
+    // keeping them resident made calls slower.
+    pool.table_keep_resident(16 << 10).async_stack_keep_resident(128 << 10);
     pool
 }
 
@@ -155,23 +161,9 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Whole ticks covering `deadline`, at least one.
-pub fn deadline_ticks(deadline: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_nanos();
-    u64::try_from(deadline.as_nanos().div_ceil(tick)).unwrap_or(u64::MAX).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticks_round_up() {
-        assert_eq!(deadline_ticks(Duration::ZERO), 1);
-        assert_eq!(deadline_ticks(Duration::from_millis(10)), 1);
-        assert_eq!(deadline_ticks(Duration::from_millis(11)), 2);
-        assert_eq!(deadline_ticks(Duration::from_secs(10)), 1000);
-    }
 
     #[test]
     fn pooling_and_on_demand_share_compiled_code() {

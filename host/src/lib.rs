@@ -45,6 +45,7 @@ pub mod loader;
 pub mod manifest;
 pub mod registry;
 pub mod sandbox;
+pub mod session;
 pub mod state;
 mod tomlfile;
 

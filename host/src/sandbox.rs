@@ -5,19 +5,24 @@
 //! running wasm, and a timer around the whole call cuts one that waits on an
 //! async host call (epochs are only checked while wasm runs). Either way the
 //! `Store` is dropped and nothing of the call survives.
+//!
+//! At every epoch tick (10 ms) a running guest yields to the async executor
+//! and the host checks the call's deadline and its cancel flag, so a call can
+//! be interrupted (Ctrl-C in the shell) within a tick, and other tasks on the
+//! same executor keep running while a guest computes.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
 use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
 use crate::config::CallLimits;
-use crate::engine::deadline_ticks;
 
 /// The most data one host call may copy out of the guest (strings, lists).
 pub const HOSTCALL_FUEL: usize = 4 << 20;
@@ -66,6 +71,12 @@ pub enum CallError {
         /// Its limit.
         limit_bytes: u64,
     },
+    /// The call was interrupted (Ctrl-C).
+    #[error("plugin `{plugin}` was interrupted")]
+    Interrupted {
+        /// The plugin.
+        plugin: String,
+    },
     /// The guest trapped (a panic, an out-of-bounds access, ...).
     #[error("plugin `{plugin}` crashed: {message}")]
     Trap {
@@ -87,6 +98,17 @@ pub struct CallSpec {
     pub log_level: Level,
     /// The plugin's cache namespace, if it may use the cache.
     pub cache: Option<CacheAccess>,
+    /// Set to stop the call (checked at every epoch tick).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Why the host stopped a running guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Stop {
+    #[error("the call's deadline passed")]
+    Deadline,
+    #[error("the call was interrupted")]
+    Cancelled,
 }
 
 impl CallSpec {
@@ -102,8 +124,18 @@ impl CallSpec {
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(HOSTCALL_FUEL);
         // Set before instantiation: start functions run under the deadline too.
-        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
-        store.epoch_deadline_trap();
+        let deadline = Instant::now() + self.limits.deadline;
+        let cancel = self.cancel.clone();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(wasmtime::Error::new(Stop::Cancelled));
+            }
+            if Instant::now() >= deadline {
+                return Err(wasmtime::Error::new(Stop::Deadline));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
         store
     }
 
@@ -147,7 +179,8 @@ impl CallSpec {
             Ok(Err(_)) if store.data().limiter.hit => {
                 Err(CallError::Memory { plugin, limit_bytes: self.limits.memory_bytes })
             }
-            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(deadline),
+            Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Deadline) => Err(deadline),
+            Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Cancelled) => Err(CallError::Interrupted { plugin }),
             Ok(Err(e)) => Err(CallError::Trap { plugin, message: describe(&e) }),
         }
     }

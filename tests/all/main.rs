@@ -10,3 +10,4 @@ mod cli;
 mod limits;
 mod loading;
 mod sdk;
+mod shell;

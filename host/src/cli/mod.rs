@@ -10,6 +10,7 @@ mod output;
 mod plugins;
 mod run;
 mod settings;
+mod shell;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ enum Command {
     /// The three-tier cache: get, set, delete, invalidate, stats, clear, warm.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Keep every plugin loaded and run one command per line (reads a script from a pipe).
+    Shell(shell::ShellArgs),
 }
 
 /// An error at the binary's edge, with the exit status it maps to.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&settings, args),
         Command::Plugins(command) => plugins::run(&settings, command),
         Command::Cache(command) => cache::run(&settings, command),
+        Command::Shell(args) => shell::run(&settings, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

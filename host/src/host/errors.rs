@@ -61,6 +61,9 @@ pub enum RunError {
         /// Why, in the plugin's words.
         message: String,
     },
+    /// The command was interrupted while it waited on the host (Ctrl-C).
+    #[error("`{0}` was interrupted")]
+    Interrupted(String),
     /// The call was stopped: a trap, the deadline, the memory limit.
     #[error(transparent)]
     Call(#[from] CallError),

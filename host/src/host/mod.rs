@@ -61,7 +61,7 @@ impl HostOptions {
 
 pub use errors::{HostError, InstallError, RemoveError, RunError};
 pub use install::Installed;
-pub use plugin::{Catalog, LoadReport, LoadedPlugin};
+pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 
 /// An isaac home, opened.
 pub struct Host {
@@ -151,6 +151,7 @@ impl Host {
             limits: self.config.limits_for(manifest),
             log_level: self.log_level,
             cache: manifest.permissions.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
+            cancel: None,
         }
     }
 
@@ -225,20 +226,46 @@ impl Host {
     /// lacks, in parallel with [`Host::jobs`] threads, link each and index
     /// them all. `progress` is called as each plugin's code is ready.
     pub async fn load_all(&self, progress: Progress<'_>) -> Result<LoadReport, HostError> {
+        Ok(self.reload(None, progress).await?.0)
+    }
+
+    /// Re-scan the installed plugins and load what changed since `previous`
+    /// was loaded (new plugins, and plugins whose files changed), keeping the
+    /// rest as they are.
+    pub async fn reload(
+        &self,
+        previous: Option<LoadReport>,
+        progress: Progress<'_>,
+    ) -> Result<(LoadReport, ReloadSummary), HostError> {
         let start = Instant::now();
+        let mut before: HashMap<String, LoadedPlugin> =
+            previous.map(|p| p.plugins.into_iter().map(|p| (p.name.clone(), p)).collect()).unwrap_or_default();
         let known: HashMap<String, IndexEntry> = self.index.all()?.into_iter().collect();
-        let mut failures = Vec::new();
-        let mut sources = Vec::new();
+        let mut summary = ReloadSummary::default();
+        let (mut plugins, mut failures, mut sources) = (Vec::new(), Vec::new(), Vec::new());
         for found in loader::discover(&self.home.plugins_dir()) {
             match found {
-                Ok(source) => sources.push(source),
+                Ok(source) => match before.remove(&source.manifest.name) {
+                    Some(plugin) if plugin.stamps == (source.manifest_stamp, source.wasm_stamp) => {
+                        summary.kept += 1;
+                        plugins.push(plugin);
+                    }
+                    Some(_) => {
+                        summary.changed.push(source.manifest.name.clone());
+                        sources.push(source);
+                    }
+                    None => {
+                        summary.added.push(source.manifest.name.clone());
+                        sources.push(source);
+                    }
+                },
                 Err(failure) => failures.push(failure),
             }
         }
-        let loaded = self.load_sources(sources, &known, progress).await;
+        summary.removed = before.into_keys().collect();
+        summary.removed.sort();
         let mut entries = Vec::new();
-        let mut plugins = Vec::new();
-        for (source, result) in loaded {
+        for (source, result) in self.load_sources(sources, &known, progress).await {
             entries.push(indexed_entry(source.clone(), result.as_ref()));
             match result {
                 Ok(plugin) => plugins.push(plugin),
@@ -250,13 +277,16 @@ impl Host {
             loader::plugin_dirs(&self.home.plugins_dir()).into_iter().map(|(n, _)| n).collect();
         let gone: Vec<&str> = known.keys().filter(|k| !installed.contains(k)).map(String::as_str).collect();
         self.index.update(&put, &gone)?;
+        plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        failures.sort_by(|a, b| a.plugin.cmp(&b.plugin));
+        summary.failed = failures.iter().map(|f| f.plugin.clone()).collect();
         let registry = Registry::new(
             plugins
                 .iter()
                 .map(|p| (p.name.clone(), p.meta.commands.iter().map(|c| c.name.clone()).collect()))
                 .collect(),
         );
-        Ok(LoadReport { plugins, failures, registry, elapsed: start.elapsed() })
+        Ok((LoadReport { plugins, failures, registry, elapsed: start.elapsed() }, summary))
     }
 
     /// Compile (in parallel), link and describe `sources`. `known` holds
@@ -305,6 +335,7 @@ impl Host {
             load_time: compiled.elapsed,
             pre,
             spec,
+            stamps: (source.manifest_stamp, source.wasm_stamp),
         })
     }
 }

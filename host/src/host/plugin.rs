@@ -1,10 +1,12 @@
 //! Loaded plugins, a loaded set of them, and the catalog of what is
 //! installed.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::bindings::{GuestError, PluginPre};
-use crate::index::{IndexEntry, PluginMeta};
+use crate::index::{FileStamp, IndexEntry, PluginMeta};
 use crate::loader::{LoadError, PluginFailure};
 use crate::manifest::Manifest;
 use crate::registry::Registry;
@@ -26,12 +28,30 @@ pub struct LoadedPlugin {
     pub load_time: Duration,
     pub(super) pre: PluginPre<HostState>,
     pub(super) spec: CallSpec,
+    /// Stamps of `plugin.toml` and the component when loaded.
+    pub(super) stamps: (FileStamp, FileStamp),
 }
 
 impl LoadedPlugin {
     /// Run `command` in a fresh sandbox.
     pub async fn run(&self, command: &str, args: &[String]) -> Result<String, RunError> {
-        match self.spec.run(&self.pre, command, args).await? {
+        self.call(&self.spec, command, args).await
+    }
+
+    /// Run `command` in a fresh sandbox that stops (within an epoch tick)
+    /// once `cancel` is set.
+    pub async fn run_cancellable(
+        &self,
+        command: &str,
+        args: &[String],
+        cancel: Arc<AtomicBool>,
+    ) -> Result<String, RunError> {
+        let spec = CallSpec { cancel: Some(cancel), ..self.spec.clone() };
+        self.call(&spec, command, args).await
+    }
+
+    async fn call(&self, spec: &CallSpec, command: &str, args: &[String]) -> Result<String, RunError> {
+        match spec.run(&self.pre, command, args).await? {
             Ok(output) => Ok(output),
             Err(GuestError::Usage(message)) => {
                 Err(RunError::Usage { plugin: self.name.clone(), command: command.to_owned(), message })
@@ -57,15 +77,41 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
-    /// Resolve `name` and run it with `args`.
-    pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
+    /// No plugins.
+    pub fn empty() -> Self {
+        LoadReport { plugins: Vec::new(), failures: Vec::new(), registry: Registry::default(), elapsed: Duration::ZERO }
+    }
+
+    /// The plugin and the command name `name` resolves to.
+    pub fn resolve(&self, name: &str) -> Result<(&LoadedPlugin, &str), RunError> {
         let target = self.registry.resolve(name).map_err(|error| RunError::Resolve {
             error,
             unloaded: self.failures.iter().map(|f| f.plugin.clone()).collect(),
         })?;
         let (_, command) = self.registry.names(target);
-        self.plugins[target.plugin].run(command, args).await
+        Ok((&self.plugins[target.plugin], command))
     }
+
+    /// Resolve `name` and run it with `args`.
+    pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
+        let (plugin, command) = self.resolve(name)?;
+        plugin.run(command, args).await
+    }
+}
+
+/// What [`Host::reload`](super::Host::reload) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Plugins kept as they were.
+    pub kept: usize,
+    /// New plugins loaded.
+    pub added: Vec<String>,
+    /// Changed plugins loaded again.
+    pub changed: Vec<String>,
+    /// Plugins no longer installed.
+    pub removed: Vec<String>,
+    /// Plugins that did not load.
+    pub failed: Vec<String>,
 }
 
 /// What the host knows of the installed plugins without loading them.

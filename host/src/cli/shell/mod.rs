@@ -1,0 +1,97 @@
+//! `isaac shell`: every plugin loaded once, one command per line.
+//!
+//! On a terminal it reads lines with a line editor (history in
+//! `$ISAAC_HOME/shell_history`, Tab completion, Ctrl-R search, a trailing
+//! `\` continues a line); Ctrl-C interrupts a running command, or clears the
+//! line at the prompt; Ctrl-D or `:quit` leaves. With stdin from a pipe or a
+//! file it runs one command per line and prints only their results; the
+//! exit status is that of the last command that failed, or 0.
+
+mod colon;
+mod editor;
+mod piped;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::{Failure, Settings, output};
+use crate::host::{Host, RunError};
+use crate::session::{self, Session};
+
+/// Keep every plugin loaded and run one command per line.
+#[derive(Debug, Args)]
+pub struct ShellArgs {}
+
+/// How long an interrupted command may take to stop before it is dropped.
+const STOP_GRACE: Duration = Duration::from_millis(200);
+
+pub fn run(settings: &Settings, _args: ShellArgs) -> Result<u8, Failure> {
+    let runtime = super::runtime()?;
+    let host = Host::open(settings.host_options())?;
+    let interactive = std::io::stdin().is_terminal();
+    let bar = output::progress(host.installed().len() as u64, "loading plugins", settings.json || !interactive);
+    let session = runtime.block_on(Session::open(&host, &|_| bar.inc(1)))?;
+    bar.finish_and_clear();
+    if interactive { editor::run(&runtime, &host, session) } else { piped::run(&runtime, session) }
+}
+
+/// What one line did.
+pub(crate) enum Outcome {
+    /// Nothing to do (an empty line, a comment).
+    Nothing,
+    /// Text for stdout.
+    Output(String),
+    /// A failure, with the exit status `isaac run` would give.
+    Failed(u8, String),
+    /// Leave the shell.
+    Quit,
+}
+
+/// Run one logical line: a colon command or a plugin command.
+pub(crate) async fn execute(session: &mut Session<'_>, line: &str, interruptible: bool) -> Outcome {
+    let line = session::join_continuations(line);
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Outcome::Nothing;
+    }
+    let Some(words) = session::split(trimmed) else {
+        return Outcome::Failed(2, "unbalanced quotes: close the quote, or escape it with \\".to_owned());
+    };
+    if let Some(name) = words[0].strip_prefix(':') {
+        return colon::run(session, name, &words[1..], interruptible).await;
+    }
+    match dispatch(session, &words, interruptible).await {
+        Ok(output) => Outcome::Output(output),
+        Err(e) => Outcome::Failed(e.exit_code(), e.to_string()),
+    }
+}
+
+/// Run a plugin command; with `interruptible`, Ctrl-C stops it.
+pub(crate) async fn dispatch(
+    session: &mut Session<'_>,
+    words: &[String],
+    interruptible: bool,
+) -> Result<String, RunError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if !interruptible {
+        return session.run(words, cancel).await;
+    }
+    let call = session.run(words, cancel.clone());
+    tokio::pin!(call);
+    tokio::select! {
+        result = &mut call => result,
+        _ = tokio::signal::ctrl_c() => {
+            // The guest stops at its next epoch tick; a guest waiting on the
+            // host is dropped after a grace period.
+            cancel.store(true, Ordering::SeqCst);
+            let stopped = Instant::now();
+            let result = tokio::time::timeout(STOP_GRACE, &mut call).await;
+            tracing::debug!("command stopped {:?} after Ctrl-C", stopped.elapsed());
+            result.unwrap_or_else(|_| Err(RunError::Interrupted(words[0].clone())))
+        }
+    }
+}
