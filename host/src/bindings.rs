@@ -27,6 +27,9 @@ pub use generated::isaac::plugin::types::{CommandInfo, Error as GuestError, Plug
 pub use generated::{Plugin as PluginBindings, PluginPre};
 
 pub(crate) use generated::Plugin as World;
+pub(crate) use generated::isaac::plugin::ai::{
+    AiError as WitAiError, Host as AiHost, Request as WitRequest, Response as WitResponse, Usage as WitUsage,
+};
 pub(crate) use generated::isaac::plugin::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
 pub(crate) use generated::isaac::plugin::log::Host as LogHost;
 pub(crate) use generated::isaac::plugin::types::Host as TypesHost;

@@ -34,7 +34,7 @@ pub const DEFAULT_DEADLINE_MS: u64 = 10_000;
 pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
 
 /// The whole config file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[loader]`
@@ -52,6 +52,91 @@ pub struct Config {
     /// `[storage]`
     #[serde(default)]
     pub storage: StorageConfig,
+    /// `[ai]`
+    #[serde(default)]
+    pub ai: AiConfig,
+}
+
+/// Which wire format a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenAI-compatible chat completions (OpenAI, xAI Grok, Ollama, vLLM,
+    /// llama.cpp server, OpenRouter).
+    Openai,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+/// `[ai.providers.NAME]`: one AI provider.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The wire format.
+    pub kind: ProviderKind,
+    /// The API root: `https://api.openai.com/v1` (the client adds
+    /// `/chat/completions`), or for Anthropic the host root
+    /// (`https://api.anthropic.com`; the client adds `/v1/messages`).
+    pub base_url: String,
+    /// The environment variable that holds the API key; none for local
+    /// servers such as Ollama.
+    pub api_key_env: Option<String>,
+    /// The model used when a request names none.
+    pub model: String,
+    /// Dollars per million input tokens.
+    #[serde(default)]
+    pub price_input_per_mtok: f64,
+    /// Dollars per million output tokens.
+    #[serde(default)]
+    pub price_output_per_mtok: f64,
+    /// Per-request timeout in milliseconds.
+    #[serde(default = "default_request_timeout_ms")]
+    pub timeout_ms: u64,
+    /// `max_tokens` sent when a request sets none (Anthropic requires one).
+    #[serde(default = "default_max_tokens")]
+    pub default_max_tokens: u32,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    60_000
+}
+
+fn default_max_tokens() -> u32 {
+    1024
+}
+
+/// `[ai]`: providers and the router's settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiConfig {
+    /// The provider used when a request names none; default: the only one.
+    pub default_provider: Option<String>,
+    /// Requests of one batch in flight at once.
+    pub concurrency: usize,
+    /// Retries after a 429, a 5xx or a connection error.
+    pub max_retries: u32,
+    /// The first retry's delay in milliseconds; it doubles, with jitter.
+    pub retry_base_ms: u64,
+    /// How long a cached answer is reused, in seconds (0: no response cache).
+    pub cache_ttl_secs: u64,
+    /// The most spent per UTC day, in dollars, across the CLI and every plugin.
+    pub daily_budget_usd: Option<f64>,
+    /// The providers, by name.
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            default_provider: None,
+            concurrency: 16,
+            max_retries: 2,
+            retry_base_ms: 200,
+            cache_ttl_secs: 86_400,
+            daily_budget_usd: None,
+            providers: BTreeMap::new(),
+        }
+    }
 }
 
 /// `[storage]`: the LMDB environment under `$ISAAC_HOME/state`.
@@ -205,6 +290,14 @@ impl Config {
         }
         if c.max_key_bytes > MAX_KEY_BYTES_LIMIT {
             return Err(bad(format!("[cache] max_key_bytes may be at most {MAX_KEY_BYTES_LIMIT} (LMDB's key limit)")));
+        }
+        if self.ai.concurrency == 0 {
+            return Err(bad("[ai] concurrency must be at least 1".into()));
+        }
+        if let Some(name) = &self.ai.default_provider
+            && !self.ai.providers.contains_key(name)
+        {
+            return Err(bad(format!("[ai] default_provider = {name:?} names no [ai.providers.{name}] table")));
         }
         if self.storage.map_size_mb < 1 {
             return Err(bad("[storage] map_size_mb must be at least 1".into()));

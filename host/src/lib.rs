@@ -30,6 +30,7 @@
 //! - [`sandbox`]: the per-call `Store` with its limits;
 //! - [`host`]: [`Host`], which ties them together.
 
+pub mod ai;
 pub mod bindings;
 pub mod cache;
 pub mod capabilities;

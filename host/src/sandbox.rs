@@ -20,6 +20,7 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
+use crate::capabilities::ai::AiAccess;
 use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
 use crate::config::CallLimits;
@@ -38,6 +39,7 @@ pub struct HostState {
     limiter: CallLimiter,
     pub(crate) log: LogSink,
     pub(crate) cache: Option<CacheAccess>,
+    pub(crate) ai: Option<AiAccess>,
 }
 
 impl WasiView for HostState {
@@ -100,6 +102,8 @@ pub struct CallSpec {
     pub cache: Option<CacheAccess>,
     /// Set to stop the call (checked at every epoch tick).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The plugin's AI access and budget, if it may query.
+    pub ai: Option<AiAccess>,
 }
 
 /// Why the host stopped a running guest.
@@ -119,6 +123,7 @@ impl CallSpec {
             limiter: CallLimiter::new(self.limits.memory_bytes),
             log: LogSink::new(self.plugin.clone(), self.log_level),
             cache: self.cache.clone(),
+            ai: self.ai.clone(),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -58,6 +58,7 @@ pub mod __bindings {
     });
 }
 
+pub mod ai;
 pub mod cache;
 pub mod log;
 

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ai;
 mod bad_plugins;
 mod cache;
 mod cli;

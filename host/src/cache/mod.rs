@@ -514,6 +514,63 @@ impl MultiLevelCache {
         Ok(report)
     }
 
+    /// Look `key` up like [`get`](Self::get), but count nothing: for host
+    /// services (the AI response cache) that keep their own statistics.
+    pub fn peek(&self, ns: &Namespace, key: &str) -> Result<Option<Bytes>, CacheError> {
+        self.check_key(key)?;
+        let full = ns.key(key);
+        let now = self.clock.now_ms();
+        let epoch = {
+            let mut inner = self.lock();
+            self.refresh(&mut inner, now)?;
+            match inner.tiers.lookup(&full, now) {
+                (Found::L1(value) | Found::L2(value), moves) => {
+                    inner.record(moves);
+                    return Ok(Some(value));
+                }
+                _ => self.epoch.load(Ordering::SeqCst),
+            }
+        };
+        match self.load(&full, now)? {
+            Loaded::Live(entry) => {
+                let value = entry.value.clone();
+                let mut inner = self.lock();
+                if self.epoch.load(Ordering::SeqCst) == epoch {
+                    let moves = inner.tiers.insert(full.into(), entry);
+                    inner.record(moves);
+                }
+                Ok(Some(value))
+            }
+            Loaded::Expired | Loaded::Absent => Ok(None),
+        }
+    }
+
+    /// Add to persistent counters of other host services (in L3's meta
+    /// space, one commit, shared by every process).
+    pub fn add_counters(&self, deltas: &[(String, u64)]) -> Result<(), CacheError> {
+        let ops: Vec<Op<'_>> =
+            deltas.iter().map(|(key, delta)| Op::Add { space: Space::Meta, key, delta: *delta }).collect();
+        self.store.apply(&ops)?;
+        Ok(())
+    }
+
+    /// The persistent counters whose names start with `prefix`.
+    pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, CacheError> {
+        let mut out = Vec::new();
+        self.store.scan(Space::Meta, prefix, &mut |key, raw| {
+            out.push((key.to_owned(), raw.try_into().map_or(0, u64::from_le_bytes)));
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Remove the persistent counters whose names start with `prefix`.
+    pub fn clear_counters(&self, prefix: &str) -> Result<(), CacheError> {
+        let all = |_: &str, _: &[u8]| true;
+        self.store.apply(&[Op::DeleteWhere { space: Space::Meta, prefix, matches: &all }])?;
+        Ok(())
+    }
+
     /// Totals over every process since the last reset (flushed counters plus
     /// this process's), with tier sizes.
     pub fn stats(&self) -> Result<CacheStats, CacheError> {

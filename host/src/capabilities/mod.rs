@@ -3,6 +3,7 @@
 //! `wasm32-wasip2` guest imports; each call's WASI context grants nothing
 //! beyond the plugin's grant).
 
+pub mod ai;
 pub mod cache;
 pub mod log;
 

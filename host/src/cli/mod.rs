@@ -5,6 +5,7 @@
 //! JSON; a progress bar appears only when stderr is a terminal; a closed
 //! stdout (`isaac ... | head`) is not an error.
 
+mod ai;
 mod cache;
 mod output;
 mod plugins;
@@ -44,6 +45,9 @@ enum Command {
     Cache(cache::CacheCommand),
     /// Keep every plugin loaded and run one command per line (reads a script from a pipe).
     Shell(shell::ShellArgs),
+    /// AI queries: one, a batch, with fallback; statistics; the response cache; a simulated provider.
+    #[command(subcommand)]
+    Ai(ai::AiCommand),
 }
 
 /// An error at the binary's edge, with the exit status it maps to.
@@ -73,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Plugins(command) => plugins::run(&settings, command),
         Command::Cache(command) => cache::run(&settings, command),
         Command::Shell(args) => shell::run(&settings, args),
+        Command::Ai(command) => ai::run(&settings, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,16 +14,18 @@ mod plugin;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use wasmtime::component::Linker;
 
+use crate::ai::{AiError, AiRouter};
 use crate::bindings::Level;
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
 use crate::capabilities;
+use crate::capabilities::ai::AiAccess;
 use crate::capabilities::cache::CacheAccess;
 use crate::compiled::CompiledCache;
 use crate::config::Config;
@@ -72,6 +74,7 @@ pub struct Host {
     compiled: CompiledCache,
     index: Index,
     cache: Arc<MultiLevelCache>,
+    ai: OnceLock<Arc<AiRouter>>,
     jobs: usize,
     log_level: Level,
     _ticker: EpochTicker,
@@ -109,6 +112,7 @@ impl Host {
             compiled,
             index,
             cache,
+            ai: OnceLock::new(),
             jobs,
             log_level: options.log_level,
             _ticker: ticker,
@@ -118,6 +122,15 @@ impl Host {
     /// The three-tier cache of this home.
     pub fn cache(&self) -> &Arc<MultiLevelCache> {
         &self.cache
+    }
+
+    /// The AI router, created on first use (it builds an HTTP client).
+    pub fn ai(&self) -> Result<Arc<AiRouter>, AiError> {
+        if let Some(router) = self.ai.get() {
+            return Ok(router.clone());
+        }
+        let router = Arc::new(AiRouter::new(&self.config.ai, self.cache.clone(), Arc::new(SystemClock))?);
+        Ok(self.ai.get_or_init(|| router).clone())
     }
 
     /// The home.
@@ -152,6 +165,13 @@ impl Host {
             log_level: self.log_level,
             cache: manifest.permissions.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
             cancel: None,
+            ai: manifest.permissions.ai.and_then(|budget| match self.ai() {
+                Ok(router) => Some(AiAccess::new(router, budget)),
+                Err(e) => {
+                    tracing::warn!("plugin `{}` gets no AI access: {e}", manifest.name);
+                    None
+                }
+            }),
         }
     }
 

@@ -1,0 +1,193 @@
+//! Asynchronous AI queries: providers over `reqwest`, the [`AiRouter`] that
+//! runs single queries, concurrent batches and concurrent fallback, a
+//! response cache on the three-tier cache that counts the money it saved,
+//! per-provider statistics, and a daily spending cap.
+//!
+//! Two wire formats cover the providers people use: OpenAI-compatible chat
+//! completions (OpenAI, xAI Grok, Ollama, vLLM, llama.cpp server,
+//! OpenRouter) and Anthropic Messages. [`simulator`] is a real HTTP server
+//! that speaks both, for tests, benchmarks and demos: no test reaches the
+//! internet.
+
+mod anthropic;
+pub mod ledger;
+mod openai;
+pub mod provider;
+pub mod router;
+pub mod simulator;
+mod sse;
+
+use serde::{Deserialize, Serialize};
+
+pub use router::AiRouter;
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+impl Message {
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Message { role: "user".into(), content: content.into() }
+    }
+}
+
+/// A request, as the CLI, plugins and `isaac ai batch` lines give it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiRequest {
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// The provider; default: the configured default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The model; default: the provider's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The most output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+}
+
+impl AiRequest {
+    /// A request of one user message.
+    pub fn prompt(text: impl Into<String>) -> Self {
+        AiRequest { messages: vec![Message::user(text)], ..AiRequest::default() }
+    }
+}
+
+/// Token counts of one answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens read.
+    pub input_tokens: u64,
+    /// Tokens written.
+    pub output_tokens: u64,
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiResponse {
+    /// The text.
+    pub text: String,
+    /// The provider that answered.
+    pub provider: String,
+    /// The model that answered.
+    pub model: String,
+    /// Whether it came from the response cache.
+    pub cached: bool,
+    /// Token counts.
+    pub usage: Usage,
+    /// Wall time of the request, in milliseconds.
+    pub latency_ms: f64,
+    /// What it cost, in dollars (for a cached answer: what it saved).
+    pub cost_usd: f64,
+}
+
+/// Why a query produced no answer. Each names the provider where there is
+/// one, and what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AiError {
+    /// No provider is configured.
+    #[error("no AI provider is configured: add an [ai.providers.NAME] table to config.toml (see docs/ai.md)")]
+    NoProvider,
+    /// The request named a provider that is not configured.
+    #[error("no AI provider named `{name}` (configured: {known})")]
+    UnknownProvider {
+        /// What was asked for.
+        name: String,
+        /// What there is.
+        known: String,
+    },
+    /// Several providers and no default.
+    #[error("several AI providers are configured ({known}): name one with --provider, or set [ai] default_provider")]
+    NoDefault {
+        /// What there is.
+        known: String,
+    },
+    /// The key variable is not set.
+    #[error(
+        "provider `{provider}` needs its API key in the environment variable {var} (config: ai.providers.{provider}.api_key_env)"
+    )]
+    MissingKey {
+        /// The provider.
+        provider: String,
+        /// The variable.
+        var: String,
+    },
+    /// The provider answered with an error status.
+    #[error("provider `{provider}` answered HTTP {status}: {message}")]
+    Status {
+        /// The provider.
+        provider: String,
+        /// The status.
+        status: u16,
+        /// Its body, or what it means.
+        message: String,
+        /// Seconds to wait, from `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// No answer within the timeout.
+    #[error("provider `{provider}` did not answer within {timeout_ms} ms (raise ai.providers.{provider}.timeout_ms)")]
+    Timeout {
+        /// The provider.
+        provider: String,
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// The connection failed.
+    #[error("cannot reach provider `{provider}` at {url}: {message}")]
+    Connect {
+        /// The provider.
+        provider: String,
+        /// Where.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("provider `{provider}` sent an answer isaac cannot read: {message}")]
+    BadResponse {
+        /// The provider.
+        provider: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The daily budget would be passed.
+    #[error(
+        "the daily AI budget of ${budget:.2} would be passed (${spent:.4} spent today, this request may cost up to ${estimate:.4}); raise [ai] daily_budget_usd or wait until tomorrow (UTC)"
+    )]
+    Budget {
+        /// The budget.
+        budget: f64,
+        /// Spent today.
+        spent: f64,
+        /// The request's estimated cost.
+        estimate: f64,
+    },
+    /// Every provider of a fallback failed.
+    #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {e}")).collect::<Vec<_>>().join("; "))]
+    AllFailed(Vec<(String, AiError)>),
+    /// The state (cache, statistics) failed.
+    #[error("{0}")]
+    State(String),
+}
+
+impl AiError {
+    /// Whether trying again may help: 429, 5xx, connection errors.
+    pub fn retryable(&self) -> bool {
+        match self {
+            AiError::Status { status, .. } => *status == 429 || *status >= 500,
+            AiError::Connect { .. } => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! One configured provider: builds its wire format's request, sends it,
+//! reads the answer (whole or streamed) and maps every failure to an
+//! [`AiError`] that names the provider.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::{AiError, AiRequest, AiResponse, Usage, anthropic, openai, sse};
+use crate::config::{ProviderConfig, ProviderKind};
+
+/// A provider from `[ai.providers.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its name.
+    pub name: String,
+    /// Its settings.
+    pub config: ProviderConfig,
+}
+
+/// The most of an error body quoted in a message.
+const ERROR_BODY_LIMIT: usize = 300;
+
+impl Provider {
+    /// What `usage` costs with this provider's prices, in dollars.
+    pub fn cost(&self, usage: Usage) -> f64 {
+        (usage.input_tokens as f64 * self.config.price_input_per_mtok
+            + usage.output_tokens as f64 * self.config.price_output_per_mtok)
+            / 1e6
+    }
+
+    /// The model a request runs on.
+    pub fn model<'a>(&'a self, req: &'a AiRequest) -> &'a str {
+        req.model.as_deref().unwrap_or(&self.config.model)
+    }
+
+    /// The most a request may cost: its input (about four characters a token)
+    /// and all the output it allows.
+    pub fn estimate(&self, req: &AiRequest) -> f64 {
+        let chars: usize = req.messages.iter().map(|m| m.content.len()).sum();
+        let output = req.max_tokens.unwrap_or(self.config.default_max_tokens);
+        self.cost(Usage { input_tokens: (chars / 4 + 1) as u64, output_tokens: u64::from(output) })
+    }
+
+    fn key(&self) -> Result<Option<String>, AiError> {
+        match &self.config.api_key_env {
+            None => Ok(None),
+            Some(var) => match std::env::var(var) {
+                Ok(key) if !key.is_empty() => Ok(Some(key)),
+                _ => Err(AiError::MissingKey { provider: self.name.clone(), var: var.clone() }),
+            },
+        }
+    }
+
+    fn url(&self) -> String {
+        let base = self.config.base_url.trim_end_matches('/');
+        match self.config.kind {
+            ProviderKind::Openai => format!("{base}/chat/completions"),
+            ProviderKind::Anthropic => format!("{base}/v1/messages"),
+        }
+    }
+
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        req: &AiRequest,
+        stream: bool,
+    ) -> Result<reqwest::RequestBuilder, AiError> {
+        let key = self.key()?;
+        let model = self.model(req);
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let builder = client.post(self.url()).timeout(timeout);
+        Ok(match self.config.kind {
+            ProviderKind::Openai => {
+                let body = openai::body(model, &req.messages, req.max_tokens, req.temperature, stream);
+                let builder = builder.json(&body);
+                match key {
+                    Some(key) => builder.bearer_auth(key),
+                    None => builder,
+                }
+            }
+            ProviderKind::Anthropic => {
+                let max = req.max_tokens.unwrap_or(self.config.default_max_tokens);
+                let body = anthropic::body(model, &req.messages, max, req.temperature, stream);
+                let builder = builder.json(&body).header("anthropic-version", anthropic::VERSION);
+                match key {
+                    Some(key) => builder.header("x-api-key", key),
+                    None => builder,
+                }
+            }
+        })
+    }
+
+    fn send_error(&self, e: &reqwest::Error) -> AiError {
+        if e.is_timeout() {
+            AiError::Timeout { provider: self.name.clone(), timeout_ms: self.config.timeout_ms }
+        } else if e.is_body() || e.is_decode() {
+            AiError::BadResponse { provider: self.name.clone(), message: format!("the answer was cut off: {e}") }
+        } else {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                message = format!("{message}: {s}");
+                source = s.source();
+            }
+            AiError::Connect { provider: self.name.clone(), url: self.url(), message }
+        }
+    }
+
+    async fn send(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::Response, AiError> {
+        let response = builder.send().await.map_err(|e| self.send_error(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = response.text().await.unwrap_or_default();
+        let mut message: String = body.chars().take(ERROR_BODY_LIMIT).collect();
+        if status.as_u16() == 401 || status.as_u16() == 403 {
+            let var = self.config.api_key_env.as_deref().unwrap_or("(none configured)");
+            message = format!("the API key was refused; check {var} ({message})");
+        }
+        Err(AiError::Status { provider: self.name.clone(), status: status.as_u16(), message, retry_after })
+    }
+
+    fn bad(&self, message: impl Into<String>) -> AiError {
+        AiError::BadResponse { provider: self.name.clone(), message: message.into() }
+    }
+
+    fn answer(&self, req: &AiRequest, text: String, model: Option<String>, usage: Usage, start: Instant) -> AiResponse {
+        AiResponse {
+            text,
+            provider: self.name.clone(),
+            model: model.unwrap_or_else(|| self.model(req).to_owned()),
+            cached: false,
+            usage,
+            latency_ms: start.elapsed().as_secs_f64() * 1e3,
+            cost_usd: self.cost(usage),
+        }
+    }
+
+    /// Send `req` and read the whole answer.
+    pub async fn complete(&self, client: &reqwest::Client, req: &AiRequest) -> Result<AiResponse, AiError> {
+        let start = Instant::now();
+        let response = self.send(self.request(client, req, false)?).await?;
+        let bytes = response.bytes().await.map_err(|e| self.send_error(&e))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(format!("malformed JSON: {e}")))?;
+        let parsed = match self.config.kind {
+            ProviderKind::Openai => openai::parse(&value),
+            ProviderKind::Anthropic => anthropic::parse(&value),
+        };
+        let (text, model, usage) = parsed.map_err(|e| self.bad(e))?;
+        Ok(self.answer(req, text, model, usage, start))
+    }
+
+    /// Send `req` as a stream, calling `on_text` with each piece of text as
+    /// it arrives; return the whole answer with its usage.
+    pub async fn stream(
+        &self,
+        client: &reqwest::Client,
+        req: &AiRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<AiResponse, AiError> {
+        let start = Instant::now();
+        let response = self.send(self.request(client, req, true)?).await?;
+        let mut body = response.bytes_stream();
+        let mut reader = sse::Reader::default();
+        let (mut text, mut usage, mut done) = (String::new(), Usage::default(), false);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.send_error(&e))?;
+            for event in reader.feed(&chunk) {
+                match self.config.kind {
+                    ProviderKind::Openai => match openai::stream_event(&event.data).map_err(|e| self.bad(e))? {
+                        Some((delta, u)) => {
+                            on_text(&delta);
+                            text.push_str(&delta);
+                            usage = u.unwrap_or(usage);
+                        }
+                        None => done = true,
+                    },
+                    ProviderKind::Anthropic => {
+                        match anthropic::stream_event(event.event.as_deref(), &event.data).map_err(|e| self.bad(e))? {
+                            anthropic::StreamPart::Text(delta) => {
+                                on_text(&delta);
+                                text.push_str(&delta);
+                            }
+                            anthropic::StreamPart::Input(n) => usage.input_tokens = n,
+                            anthropic::StreamPart::Output(n) => usage.output_tokens = n,
+                            anthropic::StreamPart::Stop => done = true,
+                            anthropic::StreamPart::Other => {}
+                        }
+                    }
+                }
+            }
+        }
+        if !done {
+            return Err(self.bad("the stream ended before the answer was complete"));
+        }
+        Ok(self.answer(req, text, None, usage, start))
+    }
+}

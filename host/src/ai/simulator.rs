@@ -1,0 +1,314 @@
+//! A simulated AI provider: a real HTTP server on loopback that speaks both
+//! wire formats (OpenAI-compatible `POST /v1/chat/completions` and Anthropic
+//! `POST /v1/messages`, whole or streamed as server-sent events), with a set
+//! latency, jitter, error rate, token counts and faults. `isaac ai simulate`
+//! runs one; tests and benchmarks start their own. Nothing leaves the
+//! machine.
+//!
+//! It counts what it sees ([`SimStats`]): requests, answers completed, and
+//! requests whose client went away before the answer (a losing fallback
+//! request, cancelled by the router).
+
+use std::convert::Infallible;
+use std::hash::{BuildHasher, RandomState};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// A deliberate fault in the answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers are well formed.
+    #[default]
+    None,
+    /// The body is not JSON.
+    Malformed,
+    /// The JSON body stops half way.
+    Truncated,
+    /// A stream stops half way, without its final event.
+    CutStream,
+}
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Time before each answer.
+    pub latency: Duration,
+    /// Up to this much more, at random.
+    pub jitter: Duration,
+    /// The share of requests (0–1) answered with `error_status`.
+    pub error_rate: f64,
+    /// The status of simulated failures.
+    pub error_status: u16,
+    /// `Retry-After` seconds sent with failures.
+    pub retry_after: Option<u64>,
+    /// The first this-many requests fail (deterministic failures).
+    pub fail_first: u64,
+    /// Output tokens of every answer.
+    pub output_tokens: u64,
+    /// A fault in every answer.
+    pub fault: Fault,
+    /// The API key clients must send; `None` accepts any.
+    pub api_key: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            error_rate: 0.0,
+            error_status: 500,
+            retry_after: None,
+            fail_first: 0,
+            output_tokens: 20,
+            fault: Fault::None,
+            api_key: None,
+        }
+    }
+}
+
+/// What the simulator has seen.
+#[derive(Debug, Default)]
+pub struct SimStats {
+    /// Requests received.
+    pub requests: AtomicU64,
+    /// Answers sent in full.
+    pub completed: AtomicU64,
+    /// Requests whose client went away before the answer.
+    pub cancelled: AtomicU64,
+    /// Requests being answered now.
+    pub in_flight: AtomicU64,
+    /// The most requests answered at once.
+    pub max_in_flight: AtomicU64,
+}
+
+struct Sim {
+    config: SimConfig,
+    stats: Arc<SimStats>,
+}
+
+/// A running simulator; stops when dropped.
+pub struct Simulator {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it has seen.
+    pub stats: Arc<SimStats>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Simulator {
+    /// Listen on `127.0.0.1:port` (0: any free port) and serve on the
+    /// current tokio runtime.
+    pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(SimStats::default());
+        let sim = Arc::new(Sim { config, stats: stats.clone() });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai))
+            .route("/chat/completions", post(openai))
+            .route("/v1/messages", post(anthropic))
+            .with_state(sim);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = rx.await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::warn!("the simulated provider stopped: {e}");
+            }
+        });
+        Ok(Simulator { addr, stats, _shutdown: tx })
+    }
+
+    /// The `base_url` of an OpenAI-compatible provider pointing here.
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The `base_url` of an Anthropic provider pointing here.
+    pub fn anthropic_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Counts a request in flight; a request dropped before it finished was
+/// cancelled by its client.
+struct InFlight {
+    stats: Arc<SimStats>,
+    done: bool,
+}
+
+impl InFlight {
+    fn new(stats: &Arc<SimStats>) -> Self {
+        stats.requests.fetch_add(1, Ordering::SeqCst);
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight { stats: stats.clone(), done: false }
+    }
+
+    fn finish(mut self) {
+        self.done = true;
+        self.stats.completed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !self.done {
+            self.stats.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    OpenAi,
+    Anthropic,
+}
+
+async fn openai(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+    answer(sim, Format::OpenAi, headers, body).await
+}
+
+async fn anthropic(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
+    answer(sim, Format::Anthropic, headers, body).await
+}
+
+fn random(seed: u64) -> f64 {
+    (RandomState::new().hash_one(seed) % 1_000_000) as f64 / 1_000_000.0
+}
+
+fn error(status: u16, message: &str, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({ "error": { "message": message, "type": "simulated" } });
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+    }
+    response
+}
+
+async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) -> Response {
+    let guard = InFlight::new(&sim.stats);
+    let n = sim.stats.requests.load(Ordering::SeqCst);
+    let c = &sim.config;
+    if let Some(key) = &c.api_key {
+        let sent = match format {
+            Format::OpenAi => headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim_start_matches("Bearer ").to_owned()),
+            Format::Anthropic => headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        };
+        if sent.as_deref() != Some(key) {
+            guard.finish();
+            return error(401, "invalid API key", None);
+        }
+    }
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        guard.finish();
+        return error(400, "the body is not JSON", None);
+    };
+    let jitter = c.jitter.mul_f64(random(n.wrapping_mul(31)));
+    tokio::time::sleep(c.latency + jitter).await;
+    if n <= c.fail_first || random(n) < c.error_rate {
+        guard.finish();
+        return error(c.error_status, "simulated failure", c.retry_after);
+    }
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let prompt = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("").to_owned();
+    let input_tokens: u64 = messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .map(|t| t.split_whitespace().count() as u64)
+        .sum::<u64>()
+        .max(1);
+    let text = format!("Simulated answer to: {prompt}");
+    let model = request["model"].as_str().unwrap_or("sim-1").to_owned();
+    let stream = request["stream"].as_bool().unwrap_or(false);
+    let usage = (input_tokens, c.output_tokens);
+    let response = if stream {
+        streamed(format, &model, &text, usage, c.fault)
+    } else {
+        whole(format, &model, &text, usage, c.fault)
+    };
+    guard.finish();
+    response
+}
+
+fn whole(format: Format, model: &str, text: &str, (input, output): (u64, u64), fault: Fault) -> Response {
+    let body = match format {
+        Format::OpenAi => json!({
+            "id": "sim", "object": "chat.completion", "model": model,
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
+            "usage": { "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output },
+        }),
+        Format::Anthropic => json!({
+            "id": "sim", "type": "message", "role": "assistant", "model": model,
+            "content": [{ "type": "text", "text": text }],
+            "stop_reason": "end_turn",
+            "usage": { "input_tokens": input, "output_tokens": output },
+        }),
+    };
+    let mut bytes = body.to_string().into_bytes();
+    match fault {
+        Fault::Malformed => bytes = b"{this is not json".to_vec(),
+        Fault::Truncated => bytes.truncate(bytes.len() / 2),
+        Fault::None | Fault::CutStream => {}
+    }
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64), fault: Fault) -> Response {
+    let pieces: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+    let mut events: Vec<String> = Vec::new();
+    let data = |v: Value| format!("data: {v}\n\n");
+    let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
+    match format {
+        Format::OpenAi => {
+            for piece in &pieces {
+                events
+                    .push(data(json!({ "model": model, "choices": [{ "index": 0, "delta": { "content": piece } }] })));
+            }
+            events.push(data(json!({ "model": model, "choices": [], "usage": {
+                "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output } })));
+            events.push("data: [DONE]\n\n".to_owned());
+        }
+        Format::Anthropic => {
+            events.push(event(
+                "message_start",
+                json!({ "type": "message_start", "message": {
+                "id": "sim", "model": model, "usage": { "input_tokens": input, "output_tokens": 0 } } }),
+            ));
+            events.push(event("content_block_start", json!({ "type": "content_block_start", "index": 0 })));
+            for piece in &pieces {
+                events.push(event(
+                    "content_block_delta",
+                    json!({ "type": "content_block_delta", "index": 0,
+                    "delta": { "type": "text_delta", "text": piece } }),
+                ));
+            }
+            events.push(event("content_block_stop", json!({ "type": "content_block_stop", "index": 0 })));
+            events
+                .push(event("message_delta", json!({ "type": "message_delta", "usage": { "output_tokens": output } })));
+            events.push(event("message_stop", json!({ "type": "message_stop" })));
+        }
+    }
+    if fault == Fault::CutStream {
+        events.truncate(events.len() / 2);
+    }
+    let chunks = futures::stream::iter(events.into_iter().map(|e| Ok::<_, Infallible>(Bytes::from(e))));
+    ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(chunks)).into_response()
+}

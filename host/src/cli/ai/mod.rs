@@ -1,0 +1,42 @@
+//! `isaac ai ...`: queries, batches, statistics, the response cache and the
+//! simulated provider.
+
+mod batch;
+mod query;
+mod simulate;
+mod stats;
+
+use clap::Subcommand;
+
+use super::{Failure, Settings};
+use crate::host::{Host, HostOptions};
+
+/// Ask AI providers, alone or many at once.
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// Ask one question (--fallback: several providers at once, the first answer wins).
+    Query(query::QueryArgs),
+    /// Run every request of a JSON-lines file at once; print one JSON answer per line, in order.
+    Batch(batch::BatchArgs),
+    /// Response-cache hits, misses and money saved; per-provider requests, errors, latency, tokens, cost.
+    Stats(stats::StatsArgs),
+    /// The response cache.
+    #[command(subcommand)]
+    Cache(stats::CacheCommand),
+    /// Run a simulated provider on loopback (OpenAI and Anthropic wire formats) until Ctrl-C.
+    Simulate(simulate::SimulateArgs),
+}
+
+fn host(settings: &Settings) -> Result<Host, Failure> {
+    Ok(Host::open(HostOptions { pooling: false, ..settings.host_options() })?)
+}
+
+pub fn run(settings: &Settings, command: AiCommand) -> Result<u8, Failure> {
+    match command {
+        AiCommand::Query(args) => query::run(settings, args),
+        AiCommand::Batch(args) => batch::run(settings, args),
+        AiCommand::Stats(args) => stats::run(settings, args),
+        AiCommand::Cache(command) => stats::cache(settings, command),
+        AiCommand::Simulate(args) => simulate::run(args),
+    }
+}

@@ -1,0 +1,119 @@
+//! `isaac ai simulate`
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::ai::simulator::{Fault, SimConfig, Simulator};
+use crate::cli::Failure;
+
+/// Serve a simulated AI provider on 127.0.0.1 until Ctrl-C. Point a provider
+/// at it with `base_url = "http://127.0.0.1:PORT/v1"` (kind openai) or
+/// `"http://127.0.0.1:PORT"` (kind anthropic).
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The port (0: any free one).
+    #[arg(long, default_value_t = 8089)]
+    port: u16,
+    /// Time before each answer: `2s`, `200ms`, `0`.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    latency: Duration,
+    /// Up to this much more, at random.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    jitter: Duration,
+    /// The share of requests (0 to 1) that fail.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// The HTTP status of a failure.
+    #[arg(long, default_value_t = 500)]
+    error_status: u16,
+    /// `Retry-After` seconds sent with failures.
+    #[arg(long)]
+    retry_after: Option<u64>,
+    /// The first N requests fail.
+    #[arg(long, default_value_t = 0)]
+    fail_first: u64,
+    /// Output tokens of every answer.
+    #[arg(long, default_value_t = 20)]
+    output_tokens: u64,
+    /// A fault in every answer.
+    #[arg(long, value_enum, default_value_t = FaultArg::None)]
+    fault: FaultArg,
+    /// Require this API key (Authorization: Bearer, or x-api-key).
+    #[arg(long)]
+    api_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FaultArg {
+    None,
+    Malformed,
+    Truncated,
+    CutStream,
+}
+
+/// `2s`, `150ms`, `1.5s`, `0`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if t == "0" {
+        ("0", 1.0)
+    } else {
+        return Err(format!("{text:?}: write a duration such as 2s or 200ms"));
+    };
+    let value: f64 = number.trim().parse().map_err(|_| format!("{text:?}: write a duration such as 2s or 200ms"))?;
+    if !(0.0..=86_400.0).contains(&value) {
+        return Err(format!("{text:?}: out of range"));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+pub fn run(args: SimulateArgs) -> Result<u8, Failure> {
+    let config = SimConfig {
+        latency: args.latency,
+        jitter: args.jitter,
+        error_rate: args.error_rate,
+        error_status: args.error_status,
+        retry_after: args.retry_after,
+        fail_first: args.fail_first,
+        output_tokens: args.output_tokens,
+        fault: match args.fault {
+            FaultArg::None => Fault::None,
+            FaultArg::Malformed => Fault::Malformed,
+            FaultArg::Truncated => Fault::Truncated,
+            FaultArg::CutStream => Fault::CutStream,
+        },
+        api_key: args.api_key,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime
+        .block_on(async {
+            let sim = Simulator::start(config, args.port).await?;
+            eprintln!(
+                "simulated AI provider on http://{} (openai base_url: {}, anthropic base_url: {}); Ctrl-C to stop",
+                sim.addr,
+                sim.openai_url(),
+                sim.anthropic_url()
+            );
+            tokio::signal::ctrl_c().await?;
+            Ok::<u8, std::io::Error>(0)
+        })
+        .map_err(Failure::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("fast").is_err() && parse_duration("-1s").is_err());
+    }
+}

@@ -1,0 +1,336 @@
+//! AI queries against simulated providers: real HTTP servers on loopback
+//! that speak the OpenAI and Anthropic wire formats. Nothing leaves the
+//! machine.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use isaac_host::ai::simulator::{Fault, SimConfig, SimStats, Simulator};
+use isaac_host::ai::{AiError, AiRequest, AiRouter};
+use isaac_host::cache::MultiLevelCache;
+use isaac_host::cache::clock::SystemClock;
+use isaac_host::cache::lmdb::LmdbStore;
+use isaac_host::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
+use isaac_host::state::State;
+
+use crate::support::{TestHome, dist, manifest, text};
+
+/// Simulated providers on a runtime of their own, alive as long as this is.
+struct Sims {
+    runtime: tokio::runtime::Runtime,
+    servers: Vec<(String, ProviderKind, Simulator)>,
+}
+
+impl Sims {
+    fn new() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        Sims { runtime, servers: Vec::new() }
+    }
+
+    fn add(mut self, name: &str, kind: ProviderKind, config: SimConfig) -> Self {
+        let sim = self.runtime.block_on(Simulator::start(config, 0)).unwrap();
+        self.servers.push((name.to_owned(), kind, sim));
+        self
+    }
+
+    fn stats(&self, name: &str) -> &SimStats {
+        &self.servers.iter().find(|(n, _, _)| n == name).unwrap().2.stats
+    }
+
+    fn provider(&self, name: &str, kind: ProviderKind, base_url: String) -> ProviderConfig {
+        let _ = self;
+        ProviderConfig {
+            kind,
+            base_url,
+            api_key_env: None,
+            model: format!("{name}-model"),
+            price_input_per_mtok: 3.0,
+            price_output_per_mtok: 15.0,
+            timeout_ms: 5_000,
+            default_max_tokens: 1024,
+        }
+    }
+
+    fn ai_config(&self) -> AiConfig {
+        let mut config = AiConfig { retry_base_ms: 10, ..AiConfig::default() };
+        for (name, kind, sim) in &self.servers {
+            let url = match kind {
+                ProviderKind::Openai => sim.openai_url(),
+                ProviderKind::Anthropic => sim.anthropic_url(),
+            };
+            config.providers.insert(name.clone(), self.provider(name, *kind, url));
+        }
+        config
+    }
+
+    /// The same providers as a config file.
+    fn toml(&self, extra: &str) -> String {
+        let mut out = format!("[ai]\nretry_base_ms = 10\n{extra}\n");
+        for (name, p) in &self.ai_config().providers {
+            let kind = match p.kind {
+                ProviderKind::Openai => "openai",
+                ProviderKind::Anthropic => "anthropic",
+            };
+            out.push_str(&format!(
+                "[ai.providers.{name}]\nkind = \"{kind}\"\nbase_url = \"{}\"\nmodel = \"{}\"\nprice_input_per_mtok = 3.0\nprice_output_per_mtok = 15.0\n",
+                p.base_url, p.model
+            ));
+        }
+        out
+    }
+}
+
+fn router(config: &AiConfig, dir: &std::path::Path) -> AiRouter {
+    let state = State::open(dir, 256).unwrap();
+    let cache =
+        Arc::new(MultiLevelCache::new(Arc::new(LmdbStore::new(state)), CacheConfig::default(), Arc::new(SystemClock)));
+    AiRouter::new(config, cache, Arc::new(SystemClock)).unwrap()
+}
+
+/// Whether an error is of the expected kind.
+type Check = dyn Fn(&AiError) -> bool;
+
+fn latency(ms: u64) -> SimConfig {
+    SimConfig { latency: Duration::from_millis(ms), ..SimConfig::default() }
+}
+
+fn home_with(sims: &Sims, extra: &str) -> TestHome {
+    let home = TestHome::new();
+    std::fs::write(home.path().join("config.toml"), sims.toml(extra)).unwrap();
+    home
+}
+
+#[test]
+fn a_batch_runs_at_once_and_answers_in_order() {
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(200));
+    let home = home_with(&sims, "");
+    let lines: String =
+        (1..=5).map(|i| format!("{{\"messages\": [{{\"role\": \"user\", \"content\": \"q{i}\"}}]}}\n")).collect();
+    std::fs::write(home.path().join("batch.jsonl"), lines).unwrap();
+    let out = home.run(&["ai", "batch", home.path().join("batch.jsonl").to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let answers: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(a["text"], format!("Simulated answer to: q{}", i + 1));
+        assert_eq!(a["provider"], "sim");
+        assert_eq!(a["cached"], false);
+        assert_eq!(a["usage"]["output_tokens"], 20);
+    }
+    assert_eq!(answers.len(), 5);
+    assert_eq!(sims.stats("sim").max_in_flight.load(Ordering::SeqCst), 5, "all five were in flight at once");
+}
+
+#[test]
+fn fallback_takes_the_fastest_success_and_cancels_the_others() {
+    let sims = Sims::new()
+        .add("slow", ProviderKind::Openai, latency(400))
+        .add("fast", ProviderKind::Anthropic, latency(100))
+        .add("mid", ProviderKind::Openai, latency(200));
+    let dir = tempfile::tempdir().unwrap();
+    let router = router(&sims.ai_config(), dir.path());
+    let names = ["slow", "fast", "mid"].map(String::from);
+    let answer = sims.runtime.block_on(router.query_with_fallback(&AiRequest::prompt("race"), &names)).unwrap();
+    assert_eq!(answer.provider, "fast");
+    assert_eq!(answer.model, "fast-model");
+    // The losers' servers see their connections dropped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (sims.stats("slow").cancelled.load(Ordering::SeqCst) == 0
+        || sims.stats("mid").cancelled.load(Ordering::SeqCst) == 0)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for loser in ["slow", "mid"] {
+        let s = sims.stats(loser);
+        assert_eq!((s.cancelled.load(Ordering::SeqCst), s.completed.load(Ordering::SeqCst)), (1, 0), "{loser}");
+    }
+    // Sequential fallback asks one after another, in order.
+    let answer = sims.runtime.block_on(router.query_sequential(&AiRequest::prompt("in turn"), &names)).unwrap();
+    assert_eq!(answer.provider, "slow");
+}
+
+#[test]
+fn retries_on_5xx_and_429_with_retry_after() {
+    let flaky = SimConfig { fail_first: 2, ..SimConfig::default() };
+    let limited = SimConfig { fail_first: 1, error_status: 429, retry_after: Some(1), ..SimConfig::default() };
+    let sims = Sims::new().add("flaky", ProviderKind::Openai, flaky).add("limited", ProviderKind::Anthropic, limited);
+    let dir = tempfile::tempdir().unwrap();
+    let router = router(&sims.ai_config(), dir.path());
+    let req = |p: &str| AiRequest { provider: Some(p.into()), ..AiRequest::prompt("retry me") };
+    let answer = sims.runtime.block_on(router.query(&req("flaky"))).unwrap();
+    assert_eq!(answer.text, "Simulated answer to: retry me");
+    assert_eq!(sims.stats("flaky").requests.load(Ordering::SeqCst), 3);
+    let start = Instant::now();
+    sims.runtime.block_on(router.query(&req("limited"))).unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured");
+    assert_eq!(sims.stats("limited").requests.load(Ordering::SeqCst), 2);
+    let stats = router.stats().unwrap();
+    assert_eq!((stats.providers["flaky"].requests, stats.providers["flaky"].errors), (3, 2));
+}
+
+#[test]
+fn a_repeated_query_is_answered_from_the_cache_in_a_new_process() {
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(50));
+    let home = home_with(&sims, "");
+    let first: serde_json::Value =
+        serde_json::from_str(&text(&home.run(&["ai", "query", "what is isaac?", "--json"])).0).unwrap();
+    assert_eq!(first["cached"], false);
+    let second: serde_json::Value =
+        serde_json::from_str(&text(&home.run(&["ai", "query", "what is isaac?", "--json"])).0).unwrap();
+    assert_eq!(second["cached"], true);
+    assert_eq!(second["text"], first["text"]);
+    assert_eq!(sims.stats("sim").requests.load(Ordering::SeqCst), 1);
+    let stats: serde_json::Value = serde_json::from_str(&text(&home.run(&["ai", "stats", "--json"])).0).unwrap();
+    assert_eq!((stats["hits"].as_u64(), stats["misses"].as_u64()), (Some(1), Some(1)), "{stats}");
+    // 3 input tokens at $3/M and 20 output tokens at $15/M.
+    let cost = 3.0 * 3.0 / 1e6 + 20.0 * 15.0 / 1e6;
+    assert!((stats["cost_saved"].as_f64().unwrap() - cost).abs() < 1e-9, "{stats}");
+    assert_eq!(stats["providers"]["sim"]["requests"], 1);
+    assert!(stats["providers"]["sim"]["p50_ms"].as_f64().unwrap() >= 50.0, "{stats}");
+    // Cached prompts and answers are private: they can be cleared.
+    assert_eq!(text(&home.run(&["ai", "cache", "clear"])).0, "removed 1 cached answers\n");
+    let third: serde_json::Value =
+        serde_json::from_str(&text(&home.run(&["ai", "query", "what is isaac?", "--json"])).0).unwrap();
+    assert_eq!(third["cached"], false);
+}
+
+#[test]
+fn streams_on_both_wire_formats() {
+    let sims = Sims::new().add("o", ProviderKind::Openai, latency(0)).add("a", ProviderKind::Anthropic, latency(0));
+    let home = home_with(&sims, "default_provider = \"o\"");
+    for provider in ["o", "a"] {
+        let out = home.run(&["ai", "query", "stream this", "--stream", "--provider", provider]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(stdout, "Simulated answer to: stream this\n", "{stderr}");
+        assert!(stderr.contains("2 in, 20 out"), "usage read from the stream: {stderr}");
+    }
+}
+
+#[test]
+fn every_fault_is_a_typed_error_naming_the_provider() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sims = Sims::new()
+        .add("down", ProviderKind::Openai, SimConfig { error_rate: 1.0, ..SimConfig::default() })
+        .add("sleepy", ProviderKind::Openai, latency(2_000))
+        .add("garbled", ProviderKind::Openai, SimConfig { fault: Fault::Malformed, ..SimConfig::default() })
+        .add("halved", ProviderKind::Anthropic, SimConfig { fault: Fault::Truncated, ..SimConfig::default() })
+        .add("cut", ProviderKind::Openai, SimConfig { fault: Fault::CutStream, ..SimConfig::default() })
+        .add("ok", ProviderKind::Openai, SimConfig::default());
+    let mut config = sims.ai_config();
+    config.providers.get_mut("sleepy").unwrap().timeout_ms = 200;
+    let refused = sims.provider("refused", ProviderKind::Openai, format!("http://127.0.0.1:{free_port}/v1"));
+    config.providers.insert("refused".into(), refused);
+    let mut keyed = sims.provider("keyed", ProviderKind::Anthropic, "http://127.0.0.1:9".into());
+    keyed.api_key_env = Some("ISAAC_TEST_KEY_THAT_IS_NOT_SET".into());
+    config.providers.insert("keyed".into(), keyed);
+    let dir = tempfile::tempdir().unwrap();
+    let router = router(&config, dir.path());
+    let ask = |p: &str| {
+        let req = AiRequest { provider: Some(p.into()), ..AiRequest::prompt("fault") };
+        sims.runtime.block_on(router.query(&req)).unwrap_err()
+    };
+    let cases: [(&str, &Check, &str); 6] = [
+        ("down", &|e| matches!(e, AiError::Status { status: 500, .. }), "answered HTTP 500"),
+        ("sleepy", &|e| matches!(e, AiError::Timeout { timeout_ms: 200, .. }), "did not answer within 200 ms"),
+        ("refused", &|e| matches!(e, AiError::Connect { .. }), "cannot reach provider `refused`"),
+        ("garbled", &|e| matches!(e, AiError::BadResponse { .. }), "malformed JSON"),
+        ("halved", &|e| matches!(e, AiError::BadResponse { .. }), "malformed JSON"),
+        (
+            "keyed",
+            &|e| matches!(e, AiError::MissingKey { .. }),
+            "ISAAC_TEST_KEY_THAT_IS_NOT_SET (config: ai.providers.keyed.api_key_env)",
+        ),
+    ];
+    for (provider, is, fragment) in cases {
+        let e = ask(provider);
+        assert!(is(&e), "{provider}: {e:?}");
+        assert!(e.to_string().contains(&format!("`{provider}`")), "{provider}: {e}");
+        assert!(e.to_string().contains(fragment), "{provider}: {e}");
+    }
+    assert_eq!(sims.stats("down").requests.load(Ordering::SeqCst), 3, "two retries, then the error");
+    let req = AiRequest { provider: Some("cut".into()), ..AiRequest::prompt("cut") };
+    let e = sims.runtime.block_on(router.stream(&req, &mut |_| {})).unwrap_err();
+    assert!(e.to_string().contains("provider `cut`") && e.to_string().contains("stream ended"), "{e}");
+    // In a batch, the other answers still arrive.
+    let reqs: Vec<AiRequest> = ["ok", "down", "ok"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| AiRequest { provider: Some((*p).into()), ..AiRequest::prompt(format!("b{i}")) })
+        .collect();
+    let results = sims.runtime.block_on(router.batch(&reqs));
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok());
+    // All fallbacks failing: one error listing each.
+    let e =
+        sims.runtime.block_on(router.query_with_fallback(&AiRequest::prompt("x"), &["down".into(), "garbled".into()]));
+    let message = e.unwrap_err().to_string();
+    assert!(message.contains("[down]") && message.contains("[garbled]"), "{message}");
+}
+
+#[test]
+fn configuration_faults_are_clear() {
+    let home = TestHome::new();
+    let out = home.run(&["ai", "query", "hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("no AI provider is configured: add an [ai.providers.NAME] table"),
+        "{}",
+        text(&out).1
+    );
+    let sims = Sims::new().add(
+        "sim",
+        ProviderKind::Openai,
+        SimConfig { api_key: Some("right".into()), ..SimConfig::default() },
+    );
+    let config =
+        sims.toml("").replace("model = \"sim-model\"", "model = \"sim-model\"\napi_key_env = \"ISAAC_TEST_SIM_KEY\"");
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    let out = home.isaac().args(["ai", "query", "hello"]).env("ISAAC_TEST_SIM_KEY", "wrong").output().unwrap();
+    assert!(
+        text(&out).1.contains("provider `sim` answered HTTP 401: the API key was refused; check ISAAC_TEST_SIM_KEY"),
+        "{}",
+        text(&out).1
+    );
+    let out = home.isaac().args(["ai", "query", "hello"]).env("ISAAC_TEST_SIM_KEY", "right").output().unwrap();
+    assert_eq!(text(&out).0, "Simulated answer to: hello\n");
+}
+
+#[test]
+fn the_daily_budget_refuses_a_request_that_would_pass_it() {
+    let sims = Sims::new().add("sim", ProviderKind::Openai, SimConfig::default());
+    let home = home_with(&sims, "daily_budget_usd = 0.0005");
+    assert!(home.run(&["ai", "query", "first", "--max-tokens", "20"]).status.success());
+    let out = home.run(&["ai", "query", "second", "--max-tokens", "20"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("daily AI budget of $0.00 would be passed"), "{}", text(&out).1);
+    assert!(text(&out).1.contains("daily_budget_usd"), "{}", text(&out).1);
+    assert_eq!(sims.stats("sim").requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn plugins_query_within_their_permission_and_budget() {
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(100));
+    let home = home_with(&sims, "");
+    assert!(home.run(&["plugins", "add", dist("summarize").to_str().unwrap()]).status.success());
+    let out = home.run(&["run", "summarize", "first text", "second text"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        "1. Simulated answer to: Summarize in one sentence: first text\n2. Simulated answer to: Summarize in one sentence: second text\n"
+    );
+    assert_eq!(sims.stats("sim").max_in_flight.load(Ordering::SeqCst), 2, "one batch, both at once");
+
+    let wasm = crate::support::example_wasm("summarize");
+    home.plant("no-ai", &manifest("no-ai", ""), "no-ai.wasm", &crate::support::distinct(&wasm, 1));
+    let out = home.run(&["run", "no-ai:summarize", "x"]);
+    assert!(text(&out).0.contains("1. (failed: AI queries are not granted to this plugin"), "{}", text(&out).0);
+
+    let budget = "[permissions]\nai = { max_requests = 1, max_tokens = 1000 }\n";
+    home.plant("frugal", &manifest("frugal", budget), "frugal.wasm", &crate::support::distinct(&wasm, 2));
+    let out = home.run(&["run", "frugal:summarize", "a", "b"]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.starts_with("1. Simulated answer to: Summarize in one sentence: a\n"), "{stdout}");
+    assert!(stdout.contains("2. (failed: over budget: this call may send at most 1 AI requests"), "{stdout}");
+}
