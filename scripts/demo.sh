@@ -37,6 +37,27 @@ show isaac run note list        # another process: the notes came from the cache
 show isaac cache set greeting "hello from the cache" --ttl 60
 show isaac cache get greeting
 show isaac cache stats
+step "isaac ai simulate --port 0 --latency 500ms &    # a simulated AI provider on loopback"
+sim_log="$(mktemp)"
+"$isaac" ai simulate --port 0 --latency 500ms 2> "$sim_log" &
+sim_pid=$!
+trap 'kill $sim_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "simulated AI provider" "$sim_log" && break; sleep 0.1; done
+sim_addr="$(sed -n 's|^simulated AI provider on http://\([0-9.:]*\) .*|\1|p' "$sim_log")"
+cat > "$ISAAC_HOME/config.toml" <<TOML
+[ai.providers.sim]
+kind = "openai"
+base_url = "http://$sim_addr/v1"
+model = "sim-1"
+price_input_per_mtok = 3.0
+price_output_per_mtok = 15.0
+TOML
+show isaac plugins add "$root/example-plugins/dist/summarize"
+step "time isaac run summarize <three texts>    # one batch: three answers in the time of one"
+time isaac run summarize "isaac hosts plugins" "plugins are components" "the cache has three tiers"
+show isaac ai query "What is isaac?"
+show isaac ai query "What is isaac?" --json     # again: from the response cache
+show isaac ai stats
 step "isaac run helo    # a typo: exit status 2 and a suggestion"
 isaac run helo || echo "(exit status $?)"
 step "time isaac run hello    # warm: compiled code comes from the cache"

@@ -221,8 +221,11 @@ async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) 
         guard.finish();
         return error(400, "the body is not JSON", None);
     };
-    let jitter = c.jitter.mul_f64(random(n.wrapping_mul(31)));
-    tokio::time::sleep(c.latency + jitter).await;
+    let delay = c.latency + c.jitter.mul_f64(random(n.wrapping_mul(31)));
+    // A zero sleep still waits for the timer's next millisecond tick.
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     if n <= c.fail_first || random(n) < c.error_rate {
         guard.finish();
         return error(c.error_status, "simulated failure", c.retry_after);
