@@ -12,6 +12,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group};
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
+use isaac_host::cache::zipf::Zipf;
 use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, Durability};
 use isaac_host::state::State;
@@ -77,36 +78,6 @@ fn tiers(c: &mut Criterion) {
     group.finish();
 }
 
-/// Zipf(s) over `n` ranks by inverse CDF, with a splitmix64 generator.
-struct Zipf {
-    cdf: Vec<f64>,
-    state: u64,
-}
-
-impl Zipf {
-    fn new(n: usize, s: f64, seed: u64) -> Self {
-        let mut cdf = Vec::with_capacity(n);
-        let mut total = 0.0;
-        for k in 1..=n {
-            total += 1.0 / (k as f64).powf(s);
-            cdf.push(total);
-        }
-        for c in &mut cdf {
-            *c /= total;
-        }
-        Zipf { cdf, state: seed }
-    }
-
-    fn next(&mut self) -> usize {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        let u = (z ^ (z >> 31)) as f64 / u64::MAX as f64;
-        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
-    }
-}
-
 /// A cache-aside trace: get; on a miss, set. Prints the hit rate per tier
 /// and moka's with the same in-memory capacity (L1 + L2 entries).
 fn hit_rates() {
@@ -124,7 +95,7 @@ fn hit_rates() {
     let (mut zipf, mut moka_hits) = (Zipf::new(KEYS, 0.99, 42), 0u64);
     let start = Instant::now();
     for _ in 0..REQUESTS {
-        let k = zipf.next();
+        let k = zipf.next_rank();
         if ours.get(&ns, &names[k]).unwrap().is_none() {
             ours.set(&ns, &names[k], &value, Expiry::Never).unwrap();
         }

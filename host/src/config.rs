@@ -55,6 +55,23 @@ pub struct Config {
     /// `[ai]`
     #[serde(default)]
     pub ai: AiConfig,
+    /// `[metrics]`
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: the run history `isaac stats` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Run records kept; the oldest go first.
+    pub history: usize,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { history: 1000 }
+    }
 }
 
 /// Which wire format a provider speaks.

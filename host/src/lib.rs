@@ -44,10 +44,12 @@ pub mod host;
 pub mod index;
 pub mod loader;
 pub mod manifest;
+pub mod metrics;
 pub mod registry;
 pub mod sandbox;
 pub mod session;
 pub mod state;
+pub mod suite;
 mod tomlfile;
 
 pub use config::Config;

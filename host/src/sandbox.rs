@@ -160,6 +160,14 @@ impl CallSpec {
         self.finish(outcome, &store)
     }
 
+    /// Instantiate, and nothing else.
+    pub async fn instantiate(&self, pre: &PluginPre<HostState>) -> Result<(), CallError> {
+        let mut store = self.store(pre.engine());
+        let call = async { pre.instantiate_async(&mut store).await.map(drop) };
+        let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
+        self.finish(outcome, &store)
+    }
+
     /// Instantiate and call `metadata()`.
     pub async fn metadata(&self, pre: &PluginPre<HostState>) -> Result<PluginInfo, CallError> {
         let mut store = self.store(pre.engine());

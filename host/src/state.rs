@@ -39,6 +39,8 @@ pub struct State {
     pub cache: Database<Str, Bytes>,
     /// Cache metadata: generation, counters, usage counts, hot set.
     pub cache_meta: Database<Str, Bytes>,
+    /// Run records of `isaac stats`: time-ordered key → JSON.
+    pub metrics: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -89,8 +91,9 @@ impl State {
         let plugins = env.create_database(&mut wtxn, Some("plugins")).map_err(err)?;
         let cache = env.create_database(&mut wtxn, Some("cache")).map_err(err)?;
         let cache_meta = env.create_database(&mut wtxn, Some("cache-meta")).map_err(err)?;
+        let metrics = env.create_database(&mut wtxn, Some("metrics")).map_err(err)?;
         wtxn.commit().map_err(err)?;
-        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta })
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics })
     }
 
     /// The environment.

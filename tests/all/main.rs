@@ -10,5 +10,6 @@ mod cache;
 mod cli;
 mod limits;
 mod loading;
+mod monitoring;
 mod sdk;
 mod shell;

@@ -26,31 +26,7 @@ pub fn example_wasm(name: &str) -> Vec<u8> {
 
 /// `wasm` with a custom section appended that makes it a distinct component
 /// (another sha256, so another compile) with the same behaviour.
-pub fn distinct(wasm: &[u8], tag: usize) -> Vec<u8> {
-    let name = b"isaac-distinct";
-    let payload = tag.to_le_bytes();
-    let mut section = Vec::new();
-    leb128(&mut section, name.len());
-    section.extend_from_slice(name);
-    section.extend_from_slice(&payload);
-    let mut out = wasm.to_vec();
-    out.push(0); // custom section id
-    leb128(&mut out, section.len());
-    out.extend_from_slice(&section);
-    out
-}
-
-fn leb128(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
+pub use isaac_host::suite::distinct;
 
 /// A `plugin.toml` for a plugin `name` whose component is `NAME.wasm`.
 pub fn manifest(name: &str, extra: &str) -> String {

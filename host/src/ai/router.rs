@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -21,12 +22,26 @@ use crate::config::AiConfig;
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// What this process's router did, for its run record.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Requests sent (retries included).
+    pub requests: AtomicU64,
+    /// Tokens in and out.
+    pub tokens: AtomicU64,
+    /// Nanodollars spent.
+    pub cost_nusd: AtomicU64,
+    /// Nanodollars saved by cache hits.
+    pub saved_nusd: AtomicU64,
+}
+
 /// Routes AI requests to providers.
 pub struct AiRouter {
     providers: BTreeMap<String, Provider>,
     config: AiConfig,
     client: reqwest::Client,
     ledger: Ledger,
+    tally: Tally,
 }
 
 impl AiRouter {
@@ -46,7 +61,12 @@ impl AiRouter {
             .map(|(name, c)| (name.clone(), Provider { name: name.clone(), config: c.clone() }))
             .collect();
         let ledger = Ledger::new(cache, Duration::from_secs(config.cache_ttl_secs), clock);
-        Ok(AiRouter { providers, config: config.clone(), client, ledger })
+        Ok(AiRouter { providers, config: config.clone(), client, ledger, tally: Tally::default() })
+    }
+
+    /// What this router did in this process.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// The configured providers' names.
@@ -81,6 +101,7 @@ impl AiRouter {
         if let Some(mut answer) = self.ledger.lookup(&key)? {
             answer.cached = true;
             answer.latency_ms = 0.0;
+            self.tally.saved_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
             return Ok(answer);
         }
         self.check_budget(provider, req)?;
@@ -107,6 +128,11 @@ impl AiRouter {
         result: &Result<AiResponse, AiError>,
         tries: u32,
     ) -> Result<Option<Duration>, AiError> {
+        self.tally.requests.fetch_add(1, Ordering::Relaxed);
+        if let Ok(answer) = result {
+            self.tally.tokens.fetch_add(answer.usage.input_tokens + answer.usage.output_tokens, Ordering::Relaxed);
+            self.tally.cost_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
+        }
         match result {
             Ok(answer) => self.ledger.record(&provider.name, Ok((answer, answer.usage)))?,
             Err(AiError::MissingKey { .. }) => {}

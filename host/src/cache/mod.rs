@@ -59,6 +59,7 @@ pub mod lmdb;
 pub mod stats;
 pub mod store;
 pub mod tiers;
+pub mod zipf;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -586,6 +587,11 @@ impl MultiLevelCache {
         let counters = Counters::from_values(persisted).plus(&inner.counters);
         let (l1, l2) = inner.tiers.bytes();
         Ok(CacheStats::new(counters, inner.tiers.lens(), l1 + l2, footprint))
+    }
+
+    /// This process's counters not yet added to the totals.
+    pub fn pending_counters(&self) -> Counters {
+        self.lock().counters
     }
 
     /// Zero the statistics of every process (usage counts for warming stay).

@@ -6,12 +6,14 @@
 //! stdout (`isaac ... | head`) is not an error.
 
 mod ai;
+mod bench;
 mod cache;
 mod output;
 mod plugins;
 mod run;
 mod settings;
 mod shell;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,26 @@ enum Command {
     /// AI queries: one, a batch, with fallback; statistics; the response cache; a simulated provider.
     #[command(subcommand)]
     Ai(ai::AiCommand),
+    /// What recent isaac processes did: start-up, load, memory, cache and AI use.
+    Stats(stats::StatsArgs),
+    /// Run the seed suite's benchmarks against isaac and report PASS or FAIL for each target.
+    Bench(bench::BenchArgs),
+}
+
+impl Command {
+    /// The label of this process in the run history; `None`: not recorded.
+    fn label(&self) -> Option<String> {
+        let name =
+            |c: &dyn std::fmt::Debug| format!("{c:?}").split(['(', ' ', '{']).next().unwrap_or("").to_lowercase();
+        Some(match self {
+            Command::Run(args) => format!("run {}", args.command()),
+            Command::Plugins(c) => format!("plugins {}", name(c)),
+            Command::Cache(c) => format!("cache {}", name(c)),
+            Command::Ai(c) => format!("ai {}", name(c)),
+            Command::Shell(_) => "shell".to_owned(),
+            Command::Stats(_) | Command::Bench(_) => return None,
+        })
+    }
 }
 
 /// An error at the binary's edge, with the exit status it maps to.
@@ -66,11 +88,13 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 /// Parse the process arguments, run, and return the exit status.
 pub fn main() -> ExitCode {
+    crate::metrics::process_start();
     let cli = Cli::parse();
-    let settings = match Settings::resolve(&cli.global) {
+    let mut settings = match Settings::resolve(&cli.global) {
         Ok(settings) => settings,
         Err(e) => return report(&Failure::from(e), false),
     };
+    settings.record_as = cli.command.label();
     settings.init_tracing();
     let result = match cli.command {
         Command::Run(args) => run::run(&settings, args),
@@ -78,7 +102,17 @@ pub fn main() -> ExitCode {
         Command::Cache(command) => cache::run(&settings, command),
         Command::Shell(args) => shell::run(&settings, args),
         Command::Ai(command) => ai::run(&settings, command),
+        Command::Stats(args) => stats::run(&settings, args),
+        Command::Bench(args) => bench::run(&settings, args),
     };
+    if settings.profile_memory {
+        let mib = |kb: Option<u64>| kb.map_or("?".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0));
+        eprintln!(
+            "memory: {} resident now, {} at the peak",
+            mib(crate::metrics::current_rss_kb()),
+            mib(crate::metrics::peak_rss_kb())
+        );
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => report(&failure, settings.json),

@@ -18,6 +18,13 @@ pub struct RunArgs {
     words: Vec<String>,
 }
 
+impl RunArgs {
+    /// The command word.
+    pub fn command(&self) -> &str {
+        self.words.first().map_or("", String::as_str)
+    }
+}
+
 pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
     let (command, rest) = args.words.split_first().expect("clap requires COMMAND");
     let runtime = super::runtime()?;

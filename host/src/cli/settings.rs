@@ -31,6 +31,9 @@ pub struct GlobalArgs {
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// At the end, print current and peak memory (resident set) on stderr.
+    #[arg(long, global = true)]
+    profile_memory: bool,
 }
 
 /// Settings after resolution.
@@ -46,6 +49,10 @@ pub struct Settings {
     pub json: bool,
     /// The least important log level printed.
     pub level: Level,
+    /// Print memory figures at the end.
+    pub profile_memory: bool,
+    /// The label of this process in the run history (`None`: not recorded).
+    pub record_as: Option<String>,
 }
 
 impl Settings {
@@ -62,7 +69,15 @@ impl Settings {
             (false, 2) => Level::Debug,
             (false, _) => Level::Trace,
         };
-        Ok(Settings { home, config: args.config.clone(), jobs: args.jobs.map(usize::from), json: args.json, level })
+        Ok(Settings {
+            home,
+            config: args.config.clone(),
+            jobs: args.jobs.map(usize::from),
+            json: args.json,
+            level,
+            profile_memory: args.profile_memory,
+            record_as: None,
+        })
     }
 
     /// Options for opening the host.
@@ -71,6 +86,7 @@ impl Settings {
             config_file: self.config.clone(),
             jobs: self.jobs,
             log_level: self.level,
+            record_as: self.record_as.clone(),
             ..HostOptions::new(&self.home)
         }
     }

@@ -14,7 +14,7 @@ mod plugin;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use wasmtime::component::Linker;
@@ -34,6 +34,7 @@ use crate::home::Home;
 use crate::index::{FileStamp, Index, IndexEntry};
 use crate::loader::{self, LoadError, PluginFailure, PluginSource, Progress};
 use crate::manifest::Manifest;
+use crate::metrics::{self, History, RunRecord};
 use crate::registry::Registry;
 use crate::sandbox::{CallSpec, HostState};
 use crate::state::State;
@@ -52,12 +53,22 @@ pub struct HostOptions {
     pub log_level: Level,
     /// Try the pooling allocator (falls back to on-demand by itself).
     pub pooling: bool,
+    /// Record this process in the run history under this label
+    /// (`isaac stats`); `None`: record nothing.
+    pub record_as: Option<String>,
 }
 
 impl HostOptions {
     /// Defaults for the home `home`.
     pub fn new(home: impl Into<PathBuf>) -> Self {
-        HostOptions { home: home.into(), config_file: None, jobs: None, log_level: Level::Warn, pooling: true }
+        HostOptions {
+            home: home.into(),
+            config_file: None,
+            jobs: None,
+            log_level: Level::Warn,
+            pooling: true,
+            record_as: None,
+        }
     }
 }
 
@@ -77,6 +88,9 @@ pub struct Host {
     ai: OnceLock<Arc<AiRouter>>,
     jobs: usize,
     log_level: Level,
+    history: History,
+    record_as: Option<String>,
+    record: Mutex<RunRecord>,
     _ticker: EpochTicker,
 }
 
@@ -97,6 +111,7 @@ impl Host {
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
         let state = State::open(&home.state_dir(), config.storage.map_size_mb)?;
         let index = Index::new(state.clone());
+        let history = History::new(state.clone());
         let store = Arc::new(LmdbStore::new(state));
         let cache = Arc::new(MultiLevelCache::new(store, config.cache.clone(), Arc::new(SystemClock)));
         let jobs = options
@@ -115,6 +130,12 @@ impl Host {
             ai: OnceLock::new(),
             jobs,
             log_level: options.log_level,
+            history,
+            record_as: options.record_as,
+            record: Mutex::new(RunRecord {
+                startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
+                ..RunRecord::default()
+            }),
             _ticker: ticker,
         })
     }
@@ -122,6 +143,15 @@ impl Host {
     /// The three-tier cache of this home.
     pub fn cache(&self) -> &Arc<MultiLevelCache> {
         &self.cache
+    }
+
+    fn note(&self, f: impl FnOnce(&mut RunRecord)) {
+        f(&mut self.record.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The run history (`isaac stats`).
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The AI router, created on first use (it builds an HTTP client).
@@ -214,6 +244,11 @@ impl Host {
         let (plugin_name, command) = catalog.registry.names(target);
         let (_, entry) = &catalog.entries[catalog.registry_entries[target.plugin]];
         let plugin = self.load_indexed(plugin_name, entry).await?;
+        self.note(|r| {
+            r.load_ms += plugin.load_time.as_secs_f64() * 1e3;
+            r.plugins_loaded += 1;
+            r.startup_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
+        });
         plugin.run(command, args).await
     }
 
@@ -306,7 +341,13 @@ impl Host {
                 .map(|p| (p.name.clone(), p.meta.commands.iter().map(|c| c.name.clone()).collect()))
                 .collect(),
         );
-        Ok((LoadReport { plugins, failures, registry, elapsed: start.elapsed() }, summary))
+        let elapsed = start.elapsed();
+        self.note(|r| {
+            r.load_ms += elapsed.as_secs_f64() * 1e3;
+            r.plugins_loaded = plugins.len() as u64;
+            r.startup_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
+        });
+        Ok((LoadReport { plugins, failures, registry, elapsed }, summary))
     }
 
     /// Compile (in parallel), link and describe `sources`. `known` holds
@@ -378,4 +419,32 @@ fn indexed_entry(source: PluginSource, result: Result<&LoadedPlugin, &LoadError>
         status,
     };
     (source.manifest.name, entry)
+}
+
+impl Drop for Host {
+    /// Record this process in the run history, if asked to.
+    fn drop(&mut self) {
+        let Some(label) = self.record_as.take() else { return };
+        let mut record = std::mem::take(&mut *self.record.lock().unwrap_or_else(|e| e.into_inner()));
+        record.command = label;
+        record.at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        record.total_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
+        let counters = self.cache.pending_counters();
+        record.cache_hits = counters.hits();
+        record.cache_misses = counters.misses;
+        if let Some(router) = self.ai.get() {
+            use std::sync::atomic::Ordering::Relaxed;
+            let t = router.tally();
+            record.ai_requests = t.requests.load(Relaxed);
+            record.ai_tokens = t.tokens.load(Relaxed);
+            record.ai_cost = t.cost_nusd.load(Relaxed) as f64 / 1e9;
+            record.ai_cost_saved = t.saved_nusd.load(Relaxed) as f64 / 1e9;
+        }
+        record.peak_rss_kb = metrics::peak_rss_kb().unwrap_or(0);
+        if let Err(e) = self.history.record(&record, self.config.metrics.history) {
+            tracing::debug!("run not recorded: {e}");
+        }
+    }
 }

@@ -33,6 +33,12 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// Instantiate the plugin in a fresh sandbox and drop it, without a
+    /// call: the instantiation phase alone, for benchmarks.
+    pub async fn instantiate_only(&self) -> Result<(), RunError> {
+        Ok(self.spec.instantiate(&self.pre).await?)
+    }
+
     /// Run `command` in a fresh sandbox.
     pub async fn run(&self, command: &str, args: &[String]) -> Result<String, RunError> {
         self.call(&self.spec, command, args).await

@@ -4,6 +4,8 @@
 mod batch;
 mod query;
 mod simulate;
+
+pub use simulate::parse_duration;
 mod stats;
 
 use clap::Subcommand;

@@ -1,0 +1,158 @@
+//! `isaac bench`: the seed system's benchmark suite, run against isaac on
+//! this machine with no network. Five targets (command routing, async AI,
+//! plugin loading, the multi-level cache, start-up) plus memory; each figure
+//! is judged against the seed's target and against isaac's own (stricter)
+//! target from DESIGN.md.
+
+mod phases;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use phases::{SuiteError, distinct, run};
+
+/// How big a run is.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// The folder of the `hello` example plugin (plugin.toml + hello.wasm).
+    pub plugin: PathBuf,
+    /// The `isaac` binary, for the start-up phase.
+    pub isaac: PathBuf,
+    /// Plugins installed for loading and start-up.
+    pub plugins: usize,
+    /// Simulated AI latency.
+    pub ai_latency: Duration,
+    /// Dispatches timed in the routing phase.
+    pub dispatches: usize,
+    /// Requests of the Zipf trace.
+    pub zipf_requests: usize,
+    /// Warm `isaac run` processes timed.
+    pub startup_runs: usize,
+}
+
+impl SuiteOptions {
+    /// The full suite: 50 plugins, 2 s AI latency.
+    pub fn full(plugin: PathBuf, isaac: PathBuf) -> Self {
+        SuiteOptions {
+            plugin,
+            isaac,
+            plugins: 50,
+            ai_latency: Duration::from_secs(2),
+            dispatches: 5_000,
+            zipf_requests: 1_000_000,
+            startup_runs: 20,
+        }
+    }
+
+    /// `--quick`: under 30 s on 2 cores: 10 plugins, 200 ms AI latency,
+    /// fewer dispatches, a 200 000-request trace, 10 start-up runs.
+    pub fn quick(plugin: PathBuf, isaac: PathBuf) -> Self {
+        SuiteOptions {
+            plugins: 10,
+            ai_latency: Duration::from_millis(200),
+            dispatches: 1_000,
+            zipf_requests: 200_000,
+            startup_runs: 10,
+            ..Self::full(plugin, isaac)
+        }
+    }
+}
+
+/// A figure's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Met.
+    Pass,
+    /// Missed.
+    Fail,
+    /// The target does not apply here; why.
+    NotApplicable(String),
+}
+
+impl Verdict {
+    fn of(ok: bool) -> Self {
+        if ok { Verdict::Pass } else { Verdict::Fail }
+    }
+
+    /// Whether it counts against the run.
+    pub fn failed(&self) -> bool {
+        *self == Verdict::Fail
+    }
+
+    /// `PASS`, `FAIL` or `n/a`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotApplicable(_) => "n/a",
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// The phase: routing, ai, loading, cache, startup, memory.
+    pub phase: &'static str,
+    /// What was measured.
+    pub name: String,
+    /// The value, in `unit`.
+    pub value: f64,
+    /// Its unit.
+    pub unit: &'static str,
+    /// The seed's target, as text; empty when it set none.
+    pub seed_target: String,
+    /// The seed target's verdict.
+    pub seed: Verdict,
+    /// isaac's target (DESIGN.md), as text; empty when none.
+    pub isaac_target: String,
+    /// isaac's target's verdict.
+    pub isaac: Verdict,
+}
+
+impl Figure {
+    fn info(phase: &'static str, name: &str, value: f64, unit: &'static str) -> Self {
+        Figure {
+            phase,
+            name: name.to_owned(),
+            value,
+            unit,
+            seed_target: String::new(),
+            seed: Verdict::NotApplicable("no target".into()),
+            isaac_target: String::new(),
+            isaac: Verdict::NotApplicable("no target".into()),
+        }
+    }
+
+    fn seed(mut self, target: &str, verdict: Verdict) -> Self {
+        self.seed_target = target.to_owned();
+        self.seed = verdict;
+        self
+    }
+
+    fn isaac(mut self, target: &str, ok: bool) -> Self {
+        self.isaac_target = target.to_owned();
+        self.isaac = Verdict::of(ok);
+        self
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Cores of this machine.
+    pub cores: usize,
+    /// Plugins used for loading and start-up.
+    pub plugins: usize,
+    /// The simulated AI latency, in ms.
+    pub ai_latency_ms: f64,
+    /// Every figure, in phase order.
+    pub figures: Vec<Figure>,
+    /// Whether every applicable target passed.
+    pub passed: bool,
+    /// Wall time of the whole run, in seconds.
+    pub seconds: f64,
+}

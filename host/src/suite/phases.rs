@@ -1,0 +1,397 @@
+//! The phases of `isaac bench`, each adding its figures to the report.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Figure, Report, SuiteOptions, Verdict};
+use crate::ai::simulator::{SimConfig, Simulator};
+use crate::ai::{AiRequest, AiRouter};
+use crate::cache::clock::SystemClock;
+use crate::cache::lmdb::LmdbStore;
+use crate::cache::zipf::Zipf;
+use crate::cache::{Expiry, MultiLevelCache, Namespace};
+use crate::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
+use crate::host::{Host, HostOptions};
+use crate::metrics;
+use crate::session::Session;
+use crate::state::State;
+
+/// A failure that stops the suite.
+#[derive(Debug, thiserror::Error)]
+#[error("isaac bench: {0}")]
+pub struct SuiteError(String);
+
+fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> SuiteError + '_ {
+    move |e| SuiteError(format!("{context}: {e}"))
+}
+
+/// `wasm` with a custom section appended: a distinct component (another
+/// sha256, so its own compile) that behaves the same.
+pub fn distinct(wasm: &[u8], tag: usize) -> Vec<u8> {
+    fn leb128(out: &mut Vec<u8>, mut n: usize) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"isaac-distinct";
+    let mut section = Vec::new();
+    leb128(&mut section, name.len());
+    section.extend_from_slice(name);
+    section.extend_from_slice(&tag.to_le_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb128(&mut out, section.len());
+    out.extend_from_slice(&section);
+    out
+}
+
+/// Plant `n` distinct copies of the hello plugin, `hello-0` ..., in `home`.
+fn plant(home: &Path, wasm: &[u8], n: usize) -> Result<(), SuiteError> {
+    for i in 0..n {
+        let name = format!("hello-{i}");
+        let dir = home.join("plugins").join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| fail("planting plugins")(&e))?;
+        let manifest = format!("name = \"{name}\"\nversion = \"0.1.0\"\ncomponent = \"{name}.wasm\"\n");
+        std::fs::write(dir.join("plugin.toml"), manifest).map_err(|e| fail("planting plugins")(&e))?;
+        std::fs::write(dir.join(format!("{name}.wasm")), distinct(wasm, i))
+            .map_err(|e| fail("planting plugins")(&e))?;
+    }
+    Ok(())
+}
+
+fn open(home: &Path, jobs: usize) -> Result<Host, SuiteError> {
+    Host::open(HostOptions { jobs: Some(jobs), ..HostOptions::new(home) }).map_err(|e| fail("opening a host")(&e))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn peak_mib() -> f64 {
+    metrics::peak_rss_kb().unwrap_or(0) as f64 / 1024.0
+}
+
+/// Run the whole suite; `progress` is told each phase as it starts.
+pub fn run(o: &SuiteOptions, progress: &dyn Fn(&str)) -> Result<Report, SuiteError> {
+    let start = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail("starting the runtime")(&e))?;
+    let wasm = std::fs::read(o.plugin.join("hello.wasm")).map_err(|e| {
+        fail(&format!("reading {}/hello.wasm (build it with example-plugins/build.sh)", o.plugin.display()))(&e)
+    })?;
+    let scratch = tempfile::tempdir().map_err(|e| fail("making a temporary folder")(&e))?;
+    let mut figures = Vec::new();
+
+    progress("plugin loading");
+    let home = loading(o, &wasm, scratch.path(), cores, &rt, &mut figures)?;
+    progress("command routing");
+    routing(o, &home, &rt, &mut figures)?;
+    progress("async AI");
+    ai(o, scratch.path(), &rt, &mut figures)?;
+    progress("cache");
+    cache(o, scratch.path(), &mut figures)?;
+    progress("start-up");
+    startup(o, &home, &mut figures)?;
+
+    let passed = !figures.iter().any(|f| f.seed.failed() || f.isaac.failed());
+    Ok(Report {
+        cores,
+        plugins: o.plugins,
+        ai_latency_ms: ms(o.ai_latency),
+        figures,
+        passed,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn loading(
+    o: &SuiteOptions,
+    wasm: &[u8],
+    scratch: &Path,
+    cores: usize,
+    rt: &tokio::runtime::Runtime,
+    figures: &mut Vec<Figure>,
+) -> Result<std::path::PathBuf, SuiteError> {
+    let n = o.plugins;
+    let timed_load = |home: &Path, jobs: usize| -> Result<Duration, SuiteError> {
+        let host = open(home, jobs)?;
+        let t = Instant::now();
+        let report = rt.block_on(host.load_all(&|_| {})).map_err(|e| fail("loading plugins")(&e))?;
+        let took = t.elapsed();
+        if let Some(f) = report.failures.first() {
+            return Err(SuiteError(f.to_string()));
+        }
+        Ok(took)
+    };
+    let (one, all) = (scratch.join("load-one"), scratch.join("load-all"));
+    plant(&one, wasm, n)?;
+    plant(&all, wasm, n)?;
+    let sequential = timed_load(&one, 1)?;
+    let parallel = timed_load(&all, cores)?;
+    let warm = timed_load(&all, cores)?;
+    let warm_peak = child_peak_mib(o, &all, &["plugins", "list", "-q"])?;
+    let speedup = sequential.as_secs_f64() / parallel.as_secs_f64();
+    let floor = 0.85 * cores as f64;
+    figures.push(Figure::info("loading", &format!("{n} plugins cold, --jobs 1"), ms(sequential), "ms"));
+    figures.push(Figure::info("loading", &format!("{n} plugins cold, --jobs {cores}"), ms(parallel), "ms"));
+    let seed = if cores >= 4 {
+        Verdict::of(speedup >= 2.5)
+    } else {
+        Verdict::NotApplicable(format!("assumes 4 workers; on {cores} cores no loader can cut time by 60 %"))
+    };
+    figures.push(
+        Figure::info("loading", &format!("speedup, {cores} workers vs 1"), speedup, "x")
+            .seed(">= 2.5x (60 % faster, 4 workers)", seed)
+            .isaac(&format!(">= {floor:.2}x (0.85 x cores)"), speedup >= floor),
+    );
+    figures.push(
+        Figure::info("loading", &format!("{n} plugins warm (compiled cache)"), ms(warm), "ms")
+            .seed("< 800 ms", Verdict::of(ms(warm) < 800.0))
+            .isaac("< 30 ms", ms(warm) < 30.0),
+    );
+    figures.push(
+        Figure::info("memory", &format!("peak RSS, {n} plugins loaded (isaac plugins list)"), warm_peak, "MiB")
+            .isaac("< 40 MiB", warm_peak < 40.0),
+    );
+    Ok(all)
+}
+
+fn routing(
+    o: &SuiteOptions,
+    home: &Path,
+    rt: &tokio::runtime::Runtime,
+    figures: &mut Vec<Figure>,
+) -> Result<(), SuiteError> {
+    let host = open(home, 1)?;
+    metrics::reset_peak_rss();
+    let mut session = rt.block_on(Session::open(&host, &|_| {})).map_err(|e| fail("loading plugins")(&e))?;
+    let registry = &session.loaded().registry;
+    let name = format!("hello-{}:hello", o.plugins / 2);
+    const RESOLVES: u32 = 200_000;
+    let t = Instant::now();
+    for _ in 0..RESOLVES {
+        black_box(registry.resolve(black_box(&name)).ok());
+    }
+    let resolve_ns = t.elapsed().as_nanos() as f64 / f64::from(RESOLVES);
+    figures.push(Figure::info("routing", "resolve a command", resolve_ns, "ns").isaac("< 100 ns", resolve_ns < 100.0));
+    let words = vec![name, "bench".to_owned()];
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let t = Instant::now();
+    for _ in 0..o.dispatches {
+        rt.block_on(session.run(&words, cancel.clone())).map_err(|e| fail("dispatching hello")(&e))?;
+    }
+    let per = t.elapsed().as_secs_f64() / o.dispatches as f64;
+    figures.push(
+        Figure::info("routing", "dispatch a command (resolve, sandbox, call)", per * 1e6, "µs")
+            .seed("< 3 ms", Verdict::of(per < 3e-3))
+            .isaac("< 50 µs", per < 50e-6),
+    );
+    figures.push(Figure::info("routing", "commands per second", 1.0 / per, "/s"));
+    figures.push(Figure::info("memory", "peak RSS, routing", peak_mib(), "MiB"));
+    Ok(())
+}
+
+fn ai(
+    o: &SuiteOptions,
+    scratch: &Path,
+    rt: &tokio::runtime::Runtime,
+    figures: &mut Vec<Figure>,
+) -> Result<(), SuiteError> {
+    metrics::reset_peak_rss();
+    let l = o.ai_latency;
+    let sim = |latency: Duration| {
+        rt.block_on(Simulator::start(SimConfig { latency, ..SimConfig::default() }, 0))
+            .map_err(|e| fail("starting the simulated provider")(&e))
+    };
+    let sims = [("main", sim(l)?), ("quarter", sim(l / 4)?), ("half", sim(l / 2)?)];
+    let mut config = AiConfig { cache_ttl_secs: 0, default_provider: Some("main".into()), ..AiConfig::default() };
+    for (name, s) in &sims {
+        config.providers.insert(
+            (*name).to_owned(),
+            ProviderConfig {
+                kind: ProviderKind::Openai,
+                base_url: s.openai_url(),
+                api_key_env: None,
+                model: "sim".into(),
+                price_input_per_mtok: 0.0,
+                price_output_per_mtok: 0.0,
+                timeout_ms: u64::try_from(l.as_millis()).unwrap_or(u64::MAX) * 4 + 1000,
+                default_max_tokens: 256,
+            },
+        );
+    }
+    let dir = scratch.join("ai");
+    std::fs::create_dir_all(&dir).map_err(|e| fail("making the AI state")(&e))?;
+    let state = State::open(&dir, 256).map_err(|e| fail("opening the AI state")(&e))?;
+    let cache =
+        Arc::new(MultiLevelCache::new(Arc::new(LmdbStore::new(state)), CacheConfig::default(), Arc::new(SystemClock)));
+    let router =
+        AiRouter::new(&config, cache, Arc::new(SystemClock)).map_err(|e| fail("creating the AI router")(&e))?;
+    let reqs: Vec<AiRequest> = (0..5).map(|i| AiRequest::prompt(format!("question {i}"))).collect();
+    let t = Instant::now();
+    for r in &reqs {
+        rt.block_on(router.query(r)).map_err(|e| fail("querying")(&e))?;
+    }
+    let sequential = t.elapsed();
+    let t = Instant::now();
+    for r in rt.block_on(router.batch(&reqs)) {
+        r.map_err(|e| fail("batch")(&e))?;
+    }
+    let batch = t.elapsed();
+    let bound = l + Duration::from_millis(100);
+    let speedup = sequential.as_secs_f64() / batch.as_secs_f64();
+    figures.push(Figure::info("ai", &format!("5 queries at {:.0} ms, sequential", ms(l)), ms(sequential), "ms"));
+    figures.push(
+        Figure::info("ai", &format!("5 queries at {:.0} ms, batch", ms(l)), ms(batch), "ms")
+            .seed(">= 5x sequential (met within L + 100 ms)", Verdict::of(batch <= bound))
+            .isaac(&format!("<= {:.0} ms (L + 100 ms)", ms(bound)), batch <= bound),
+    );
+    figures.push(Figure::info("ai", "batch speedup", speedup, "x"));
+    let names = ["main", "half", "quarter"].map(String::from);
+    let t = Instant::now();
+    let answer = rt
+        .block_on(router.query_with_fallback(&AiRequest::prompt("race"), &names))
+        .map_err(|e| fail("fallback")(&e))?;
+    let fallback = t.elapsed();
+    let fastest = l / 4;
+    figures.push(
+        Figure::info(
+            "ai",
+            &format!("fallback across {:.0}/{:.0}/{:.0} ms", ms(l / 4), ms(l / 2), ms(l)),
+            ms(fallback),
+            "ms",
+        )
+        .seed("fastest wins", Verdict::of(answer.provider == "quarter"))
+        .isaac(
+            &format!("<= {:.0} ms (fastest + 10 ms)", ms(fastest) + 10.0),
+            fallback <= fastest + Duration::from_millis(10),
+        ),
+    );
+    figures.push(Figure::info("memory", "peak RSS, AI", peak_mib(), "MiB"));
+    Ok(())
+}
+
+fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<(), SuiteError> {
+    metrics::reset_peak_rss();
+    let dir = scratch.join("cache");
+    std::fs::create_dir_all(&dir).map_err(|e| fail("making the cache state")(&e))?;
+    let state = State::open(&dir, 4096).map_err(|e| fail("opening the cache state")(&e))?;
+    let config = CacheConfig::default();
+    let memory_entries = config.l1_entries + config.l2_entries;
+    let cache = MultiLevelCache::new(Arc::new(LmdbStore::new(state)), config, Arc::new(SystemClock));
+    let ns = Namespace::user();
+    let keys: Vec<String> = (0..100_000).map(|i| format!("key:{i:06}")).collect();
+    let value = [7u8; 256];
+    let err = |e: crate::cache::CacheError| fail("cache")(&e);
+    for k in &keys[..5000] {
+        cache.set(&ns, k, &value, Expiry::Never).map_err(err)?;
+    }
+    let per_get = |cycle: usize, n: usize| -> Result<f64, SuiteError> {
+        let t = Instant::now();
+        for i in 0..n {
+            black_box(cache.get(&ns, &keys[(i + 1) % cycle]).map_err(err)?);
+        }
+        Ok(t.elapsed().as_nanos() as f64 / n as f64)
+    };
+    let l1 = per_get(1, 200_000)?;
+    let l2 = per_get(200, 50_000)?;
+    let l3 = per_get(5000, 50_000)?;
+    figures.push(
+        Figure::info("cache", "get, L1 hit", l1, "ns")
+            .seed("< 0.1 ms", Verdict::of(l1 < 100_000.0))
+            .isaac("< 200 ns", l1 < 200.0),
+    );
+    figures.push(Figure::info("cache", "get, L2 hit", l2, "ns"));
+    figures.push(Figure::info("cache", "get, L3 (LMDB) hit", l3, "ns").isaac("< 5 µs", l3 < 5000.0));
+    cache.reset_stats().map_err(err)?;
+    let mut zipf = Zipf::new(keys.len(), 0.99, 42);
+    for _ in 0..o.zipf_requests {
+        let k = &keys[zipf.next_rank()];
+        if cache.get(&ns, k).map_err(err)?.is_none() {
+            cache.set(&ns, k, &value, Expiry::Never).map_err(err)?;
+        }
+    }
+    let s = cache.stats().map_err(err)?;
+    let trace = format!("Zipf 0.99, {}k keys, {}k requests", keys.len() / 1000, o.zipf_requests / 1000);
+    figures.push(
+        Figure::info("cache", &format!("hit rate, any tier ({trace})"), s.hit_rate * 100.0, "%")
+            .seed(">= 60 %", Verdict::of(s.hit_rate >= 0.6))
+            .isaac(">= 60 %", s.hit_rate >= 0.6),
+    );
+    figures.push(Figure::info(
+        "cache",
+        &format!("hit rate, memory tiers ({memory_entries} entries)"),
+        s.memory_hit_rate * 100.0,
+        "%",
+    ));
+    figures.push(Figure::info("memory", "peak RSS, cache", peak_mib(), "MiB"));
+    Ok(())
+}
+
+/// Run `isaac --profile-memory ARGS` on `home`: its wall time and peak RSS.
+fn child(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<(Duration, f64), SuiteError> {
+    let t = Instant::now();
+    let out = Command::new(&o.isaac)
+        .arg("--profile-memory")
+        .args(args)
+        .env("ISAAC_HOME", home)
+        .env_remove("ISAAC_CONFIG")
+        .output()
+        .map_err(|e| fail(&format!("running {}", o.isaac.display()))(&e))?;
+    let took = t.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(SuiteError(format!("isaac {} failed: {stderr}", args.join(" "))));
+    }
+    let peak = stderr
+        .split("resident now, ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MiB").next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok((took, peak))
+}
+
+fn child_peak_mib(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<f64, SuiteError> {
+    Ok(child(o, home, args)?.1)
+}
+
+fn startup(o: &SuiteOptions, home: &Path, figures: &mut Vec<Figure>) -> Result<(), SuiteError> {
+    let run = || child(o, home, &["run", "hello-0:hello", "bench"]);
+    std::fs::remove_dir_all(home.join("compiled")).map_err(|e| fail("clearing compiled code")(&e))?;
+    std::fs::create_dir_all(home.join("compiled")).map_err(|e| fail("clearing compiled code")(&e))?;
+    let (cold, _) = run()?;
+    let mut warm: Vec<(Duration, f64)> = (0..o.startup_runs).map(|_| run()).collect::<Result<_, _>>()?;
+    warm.sort_by_key(|(d, _)| *d);
+    let (median, peak) = warm[warm.len() / 2];
+    let n = o.plugins;
+    figures.push(
+        Figure::info("startup", &format!("isaac run, {n} installed, cold (compiles one)"), ms(cold), "ms")
+            .seed("< 1 s", Verdict::of(cold < Duration::from_secs(1))),
+    );
+    figures.push(
+        Figure::info(
+            "startup",
+            &format!("isaac run, {n} installed, warm (median of {})", warm.len()),
+            ms(median),
+            "ms",
+        )
+        .seed("< 1 s", Verdict::of(median < Duration::from_secs(1)))
+        .isaac("< 10 ms", median < Duration::from_millis(10)),
+    );
+    figures.push(Figure::info("memory", "peak RSS, isaac run (warm)", peak, "MiB"));
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! `isaac stats` (the run history), `--profile-memory`, and `isaac bench`.
+
+use crate::support::{TestHome, dist, text};
+
+#[test]
+fn every_process_records_a_line_and_stats_shows_them() {
+    let home = TestHome::new();
+    assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
+    assert!(home.run(&["stats", "--clear"]).status.success());
+    for _ in 0..3 {
+        assert!(home.run(&["run", "hello"]).status.success());
+    }
+    // `isaac stats` itself records nothing.
+    home.run(&["stats"]);
+    let out = home.run(&["stats", "--json"]);
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text(&out).0).unwrap();
+    assert_eq!(records.len(), 3, "{records:?}");
+    for r in &records {
+        assert_eq!(r["command"], "run hello");
+        assert_eq!(r["plugins_loaded"], 1);
+        let startup = r["startup_ms"].as_f64().unwrap();
+        assert!(startup > 0.0 && startup <= r["total_ms"].as_f64().unwrap(), "{r}");
+        assert!(r["peak_rss_kb"].as_u64().unwrap() > 0, "{r}");
+    }
+    let (stdout, _) = text(&home.run(&["stats"]));
+    assert!(stdout.contains("3 runs recorded") && stdout.contains("startup ms"), "{stdout}");
+    // History is bounded.
+    std::fs::write(home.path().join("config.toml"), "[metrics]\nhistory = 2\n").unwrap();
+    assert!(home.run(&["run", "hello"]).status.success());
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text(&home.run(&["stats", "--json"])).0).unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(home.run(&["stats", "--clear"]).status.success());
+    assert_eq!(text(&home.run(&["stats", "--json"])).0, "[]\n");
+}
+
+#[test]
+fn profile_memory_prints_current_and_peak() {
+    let home = TestHome::new();
+    assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
+    let out = home.run(&["--profile-memory", "run", "hello"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, "Hello, world!\n", "memory figures stay off stdout");
+    assert!(stderr.contains("MiB resident now") && stderr.contains("MiB at the peak"), "{stderr}");
+}
+
+#[test]
+fn bench_reports_every_phase_as_json() {
+    let home = TestHome::new();
+    let out = home.run(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--plugins",
+        "2",
+        "--ai-latency",
+        "20ms",
+        "--plugin",
+        dist("hello").to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
+    let figures = report["figures"].as_array().unwrap();
+    for phase in ["routing", "ai", "loading", "cache", "startup", "memory"] {
+        assert!(figures.iter().any(|f| f["phase"] == phase), "no {phase} figure: {report}");
+    }
+    for f in figures {
+        assert!(f["value"].as_f64().is_some_and(|v| v >= 0.0), "{f}");
+        for verdict in [&f["seed"], &f["isaac"]] {
+            assert!(verdict == "pass" || verdict == "fail" || verdict.get("not_applicable").is_some(), "{f}");
+        }
+    }
+    // The exit status says whether every applicable target passed.
+    assert_eq!(out.status.code(), Some(if report["passed"] == true { 0 } else { 1 }));
+}
