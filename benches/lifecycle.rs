@@ -40,6 +40,7 @@ fn lifecycle(c: &mut Criterion) {
     home.plant("cache-probe", &manifest("cache-probe", probe), "cache-probe.wasm", &fixture("cache-probe"));
     let host = home.host();
     let rt = runtime();
+    rt.block_on(host.grant("cache-probe")).unwrap();
     let report = rt.block_on(host.load_all(&|_| {})).unwrap();
     let (hello, _) = report.resolve("hello").unwrap();
     group.bench_function("instantiate", |b| b.iter(|| rt.block_on(hello.instantiate_only()).unwrap()));

@@ -23,7 +23,7 @@ isaac() { "$isaac" "$@"; }
 rm -rf "$ISAAC_HOME"
 show isaac plugins add "$root/example-plugins/dist/hello"
 show isaac plugins add "$root/example-plugins/dist/wordcount"
-show isaac plugins add "$root/example-plugins/dist/notes"
+show isaac plugins add --yes "$root/example-plugins/dist/notes"    # it asks for the cache: --yes grants it
 show isaac plugins list
 show isaac run hello bars
 show isaac run wc "the quick brown fox" "jumps over the lazy dog"
@@ -31,6 +31,10 @@ show isaac run wordcount:wc "one line"
 show isaac run echo -v --flags "go to the plugin"
 show isaac run --json hello json
 show isaac plugins info wordcount
+work="$(mktemp -d)"
+printf 'one two three\nfour five\n' > "$work/notes.txt"
+step "isaac run --allow-read notes.txt wc notes.txt    # read access to one file, for one run"
+( cd "$work" && "$isaac" run --allow-read notes.txt wc notes.txt )
 show isaac run note add "water the plants"
 show isaac run note add "call Ada"
 show isaac run note list        # another process: the notes came from the cache
@@ -52,7 +56,7 @@ model = "sim-1"
 price_input_per_mtok = 3.0
 price_output_per_mtok = 15.0
 TOML
-show isaac plugins add "$root/example-plugins/dist/summarize"
+show isaac plugins add --yes "$root/example-plugins/dist/summarize"
 step "time isaac run summarize <three texts>    # one batch: three answers in the time of one"
 time isaac run summarize "isaac hosts plugins" "plugins are components" "the cache has three tiers"
 show isaac ai query "What is isaac?"

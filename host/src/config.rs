@@ -249,6 +249,8 @@ pub struct LimitsConfig {
     pub deadline_ms: u64,
     /// The most memory any plugin may be given, in MiB.
     pub max_memory_mb: u64,
+    /// The longest result a call may return, in KiB.
+    pub max_output_kb: u64,
 }
 
 impl Default for LimitsConfig {
@@ -257,6 +259,7 @@ impl Default for LimitsConfig {
             memory_mb: DEFAULT_MEMORY_MB,
             deadline_ms: DEFAULT_DEADLINE_MS,
             max_memory_mb: DEFAULT_MAX_MEMORY_MB,
+            max_output_kb: 4096,
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod cli;
 pub mod compiled;
 pub mod config;
 pub mod engine;
+pub mod grants;
 pub mod home;
 pub mod host;
 pub mod index;

@@ -15,9 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
 use crate::capabilities::ai::AiAccess;
@@ -27,6 +30,10 @@ use crate::config::CallLimits;
 
 /// The most data one host call may copy out of the guest (strings, lists).
 pub const HOSTCALL_FUEL: usize = 4 << 20;
+
+/// The most a call may print on stdout and on stderr (each); past it the
+/// stream is closed and the call ends.
+pub const MAX_PRINT_BYTES: usize = 1 << 20;
 
 /// Extra time the outer timer allows past the epoch deadline, so a running
 /// guest is cut by the epoch (with a precise message) before the timer fires.
@@ -73,6 +80,30 @@ pub enum CallError {
         /// Its limit.
         limit_bytes: u64,
     },
+    /// The plugin asks for permissions it was not granted.
+    #[error("{message}")]
+    NotGranted {
+        /// Why, and what to do.
+        message: String,
+    },
+    /// The sandbox could not be set up (a granted directory is missing).
+    #[error("plugin `{plugin}` cannot start: {message}")]
+    Setup {
+        /// The plugin.
+        plugin: String,
+        /// What failed.
+        message: String,
+    },
+    /// The result, the log or the printed output was over its cap.
+    #[error("plugin `{plugin}` {what} (raise {how})")]
+    OutputLimit {
+        /// The plugin.
+        plugin: String,
+        /// What it did.
+        what: String,
+        /// The setting that allows more.
+        how: String,
+    },
     /// The call was interrupted (Ctrl-C).
     #[error("plugin `{plugin}` was interrupted")]
     Interrupted {
@@ -104,7 +135,59 @@ pub struct CallSpec {
     pub cancel: Option<Arc<AtomicBool>>,
     /// The plugin's AI access and budget, if it may query.
     pub ai: Option<AiAccess>,
+    /// What the WASI context may reach.
+    pub wasi: WasiGrant,
+    /// The longest result `run` may return, in bytes.
+    pub max_output_bytes: usize,
+    /// Set when the plugin may not run at all (permissions not granted).
+    pub refused: Option<String>,
 }
+
+/// What a call's WASI context grants: nothing beyond the plugin's grant
+/// (and a one-run `--allow-read`). No sockets, no arguments, no
+/// environment but the named variables.
+#[derive(Debug, Clone, Default)]
+pub struct WasiGrant {
+    /// Directories mapped read-only: (host path, guest path).
+    pub read: Vec<(PathBuf, String)>,
+    /// Directories mapped read-write.
+    pub write: Vec<(PathBuf, String)>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Whether what the plugin prints reaches the terminal (on stderr).
+    pub stdout: bool,
+}
+
+/// The captured stdout and stderr of one call.
+struct Printed {
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl Printed {
+    fn full(&self) -> bool {
+        self.stdout.contents().len() >= MAX_PRINT_BYTES || self.stderr.contents().len() >= MAX_PRINT_BYTES
+    }
+
+    /// Show what was printed, on stderr, each line prefixed with the plugin.
+    fn show(&self, plugin: &str) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        for pipe in [&self.stdout, &self.stderr] {
+            let text = pipe.contents();
+            for line in String::from_utf8_lossy(&text).lines() {
+                let clean: String =
+                    line.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect();
+                let _ = writeln!(err, "{plugin}| {clean}");
+            }
+        }
+    }
+}
+
+/// A log flood: the call logged more than its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the call logged more than {0} bytes")]
+pub(crate) struct LogFlood(pub usize);
 
 /// Why the host stopped a running guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -116,9 +199,37 @@ enum Stop {
 }
 
 impl CallSpec {
-    fn store(&self, engine: &wasmtime::Engine) -> Store<HostState> {
+    fn wasi(&self) -> Result<(WasiCtx, Printed), CallError> {
+        let mut b = WasiCtxBuilder::new();
+        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        for (k, v) in &self.wasi.env {
+            b.env(k, v);
+        }
+        let dirs = self
+            .wasi
+            .read
+            .iter()
+            .map(|d| (d, FsPerms::ReadOnly))
+            .chain(self.wasi.write.iter().map(|d| (d, FsPerms::ReadWrite)));
+        for ((host, guest), perms) in dirs {
+            b.preopened_dir(host, guest, perms).map_err(|e| CallError::Setup {
+                plugin: self.plugin.to_string(),
+                message: format!("granted directory {} cannot be opened: {e}", host.display()),
+            })?;
+        }
+        let printed =
+            Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
+        b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
+        Ok((b.build(), printed))
+    }
+
+    fn store(&self, engine: &wasmtime::Engine) -> Result<(Store<HostState>, Printed), CallError> {
+        if let Some(message) = &self.refused {
+            return Err(CallError::NotGranted { message: message.clone() });
+        }
+        let (wasi, printed) = self.wasi()?;
         let state = HostState {
-            wasi: WasiCtxBuilder::new().build(),
+            wasi,
             table: ResourceTable::new(),
             limiter: CallLimiter::new(self.limits.memory_bytes),
             log: LogSink::new(self.plugin.clone(), self.log_level),
@@ -141,7 +252,7 @@ impl CallSpec {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        store
+        Ok((store, printed))
     }
 
     /// Instantiate and call `run(command, args)`.
@@ -151,38 +262,58 @@ impl CallSpec {
         command: &str,
         args: &[String],
     ) -> Result<Result<String, GuestError>, CallError> {
-        let mut store = self.store(pre.engine());
+        let (mut store, printed) = self.store(pre.engine())?;
         let call = async {
             let plugin = pre.instantiate_async(&mut store).await?;
             plugin.call_run(&mut store, command, args).await
         };
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
-        self.finish(outcome, &store)
+        if self.wasi.stdout {
+            printed.show(&self.plugin);
+        }
+        let result = self.finish(outcome, &store, &printed)?;
+        if let Ok(output) = &result
+            && output.len() > self.max_output_bytes
+        {
+            return Err(CallError::OutputLimit {
+                plugin: self.plugin.to_string(),
+                what: format!(
+                    "returned {} bytes, more than the cap of {} KiB",
+                    output.len(),
+                    self.max_output_bytes >> 10
+                ),
+                how: "[limits] max_output_kb in config.toml".into(),
+            });
+        }
+        Ok(result)
     }
 
     /// Instantiate, and nothing else.
     pub async fn instantiate(&self, pre: &PluginPre<HostState>) -> Result<(), CallError> {
-        let mut store = self.store(pre.engine());
+        let (mut store, printed) = self.store(pre.engine())?;
         let call = async { pre.instantiate_async(&mut store).await.map(drop) };
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
-        self.finish(outcome, &store)
+        self.finish(outcome, &store, &printed)
     }
 
     /// Instantiate and call `metadata()`.
     pub async fn metadata(&self, pre: &PluginPre<HostState>) -> Result<PluginInfo, CallError> {
-        let mut store = self.store(pre.engine());
+        // Metadata describes the plugin; it runs with no grants at all.
+        let spec = CallSpec { refused: None, wasi: WasiGrant::default(), cache: None, ai: None, ..self.clone() };
+        let (mut store, printed) = spec.store(pre.engine())?;
         let call = async {
             let plugin: PluginBindings = pre.instantiate_async(&mut store).await?;
             plugin.call_metadata(&mut store).await
         };
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
-        self.finish(outcome, &store)
+        self.finish(outcome, &store, &printed)
     }
 
     fn finish<R>(
         &self,
         outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
         store: &Store<HostState>,
+        printed: &Printed,
     ) -> Result<R, CallError> {
         let plugin = self.plugin.to_string();
         let deadline = CallError::Deadline { plugin: plugin.clone(), limit: self.limits.deadline };
@@ -194,6 +325,19 @@ impl CallSpec {
             }
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Deadline) => Err(deadline),
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Cancelled) => Err(CallError::Interrupted { plugin }),
+            Ok(Err(e)) if e.downcast_ref::<LogFlood>().is_some() => Err(CallError::OutputLimit {
+                plugin,
+                what: format!(
+                    "{}, and was stopped",
+                    e.downcast_ref::<LogFlood>().map_or_else(String::new, ToString::to_string)
+                ),
+                how: "nothing: a plugin's log is for diagnostics; return large output as the result".into(),
+            }),
+            Ok(Err(_)) if printed.full() => Err(CallError::OutputLimit {
+                plugin,
+                what: format!("printed more than {} KiB, and was stopped", MAX_PRINT_BYTES >> 10),
+                how: "nothing: return large output as the result instead of printing it".into(),
+            }),
             Ok(Err(e)) => Err(CallError::Trap { plugin, message: describe(&e) }),
         }
     }

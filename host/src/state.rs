@@ -41,6 +41,8 @@ pub struct State {
     pub cache_meta: Database<Str, Bytes>,
     /// Run records of `isaac stats`: time-ordered key → JSON.
     pub metrics: Database<Str, Bytes>,
+    /// Grants: plugin name → JSON.
+    pub grants: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -92,8 +94,9 @@ impl State {
         let cache = env.create_database(&mut wtxn, Some("cache")).map_err(err)?;
         let cache_meta = env.create_database(&mut wtxn, Some("cache-meta")).map_err(err)?;
         let metrics = env.create_database(&mut wtxn, Some("metrics")).map_err(err)?;
+        let grants = env.create_database(&mut wtxn, Some("grants")).map_err(err)?;
         wtxn.commit().map_err(err)?;
-        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics })
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants })
     }
 
     /// The environment.

@@ -312,7 +312,7 @@ fn the_daily_budget_refuses_a_request_that_would_pass_it() {
 fn plugins_query_within_their_permission_and_budget() {
     let sims = Sims::new().add("sim", ProviderKind::Openai, latency(100));
     let home = home_with(&sims, "");
-    assert!(home.run(&["plugins", "add", dist("summarize").to_str().unwrap()]).status.success());
+    assert!(home.run(&["plugins", "add", "--yes", dist("summarize").to_str().unwrap()]).status.success());
     let out = home.run(&["run", "summarize", "first text", "second text"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
@@ -329,6 +329,7 @@ fn plugins_query_within_their_permission_and_budget() {
 
     let budget = "[permissions]\nai = { max_requests = 1, max_tokens = 1000 }\n";
     home.plant("frugal", &manifest("frugal", budget), "frugal.wasm", &crate::support::distinct(&wasm, 2));
+    home.grant("frugal");
     let out = home.run(&["run", "frugal:summarize", "a", "b"]);
     let (stdout, _) = text(&out);
     assert!(stdout.starts_with("1. Simulated answer to: Summarize in one sentence: a\n"), "{stdout}");

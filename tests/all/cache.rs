@@ -23,11 +23,12 @@ fn json(home: &TestHome, args: &[&str]) -> serde_json::Value {
 /// copy of the probe that was not.
 fn cache_home() -> TestHome {
     let home = TestHome::new();
-    ok(&home, &["plugins", "add", dist("notes").to_str().unwrap()]);
+    ok(&home, &["plugins", "add", "--yes", dist("notes").to_str().unwrap()]);
     let probe = fixture("cache-probe");
     let granted = "[limits]\ndeadline_ms = 60000\n[permissions]\ncache = true\n";
     home.plant("cache-probe", &manifest("cache-probe", granted), "cache-probe.wasm", &probe);
     home.plant("no-cache", &manifest("no-cache", ""), "no-cache.wasm", &crate::support::distinct(&probe, 1));
+    home.grant("cache-probe");
     home
 }
 
@@ -196,7 +197,7 @@ fn remove_purge_deletes_the_plugins_namespace() {
     ok(&home, &["run", "note", "add", "secret"]);
     ok(&home, &["plugins", "remove", "notes"]);
     assert_eq!(ok(&home, &["cache", "get", "--plugin", "notes", "notes"]), "secret\n", "kept without --purge");
-    ok(&home, &["plugins", "add", dist("notes").to_str().unwrap()]);
+    ok(&home, &["plugins", "add", "--yes", dist("notes").to_str().unwrap()]);
     let out = json(&home, &["plugins", "remove", "--purge", "notes", "--json"]);
     assert_eq!(out["purged_keys"], 1);
     assert_eq!(home.run(&["cache", "get", "--plugin", "notes", "notes"]).status.code(), Some(1));

@@ -71,6 +71,12 @@ impl TestHome {
         dir
     }
 
+    /// Grant planted plugin `name` what it asks for (`isaac plugins grant NAME --yes`).
+    pub fn grant(&self, name: &str) {
+        let out = self.run(&["plugins", "grant", name, "--yes"]);
+        assert!(out.status.success(), "granting {name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Plant `n` distinct copies of the hello plugin, `hello-0` ...
     pub fn plant_hellos(&self, n: usize) {
         let wasm = example_wasm("hello");

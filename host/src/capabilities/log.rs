@@ -3,13 +3,14 @@
 //! Each line is `NAME: LEVEL: MESSAGE`, printed when the level passes the
 //! user's threshold (`-q` errors only, default warnings, `-v` info, `-vv`
 //! debug, `-vvv` trace). Control characters are replaced so a plugin cannot
-//! drive the terminal, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`].
+//! drive the terminal, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`]:
+//! past it the call is stopped (a flood of logs is a fault, not output).
 
 use std::io::Write;
 use std::sync::Arc;
 
 use crate::bindings::{Level, LogHost};
-use crate::sandbox::HostState;
+use crate::sandbox::{HostState, LogFlood};
 
 /// The most log text one call may print; the rest is dropped with a notice.
 pub const MAX_LOG_BYTES_PER_CALL: usize = 64 * 1024;
@@ -28,23 +29,20 @@ impl LogSink {
         LogSink { plugin, threshold, written: 0 }
     }
 
-    fn emit(&mut self, level: Level, message: &str) {
-        if rank(level) < rank(self.threshold) || self.written > MAX_LOG_BYTES_PER_CALL {
-            return;
-        }
-        let mut stderr = std::io::stderr().lock();
+    /// Print `message` if its level passes; an error once the call has
+    /// logged more than its cap (counted whether printed or not).
+    fn emit(&mut self, level: Level, message: &str) -> Result<(), LogFlood> {
         self.written += message.len();
         if self.written > MAX_LOG_BYTES_PER_CALL {
-            let _ = writeln!(
-                stderr,
-                "{}: warn: log output over {MAX_LOG_BYTES_PER_CALL} bytes in one call; the rest is dropped",
-                self.plugin
-            );
-            return;
+            return Err(LogFlood(MAX_LOG_BYTES_PER_CALL));
+        }
+        if rank(level) < rank(self.threshold) {
+            return Ok(());
         }
         let clean: String =
             message.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect();
-        let _ = writeln!(stderr, "{}: {}: {clean}", self.plugin, name(level));
+        let _ = writeln!(std::io::stderr().lock(), "{}: {}: {clean}", self.plugin, name(level));
+        Ok(())
     }
 }
 
@@ -70,7 +68,7 @@ fn name(level: Level) -> &'static str {
 }
 
 impl LogHost for HostState {
-    async fn log(&mut self, level: Level, message: String) {
-        self.log.emit(level, &message);
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.log.emit(level, &message).map_err(wasmtime::Error::new)
     }
 }

@@ -1,5 +1,7 @@
 //! `isaac run COMMAND [ARGS...]`
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
 
 use super::{Failure, Settings, output};
@@ -13,6 +15,10 @@ use crate::host::{Host, HostOptions};
 /// success, 1 when the command failed, 2 for usage errors.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Let the plugin read this file or directory, for this run only (repeatable;
+    /// before COMMAND). A file is shown to the plugin as a read-only copy at the same path.
+    #[arg(long = "allow-read", value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
     /// The command, then its arguments.
     #[arg(value_name = "COMMAND [ARGS]...", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     words: Vec<String>,
@@ -30,7 +36,8 @@ pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
     let runtime = super::runtime()?;
     // One call needs one instance: on-demand allocation costs ~3 µs to set
     // up against ~390 µs for reserving the pool (benches/loading.rs, `engine`).
-    let host = Host::open(HostOptions { pooling: false, ..settings.host_options() })?;
+    let (allow_read, _copies) = allow_read(&args.allow_read, &settings.home)?;
+    let host = Host::open(HostOptions { pooling: false, allow_read, ..settings.host_options() })?;
     match runtime.block_on(host.run(command, rest)) {
         Ok(result) if settings.json => {
             output::json(&serde_json::json!({ "command": command, "output": result }));
@@ -42,4 +49,40 @@ pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
         }
         Err(e) => Err(Failure { code: e.exit_code(), error: e.into() }),
     }
+}
+
+/// Directories to map read-only for `--allow-read`: a directory as itself, a
+/// file as a read-only copy in a temporary directory mapped at the file's
+/// own folder (so the plugin sees it at the path the user typed, and nothing
+/// beside it). The copies live as long as the returned guards.
+/// Directory maps (host path, guest path) and the temporary copies behind them.
+type ReadGrants = (Vec<(PathBuf, String)>, Vec<tempfile::TempDir>);
+
+fn allow_read(paths: &[PathBuf], home: &Path) -> Result<ReadGrants, Failure> {
+    let home = home.canonicalize().unwrap_or_else(|_| home.to_owned());
+    let (mut maps, mut copies) = (Vec::new(), Vec::new());
+    for path in paths {
+        let real = path.canonicalize().map_err(|e| anyhow::anyhow!("--allow-read {}: {e}", path.display()))?;
+        if real.starts_with(&home) || home.starts_with(&real) {
+            return Err(anyhow::anyhow!(
+                "--allow-read {}: covers the isaac home; no plugin may reach it",
+                path.display()
+            )
+            .into());
+        }
+        if real.is_dir() {
+            maps.push((real, path.display().to_string()));
+            continue;
+        }
+        let copy = tempfile::tempdir()?;
+        let name = path.file_name().ok_or_else(|| anyhow::anyhow!("--allow-read {}: not a file", path.display()))?;
+        std::fs::copy(&real, copy.path().join(name))?;
+        let guest = match path.parent().map(|p| p.display().to_string()) {
+            Some(parent) if !parent.is_empty() => parent,
+            _ => ".".to_owned(),
+        };
+        maps.push((copy.path().to_owned(), guest));
+        copies.push(copy);
+    }
+    Ok((maps, copies))
 }

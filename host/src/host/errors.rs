@@ -145,3 +145,17 @@ pub enum RemoveError {
     #[error(transparent)]
     State(#[from] StateError),
 }
+
+/// `isaac plugins grant` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// No such plugin.
+    #[error("plugin `{0}` is not installed (`isaac plugins list` shows what is)")]
+    NotInstalled(String),
+    /// The request cannot be granted.
+    #[error("{0}")]
+    Refused(String),
+    /// The plugin does not load, or the state failed.
+    #[error("{0}")]
+    Other(String),
+}

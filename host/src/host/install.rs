@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
+use crate::grants::Grant;
 use crate::index::FileStamp;
 use crate::loader::{self, PluginFailure, PluginSource};
 use crate::manifest::Manifest;
 use crate::registry::ResolveError;
 
-use super::{Catalog, Host, HostError, InstallError, LoadedPlugin, RemoveError, indexed_entry};
+use super::{Catalog, GrantError, Host, HostError, InstallError, LoadedPlugin, RemoveError, indexed_entry};
 
 impl Host {
     /// Install the plugin at `path` (a plugin folder, or a `.wasm` file with
@@ -45,6 +46,36 @@ impl Host {
         Ok(Installed { plugin, replaced: previous.is_some(), shared_commands: shared })
     }
 
+    /// The manifest of the plugin at `path` (as `install` would read it),
+    /// to show its request before installing.
+    pub fn inspect(&self, path: &Path) -> Result<Manifest, InstallError> {
+        Ok(install_source(path)?.manifest)
+    }
+
+    /// Grant installed plugin `name` everything its manifest asks for,
+    /// pinned to its current component. Returns the grant.
+    pub async fn grant(&self, name: &str) -> Result<Grant, GrantError> {
+        let catalog = self.catalog().await.map_err(|e| GrantError::Other(e.to_string()))?;
+        let Some(entry) = catalog.entry(name) else {
+            if let Some(failure) = catalog.failures.iter().find(|f| f.plugin == name) {
+                return Err(GrantError::Other(failure.to_string()));
+            }
+            return Err(GrantError::NotInstalled(name.to_owned()));
+        };
+        let meta =
+            entry.status.as_ref().map_err(|e| GrantError::Other(format!("plugin `{name}` is not loaded: {e}")))?;
+        crate::grants::check_dirs(&entry.manifest.permissions, self.home.root()).map_err(GrantError::Refused)?;
+        let grant = Grant {
+            sha256: meta.sha256.clone(),
+            permissions: entry.manifest.permissions.clone(),
+            granted_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        };
+        self.grants.put(name, &grant).map_err(|e| GrantError::Other(e.to_string()))?;
+        Ok(grant)
+    }
+
     /// Uninstall `name`: its folder, its compiled code and its index entry.
     pub fn remove(&self, name: &str) -> Result<(), RemoveError> {
         let dir = self.home.plugin_dir(name);
@@ -58,6 +89,7 @@ impl Host {
         }
         fs::remove_dir_all(&dir).map_err(|e| RemoveError::Io { dir: dir.clone(), message: e.to_string() })?;
         self.index.update(&[], &[name])?;
+        self.grants.remove(name)?;
         Ok(())
     }
 }

@@ -30,13 +30,15 @@ use crate::capabilities::cache::CacheAccess;
 use crate::compiled::CompiledCache;
 use crate::config::Config;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
+use crate::grants::{self, Grants};
 use crate::home::Home;
 use crate::index::{FileStamp, Index, IndexEntry};
 use crate::loader::{self, LoadError, PluginFailure, PluginSource, Progress};
 use crate::manifest::Manifest;
+use crate::manifest::Permissions;
 use crate::metrics::{self, History, RunRecord};
 use crate::registry::Registry;
-use crate::sandbox::{CallSpec, HostState};
+use crate::sandbox::{CallSpec, HostState, WasiGrant};
 use crate::state::State;
 
 /// How to open a [`Host`].
@@ -56,6 +58,9 @@ pub struct HostOptions {
     /// Record this process in the run history under this label
     /// (`isaac stats`); `None`: record nothing.
     pub record_as: Option<String>,
+    /// Extra read-only directories for every call of this host (`isaac run
+    /// --allow-read`): (host path, guest path).
+    pub allow_read: Vec<(PathBuf, String)>,
 }
 
 impl HostOptions {
@@ -68,11 +73,12 @@ impl HostOptions {
             log_level: Level::Warn,
             pooling: true,
             record_as: None,
+            allow_read: Vec::new(),
         }
     }
 }
 
-pub use errors::{HostError, InstallError, RemoveError, RunError};
+pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
 pub use install::Installed;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 
@@ -89,6 +95,8 @@ pub struct Host {
     jobs: usize,
     log_level: Level,
     history: History,
+    grants: Grants,
+    allow_read: Vec<(PathBuf, String)>,
     record_as: Option<String>,
     record: Mutex<RunRecord>,
     _ticker: EpochTicker,
@@ -112,6 +120,7 @@ impl Host {
         let state = State::open(&home.state_dir(), config.storage.map_size_mb)?;
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
+        let grants = Grants::new(state.clone());
         let store = Arc::new(LmdbStore::new(state));
         let cache = Arc::new(MultiLevelCache::new(store, config.cache.clone(), Arc::new(SystemClock)));
         let jobs = options
@@ -131,6 +140,8 @@ impl Host {
             jobs,
             log_level: options.log_level,
             history,
+            grants,
+            allow_read: options.allow_read,
             record_as: options.record_as,
             record: Mutex::new(RunRecord {
                 startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
@@ -188,20 +199,49 @@ impl Host {
         &self.config
     }
 
-    fn spec(&self, manifest: &Manifest) -> CallSpec {
+    /// The grants of this home.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// How calls into the plugin described by `manifest`, whose component
+    /// has digest `sha256`, run: its limits, and what its grant allows (or
+    /// why it may not run).
+    fn spec(&self, manifest: &Manifest, sha256: &str) -> CallSpec {
+        let grant = self.grants.get(&manifest.name).ok().flatten();
+        let refused = grants::refusal(&manifest.name, &manifest.permissions, sha256, grant.as_ref()).or_else(|| {
+            grants::check_dirs(&manifest.permissions, self.home.root())
+                .err()
+                .map(|why| format!("plugin `{}` cannot run: {why}", manifest.name))
+        });
+        let granted = if refused.is_none() { manifest.permissions.clone() } else { Permissions::default() };
+        let dirs = |list: &[String]| {
+            list.iter().map(|d| (grants::expand(d), grants::expand(d).display().to_string())).collect()
+        };
+        let mut read: Vec<(PathBuf, String)> = dirs(&granted.files.read);
+        read.extend(self.allow_read.iter().cloned());
+        let wasi = WasiGrant {
+            read,
+            write: dirs(&granted.files.write),
+            env: granted.env.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v))).collect(),
+            stdout: granted.stdout,
+        };
         CallSpec {
             plugin: Arc::from(manifest.name.as_str()),
             limits: self.config.limits_for(manifest),
             log_level: self.log_level,
-            cache: manifest.permissions.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
+            cache: granted.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
             cancel: None,
-            ai: manifest.permissions.ai.and_then(|budget| match self.ai() {
+            ai: granted.ai.and_then(|budget| match self.ai() {
                 Ok(router) => Some(AiAccess::new(router, budget)),
                 Err(e) => {
                     tracing::warn!("plugin `{}` gets no AI access: {e}", manifest.name);
                     None
                 }
             }),
+            wasi,
+            max_output_bytes: usize::try_from(self.config.limits.max_output_kb << 10).unwrap_or(usize::MAX),
+            refused,
         }
     }
 
@@ -379,7 +419,7 @@ impl Host {
     ) -> Result<LoadedPlugin, LoadError> {
         let compiled = compiled?;
         let (pre, wit_version) = loader::link(&self.linker, &compiled.component, &source.wasm)?;
-        let spec = self.spec(&source.manifest);
+        let spec = self.spec(&source.manifest, &compiled.sha256);
         let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
         let meta = match reusable {
             Some(meta) => meta.clone(),

@@ -33,6 +33,11 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// Why this plugin may not run (permissions not granted), if so.
+    pub fn refused(&self) -> Option<&str> {
+        self.spec.refused.as_deref()
+    }
+
     /// Instantiate the plugin in a fresh sandbox and drop it, without a
     /// call: the instantiation phase alone, for benchmarks.
     pub async fn instantiate_only(&self) -> Result<(), RunError> {

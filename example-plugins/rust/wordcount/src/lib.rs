@@ -1,5 +1,7 @@
 //! `wordcount`: `wc TEXT...` counts lines, words and characters of its
 //! arguments (joined by spaces), printed as `LINES WORDS CHARS` like `wc`.
+//! `wc FILE` counts a file's instead, when the plugin may read it
+//! (`isaac run --allow-read FILE wc FILE`), printed as `LINES WORDS CHARS FILE`.
 
 use isaac_plugin_sdk::{CommandInfo, Error, Plugin, PluginInfo, export_plugin};
 
@@ -21,6 +23,12 @@ impl Plugin for WordCount {
         match command {
             "wc" if args.is_empty() => Err(Error::Usage("usage: wc TEXT... (the text to count)".to_owned())),
             "wc" => {
+                if let [path] = args.as_slice()
+                    && let Ok(text) = std::fs::read_to_string(path)
+                {
+                    let (lines, words, chars) = count(&text);
+                    return Ok(format!("{lines} {words} {chars} {path}"));
+                }
                 let (lines, words, chars) = count(&args.join(" "));
                 Ok(format!("{lines} {words} {chars}"))
             }

@@ -15,15 +15,27 @@ pub struct AddArgs {
     /// Replace an installed plugin of the same name (an upgrade).
     #[arg(long)]
     force: bool,
+    /// Grant every permission the plugin asks for, without asking (for scripts).
+    #[arg(long)]
+    yes: bool,
 }
 
 pub fn run(settings: &Settings, args: AddArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
     let host = Host::open(settings.host_options())?;
+    let manifest = host.inspect(&args.path)?;
+    // Refusing installs nothing.
+    if !super::grant::review(&manifest, args.yes, host.home().root())? {
+        eprintln!("nothing installed");
+        return Ok(1);
+    }
     let bar = output::progress(1, &format!("compiling {}", args.path.display()), settings.json);
     let result = runtime.block_on(host.install(&args.path, args.force));
     bar.finish_and_clear();
     let installed = result?;
+    if crate::grants::asks_anything(&manifest.permissions) {
+        runtime.block_on(host.grant(&installed.plugin.name))?;
+    }
     let plugin = &installed.plugin;
     let commands: Vec<&str> = plugin.meta.commands.iter().map(|c| c.name.as_str()).collect();
     if settings.json {

@@ -42,6 +42,8 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
             })).collect::<Vec<_>>(),
             "limits": { "memory_mb": limits.memory_bytes >> 20, "deadline_ms": limits.deadline.as_millis() as u64 },
             "permissions": m.permissions,
+            "granted": grant_status(&host, &args.name, m, &meta.sha256).is_none(),
+            "grant": host.grants().get(&args.name)?,
         }));
         return Ok(0);
     }
@@ -60,30 +62,23 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
         text.push_str(&format!("  {:<12} {}\n  {:<12} usage: {}\n", c.name, c.summary, "", c.usage));
     }
     text.push_str("\npermissions asked for:\n");
-    let p = &m.permissions;
-    let mut asked = Vec::new();
-    if p.cache {
-        asked.push("  cache: its own namespace".to_owned());
-    }
-    if let Some(ai) = p.ai {
-        asked.push(format!("  ai: up to {} requests and {} tokens per call", ai.max_requests, ai.max_tokens));
-    }
-    for dir in &p.files.read {
-        asked.push(format!("  read files in {dir}"));
-    }
-    for dir in &p.files.write {
-        asked.push(format!("  write files in {dir}"));
-    }
-    for var in &p.env {
-        asked.push(format!("  environment variable {var}"));
-    }
-    if p.stdout {
-        asked.push("  print to the terminal".to_owned());
-    }
+    let mut asked: Vec<String> =
+        crate::grants::describe(&m.permissions).into_iter().map(|l| format!("  {l}")).collect();
     if asked.is_empty() {
         asked.push("  none".to_owned());
     }
     text.push_str(&asked.join("\n"));
+    text.push_str(&match grant_status(&host, &args.name, m, &meta.sha256) {
+        None if crate::grants::asks_anything(&m.permissions) => "\n\ngranted: yes, pinned to this component".to_owned(),
+        None => String::new(),
+        Some(why) => format!("\n\ngranted: no: {why}"),
+    });
     output::line(&text);
     Ok(0)
+}
+
+/// Why the plugin may not run with its grant, if so.
+fn grant_status(host: &Host, name: &str, manifest: &crate::manifest::Manifest, sha256: &str) -> Option<String> {
+    let grant = host.grants().get(name).ok().flatten();
+    crate::grants::refusal(name, &manifest.permissions, sha256, grant.as_ref())
 }

@@ -10,7 +10,9 @@ use crate::host::{Host, LoadReport};
 ///
 /// With --json, prints one array; each element is
 /// `{"name", "loaded": true, "version", "description", "commands": [names],
-/// "from_cache", "load_ms", "wit_version", "sha256"}` for a plugin that loaded, or
+/// "from_cache", "load_ms", "wit_version", "sha256", "granted"}` for a plugin
+/// that loaded (`granted`: false when it asks for permissions it was not
+/// granted: `isaac plugins grant NAME`), or
 /// `{"name", "loaded": false, "error"}` for one that did not.
 /// Exit status 1 when any plugin failed to load.
 #[derive(Debug, Args)]
@@ -56,6 +58,7 @@ fn to_json(report: &LoadReport) -> serde_json::Value {
                 "load_ms": p.load_time.as_secs_f64() * 1e3,
                 "wit_version": p.meta.wit_version,
                 "sha256": p.meta.sha256,
+                "granted": p.refused().is_none(),
             });
             (p.name.clone(), value)
         })
@@ -77,7 +80,12 @@ fn print_table(report: &LoadReport) {
                 p.name.clone(),
                 p.manifest.version.clone(),
                 p.meta.commands.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
-                if p.from_cache { "cached" } else { "compiled" }.to_owned(),
+                match (p.from_cache, p.refused().is_some()) {
+                    (_, true) => "needs grant",
+                    (true, false) => "cached",
+                    (false, false) => "compiled",
+                }
+                .to_owned(),
                 format!("{:.1} ms", p.load_time.as_secs_f64() * 1e3),
             ]
         })

@@ -1,6 +1,7 @@
 //! `isaac plugins ...`
 
 mod add;
+mod grant;
 mod info;
 mod list;
 mod remove;
@@ -16,8 +17,10 @@ pub enum PluginsCommand {
     Add(add::AddArgs),
     /// Load every installed plugin (compiling what is not cached) and list them.
     List(list::ListArgs),
-    /// Show one plugin: version, commands, limits, permissions.
+    /// Show one plugin: version, commands, limits, permissions and its grant.
     Info(info::InfoArgs),
+    /// Grant a plugin what it asks for (again, after its component changed).
+    Grant(grant::GrantArgs),
     /// Uninstall a plugin and drop its compiled code.
     Remove(remove::RemoveArgs),
 }
@@ -27,6 +30,7 @@ pub fn run(settings: &Settings, command: PluginsCommand) -> Result<u8, Failure> 
         PluginsCommand::Add(args) => add::run(settings, args),
         PluginsCommand::List(args) => list::run(settings, args),
         PluginsCommand::Info(args) => info::run(settings, args),
+        PluginsCommand::Grant(args) => grant::run(settings, args),
         PluginsCommand::Remove(args) => remove::run(settings, args),
     }
 }

@@ -1,0 +1,75 @@
+//! `isaac plugins grant NAME`, and the review shared with `plugins add`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+
+use crate::cli::{Failure, Settings, output};
+use crate::grants;
+use crate::host::Host;
+use crate::manifest::Manifest;
+
+/// Grant an installed plugin what its manifest asks for, pinned to its
+/// current component (needed again after the component changes).
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The plugin's name.
+    name: String,
+    /// Grant without asking.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Show what `manifest` asks for and ask the user to grant it (`yes`: grant
+/// without asking). `Ok(true)`: granted or nothing to grant.
+pub fn review(manifest: &Manifest, yes: bool, home: &std::path::Path) -> Result<bool, Failure> {
+    if !grants::asks_anything(&manifest.permissions) {
+        return Ok(true);
+    }
+    grants::check_dirs(&manifest.permissions, home)
+        .map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "plugin `{}` {} asks for:", manifest.name, manifest.version);
+    for line in grants::describe(&manifest.permissions) {
+        let _ = writeln!(err, "  - {line}");
+    }
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow::anyhow!(
+            "plugin `{}` asks for permissions: review them above and add --yes to grant them",
+            manifest.name
+        )
+        .into());
+    }
+    let _ = write!(err, "grant these permissions? [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+pub fn run(settings: &Settings, args: GrantArgs) -> Result<u8, Failure> {
+    let runtime = crate::cli::runtime()?;
+    let host = Host::open(settings.host_options())?;
+    let catalog = runtime.block_on(host.catalog())?;
+    let entry = catalog.entry(&args.name).ok_or_else(|| {
+        anyhow::anyhow!("plugin `{}` is not installed (`isaac plugins list` shows what is)", args.name)
+    })?;
+    if !grants::asks_anything(&entry.manifest.permissions) {
+        output::line(&format!("plugin `{}` asks for nothing; there is nothing to grant", args.name));
+        return Ok(0);
+    }
+    if !review(&entry.manifest, args.yes, host.home().root())? {
+        eprintln!("nothing granted");
+        return Ok(1);
+    }
+    let grant = runtime.block_on(host.grant(&args.name))?;
+    if settings.json {
+        output::json(&serde_json::to_value(&grant)?);
+    } else {
+        output::line(&format!("granted {} (pinned to {})", args.name, &grant.sha256[..16]));
+    }
+    Ok(0)
+}
