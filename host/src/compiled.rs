@@ -6,6 +6,10 @@
 //! that is then renamed: a file is never rewritten in place, because loading
 //! maps it into memory and a mapped file changed underneath is a crash.
 //! Deleting the folder makes the next load cold; nothing else is lost.
+//!
+//! Each artifact's own sha256 is recorded in the plugin index when it is
+//! written and checked before the file is mapped: a tampered or truncated
+//! artifact is discarded and compiled again, never run.
 
 use std::fs;
 use std::io::{self, Write};
@@ -32,8 +36,28 @@ impl CompiledCache {
         self.dir.join(format!("{sha256}-{}.cwasm", self.compatibility))
     }
 
+    /// The cached code for `sha256`, if there is usable code whose own
+    /// digest is `expected` (recorded in the index when it was written). An
+    /// artifact that does not match (tampered or truncated) or does not load
+    /// is removed, so the caller recompiles it: such code is never run.
+    pub fn load_verified(&self, engine: &Engine, sha256: &str, expected: &str) -> Option<Component> {
+        let path = self.path_for(sha256);
+        let bytes = fs::read(&path).ok()?;
+        let actual = crate::loader::sha256_hex(&bytes);
+        if actual != expected {
+            tracing::warn!(
+                "compiled code {} does not match the digest recorded when it was written (tampered or truncated); compiling again",
+                path.display()
+            );
+            let _ = fs::remove_file(&path);
+            return None;
+        }
+        self.load(engine, sha256)
+    }
+
     /// The cached code for `sha256`, if there is usable code. An artifact
-    /// that does not load is removed, so the caller recompiles it.
+    /// that does not load is removed, so the caller recompiles it. Prefer
+    /// [`load_verified`](Self::load_verified) where a digest is known.
     pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let path = self.path_for(sha256);
         if !path.is_file() {
@@ -52,10 +76,12 @@ impl CompiledCache {
         }
     }
 
-    /// Save the compiled code of `component` under `sha256`.
-    pub fn store(&self, sha256: &str, component: &Component) -> io::Result<()> {
+    /// Save the compiled code of `component` under `sha256`; returns the
+    /// artifact's own digest, to record and check before it is loaded.
+    pub fn store(&self, sha256: &str, component: &Component) -> io::Result<String> {
         let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
-        write_atomically(&self.path_for(sha256), &bytes)
+        write_atomically(&self.path_for(sha256), &bytes)?;
+        Ok(crate::loader::sha256_hex(&bytes))
     }
 
     /// Remove every artifact of the component with digest `sha256`, for any

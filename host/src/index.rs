@@ -66,6 +66,10 @@ pub struct PluginMeta {
     pub commands: Vec<CommandEntry>,
     /// Milliseconds its last cold compile took.
     pub compile_ms: f64,
+    /// The digest of its compiled artifact, checked before the artifact is
+    /// loaded.
+    #[serde(default)]
+    pub artifact_sha256: Option<String>,
 }
 
 /// One installed plugin, as indexed.

@@ -197,6 +197,8 @@ pub struct Compiled {
     pub sha256: String,
     /// Whether it came from the compiled-code cache.
     pub from_cache: bool,
+    /// The digest of the compiled artifact on disk (to record in the index).
+    pub artifact_sha256: Option<String>,
     /// How long compiling (or deserializing) took.
     pub elapsed: Duration,
 }
@@ -207,21 +209,34 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Read `wasm`, then load its code from `cache` or compile (and cache) it.
-pub fn compile(engine: &wasmtime::Engine, cache: &CompiledCache, wasm: &Path) -> Result<Compiled, LoadError> {
+/// Read `wasm`, then load its code from `cache` (only if the artifact's
+/// digest is `expected`, as recorded in the index) or compile (and cache) it.
+pub fn compile(
+    engine: &wasmtime::Engine,
+    cache: &CompiledCache,
+    wasm: &Path,
+    expected: Option<&str>,
+) -> Result<Compiled, LoadError> {
     let start = Instant::now();
     let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), message: e.to_string() })?;
     let sha256 = sha256_hex(&bytes);
-    if let Some(component) = cache.load(engine, &sha256) {
-        return Ok(Compiled { component, sha256, from_cache: true, elapsed: start.elapsed() });
+    if let Some(expected) = expected
+        && let Some(component) = cache.load_verified(engine, &sha256, expected)
+    {
+        let artifact_sha256 = Some(expected.to_owned());
+        return Ok(Compiled { component, sha256, from_cache: true, artifact_sha256, elapsed: start.elapsed() });
     }
     check_header(wasm, &bytes)?;
     let component = Component::new(engine, &bytes)
         .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), message: describe(&e) })?;
-    if let Err(e) = cache.store(&sha256, &component) {
-        tracing::warn!("cannot save compiled code of {}: {e}; the next start compiles it again", wasm.display());
-    }
-    Ok(Compiled { component, sha256, from_cache: false, elapsed: start.elapsed() })
+    let artifact_sha256 = match cache.store(&sha256, &component) {
+        Ok(digest) => Some(digest),
+        Err(e) => {
+            tracing::warn!("cannot save compiled code of {}: {e}; the next start compiles it again", wasm.display());
+            None
+        }
+    };
+    Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, elapsed: start.elapsed() })
 }
 
 /// The binary header: `\0asm`, then a version that says module or component.
@@ -260,17 +275,18 @@ pub fn link(
 /// Called with a plugin's name when its code is ready (for progress bars).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
-/// Compile every source in a pool of `jobs` threads. Results keep the order
+/// Compile every source in a pool of `jobs` threads; each pairs with the
+/// recorded digest of its compiled artifact, if any. Results keep the order
 /// of `sources`.
 pub fn compile_all(
     engine: &wasmtime::Engine,
     cache: &CompiledCache,
-    sources: &[&PluginSource],
+    sources: &[(&PluginSource, Option<&str>)],
     jobs: usize,
     progress: Progress<'_>,
 ) -> Vec<Result<Compiled, LoadError>> {
-    let compile_one = |source: &&PluginSource| {
-        let result = compile(engine, cache, &source.wasm);
+    let compile_one = |(source, expected): &(&PluginSource, Option<&str>)| {
+        let result = compile(engine, cache, &source.wasm, *expected);
         progress(&source.manifest.name);
         result
     };
@@ -305,6 +321,7 @@ pub async fn metadata(
             .map(|c| CommandEntry { name: c.name, summary: c.summary, usage: c.usage })
             .collect(),
         compile_ms,
+        artifact_sha256: None,
     })
 }
 

@@ -28,7 +28,8 @@ use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
 use crate::config::CallLimits;
 
-/// The most data one host call may copy out of the guest (strings, lists).
+/// The least data one host call may copy out of the guest (strings, lists);
+/// see [`CallSpec::hostcall_fuel`].
 pub const HOSTCALL_FUEL: usize = 4 << 20;
 
 /// The most a call may print on stdout and on stderr (each); past it the
@@ -199,6 +200,13 @@ enum Stop {
 }
 
 impl CallSpec {
+    /// What one host call, or the result, may copy out of the guest: enough
+    /// for the largest result allowed, at least [`HOSTCALL_FUEL`]. Checked by
+    /// wasmtime before it copies.
+    fn hostcall_fuel(&self) -> usize {
+        self.max_output_bytes.max(HOSTCALL_FUEL) + (64 << 10)
+    }
+
     fn wasi(&self) -> Result<(WasiCtx, Printed), CallError> {
         let mut b = WasiCtxBuilder::new();
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
@@ -238,7 +246,7 @@ impl CallSpec {
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_hostcall_fuel(HOSTCALL_FUEL);
+        store.set_hostcall_fuel(self.hostcall_fuel());
         // Set before instantiation: start functions run under the deadline too.
         let deadline = Instant::now() + self.limits.deadline;
         let cancel = self.cancel.clone();
@@ -317,6 +325,15 @@ impl CallSpec {
     ) -> Result<R, CallError> {
         let plugin = self.plugin.to_string();
         let deadline = CallError::Deadline { plugin: plugin.clone(), limit: self.limits.deadline };
+        // Past the print cap the streams were closed under the guest: however
+        // it went on, the call is over its cap.
+        if printed.full() {
+            return Err(CallError::OutputLimit {
+                plugin,
+                what: format!("printed more than {} KiB, and was stopped", MAX_PRINT_BYTES >> 10),
+                how: "nothing: return large output as the result instead of printing it".into(),
+            });
+        }
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Err(_elapsed) => Err(deadline),
@@ -333,11 +350,16 @@ impl CallSpec {
                 ),
                 how: "nothing: a plugin's log is for diagnostics; return large output as the result".into(),
             }),
-            Ok(Err(_)) if printed.full() => Err(CallError::OutputLimit {
-                plugin,
-                what: format!("printed more than {} KiB, and was stopped", MAX_PRINT_BYTES >> 10),
-                how: "nothing: return large output as the result instead of printing it".into(),
-            }),
+            Ok(Err(e)) if describe(&e).contains("fuel allocated for hostcalls has been exhausted") => {
+                Err(CallError::OutputLimit {
+                    plugin,
+                    what: format!(
+                        "tried to pass more than {} KiB to the host at once (a result, a log line, a cache value), and was stopped",
+                        self.hostcall_fuel() >> 10
+                    ),
+                    how: "[limits] max_output_kb in config.toml".into(),
+                })
+            }
             Ok(Err(e)) => Err(CallError::Trap { plugin, message: describe(&e) }),
         }
     }

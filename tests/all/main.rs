@@ -12,4 +12,5 @@ mod limits;
 mod loading;
 mod monitoring;
 mod sdk;
+mod security;
 mod shell;

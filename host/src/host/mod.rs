@@ -305,8 +305,9 @@ impl Host {
         };
         let known = HashMap::from([(name.to_owned(), entry.clone())]);
         let (source, result) = self.load_sources(vec![source], &known, &|_| {}).await.remove(0);
+        // A new component, or newly compiled code: record its digests.
         if let Ok(plugin) = &result
-            && entry.status.as_ref().is_ok_and(|m| m.sha256 != plugin.meta.sha256)
+            && entry.status.as_ref().is_ok_and(|m| *m != plugin.meta)
         {
             let (n, e) = indexed_entry(source, Ok(plugin));
             self.index.update(&[(&n, &e)], &[]).map_err(|e| PluginFailure {
@@ -401,7 +402,10 @@ impl Host {
         if sources.is_empty() {
             return Vec::new();
         }
-        let refs: Vec<&PluginSource> = sources.iter().collect();
+        let expected = |s: &PluginSource| {
+            known.get(&s.manifest.name).and_then(|e| e.status.as_ref().ok()).and_then(|m| m.artifact_sha256.as_deref())
+        };
+        let refs: Vec<(&PluginSource, Option<&str>)> = sources.iter().map(|s| (s, expected(s))).collect();
         let compiled = loader::compile_all(&self.engine.engine, &self.compiled, &refs, self.jobs, progress);
         let mut out = Vec::with_capacity(sources.len());
         for (source, compiled) in sources.into_iter().zip(compiled) {
@@ -421,13 +425,14 @@ impl Host {
         let (pre, wit_version) = loader::link(&self.linker, &compiled.component, &source.wasm)?;
         let spec = self.spec(&source.manifest, &compiled.sha256);
         let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
-        let meta = match reusable {
+        let mut meta = match reusable {
             Some(meta) => meta.clone(),
             None => {
                 let compile_ms = compiled.elapsed.as_secs_f64() * 1e3;
                 loader::metadata(&pre, &spec, compiled.sha256.clone(), wit_version, compile_ms).await?
             }
         };
+        meta.artifact_sha256 = compiled.artifact_sha256.clone();
         Ok(LoadedPlugin {
             name: source.manifest.name.clone(),
             manifest: source.manifest.clone(),

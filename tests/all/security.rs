@@ -1,0 +1,138 @@
+//! The hostile-plugin suite: a plugin written to attack the host, run
+//! through the real `isaac` binary against one home. Each attack ends with a
+//! clear error and exit status 1; the host stays healthy; the well-behaved
+//! plugins' cached data and notes are all still there afterwards.
+
+use std::net::TcpListener;
+
+use crate::support::{TestHome, dist, distinct, fixture, manifest, text};
+
+/// Run `args` and expect exit status 1 with `fragment` on stderr.
+fn refused(home: &TestHome, args: &[&str], fragment: &str) -> String {
+    let out = home.isaac().args(args).env("SECRET_TOKEN", "hunter2").env("HOSTILE_OK", "fine").output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout} {stderr}");
+    assert!(stderr.contains(fragment), "{args:?}: expected {fragment:?} in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stdout
+}
+
+#[test]
+fn every_attack_is_stopped_and_nothing_is_lost() {
+    let home = TestHome::new();
+    // Well-behaved plugins with data to protect.
+    assert!(home.run(&["plugins", "add", "--yes", dist("notes").to_str().unwrap()]).status.success());
+    assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
+    assert!(home.run(&["run", "note", "add", "precious"]).status.success());
+    let probe = "[permissions]\ncache = true\n";
+    home.plant("cache-probe", &manifest("cache-probe", probe), "cache-probe.wasm", &fixture("cache-probe"));
+    home.grant("cache-probe");
+    assert!(home.run(&["run", "cache-probe:set", "k", "kept"]).status.success());
+
+    // The attacker: it may read one directory and one variable.
+    let granted = tempfile::tempdir().unwrap();
+    let readable = granted.path().join("readable");
+    std::fs::create_dir(&readable).unwrap();
+    std::fs::write(readable.join("ok.txt"), "allowed").unwrap();
+    std::fs::write(granted.path().join("secret.txt"), "outside").unwrap();
+    let perms = format!(
+        "[limits]\ndeadline_ms = 500\nmemory_mb = 32\n[permissions]\nenv = [\"HOSTILE_OK\"]\nfiles = {{ read = [\"{}\"] }}\n",
+        readable.display()
+    );
+    home.plant("hostile", &manifest("hostile", &perms), "hostile.wasm", &fixture("hostile"));
+    let r = readable.display().to_string();
+    // Without a grant it does not run at all.
+    refused(&home, &["run", "hostile:env", "HOSTILE_OK"], "asks for permissions that were never granted");
+    home.grant("hostile");
+    assert_eq!(
+        text(&home.isaac().args(["run", "env", "HOSTILE_OK"]).env("HOSTILE_OK", "fine").output().unwrap()).0,
+        "fine\n"
+    );
+    assert_eq!(text(&home.run(&["run", "read", &format!("{r}/ok.txt")])).0, "allowed\n");
+
+    refused(&home, &["run", "spin"], "ran past its deadline of 500 ms");
+    refused(&home, &["run", "bomb"], "tried to use more than its memory limit of 32 MiB");
+    refused(&home, &["run", "recurse"], "plugin `hostile` crashed");
+    refused(&home, &["run", "big-return", "8"], "tried to pass more than 4160 KiB to the host at once");
+    refused(&home, &["-v", "run", "log-flood"], "logged more than 65536 bytes");
+    refused(&home, &["run", "print-flood"], "printed more than 1024 KiB");
+    let out = refused(&home, &["run", "read", "/etc/passwd"], "hostile:read failed");
+    assert!(!out.contains("root:"));
+    refused(&home, &["run", "list"], "HOME: environment variable not found");
+    refused(&home, &["run", "list", "/"], "hostile:list failed");
+    refused(&home, &["run", "read", &format!("{r}/../secret.txt")], "hostile:read failed");
+    refused(&home, &["run", "write", &format!("{r}/x.txt")], "hostile:write failed");
+    assert!(!readable.join("x.txt").exists());
+    refused(&home, &["run", "env", "SECRET_TOKEN"], "SECRET_TOKEN: environment variable not found");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    refused(&home, &["run", "connect", &listener.local_addr().unwrap().to_string()], "hostile:connect failed");
+    assert!(listener.accept().is_err(), "no connection reached the listener");
+
+    // Its bytes change after the grant: it does not run until granted again.
+    std::fs::write(home.path().join("plugins/hostile/hostile.wasm"), distinct(&fixture("hostile"), 9)).unwrap();
+    refused(&home, &["run", "env", "HOSTILE_OK"], "changed since its permissions were granted");
+    home.grant("hostile");
+
+    // A tampered compiled artifact is never run: it is compiled again.
+    for entry in std::fs::read_dir(home.path().join("compiled")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle..middle + 64].fill(0xCC);
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let out = home.run(&["run", "hello", "again"]);
+    assert_eq!(text(&out).0, "Hello, again!\n");
+    assert!(text(&out).1.contains("does not match the digest recorded"), "{}", text(&out).1);
+
+    // The host is healthy and nothing was lost.
+    assert_eq!(text(&home.run(&["run", "note", "list"])).0, "1. precious\n");
+    assert_eq!(text(&home.run(&["run", "cache-probe:get", "k"])).0, "kept\n");
+}
+
+#[test]
+fn grants_are_reviewed_at_install() {
+    let home = TestHome::new();
+    let src = tempfile::tempdir().unwrap();
+    let perms = "[permissions]\nenv = [\"OPENAI_API_KEY\"]\nstdout = true\n";
+    std::fs::write(src.path().join("plugin.toml"), manifest("asker", perms)).unwrap();
+    std::fs::write(src.path().join("asker.wasm"), crate::support::example_wasm("hello")).unwrap();
+    // Not on a terminal and no --yes: nothing is installed.
+    let out = home.run(&["plugins", "add", src.path().to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("environment variable OPENAI_API_KEY  (warning: this looks like a secret)"), "{stderr}");
+    assert!(stderr.contains("add --yes to grant them"), "{stderr}");
+    assert!(!home.path().join("plugins/asker").exists());
+    assert!(home.run(&["plugins", "add", "--yes", src.path().to_str().unwrap()]).status.success());
+    let info: serde_json::Value =
+        serde_json::from_str(&text(&home.run(&["plugins", "info", "asker", "--json"])).0).unwrap();
+    assert_eq!(info["granted"], true);
+    assert_eq!(info["grant"]["permissions"]["env"][0], "OPENAI_API_KEY");
+
+    // No grant may cover the isaac home.
+    let greedy = format!("[permissions]\nfiles = {{ read = [\"{}\"] }}\n", home.path().display());
+    std::fs::write(src.path().join("plugin.toml"), manifest("greedy", &greedy)).unwrap();
+    std::fs::rename(src.path().join("asker.wasm"), src.path().join("greedy.wasm")).unwrap();
+    let out = home.run(&["plugins", "add", "--yes", src.path().to_str().unwrap()]);
+    assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
+    let out = home.run(&["run", "--allow-read", home.path().to_str().unwrap(), "hello"]);
+    assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
+}
+
+#[test]
+fn plugin_prints_reach_stderr_only_when_granted() {
+    let home = TestHome::new();
+    let hostile = fixture("hostile");
+    let loud = "[permissions]\nstdout = true\n";
+    home.plant("loud", &manifest("loud", loud), "loud.wasm", &distinct(&hostile, 1));
+    home.plant("quiet", &manifest("quiet", ""), "quiet.wasm", &distinct(&hostile, 2));
+    home.grant("loud");
+    let out = home.run(&["run", "loud:print-flood"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!stdout.contains("yyyy"), "prints never reach stdout");
+    assert!(stderr.contains("loud| yyyy"), "granted prints show on stderr, prefixed");
+    let out = home.run(&["run", "quiet:print-flood"]);
+    assert!(!text(&out).1.contains("yyyy"), "ungranted prints are not shown");
+}
