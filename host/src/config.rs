@@ -295,6 +295,13 @@ impl Config {
         Ok(config)
     }
 
+    /// Parse and check `text`, the contents of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, TomlError> {
+        let config: Config = tomlfile::parse(path, text)?;
+        config.check(path)?;
+        Ok(config)
+    }
+
     fn check(&self, path: &Path) -> Result<(), TomlError> {
         let bad = |message: String| TomlError { path: path.to_owned(), position: None, message };
         let l = &self.limits;

@@ -8,6 +8,7 @@ mod ai;
 mod bad_plugins;
 mod cache;
 mod cli;
+mod fuzz;
 mod limits;
 mod loading;
 mod monitoring;
