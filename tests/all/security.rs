@@ -111,6 +111,24 @@ fn grants_are_reviewed_at_install() {
     assert_eq!(info["granted"], true);
     assert_eq!(info["grant"]["permissions"]["env"][0], "OPENAI_API_KEY");
 
+    // A plugin planted by hand that asks for something loads, but is listed
+    // as needing a grant and does not run.
+    home.plant(
+        "planted",
+        &manifest("planted", "[permissions]\ncache = true\n"),
+        "planted.wasm",
+        &distinct(&crate::support::example_wasm("hello"), 5),
+    );
+    let list: serde_json::Value = serde_json::from_str(&text(&home.run(&["plugins", "list", "--json"])).0).unwrap();
+    let planted = list.as_array().unwrap().iter().find(|p| p["name"] == "planted").unwrap().clone();
+    assert_eq!(planted["granted"], false, "{planted}");
+    let out = home.run(&["run", "planted:hello"]);
+    assert!(
+        text(&out).1.contains("never granted; review and grant it with `isaac plugins grant planted`"),
+        "{}",
+        text(&out).1
+    );
+
     // No grant may cover the isaac home.
     let greedy = format!("[permissions]\nfiles = {{ read = [\"{}\"] }}\n", home.path().display());
     std::fs::write(src.path().join("plugin.toml"), manifest("greedy", &greedy)).unwrap();
