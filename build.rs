@@ -18,7 +18,15 @@ fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let target = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    for watched in ["example-plugins/rust", "example-plugins/build.sh", "plugin-sdk", "wit", "tests/fixtures/plugins"] {
+    for watched in [
+        "example-plugins/rust",
+        "example-plugins/python",
+        "example-plugins/js",
+        "example-plugins/build.sh",
+        "plugin-sdk",
+        "wit",
+        "tests/fixtures/plugins",
+    ] {
         println!("cargo:rerun-if-changed={watched}");
     }
 
@@ -39,6 +47,7 @@ fn main() {
             .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
     }
 
+    println!("cargo:rerun-if-env-changed=ISAAC_LANGS");
     println!("cargo:rustc-env=ISAAC_TEST_DIST={}", dist.display());
     println!("cargo:rustc-env=ISAAC_TEST_FIXTURES={}", fixtures.display());
 }

@@ -24,6 +24,11 @@ rm -rf "$ISAAC_HOME"
 show isaac plugins add "$root/example-plugins/dist/hello"
 show isaac plugins add "$root/example-plugins/dist/wordcount"
 show isaac plugins add --yes "$root/example-plugins/dist/notes"    # it asks for the cache: --yes grants it
+for lang in rs py js; do
+    if [ -d "$root/example-plugins/dist/greet-$lang" ]; then
+        "$isaac" plugins add --yes "$root/example-plugins/dist/greet-$lang" > /dev/null
+    fi
+done
 show isaac plugins list
 show isaac run hello bars
 show isaac run wc "the quick brown fox" "jumps over the lazy dog"
@@ -38,6 +43,12 @@ step "isaac run --allow-read notes.txt wc notes.txt    # read access to one file
 show isaac run note add "water the plants"
 show isaac run note add "call Ada"
 show isaac run note list        # another process: the notes came from the cache
+for lang in rs py js; do
+    if [ -d "$ISAAC_HOME/plugins/greet-$lang" ]; then
+        show isaac run greet-$lang bars
+        show isaac run greet-$lang bars    # visit #2: counted in the plugin's cache
+    fi
+done
 show isaac cache set greeting "hello from the cache" --ttl 60
 show isaac cache get greeting
 show isaac cache stats

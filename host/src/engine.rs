@@ -117,11 +117,11 @@ fn pool_config(options: &EngineOptions) -> PoolingAllocationConfig {
         // A component is a few core instances (the guest, shims, adapters);
         // Python and JavaScript components use more.
         .total_core_instances(n * 16)
-        .max_core_instances_per_component(32)
+        .max_core_instances_per_component(64)
         .total_memories(n * 2)
         .max_memories_per_component(4)
-        .total_tables(n * 8)
-        .max_tables_per_component(16)
+        .total_tables(n * 16)
+        .max_tables_per_component(32)
         .table_elements(100_000)
         .total_stacks(n)
         .max_memory_size(usize::try_from(options.max_memory_bytes).unwrap_or(usize::MAX));

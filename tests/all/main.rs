@@ -9,6 +9,7 @@ mod bad_plugins;
 mod cache;
 mod cli;
 mod fuzz;
+mod languages;
 mod limits;
 mod loading;
 mod monitoring;

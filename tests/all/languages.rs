@@ -1,0 +1,38 @@
+//! One plugin, many languages: `greet-LANG NAME` in Rust, Python and
+//! JavaScript, each built by `example-plugins/build.sh` and run through the
+//! real binary from a home where it was installed with `isaac plugins add`.
+//! A language whose toolchain was missing at build time is skipped with a
+//! message (CI requires them all through ISAAC_LANGS).
+
+use crate::support::{TestHome, dist, text};
+
+const LANGS: [&str; 3] = ["rs", "py", "js"];
+
+#[test]
+fn greet_counts_visits_in_every_language() {
+    let home = TestHome::new();
+    let mut ran = Vec::new();
+    for lang in LANGS {
+        let name = format!("greet-{lang}");
+        let folder = dist(&name);
+        if !folder.join("plugin.toml").exists() {
+            eprintln!("skipping {name}: it was not built (its toolchain was missing)");
+            continue;
+        }
+        let out = home.run(&["plugins", "add", "--yes", folder.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", text(&out).1);
+        assert_eq!(text(&home.run(&["run", &name, "bars"])).0, "Hello, bars! (visit #1)\n", "{name}");
+        let out = home.run(&["-v", "run", &name, "bars"]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(stdout, "Hello, bars! (visit #2)\n", "{name}");
+        assert!(stderr.contains(&format!("{name}: info: greeted bars (visit #2)")), "{name}: {stderr}");
+        // A call that errors: bad usage, exit status 2.
+        let out = home.run(&["run", &name]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(text(&out).1.contains(&format!("usage: {name} NAME")), "{name}: {}", text(&out).1);
+        // Each language keeps its own namespace.
+        assert_eq!(text(&home.run(&["run", &name, "ada"])).0, "Hello, ada! (visit #1)\n", "{name}");
+        ran.push(name);
+    }
+    assert!(ran.contains(&"greet-rs".to_owned()), "the Rust plugin always builds");
+}
