@@ -22,6 +22,8 @@ fn main() {
         "example-plugins/rust",
         "example-plugins/python",
         "example-plugins/js",
+        "example-plugins/c",
+        "example-plugins/go",
         "example-plugins/build.sh",
         "plugin-sdk",
         "wit",

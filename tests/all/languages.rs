@@ -1,12 +1,12 @@
-//! One plugin, many languages: `greet-LANG NAME` in Rust, Python and
-//! JavaScript, each built by `example-plugins/build.sh` and run through the
+//! One plugin, many languages: `greet-LANG NAME` in Rust, Python,
+//! JavaScript, C and Go, each built by `example-plugins/build.sh` and run through the
 //! real binary from a home where it was installed with `isaac plugins add`.
 //! A language whose toolchain was missing at build time is skipped with a
 //! message (CI requires them all through ISAAC_LANGS).
 
 use crate::support::{TestHome, dist, text};
 
-const LANGS: [&str; 3] = ["rs", "py", "js"];
+const LANGS: [&str; 5] = ["rs", "py", "js", "c", "go"];
 
 #[test]
 fn greet_counts_visits_in_every_language() {
