@@ -323,27 +323,35 @@ impl MultiLevelCache {
     /// Get `key` of `ns`: L1, L2, then L3. Counted in the statistics and in
     /// the key's usage count.
     pub fn get(&self, ns: &Namespace, key: &str) -> Result<Option<Bytes>, CacheError> {
+        self.lookup(ns, key, true)
+    }
+
+    /// L1, L2, then L3, promoting a hit to L1; `counted`: an explicit get,
+    /// counted in the statistics and the key's usage count.
+    fn lookup(&self, ns: &Namespace, key: &str, counted: bool) -> Result<Option<Bytes>, CacheError> {
         self.check_key(key)?;
         let full = ns.key(key);
         let now = self.clock.now_ms();
         let epoch = {
             let mut inner = self.lock();
             self.refresh(&mut inner, now)?;
-            match inner.usage.get_mut(&full) {
-                Some(n) => *n += 1,
-                None => {
-                    inner.usage.insert(full.clone(), 1);
+            if counted {
+                match inner.usage.get_mut(&full) {
+                    Some(n) => *n += 1,
+                    None => {
+                        inner.usage.insert(full.clone(), 1);
+                    }
                 }
             }
             let (found, moves) = inner.tiers.lookup(&full, now);
             inner.record(moves);
             match found {
                 Found::L1(value) => {
-                    inner.counters.l1_hits += 1;
+                    inner.counters.l1_hits += u64::from(counted);
                     return Ok(Some(value));
                 }
                 Found::L2(value) => {
-                    inner.counters.l2_hits += 1;
+                    inner.counters.l2_hits += u64::from(counted);
                     return Ok(Some(value));
                 }
                 Found::Expired | Found::Absent => self.epoch.load(Ordering::SeqCst),
@@ -358,16 +366,16 @@ impl MultiLevelCache {
                     let moves = inner.tiers.insert(full.into(), entry);
                     inner.record(moves);
                 }
-                inner.counters.l3_hits += 1;
+                inner.counters.l3_hits += u64::from(counted);
                 Ok(Some(value))
             }
             Loaded::Expired => {
-                inner.counters.expirations += 1;
-                inner.counters.misses += 1;
+                inner.counters.expirations += u64::from(counted);
+                inner.counters.misses += u64::from(counted);
                 Ok(None)
             }
             Loaded::Absent => {
-                inner.counters.misses += 1;
+                inner.counters.misses += u64::from(counted);
                 Ok(None)
             }
         }
@@ -518,32 +526,7 @@ impl MultiLevelCache {
     /// Look `key` up like [`get`](Self::get), but count nothing: for host
     /// services (the AI response cache) that keep their own statistics.
     pub fn peek(&self, ns: &Namespace, key: &str) -> Result<Option<Bytes>, CacheError> {
-        self.check_key(key)?;
-        let full = ns.key(key);
-        let now = self.clock.now_ms();
-        let epoch = {
-            let mut inner = self.lock();
-            self.refresh(&mut inner, now)?;
-            match inner.tiers.lookup(&full, now) {
-                (Found::L1(value) | Found::L2(value), moves) => {
-                    inner.record(moves);
-                    return Ok(Some(value));
-                }
-                _ => self.epoch.load(Ordering::SeqCst),
-            }
-        };
-        match self.load(&full, now)? {
-            Loaded::Live(entry) => {
-                let value = entry.value.clone();
-                let mut inner = self.lock();
-                if self.epoch.load(Ordering::SeqCst) == epoch {
-                    let moves = inner.tiers.insert(full.into(), entry);
-                    inner.record(moves);
-                }
-                Ok(Some(value))
-            }
-            Loaded::Expired | Loaded::Absent => Ok(None),
-        }
+        self.lookup(ns, key, false)
     }
 
     /// Add to persistent counters of other host services (in L3's meta
