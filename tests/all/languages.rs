@@ -16,6 +16,15 @@ fn greet_counts_visits_in_every_language() {
         let name = format!("greet-{lang}");
         let folder = dist(&name);
         if !folder.join("plugin.toml").exists() {
+            // build.sh fails the build when ISAAC_LANGS requires a language it
+            // cannot build; check here too, so a required one is never skipped.
+            let required = std::env::var("ISAAC_LANGS").unwrap_or_default();
+            let lang_name = match lang {
+                "rs" => "rust",
+                "py" => "python",
+                other => other,
+            };
+            assert!(!required.split_whitespace().any(|l| l == lang_name), "{name} is required but was not built");
             eprintln!("skipping {name}: it was not built (its toolchain was missing)");
             continue;
         }

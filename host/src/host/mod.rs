@@ -339,7 +339,12 @@ impl Host {
         let known: HashMap<String, IndexEntry> = self.index.all()?.into_iter().collect();
         let mut summary = ReloadSummary::default();
         let (mut plugins, mut failures, mut sources) = (Vec::new(), Vec::new(), Vec::new());
+        let mut installed = Vec::new();
         for found in loader::discover(&self.home.plugins_dir()) {
+            installed.push(match &found {
+                Ok(source) => source.manifest.name.clone(),
+                Err(failure) => failure.plugin.clone(),
+            });
             match found {
                 Ok(source) => match before.remove(&source.manifest.name) {
                     Some(plugin) if plugin.stamps == (source.manifest_stamp, source.wasm_stamp) => {
@@ -369,8 +374,6 @@ impl Host {
             }
         }
         let put: Vec<(&str, &IndexEntry)> = entries.iter().map(|(n, e)| (n.as_str(), e)).collect();
-        let installed: Vec<String> =
-            loader::plugin_dirs(&self.home.plugins_dir()).into_iter().map(|(n, _)| n).collect();
         let gone: Vec<&str> = known.keys().filter(|k| !installed.contains(k)).map(String::as_str).collect();
         self.index.update(&put, &gone)?;
         plugins.sort_by(|a, b| a.name.cmp(&b.name));
