@@ -26,6 +26,7 @@ fn provider(sim: &Simulator) -> ProviderConfig {
         price_input_per_mtok: 3.0,
         price_output_per_mtok: 15.0,
         timeout_ms: 10_000,
+        models: Vec::new(),
         default_max_tokens: 256,
     }
 }

@@ -4,12 +4,20 @@
 # their commands.
 #
 #   ./scripts/demo.sh            home: ./.isaac-demo (recreated each run)
-#   ISAAC_HOME=DIR ./scripts/demo.sh
+#
+# The demo always uses its own home, whatever ISAAC_HOME says, and deletes
+# only a home it created itself (marked by a `.isaac-demo` file inside).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-export ISAAC_HOME="${ISAAC_HOME:-$root/.isaac-demo}"
+demo_home="$root/.isaac-demo"
+marker="$demo_home/.isaac-demo"
+if [ -e "$demo_home" ] && [ ! -f "$marker" ]; then
+    echo "error: $demo_home exists but was not created by this demo; move it away and run the demo again" >&2
+    exit 1
+fi
+export ISAAC_HOME="$demo_home"
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
@@ -20,7 +28,9 @@ cargo build --quiet --release -p isaac-host
 isaac="$CARGO_TARGET_DIR/release/isaac"
 isaac() { "$isaac" "$@"; }
 
-rm -rf "$ISAAC_HOME"
+# Only the demo's own home, marked when it was created, is ever deleted.
+if [ -f "$marker" ]; then rm -rf "$demo_home"; fi
+mkdir -p "$demo_home" && touch "$marker"
 show isaac plugins add "$root/example-plugins/dist/hello"
 show isaac plugins add "$root/example-plugins/dist/wordcount"
 show isaac plugins add --yes "$root/example-plugins/dist/notes"    # it asks for the cache: --yes grants it

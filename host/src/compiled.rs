@@ -9,11 +9,17 @@
 //!
 //! Each artifact's own sha256 is recorded in the plugin index when it is
 //! written and checked before the file is mapped: a tampered or truncated
-//! artifact is discarded and compiled again, never run.
+//! artifact is discarded and compiled again, never run. What is checked is
+//! what is used: the artifact is opened once, hashed through that
+//! descriptor, and that same open file is mapped (`/proc/self/fd/N`), so a
+//! file renamed into its place between the check and the map is never run.
 
-use std::fs;
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -42,9 +48,10 @@ impl CompiledCache {
     /// is removed, so the caller recompiles it: such code is never run.
     pub fn load_verified(&self, engine: &Engine, sha256: &str, expected: &str) -> Option<Component> {
         let path = self.path_for(sha256);
-        let bytes = fs::read(&path).ok()?;
-        let actual = crate::loader::sha256_hex(&bytes);
-        if actual != expected {
+        let mut file = File::open(&path).ok()?;
+        let mut hasher = Sha256::new();
+        io::copy(&mut file, &mut hasher).ok()?;
+        if crate::loader::hex(&hasher.finalize()) != expected {
             tracing::warn!(
                 "compiled code {} does not match the digest recorded when it was written (tampered or truncated); compiling again",
                 path.display()
@@ -52,7 +59,31 @@ impl CompiledCache {
             let _ = fs::remove_file(&path);
             return None;
         }
-        self.load(engine, sha256)
+        let same_file = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let loaded = if same_file.exists() {
+            // SAFETY: as in `load`: only this host writes here, by rename, so
+            // the open file that was just hashed is never modified in place.
+            unsafe { Component::deserialize_file(engine, &same_file) }
+        } else {
+            // No /proc: deserialize the hashed bytes themselves, read again
+            // from the same descriptor.
+            let mut bytes = Vec::new();
+            file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).ok()?;
+            if crate::loader::sha256_hex(&bytes) != expected {
+                return None;
+            }
+            // SAFETY: these bytes were written by this host's `store` (their
+            // digest, recorded then, was just checked).
+            unsafe { Component::deserialize(engine, &bytes) }
+        };
+        match loaded {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!("discarding unusable compiled code {}: {e}", path.display());
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
     }
 
     /// The cached code for `sha256`, if there is usable code. An artifact

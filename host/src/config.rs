@@ -8,9 +8,10 @@
 //! memory_mb = 64
 //! deadline_ms = 10000
 //! max_memory_mb = 1024     # the host's maximum: caps every plugin's memory
+//! max_deadline_ms = 60000  # the most a plugin.toml may ask for
 //!
-//! [plugins.hello]          # one plugin's overrides (win over its plugin.toml)
-//! memory_mb = 128
+//! [plugins.hello]          # one plugin's overrides (win over its plugin.toml,
+//! memory_mb = 128          # and may pass max_deadline_ms: the user decides)
 //! deadline_ms = 2000
 //! ```
 //!
@@ -32,6 +33,11 @@ pub const DEFAULT_MEMORY_MB: u64 = 64;
 pub const DEFAULT_DEADLINE_MS: u64 = 10_000;
 /// Default cap on any plugin's memory, in MiB.
 pub const DEFAULT_MAX_MEMORY_MB: u64 = 1024;
+/// Default cap on the deadline a `plugin.toml` may ask for, in milliseconds.
+pub const DEFAULT_MAX_DEADLINE_MS: u64 = 60_000;
+/// The deadline of a `metadata` call (at install and indexing), whatever the
+/// plugin asks for: describing itself is quick, and an install must not hang.
+pub const METADATA_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -112,6 +118,22 @@ pub struct ProviderConfig {
     /// `max_tokens` sent when a request sets none (Anthropic requires one).
     #[serde(default = "default_max_tokens")]
     pub default_max_tokens: u32,
+    /// Other models a request may name, each with its prices. A plugin may
+    /// name only `model` and these; the user may name any (priced as `model`).
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+/// One entry of `[ai.providers.NAME] models = [...]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The model's name, as the provider spells it.
+    pub name: String,
+    /// Dollars per million input tokens.
+    pub price_input_per_mtok: f64,
+    /// Dollars per million output tokens.
+    pub price_output_per_mtok: f64,
 }
 
 fn default_request_timeout_ms() -> u64 {
@@ -138,6 +160,9 @@ pub struct AiConfig {
     pub cache_ttl_secs: u64,
     /// The most spent per UTC day, in dollars, across the CLI and every plugin.
     pub daily_budget_usd: Option<f64>,
+    /// Whether every plugin and the user share one response cache (a plugin
+    /// then sees answers to other plugins' prompts); default: each its own.
+    pub shared_response_cache: bool,
     /// The providers, by name.
     pub providers: BTreeMap<String, ProviderConfig>,
 }
@@ -151,6 +176,7 @@ impl Default for AiConfig {
             retry_base_ms: 200,
             cache_ttl_secs: 86_400,
             daily_budget_usd: None,
+            shared_response_cache: false,
             providers: BTreeMap::new(),
         }
     }
@@ -249,6 +275,9 @@ pub struct LimitsConfig {
     pub deadline_ms: u64,
     /// The most memory any plugin may be given, in MiB.
     pub max_memory_mb: u64,
+    /// The longest deadline a `plugin.toml` may ask for, in milliseconds
+    /// (`[plugins.NAME] deadline_ms` may go past it).
+    pub max_deadline_ms: u64,
     /// The longest result a call may return, in KiB.
     pub max_output_kb: u64,
 }
@@ -259,6 +288,7 @@ impl Default for LimitsConfig {
             memory_mb: DEFAULT_MEMORY_MB,
             deadline_ms: DEFAULT_DEADLINE_MS,
             max_memory_mb: DEFAULT_MAX_MEMORY_MB,
+            max_deadline_ms: DEFAULT_MAX_DEADLINE_MS,
             max_output_kb: 4096,
         }
     }
@@ -305,7 +335,7 @@ impl Config {
     fn check(&self, path: &Path) -> Result<(), TomlError> {
         let bad = |message: String| TomlError { path: path.to_owned(), position: None, message };
         let l = &self.limits;
-        if l.memory_mb == 0 || l.max_memory_mb == 0 || l.deadline_ms == 0 {
+        if l.memory_mb == 0 || l.max_memory_mb == 0 || l.deadline_ms == 0 || l.max_deadline_ms == 0 {
             return Err(bad("[limits] values must be greater than 0".into()));
         }
         if self.loader.max_workers == Some(0) {
@@ -334,7 +364,8 @@ impl Config {
 
     /// The limits for calls into the plugin described by `manifest`: the
     /// config's `[plugins.NAME]` wins over `plugin.toml`, which wins over
-    /// `[limits]`; memory is capped at `max_memory_mb`.
+    /// `[limits]`. What `plugin.toml` asks is capped (deadline at
+    /// `max_deadline_ms`); memory is capped at `max_memory_mb` whoever asks.
     pub fn limits_for(&self, manifest: &Manifest) -> CallLimits {
         let over = self.plugins.get(&manifest.name);
         let memory_mb = over
@@ -342,9 +373,16 @@ impl Config {
             .or(manifest.limits.memory_mb)
             .unwrap_or(self.limits.memory_mb)
             .min(self.limits.max_memory_mb);
-        let deadline_ms =
-            over.and_then(|o| o.deadline_ms).or(manifest.limits.deadline_ms).unwrap_or(self.limits.deadline_ms);
+        let asked_deadline = manifest.limits.deadline_ms.map(|ms| ms.min(self.limits.max_deadline_ms));
+        let deadline_ms = over.and_then(|o| o.deadline_ms).or(asked_deadline).unwrap_or(self.limits.deadline_ms);
         CallLimits { memory_bytes: memory_mb << 20, deadline: Duration::from_millis(deadline_ms) }
+    }
+
+    /// The limits of a `metadata` call: [`METADATA_DEADLINE`] and the
+    /// default memory (what the plugin may ask for has not been granted yet).
+    pub fn metadata_limits(&self) -> CallLimits {
+        let memory_mb = self.limits.memory_mb.min(self.limits.max_memory_mb);
+        CallLimits { memory_bytes: memory_mb << 20, deadline: METADATA_DEADLINE }
     }
 
     /// The host's memory maximum, in bytes.
@@ -372,6 +410,19 @@ mod tests {
         let l = Config::default().limits_for(&manifest(""));
         assert_eq!(l.memory_bytes, DEFAULT_MEMORY_MB << 20);
         assert_eq!(l.deadline, Duration::from_millis(DEFAULT_DEADLINE_MS));
+    }
+
+    #[test]
+    fn a_manifest_cannot_raise_its_deadline_past_the_cap_but_the_user_can() {
+        let greedy = manifest("[limits]\ndeadline_ms = 100000000\n");
+        assert_eq!(Config::default().limits_for(&greedy).deadline, Duration::from_millis(DEFAULT_MAX_DEADLINE_MS));
+        let config: Config = tomlfile::parse(
+            Path::new("c.toml"),
+            "[limits]\nmax_deadline_ms = 1000\n[plugins.p]\ndeadline_ms = 90000\n",
+        )
+        .unwrap();
+        assert_eq!(config.limits_for(&greedy).deadline, Duration::from_millis(90_000));
+        assert_eq!(Config::default().metadata_limits().deadline, METADATA_DEADLINE);
     }
 
     #[test]

@@ -1,19 +1,29 @@
 //! Grants: what the user allowed a plugin, pinned to its component's sha256.
 //!
-//! A plugin asks for permissions in its manifest; nothing is granted by
-//! default. `isaac plugins add` shows the request and asks (or `--yes`);
-//! the grant is stored in the home's LMDB environment with the sha256 of the
-//! component it was given to. A plugin that asks for anything runs only with
-//! a grant that matches both its current component and its current request:
-//! if either changed, it does not run until `isaac plugins grant NAME`. A
-//! plugin that asks for nothing needs no grant.
+//! A plugin asks for permissions in its manifest, and may ask for limits
+//! above the defaults (more memory, a longer deadline); nothing is granted by
+//! default. `isaac plugins add` shows the request and asks (or `--yes`); the
+//! grant is stored in the home's LMDB environment with the sha256 of the
+//! component it was given to and, for each directory, its canonical path and
+//! identity (device, inode; see [`crate::dirs`]). A plugin that asks for
+//! anything runs only with a grant that matches its current component and its
+//! current request: if either changed, it does not run until `isaac plugins
+//! grant NAME`. A plugin that asks for nothing needs no grant.
+//!
+//! Directory rules, checked at review, at grant and at every call:
+//! - a directory is absolute (or `~/`);
+//! - none covers, or lies inside, the isaac home or the config file;
+//! - none of a plugin's directories lies inside another of its own (a
+//!   nested grant would let the outer one's writes retarget the inner one).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Permissions;
+use crate::config::LimitsConfig;
+use crate::dirs::DirIdentity;
+use crate::manifest::{Limits, Manifest, Permissions};
 use crate::state::{State, StateError};
 
 /// One plugin's grant.
@@ -23,8 +33,127 @@ pub struct Grant {
     pub sha256: String,
     /// What was granted.
     pub permissions: Permissions,
+    /// The limits above the defaults that were granted.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Each granted directory as it was when granted.
+    #[serde(default)]
+    pub dirs: Vec<GrantedDir>,
     /// When, ms since the Unix epoch.
     pub granted_at_ms: u64,
+}
+
+/// A directory of a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedDir {
+    /// As the manifest wrote it (`~/notes`): where the guest sees it.
+    pub asked: String,
+    /// What it was when granted.
+    pub identity: DirIdentity,
+    /// Read-write (else read-only).
+    pub write: bool,
+}
+
+/// What a plugin asks to be granted: its permissions and the limits it asks
+/// for above the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Its permissions.
+    pub permissions: Permissions,
+    /// Its limits that are above the defaults (the others are `None`).
+    pub limits: Limits,
+}
+
+impl Request {
+    /// What `manifest` asks for, against the default limits `defaults`.
+    pub fn of(manifest: &Manifest, defaults: &LimitsConfig) -> Self {
+        let above = |asked: Option<u64>, default: u64| asked.filter(|n| *n > default);
+        Request {
+            permissions: manifest.permissions.clone(),
+            limits: Limits {
+                memory_mb: above(manifest.limits.memory_mb, defaults.memory_mb),
+                deadline_ms: above(manifest.limits.deadline_ms, defaults.deadline_ms),
+            },
+        }
+    }
+
+    /// Whether it needs a grant at all.
+    pub fn asks_anything(&self) -> bool {
+        *self != Request::default()
+    }
+
+    /// Each asked directory with whether it is read-write.
+    pub fn dirs(&self) -> impl Iterator<Item = (&String, bool)> {
+        let files = &self.permissions.files;
+        files.read.iter().map(|d| (d, false)).chain(files.write.iter().map(|d| (d, true)))
+    }
+
+    /// One line per permission and raised limit, for showing a request or a
+    /// grant; warnings (secret-looking variables) are marked.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = describe(&self.permissions);
+        if let Some(mb) = self.limits.memory_mb {
+            lines.push(format!("memory: up to {mb} MiB per call (more than the default)"));
+        }
+        if let Some(ms) = self.limits.deadline_ms {
+            lines.push(format!("time: up to {ms} ms per call (longer than the default)"));
+        }
+        lines
+    }
+
+    /// Check the directories (see the module documentation) and record each
+    /// one's identity, for a grant.
+    pub fn grant_dirs(&self, protected: &Protected) -> Result<Vec<GrantedDir>, String> {
+        let mut granted: Vec<GrantedDir> = Vec::new();
+        for (dir, write) in self.dirs() {
+            let path = expand(dir);
+            if !path.is_absolute() {
+                return Err(format!("file permission {dir:?} must be an absolute path (or start with ~/)"));
+            }
+            let identity = DirIdentity::of(&path)
+                .map_err(|e| format!("file permission {dir:?}: {} cannot be granted: {e}", path.display()))?;
+            protected.check(dir, &identity.path)?;
+            if let Some(other) = granted.iter().find(|g| nested(&g.identity.path, &identity.path)) {
+                return Err(format!(
+                    "file permissions {:?} and {dir:?} are nested (one lies inside the other); a plugin may be granted each directory once: ask for the outer one alone",
+                    other.asked
+                ));
+            }
+            granted.push(GrantedDir { asked: dir.clone(), identity, write });
+        }
+        Ok(granted)
+    }
+}
+
+/// Whether one of `a` and `b` lies inside the other (or they are equal).
+fn nested(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// What no grant may reach: the isaac home and the config file.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    paths: Vec<(&'static str, PathBuf)>,
+}
+
+impl Protected {
+    /// The home `home` and the config file `config`, canonical where they exist.
+    pub fn new(home: &Path, config: &Path) -> Self {
+        let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+        Protected { paths: vec![("the isaac home", real(home)), ("the config file", real(config))] }
+    }
+
+    /// Refuse `real` (the canonical form of the permission `dir`) when it
+    /// covers or lies inside a protected path.
+    pub fn check(&self, dir: &str, real: &Path) -> Result<(), String> {
+        match self.paths.iter().find(|(_, p)| nested(p, real)) {
+            Some((what, p)) => Err(format!(
+                "file permission {dir:?} covers {what} {}: no plugin may reach isaac's own state or settings",
+                p.display()
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The grants of a home.
@@ -64,15 +193,10 @@ impl Grants {
     }
 }
 
-/// Whether `asked` needs a grant at all.
-pub fn asks_anything(asked: &Permissions) -> bool {
-    *asked != Permissions::default()
-}
-
 /// Why a plugin asking `asked`, whose component has digest `sha256`, may
 /// not run with `grant`; `None` when it may.
-pub fn refusal(name: &str, asked: &Permissions, sha256: &str, grant: Option<&Grant>) -> Option<String> {
-    if !asks_anything(asked) {
+pub fn refusal(name: &str, asked: &Request, sha256: &str, grant: Option<&Grant>) -> Option<String> {
+    if !asked.asks_anything() {
         return None;
     }
     let fix = format!("review and grant it with `isaac plugins grant {name}`");
@@ -81,9 +205,12 @@ pub fn refusal(name: &str, asked: &Permissions, sha256: &str, grant: Option<&Gra
         Some(g) if g.sha256 != sha256 => Some(format!(
             "plugin `{name}` changed since its permissions were granted (its component is not the one that was granted); {fix}"
         )),
-        Some(g) if g.permissions != *asked => {
+        Some(g) if g.permissions != asked.permissions || g.limits != asked.limits => {
             Some(format!("plugin `{name}` now asks for other permissions than were granted; {fix}"))
         }
+        Some(g) if asked.dirs().count() != g.dirs.len() => Some(format!(
+            "plugin `{name}` has a grant without the identity of its directories (made by an older isaac); {fix}"
+        )),
         Some(_) => None,
     }
 }
@@ -103,29 +230,9 @@ pub fn expand(path: &str) -> PathBuf {
     }
 }
 
-/// Check the directories of a request: absolute (or `~/`), and none
-/// covering the isaac home (or inside it).
-pub fn check_dirs(asked: &Permissions, isaac_home: &Path) -> Result<(), String> {
-    let home = isaac_home.canonicalize().unwrap_or_else(|_| isaac_home.to_owned());
-    for dir in asked.files.read.iter().chain(&asked.files.write) {
-        let path = expand(dir);
-        if !path.is_absolute() {
-            return Err(format!("file permission {dir:?} must be an absolute path (or start with ~/)"));
-        }
-        let real = path.canonicalize().unwrap_or(path);
-        if home.starts_with(&real) || real.starts_with(&home) {
-            return Err(format!(
-                "file permission {dir:?} covers the isaac home {}: no plugin may reach isaac's own state",
-                home.display()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// One line per permission, for showing a request or a grant; warnings
 /// (secret-looking variables) are marked.
-pub fn describe(p: &Permissions) -> Vec<String> {
+fn describe(p: &Permissions) -> Vec<String> {
     let mut lines = Vec::new();
     if p.cache {
         lines.push("cache: its own namespace of the cache".to_owned());
@@ -157,21 +264,46 @@ mod tests {
     use super::*;
     use crate::manifest::FilePermissions;
 
-    fn asking_cache() -> Permissions {
-        Permissions { cache: true, ..Permissions::default() }
+    fn asking(permissions: Permissions) -> Request {
+        Request { permissions, limits: Limits::default() }
+    }
+
+    fn reading(dirs: &[&Path]) -> Request {
+        let read = dirs.iter().map(|d| d.display().to_string()).collect();
+        asking(Permissions { files: FilePermissions { read, write: vec![] }, ..Permissions::default() })
     }
 
     #[test]
     fn refusals() {
-        let none = Permissions::default();
-        assert_eq!(refusal("p", &none, "a", None), None);
-        let asked = asking_cache();
+        assert_eq!(refusal("p", &Request::default(), "a", None), None);
+        let asked = asking(Permissions { cache: true, ..Permissions::default() });
         assert!(refusal("p", &asked, "a", None).unwrap().contains("never granted"));
-        let grant = Grant { sha256: "a".into(), permissions: asked.clone(), granted_at_ms: 0 };
+        let grant = Grant {
+            sha256: "a".into(),
+            permissions: asked.permissions.clone(),
+            limits: Limits::default(),
+            dirs: vec![],
+            granted_at_ms: 0,
+        };
         assert_eq!(refusal("p", &asked, "a", Some(&grant)), None);
         assert!(refusal("p", &asked, "b", Some(&grant)).unwrap().contains("changed since"));
-        let more = Permissions { stdout: true, ..asked };
+        let more = asking(Permissions { stdout: true, ..asked.permissions.clone() });
         assert!(refusal("p", &more, "a", Some(&grant)).unwrap().contains("other permissions"));
+        let longer = Request { limits: Limits { deadline_ms: Some(99_000), memory_mb: None }, ..asked };
+        assert!(refusal("p", &longer, "a", Some(&grant)).unwrap().contains("other permissions"));
+    }
+
+    #[test]
+    fn limits_above_the_defaults_are_asked_for() {
+        let defaults = LimitsConfig::default();
+        let manifest = |limits: &str| {
+            Manifest::parse(Path::new("plugin.toml"), &format!("name = \"p\"\nversion = \"1\"\n[limits]\n{limits}"))
+                .unwrap()
+        };
+        assert!(!Request::of(&manifest("memory_mb = 16\ndeadline_ms = 500"), &defaults).asks_anything());
+        let raised = Request::of(&manifest("memory_mb = 512\ndeadline_ms = 500"), &defaults);
+        assert_eq!(raised.limits, Limits { memory_mb: Some(512), deadline_ms: None });
+        assert!(raised.describe().iter().any(|l| l.contains("512 MiB")));
     }
 
     #[test]
@@ -179,19 +311,21 @@ mod tests {
         assert!(looks_secret("OPENAI_API_KEY") && looks_secret("GH_TOKEN") && looks_secret("my_secret"));
         assert!(!looks_secret("LANG") && !looks_secret("HOME"));
         let home = tempfile::tempdir().unwrap();
-        let asked = |dir: &str| Permissions {
-            files: FilePermissions { read: vec![dir.into()], write: vec![] },
-            ..Permissions::default()
-        };
-        assert!(check_dirs(&asked("/tmp/elsewhere-isaac-test"), home.path()).is_ok());
-        assert!(
-            check_dirs(&asked(home.path().to_str().unwrap()), home.path())
-                .unwrap_err()
-                .contains("covers the isaac home")
-        );
-        assert!(check_dirs(&asked("/"), home.path()).unwrap_err().contains("covers the isaac home"));
-        assert!(check_dirs(&asked("relative/dir"), home.path()).unwrap_err().contains("absolute"));
-        let inside = home.path().join("plugins");
-        assert!(check_dirs(&asked(inside.to_str().unwrap()), home.path()).is_err());
+        let outside = tempfile::tempdir().unwrap();
+        let protected = Protected::new(home.path(), &home.path().join("config.toml"));
+        let granted = reading(&[outside.path()]).grant_dirs(&protected).unwrap();
+        assert_eq!(granted[0].identity.path, outside.path().canonicalize().unwrap());
+        let refused = |r: Request| r.grant_dirs(&protected).unwrap_err();
+        assert!(refused(reading(&[home.path()])).contains("covers the isaac home"));
+        assert!(refused(reading(&[Path::new("/")])).contains("covers the isaac home"));
+        assert!(refused(reading(&[&home.path().join("plugins")])).contains("covers the isaac home"));
+        assert!(refused(reading(&[Path::new("relative/dir")])).contains("absolute"));
+        let config_elsewhere = Protected::new(home.path(), &outside.path().join("config.toml"));
+        assert!(reading(&[outside.path()]).grant_dirs(&config_elsewhere).unwrap_err().contains("the config file"));
+        std::fs::create_dir(outside.path().join("sub")).unwrap();
+        let nested = reading(&[outside.path(), &outside.path().join("sub")]);
+        assert!(refused(nested).contains("nested"));
+        let gone = reading(&[&outside.path().join("missing")]);
+        assert!(refused(gone).contains("cannot be granted"));
     }
 }

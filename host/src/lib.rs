@@ -38,6 +38,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod compiled;
 pub mod config;
+pub mod dirs;
 pub mod engine;
 pub mod grants;
 pub mod home;
@@ -51,6 +52,7 @@ pub mod sandbox;
 pub mod session;
 pub mod state;
 pub mod suite;
+pub mod terminal;
 mod tomlfile;
 
 pub use config::Config;

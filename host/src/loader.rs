@@ -20,9 +20,11 @@ use wasmtime::component::{Component, Linker};
 
 use crate::bindings::{self, PluginInfo, PluginPre, WIT_VERSION};
 use crate::compiled::CompiledCache;
+use crate::config::CallLimits;
 use crate::index::{CommandEntry, FileStamp, PluginMeta};
 use crate::manifest::{self, Manifest};
 use crate::sandbox::{CallError, CallSpec, HostState, describe};
+use crate::terminal::{self, Lines};
 use crate::tomlfile::TomlError;
 
 /// A plugin folder and what its manifest says.
@@ -112,6 +114,10 @@ pub enum LoadError {
     /// `metadata` returned something unusable.
     #[error("its `metadata` export returned {0}")]
     BadMetadata(String),
+    /// What it asks for cannot be granted (a directory covering the home,
+    /// nested directories, a directory that does not exist).
+    #[error("its permissions cannot be granted: {0}")]
+    Grant(String),
 }
 
 /// A plugin that did not load, by name (its folder's name when the manifest
@@ -145,7 +151,7 @@ pub fn read_source(dir: &Path, expect_name: Option<&str>) -> Result<PluginSource
     Ok(PluginSource { dir: dir.to_owned(), manifest, wasm, manifest_stamp, wasm_stamp })
 }
 
-fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
+pub(crate) fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
     let entries = fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_owned(), message: e.to_string() })?;
     let mut wasm: Vec<PathBuf> =
         entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
@@ -205,8 +211,16 @@ pub struct Compiled {
 
 /// The digest of `bytes` as lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// Read `wasm`, then load its code from `cache` (only if the artifact's
@@ -304,21 +318,29 @@ pub fn compile_all(
 pub async fn metadata(
     pre: &PluginPre<HostState>,
     spec: &CallSpec,
+    limits: CallLimits,
     sha256: String,
     wit_version: String,
     compile_ms: f64,
 ) -> Result<PluginMeta, LoadError> {
-    let info = spec.metadata(pre).await.map_err(LoadError::Metadata)?;
+    let info = spec.metadata(pre, limits).await.map_err(LoadError::Metadata)?;
     check_metadata(&info)?;
+    // Metadata is shown on terminals (lists, help, completion): it is kept
+    // sanitised, so no display path can forget to.
+    let one_line = |s: &str| terminal::clean(s, Lines::One);
     Ok(PluginMeta {
         sha256,
         wit_version,
-        version: info.version,
-        description: info.description,
+        version: one_line(&info.version),
+        description: one_line(&info.description),
         commands: info
             .commands
             .into_iter()
-            .map(|c| CommandEntry { name: c.name, summary: c.summary, usage: c.usage })
+            .map(|c| CommandEntry {
+                name: c.name,
+                summary: one_line(&c.summary),
+                usage: terminal::clean(&c.usage, Lines::Keep),
+            })
             .collect(),
         compile_ms,
         artifact_sha256: None,

@@ -73,7 +73,7 @@ pub struct Permissions {
     #[serde(default)]
     pub files: FilePermissions,
     /// Environment variables it may read, by name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plain_list")]
     pub env: Vec<String>,
     /// Whether what it prints reaches the terminal (on stderr).
     #[serde(default)]
@@ -95,10 +95,10 @@ pub struct AiPermission {
 #[serde(deny_unknown_fields)]
 pub struct FilePermissions {
     /// Read-only directories.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plain_list")]
     pub read: Vec<String>,
     /// Read-write directories.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plain_list")]
     pub write: Vec<String>,
 }
 
@@ -107,7 +107,7 @@ pub struct FilePermissions {
 struct RawManifest {
     name: toml::Spanned<String>,
     version: toml::Spanned<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "plain")]
     description: String,
     component: Option<toml::Spanned<PathBuf>>,
     #[serde(default)]
@@ -137,12 +137,18 @@ impl Manifest {
         if let Err(why) = check_name(raw.name.get_ref()) {
             return Err(at(raw.name.span(), why));
         }
+        if let Err(why) = check_plain(raw.version.get_ref()) {
+            return Err(at(raw.version.span(), why));
+        }
         if raw.version.get_ref().trim().is_empty() {
             return Err(at(raw.version.span(), "`version` is empty; write e.g. version = \"0.1.0\"".into()));
         }
         let component = match raw.component {
             Some(c) => {
                 let file = c.get_ref();
+                if let Err(why) = check_plain(&file.to_string_lossy()) {
+                    return Err(at(c.span(), why));
+                }
                 if file.is_absolute() || file.components().count() != 1 || file.extension().is_none_or(|e| e != "wasm")
                 {
                     return Err(at(
@@ -166,6 +172,32 @@ impl Manifest {
             permissions: raw.permissions,
         })
     }
+}
+
+/// Refuse a manifest string with control characters (an escape sequence in
+/// a description could rewrite the permission request on the user's
+/// terminal). The TOML deserializer reports the string's line and column.
+pub fn check_plain(text: &str) -> Result<(), String> {
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => {
+            Err(format!("control character {:?} in a manifest string; plugin.toml strings must be plain text", c))
+        }
+        None => Ok(()),
+    }
+}
+
+fn plain<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    check_plain(&text).map_err(serde::de::Error::custom)?;
+    Ok(text)
+}
+
+fn plain_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    for text in &list {
+        check_plain(text).map_err(serde::de::Error::custom)?;
+    }
+    Ok(list)
 }
 
 /// Check a plugin name: `[a-z0-9-]+`, starting with a letter or digit.
@@ -230,6 +262,18 @@ ai = { max_requests = 2, max_tokens = 100 }
             ("name = \"a\"\nversion = \"1\"\ncomponent = \"../x.wasm\"\n", (3, 13), "inside the plugin folder"),
             ("name = \"a\"\n", (1, 1), "missing field `version`"),
             ("name = \"a\"\nversion = \"\"\n", (2, 11), "`version` is empty"),
+            ("name = \"a\"\nversion = \"1\"\ndescription = \"hi\\u001b[2K\"\n", (3, 15), "control character '\\u{1b}'"),
+            ("name = \"a\"\nversion = \"1\\r\"\n", (2, 11), "control character '\\r'"),
+            (
+                "name = \"a\"\nversion = \"1\"\n[permissions]\nenv = [\"OK\", \"X\\u009b\"]\n",
+                (4, 13),
+                "control character",
+            ),
+            (
+                "name = \"a\"\nversion = \"1\"\n[permissions]\nfiles = { write = [\"/tmp/\\b\"] }\n",
+                (4, 20),
+                "control character",
+            ),
         ];
         for (text, position, message) in cases {
             let err = parse(text).unwrap_err();

@@ -15,18 +15,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use std::path::PathBuf;
-
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
-use crate::capabilities::ai::AiAccess;
+use crate::capabilities::ai::{AiAccess, AiGrant};
 use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
 use crate::config::CallLimits;
+use crate::dirs::DirIdentity;
+use crate::grants::Protected;
 
 /// The least data one host call may copy out of the guest (strings, lists);
 /// see [`CallSpec::hostcall_fuel`].
@@ -135,7 +135,7 @@ pub struct CallSpec {
     /// Set to stop the call (checked at every epoch tick).
     pub cancel: Option<Arc<AtomicBool>>,
     /// The plugin's AI access and budget, if it may query.
-    pub ai: Option<AiAccess>,
+    pub ai: Option<AiGrant>,
     /// What the WASI context may reach.
     pub wasi: WasiGrant,
     /// The longest result `run` may return, in bytes.
@@ -149,14 +149,25 @@ pub struct CallSpec {
 /// environment but the named variables.
 #[derive(Debug, Clone, Default)]
 pub struct WasiGrant {
-    /// Directories mapped read-only: (host path, guest path).
-    pub read: Vec<(PathBuf, String)>,
-    /// Directories mapped read-write.
-    pub write: Vec<(PathBuf, String)>,
+    /// Granted directories, each opened and checked at every call.
+    pub dirs: Vec<WasiDir>,
+    /// What no directory may cover (checked at every call).
+    pub protected: Protected,
     /// Environment variables.
     pub env: Vec<(String, String)>,
     /// Whether what the plugin prints reaches the terminal (on stderr).
     pub stdout: bool,
+}
+
+/// One granted directory of a call.
+#[derive(Debug, Clone)]
+pub struct WasiDir {
+    /// The directory as granted: canonical path and identity.
+    pub identity: DirIdentity,
+    /// Where the guest sees it.
+    pub guest: String,
+    /// Read-write (else read-only).
+    pub write: bool,
 }
 
 /// The captured stdout and stderr of one call.
@@ -177,8 +188,7 @@ impl Printed {
         for pipe in [&self.stdout, &self.stderr] {
             let text = pipe.contents();
             for line in String::from_utf8_lossy(&text).lines() {
-                let clean: String =
-                    line.chars().map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c }).collect();
+                let clean = crate::terminal::sanitize(line, crate::terminal::Lines::One);
                 let _ = writeln!(err, "{plugin}| {clean}");
             }
         }
@@ -213,17 +223,20 @@ impl CallSpec {
         for (k, v) in &self.wasi.env {
             b.env(k, v);
         }
-        let dirs = self
-            .wasi
-            .read
-            .iter()
-            .map(|d| (d, FsPerms::ReadOnly))
-            .chain(self.wasi.write.iter().map(|d| (d, FsPerms::ReadWrite)));
-        for ((host, guest), perms) in dirs {
-            b.preopened_dir(host, guest, perms).map_err(|e| CallError::Setup {
-                plugin: self.plugin.to_string(),
-                message: format!("granted directory {} cannot be opened: {e}", host.display()),
-            })?;
+        // Each directory is opened without following symlinks, checked
+        // against its granted identity, and handed over as that very open
+        // directory (never re-resolved by name).
+        let refuse = |message: String| CallError::Setup {
+            plugin: self.plugin.to_string(),
+            message: format!("{message}; review its grant with `isaac plugins grant {}`", self.plugin),
+        };
+        for dir in &self.wasi.dirs {
+            let what = format!("the granted directory {:?}", dir.guest);
+            let verified = dir.identity.open().map_err(|e| refuse(format!("{what}: {e}")))?;
+            self.wasi.protected.check(&dir.guest, &dir.identity.path).map_err(&refuse)?;
+            let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            b.preopened_dir(verified.proc_path(), &dir.guest, perms)
+                .map_err(|e| refuse(format!("{what} cannot be opened: {e}")))?;
         }
         let printed =
             Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
@@ -242,7 +255,7 @@ impl CallSpec {
             limiter: CallLimiter::new(self.limits.memory_bytes),
             log: LogSink::new(self.plugin.clone(), self.log_level),
             cache: self.cache.clone(),
-            ai: self.ai.clone(),
+            ai: self.ai.as_ref().map(AiGrant::open),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -304,17 +317,29 @@ impl CallSpec {
         self.finish(outcome, &store, &printed)
     }
 
-    /// Instantiate and call `metadata()`.
-    pub async fn metadata(&self, pre: &PluginPre<HostState>) -> Result<PluginInfo, CallError> {
-        // Metadata describes the plugin; it runs with no grants at all.
-        let spec = CallSpec { refused: None, wasi: WasiGrant::default(), cache: None, ai: None, ..self.clone() };
+    /// Instantiate and call `metadata()` under `limits` (see
+    /// [`Config::metadata_limits`](crate::config::Config::metadata_limits)).
+    /// Metadata describes the plugin: it runs with nothing granted, every
+    /// field spelled out so that a new capability is never given by default.
+    pub async fn metadata(&self, pre: &PluginPre<HostState>, limits: CallLimits) -> Result<PluginInfo, CallError> {
+        let spec = CallSpec {
+            plugin: self.plugin.clone(),
+            limits,
+            log_level: self.log_level,
+            cache: None,
+            cancel: None,
+            ai: None,
+            wasi: WasiGrant::default(),
+            max_output_bytes: self.max_output_bytes,
+            refused: None,
+        };
         let (mut store, printed) = spec.store(pre.engine())?;
         let call = async {
             let plugin: PluginBindings = pre.instantiate_async(&mut store).await?;
             plugin.call_metadata(&mut store).await
         };
-        let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
-        self.finish(outcome, &store, &printed)
+        let outcome = tokio::time::timeout(spec.limits.deadline + TIMER_SLACK, call).await;
+        spec.finish(outcome, &store, &printed)
     }
 
     fn finish<R>(
@@ -377,15 +402,19 @@ pub fn describe(error: &wasmtime::Error) -> String {
     parts.join(": ")
 }
 
-/// Caps linear memory per call and remembers whether the cap was hit.
+/// Caps the linear memory of a call, summed over every memory of every
+/// instance in it (a component may define several), and remembers whether
+/// the cap was hit.
 struct CallLimiter {
     memory_bytes: usize,
+    /// Bytes of linear memory the call's instances hold together.
+    total: usize,
     hit: bool,
 }
 
 impl CallLimiter {
     fn new(memory_bytes: u64) -> Self {
-        CallLimiter { memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX), hit: false }
+        CallLimiter { memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX), total: 0, hit: false }
     }
 }
 
@@ -393,11 +422,17 @@ impl CallLimiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+    /// Called for each memory's creation (from 0) and for each growth.
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes {
             self.hit = true;
-            return Err(wasmtime::format_err!("memory limit of {} bytes reached", self.memory_bytes));
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached ({total} bytes asked across the call's memories)",
+                self.memory_bytes
+            ));
         }
+        self.total = total;
         Ok(true)
     }
 
@@ -415,5 +450,25 @@ impl ResourceLimiter for CallLimiter {
 
     fn memories(&self) -> usize {
         8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_limit_holds_for_the_sum_of_memories() {
+        let mut limiter = CallLimiter::new(64 << 20);
+        // Two memories of 40 MiB each: the second is refused.
+        assert!(limiter.memory_growing(0, 40 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 40 << 20, None).is_err());
+        assert!(limiter.hit);
+        // Growing the first within the total is fine.
+        let mut limiter = CallLimiter::new(64 << 20);
+        assert!(limiter.memory_growing(0, 10 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 10 << 20, None).unwrap());
+        assert!(limiter.memory_growing(10 << 20, 40 << 20, None).unwrap());
+        assert!(limiter.memory_growing(40 << 20, 60 << 20, None).is_err());
     }
 }

@@ -48,6 +48,7 @@ impl Sims {
             price_input_per_mtok: 3.0,
             price_output_per_mtok: 15.0,
             timeout_ms: 5_000,
+            models: Vec::new(),
             default_max_tokens: 1024,
         }
     }

@@ -83,7 +83,7 @@ fn exit_codes_and_plugin_logs_through_the_cli() {
     // Default: warnings and errors; -v adds info; -q only errors.
     let (stdout, stderr) = text(&home.run(&["run", "shout"]));
     assert_eq!(stdout, "shouted\n");
-    assert!(stderr.contains("misbehave: warn: a warning\u{fffd}[31m with an escape"), "{stderr}");
+    assert!(stderr.contains("misbehave: warn: a warning\\x1b[31m with an escape"), "{stderr}");
     assert!(stderr.contains("misbehave: error: an error line") && !stderr.contains("info line"), "{stderr}");
     let (_, stderr) = text(&home.run(&["-v", "run", "shout"]));
     assert!(stderr.contains("misbehave: info: an info line") && !stderr.contains("debug line"), "{stderr}");

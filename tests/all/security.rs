@@ -154,3 +154,12 @@ fn plugin_prints_reach_stderr_only_when_granted() {
     let out = home.run(&["run", "quiet:print-flood"]);
     assert!(!text(&out).1.contains("yyyy"), "ungranted prints are not shown");
 }
+
+// The hardening suite: each module attacks one rule through the real binary.
+mod ai_budgets;
+mod checked_bytes;
+mod demo_home;
+mod grants;
+mod host_memory;
+mod limits;
+mod terminal;

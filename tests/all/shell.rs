@@ -15,6 +15,8 @@ fn home() -> TestHome {
     }
     let limits = "[limits]\ndeadline_ms = 60000\n";
     home.plant("misbehave", &manifest("misbehave", limits), "misbehave.wasm", &fixture("misbehave"));
+    // A deadline above the default is part of what the user grants.
+    home.grant("misbehave");
     home
 }
 

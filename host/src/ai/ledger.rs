@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{AiRequest, AiResponse, Usage};
 use crate::cache::clock::Clock;
@@ -50,6 +49,9 @@ pub struct ProviderStats {
     pub requests: u64,
     /// Requests that failed.
     pub errors: u64,
+    /// Requests cancelled in flight (fallback losers); counted in
+    /// `requests`, and charged at their reservation.
+    pub cancelled: u64,
     /// Median latency of successful requests, in ms (within 10 %).
     pub p50_ms: Option<f64>,
     /// 95th percentile latency, in ms (within 10 %).
@@ -92,12 +94,13 @@ impl Ledger {
         Ledger { cache, namespace: Namespace::service("ai"), ttl, clock }
     }
 
-    /// The cache key of `req` on `provider` with `model`: exact match over
-    /// provider, model, messages and parameters.
-    pub fn key(provider: &str, model: &str, req: &AiRequest) -> String {
-        let canonical = serde_json::json!([provider, model, req.messages, req.max_tokens, req.temperature]);
-        let digest = Sha256::digest(canonical.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+    /// The cache key of `req` on `provider` with `model`, asked in `scope`
+    /// (who may see the answer: one plugin, the user, or everyone where the
+    /// config shares the cache): exact match over scope, provider, model,
+    /// messages and parameters.
+    pub fn key(scope: &str, provider: &str, model: &str, req: &AiRequest) -> String {
+        let canonical = serde_json::json!([scope, provider, model, req.messages, req.max_tokens, req.temperature]);
+        crate::loader::sha256_hex(canonical.to_string().as_bytes())
     }
 
     /// A cached answer for `key`, counted as a hit (with its saving) or a miss.
@@ -126,7 +129,8 @@ impl Ledger {
         self.cache.set(&self.namespace, key, &json, Expiry::After(self.ttl)).map_err(err)
     }
 
-    /// Count one request to `provider`: its outcome, latency, tokens, cost.
+    /// Count one request to `provider` that ended: its outcome, latency,
+    /// tokens, cost. (The day's spending is kept by reservations, below.)
     pub fn record(&self, provider: &str, result: Result<(&AiResponse, Usage), ()>) -> Result<(), super::AiError> {
         let p = format!("ai/p/{provider}/");
         let mut deltas = vec![(format!("{p}requests"), 1)];
@@ -136,11 +140,47 @@ impl Ledger {
                 deltas.push((format!("{p}out"), usage.output_tokens));
                 deltas.push((format!("{p}cost_nusd"), nano(answer.cost_usd)));
                 deltas.push((format!("{p}lat/{:03}", bucket(answer.latency_ms)), 1));
-                deltas.push((self.day_key(), nano(answer.cost_usd)));
             }
             Err(()) => deltas.push((format!("{p}errors"), 1)),
         }
         self.cache.add_counters(&deltas).map_err(err)
+    }
+
+    /// Count one request to `provider` that was cancelled in flight: sent,
+    /// and charged at its reservation (`reserved_usd`).
+    pub fn record_cancelled(&self, provider: &str, reserved_usd: f64) -> Result<(), super::AiError> {
+        let p = format!("ai/p/{provider}/");
+        let deltas =
+            [(format!("{p}requests"), 1), (format!("{p}cancelled"), 1), (format!("{p}cost_nusd"), nano(reserved_usd))];
+        self.cache.add_counters(&deltas).map_err(err)
+    }
+
+    /// Reserve `estimate` dollars of today's spending before a request is
+    /// sent, atomically across processes: refused when it would pass
+    /// `budget`. Concurrent requests therefore cannot pass the cap by more
+    /// than what settling adds beyond an estimate.
+    pub fn reserve_spend(&self, estimate: f64, budget: Option<f64>) -> Result<(), super::AiError> {
+        let cap = budget.map_or(u64::MAX, nano);
+        match self.cache.reserve_counter(&self.day_key(), nano(estimate), cap) {
+            Ok(()) => Ok(()),
+            Err(CacheError::Store(crate::cache::StoreError::OverCap { current, .. })) => Err(super::AiError::Budget {
+                budget: budget.unwrap_or(f64::INFINITY),
+                spent: current as f64 / NANO,
+                estimate,
+            }),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Settle a reservation of `reserved` dollars to the `actual` cost.
+    pub fn settle_spend(&self, reserved: f64, actual: f64) -> Result<(), super::AiError> {
+        let (reserved, actual) = (nano(reserved), nano(actual));
+        let key = self.day_key();
+        match actual.cmp(&reserved) {
+            std::cmp::Ordering::Greater => self.cache.add_counters(&[(key, actual - reserved)]).map_err(err),
+            std::cmp::Ordering::Less => self.cache.sub_counter(&key, reserved - actual).map_err(err),
+            std::cmp::Ordering::Equal => Ok(()),
+        }
     }
 
     fn day_key(&self) -> String {
@@ -172,6 +212,7 @@ impl Ledger {
                     match *field {
                         "requests" => p.requests = value,
                         "errors" => p.errors = value,
+                        "cancelled" => p.cancelled = value,
                         "in" => p.input_tokens = value,
                         "out" => p.output_tokens = value,
                         "cost_nusd" => p.cost = value as f64 / NANO,
@@ -235,11 +276,12 @@ mod tests {
     #[test]
     fn cache_keys_cover_every_parameter() {
         let req = AiRequest::prompt("hi");
-        let k = Ledger::key("p", "m", &req);
+        let k = Ledger::key("s", "p", "m", &req);
         assert_eq!(k.len(), 64);
-        assert_ne!(k, Ledger::key("q", "m", &req));
-        assert_ne!(k, Ledger::key("p", "n", &req));
-        assert_ne!(k, Ledger::key("p", "m", &AiRequest { temperature: Some(0.5), ..req.clone() }));
-        assert_ne!(k, Ledger::key("p", "m", &AiRequest::prompt("hi!")));
+        assert_ne!(k, Ledger::key("t", "p", "m", &req));
+        assert_ne!(k, Ledger::key("s", "q", "m", &req));
+        assert_ne!(k, Ledger::key("s", "p", "n", &req));
+        assert_ne!(k, Ledger::key("s", "p", "m", &AiRequest { temperature: Some(0.5), ..req.clone() }));
+        assert_ne!(k, Ledger::key("s", "p", "m", &AiRequest::prompt("hi!")));
     }
 }

@@ -10,6 +10,7 @@
 //! internet.
 
 mod anthropic;
+pub mod caller;
 pub mod ledger;
 mod openai;
 pub mod provider;
@@ -19,6 +20,7 @@ mod sse;
 
 use serde::{Deserialize, Serialize};
 
+pub use caller::Caller;
 pub use router::AiRouter;
 
 /// One message of a conversation.
@@ -173,6 +175,19 @@ pub enum AiError {
         /// The request's estimated cost.
         estimate: f64,
     },
+    /// A plugin named a model its provider's config does not list.
+    #[error(
+        "model `{model}` is not listed for provider `{provider}`: a plugin may name only the provider's model and those in its `models = [...]` (with their prices)"
+    )]
+    ModelNotAllowed {
+        /// The provider.
+        provider: String,
+        /// The model named.
+        model: String,
+    },
+    /// A plugin call's own budget (requests or tokens) would be passed.
+    #[error("{0}")]
+    CallBudget(String),
     /// Every provider of a fallback failed.
     #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {e}")).collect::<Vec<_>>().join("; "))]
     AllFailed(Vec<(String, AiError)>),

@@ -23,24 +23,28 @@ pub struct Provider {
 const ERROR_BODY_LIMIT: usize = 300;
 
 impl Provider {
-    /// What `usage` costs with this provider's prices, in dollars.
-    pub fn cost(&self, usage: Usage) -> f64 {
-        (usage.input_tokens as f64 * self.config.price_input_per_mtok
-            + usage.output_tokens as f64 * self.config.price_output_per_mtok)
-            / 1e6
+    /// The prices of `model` (dollars per million input and output tokens):
+    /// the provider's for its default model, a listed model's own; `None`
+    /// for a model the config does not list.
+    pub fn prices(&self, model: &str) -> Option<(f64, f64)> {
+        if model == self.config.model {
+            return Some((self.config.price_input_per_mtok, self.config.price_output_per_mtok));
+        }
+        let listed = self.config.models.iter().find(|m| m.name == model)?;
+        Some((listed.price_input_per_mtok, listed.price_output_per_mtok))
+    }
+
+    /// What `usage` costs on `model`, in dollars (an unlisted model, which
+    /// only the user may name, at the default model's prices).
+    pub fn cost(&self, model: &str, usage: Usage) -> f64 {
+        let (input, output) =
+            self.prices(model).unwrap_or((self.config.price_input_per_mtok, self.config.price_output_per_mtok));
+        (usage.input_tokens as f64 * input + usage.output_tokens as f64 * output) / 1e6
     }
 
     /// The model a request runs on.
     pub fn model<'a>(&'a self, req: &'a AiRequest) -> &'a str {
         req.model.as_deref().unwrap_or(&self.config.model)
-    }
-
-    /// The most a request may cost: its input (about four characters a token)
-    /// and all the output it allows.
-    pub fn estimate(&self, req: &AiRequest) -> f64 {
-        let chars: usize = req.messages.iter().map(|m| m.content.len()).sum();
-        let output = req.max_tokens.unwrap_or(self.config.default_max_tokens);
-        self.cost(Usage { input_tokens: (chars / 4 + 1) as u64, output_tokens: u64::from(output) })
     }
 
     fn key(&self) -> Result<Option<String>, AiError> {
@@ -140,7 +144,7 @@ impl Provider {
             cached: false,
             usage,
             latency_ms: start.elapsed().as_secs_f64() * 1e3,
-            cost_usd: self.cost(usage),
+            cost_usd: self.cost(self.model(req), usage),
         }
     }
 

@@ -4,6 +4,7 @@
 //! request), with retries, the response cache, statistics and the daily
 //! spending cap.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -12,9 +13,10 @@ use std::time::Duration;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use super::caller::{Caller, Reservation, input_estimate};
 use super::ledger::{AiStats, Ledger};
 use super::provider::Provider;
-use super::{AiError, AiRequest, AiResponse};
+use super::{AiError, AiRequest, AiResponse, Usage};
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::Clock;
 use crate::config::AiConfig;
@@ -90,72 +92,95 @@ impl AiRouter {
         self.providers.get(name).ok_or_else(|| AiError::UnknownProvider { name: name.to_owned(), known: self.known() })
     }
 
-    /// One query, on the provider it names (or the default).
+    /// One query from the user, on the provider it names (or the default).
     pub async fn query(&self, req: &AiRequest) -> Result<AiResponse, AiError> {
-        let provider = self.provider(req.provider.as_deref())?;
-        self.query_on(provider, req).await
+        self.query_for(req, &Caller::user()).await
     }
 
-    async fn query_on(&self, provider: &Provider, req: &AiRequest) -> Result<AiResponse, AiError> {
-        let key = Ledger::key(&provider.name, provider.model(req), req);
+    /// One query from `caller`, on the provider it names (or the default).
+    pub async fn query_for(&self, req: &AiRequest, caller: &Caller) -> Result<AiResponse, AiError> {
+        let provider = self.provider(req.provider.as_deref())?;
+        self.query_on(provider, req, caller, None).await
+    }
+
+    /// The response cache's key for `req` on `provider` from `caller`, after
+    /// checking that the caller may name the request's model.
+    fn cache_key(&self, provider: &Provider, req: &AiRequest, caller: &Caller) -> Result<String, AiError> {
+        let model = provider.model(req);
+        if !caller.any_model() && provider.prices(model).is_none() {
+            return Err(AiError::ModelNotAllowed { provider: provider.name.clone(), model: model.to_owned() });
+        }
+        let scope = if self.config.shared_response_cache { "shared" } else { caller.scope.as_str() };
+        Ok(Ledger::key(scope, &provider.name, model, req))
+    }
+
+    async fn query_on<'t>(
+        &self,
+        provider: &Provider,
+        req: &AiRequest,
+        caller: &Caller,
+        mut on_text: Option<&mut (dyn FnMut(&str) + Send + 't)>,
+    ) -> Result<AiResponse, AiError> {
+        let key = self.cache_key(provider, req, caller)?;
         if let Some(mut answer) = self.ledger.lookup(&key)? {
+            if let Some(on_text) = on_text.as_deref_mut() {
+                on_text(&answer.text);
+            }
             answer.cached = true;
             answer.latency_ms = 0.0;
             self.tally.saved_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
             return Ok(answer);
         }
-        self.check_budget(provider, req)?;
-        let answer = self.complete(provider, req).await?;
+        let mut tries = 0;
+        let answer = loop {
+            let result = self.attempt(provider, req, caller, on_text.as_deref_mut()).await;
+            match result {
+                Err(e) if e.retryable() && tries < self.config.max_retries => {
+                    tokio::time::sleep(self.delay(tries, &e)).await;
+                    tries += 1;
+                }
+                other => break other?,
+            }
+        };
         self.ledger.store(&key, &answer)?;
         Ok(answer)
     }
 
-    fn check_budget(&self, provider: &Provider, req: &AiRequest) -> Result<(), AiError> {
-        let Some(budget) = self.config.daily_budget_usd else { return Ok(()) };
-        let estimate = provider.estimate(req);
-        let spent = self.ledger.spent_today()?;
-        if spent + estimate > budget {
-            return Err(AiError::Budget { budget, spent, estimate });
-        }
-        Ok(())
-    }
-
-    /// Count one attempt on `provider` and decide: `Some(delay)` to try
-    /// again after `delay`, `None` to return `result` as it is.
-    fn judge(
+    /// One HTTP request: reserve the caller's request and tokens and the
+    /// day's spending, send (with `max_tokens` the output reserved), settle
+    /// to the usage reported. A request dropped in flight is recorded as
+    /// cancelled and keeps its reservations ([`InFlight`]).
+    async fn attempt<'t>(
         &self,
         provider: &Provider,
-        result: &Result<AiResponse, AiError>,
-        tries: u32,
-    ) -> Result<Option<Duration>, AiError> {
-        self.tally.requests.fetch_add(1, Ordering::Relaxed);
-        if let Ok(answer) = result {
-            self.tally.tokens.fetch_add(answer.usage.input_tokens + answer.usage.output_tokens, Ordering::Relaxed);
-            self.tally.cost_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
-        }
-        match result {
-            Ok(answer) => self.ledger.record(&provider.name, Ok((answer, answer.usage)))?,
-            Err(AiError::MissingKey { .. }) => {}
-            Err(_) => self.ledger.record(&provider.name, Err(()))?,
-        }
-        Ok(match result {
-            Err(e) if e.retryable() && tries < self.config.max_retries => Some(self.delay(tries, e)),
-            _ => None,
-        })
-    }
-
-    async fn complete(&self, provider: &Provider, req: &AiRequest) -> Result<AiResponse, AiError> {
-        let mut tries = 0;
-        loop {
-            let result = provider.complete(&self.client, req).await;
-            match self.judge(provider, &result, tries)? {
-                Some(delay) => {
-                    tokio::time::sleep(delay).await;
-                    tries += 1;
-                }
-                None => return result,
+        req: &AiRequest,
+        caller: &Caller,
+        on_text: Option<&mut (dyn FnMut(&str) + Send + 't)>,
+    ) -> Result<AiResponse, AiError> {
+        let wanted = req.max_tokens.unwrap_or(provider.config.default_max_tokens);
+        let (reservation, sent) = match &caller.budget {
+            Some(budget) => {
+                let reservation = budget.reserve(req, wanted)?;
+                let output = u32::try_from(reservation.output).unwrap_or(u32::MAX);
+                (reservation, Cow::Owned(AiRequest { max_tokens: Some(output), ..req.clone() }))
             }
+            None => (Reservation { input: input_estimate(req), output: u64::from(wanted) }, Cow::Borrowed(req)),
+        };
+        let usage = Usage { input_tokens: reservation.input, output_tokens: reservation.output };
+        let estimate = provider.cost(provider.model(req), usage);
+        if let Err(e) = self.ledger.reserve_spend(estimate, self.config.daily_budget_usd) {
+            if let Some(budget) = &caller.budget {
+                budget.release(reservation);
+            }
+            return Err(e);
         }
+        let mut flight = InFlight { router: self, provider, caller, reservation, estimate, done: false };
+        let result = match on_text {
+            Some(on_text) => provider.stream(&self.client, &sent, on_text).await,
+            None => provider.complete(&self.client, &sent).await,
+        };
+        flight.land(&result)?;
+        result
     }
 
     /// Exponential backoff with jitter, or what `Retry-After` asks for.
@@ -168,21 +193,51 @@ impl AiRouter {
         Duration::from_millis(base / 2 + base * jitter / 1000)
     }
 
+    /// Many queries from the user at once; see [`batch_for`](Self::batch_for).
+    pub async fn batch(&self, reqs: &[AiRequest]) -> Vec<Result<AiResponse, AiError>> {
+        self.batch_for(reqs, &Caller::user()).await
+    }
+
     /// Many queries at once (at most `[ai] concurrency` in flight); results
     /// in input order, each its own success or failure.
-    pub async fn batch(&self, reqs: &[AiRequest]) -> Vec<Result<AiResponse, AiError>> {
-        let queries: Vec<_> = reqs.iter().map(|r| self.query(r)).collect();
+    pub async fn batch_for(&self, reqs: &[AiRequest], caller: &Caller) -> Vec<Result<AiResponse, AiError>> {
+        let queries: Vec<_> = reqs.iter().map(|r| self.query_for(r, caller)).collect();
         futures::stream::iter(queries).buffered(self.config.concurrency).collect().await
+    }
+
+    /// The user's query raced over `providers`; see
+    /// [`query_with_fallback_for`](Self::query_with_fallback_for).
+    pub async fn query_with_fallback(&self, req: &AiRequest, providers: &[String]) -> Result<AiResponse, AiError> {
+        self.query_with_fallback_for(req, providers, &Caller::user()).await
     }
 
     /// The same query to several providers at once: the first success wins
     /// and the other requests are cancelled (their connections dropped). If
-    /// all fail, one error lists each provider's failure.
-    pub async fn query_with_fallback(&self, req: &AiRequest, providers: &[String]) -> Result<AiResponse, AiError> {
-        let mut racing = FuturesUnordered::new();
+    /// all fail, one error lists each provider's failure. The list is
+    /// de-duplicated and, for a caller with a budget, cut to the requests it
+    /// has left: every request sent counts.
+    pub async fn query_with_fallback_for(
+        &self,
+        req: &AiRequest,
+        providers: &[String],
+        caller: &Caller,
+    ) -> Result<AiResponse, AiError> {
+        let mut names: Vec<&String> = Vec::new();
         for name in providers {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if let Some(budget) = &caller.budget {
+            names.truncate(usize::try_from(budget.requests_left()).unwrap_or(usize::MAX));
+            if names.is_empty() {
+                return Err(budget.reserve(req, 0).err().unwrap_or(AiError::NoProvider));
+            }
+        }
+        let mut racing = FuturesUnordered::new();
+        for name in names {
             let provider = self.provider(Some(name))?;
-            racing.push(async move { (name.clone(), self.query_on(provider, req).await) });
+            racing.push(async move { (name.clone(), self.query_on(provider, req, caller, None).await) });
         }
         let mut failures = Vec::new();
         while let Some((name, result)) = racing.next().await {
@@ -197,8 +252,9 @@ impl AiRouter {
     /// The same query to each provider in turn until one succeeds.
     pub async fn query_sequential(&self, req: &AiRequest, providers: &[String]) -> Result<AiResponse, AiError> {
         let mut failures = Vec::new();
+        let caller = Caller::user();
         for name in providers {
-            match self.query_on(self.provider(Some(name))?, req).await {
+            match self.query_on(self.provider(Some(name))?, req, &caller, None).await {
                 Ok(answer) => return Ok(answer),
                 Err(e) => failures.push((name.clone(), e)),
             }
@@ -206,31 +262,11 @@ impl AiRouter {
         Err(AiError::AllFailed(failures))
     }
 
-    /// One query, streamed: `on_text` gets each piece as it arrives. A cached
-    /// answer arrives in one piece.
+    /// One query from the user, streamed: `on_text` gets each piece as it
+    /// arrives. A cached answer arrives in one piece.
     pub async fn stream(&self, req: &AiRequest, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<AiResponse, AiError> {
         let provider = self.provider(req.provider.as_deref())?;
-        let key = Ledger::key(&provider.name, provider.model(req), req);
-        if let Some(mut answer) = self.ledger.lookup(&key)? {
-            on_text(&answer.text);
-            answer.cached = true;
-            answer.latency_ms = 0.0;
-            return Ok(answer);
-        }
-        self.check_budget(provider, req)?;
-        let mut tries = 0;
-        let answer = loop {
-            let result = provider.stream(&self.client, req, &mut *on_text).await;
-            match self.judge(provider, &result, tries)? {
-                Some(delay) => {
-                    tokio::time::sleep(delay).await;
-                    tries += 1;
-                }
-                None => break result?,
-            }
-        };
-        self.ledger.store(&key, &answer)?;
-        Ok(answer)
+        self.query_on(provider, req, &Caller::user(), Some(on_text)).await
     }
 
     /// The response cache's and the providers' statistics.
@@ -241,5 +277,60 @@ impl AiRouter {
     /// Empty the response cache; how many answers were removed.
     pub fn clear_cache(&self) -> Result<u32, AiError> {
         self.ledger.clear()
+    }
+}
+
+/// One request on the wire. [`land`](InFlight::land) settles it when the
+/// answer arrives; if it is dropped first (a fallback loser, a deadline),
+/// `Drop` records it as sent and cancelled, and its reservations stand.
+struct InFlight<'a> {
+    router: &'a AiRouter,
+    provider: &'a Provider,
+    caller: &'a Caller,
+    reservation: Reservation,
+    estimate: f64,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    fn land(&mut self, result: &Result<AiResponse, AiError>) -> Result<(), AiError> {
+        self.done = true;
+        let router = self.router;
+        // Not sent: a missing key is found before the request leaves.
+        let unsent = matches!(result, Err(AiError::MissingKey { .. }));
+        if let Some(budget) = &self.caller.budget {
+            match unsent {
+                true => budget.release(self.reservation),
+                false => budget.settle(self.reservation, result.as_ref().ok().map(|a| a.usage)),
+            }
+        }
+        router.ledger.settle_spend(self.estimate, result.as_ref().map_or(0.0, |a| a.cost_usd))?;
+        if unsent {
+            return Ok(());
+        }
+        router.tally.requests.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(answer) => {
+                let t = &router.tally;
+                t.tokens.fetch_add(answer.usage.input_tokens + answer.usage.output_tokens, Ordering::Relaxed);
+                t.cost_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
+                router.ledger.record(&self.provider.name, Ok((answer, answer.usage)))
+            }
+            Err(_) => router.ledger.record(&self.provider.name, Err(())),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let router = self.router;
+        router.tally.requests.fetch_add(1, Ordering::Relaxed);
+        router.tally.cost_nusd.fetch_add((self.estimate * 1e9) as u64, Ordering::Relaxed);
+        if let Err(e) = router.ledger.record_cancelled(&self.provider.name, self.estimate) {
+            tracing::warn!("a cancelled AI request was not recorded: {e}");
+        }
     }
 }

@@ -78,6 +78,16 @@ impl LmdbStore {
     }
 }
 
+impl LmdbStore {
+    fn counter(&self, txn: &RoTxn, space: Space, key: &str) -> Result<u64, StoreError> {
+        Ok(self.db(space).get(txn, key).map_err(|e| self.err(e))?.map_or(0, read_u64))
+    }
+
+    fn set_counter(&self, txn: &mut heed::RwTxn, space: Space, key: &str, value: u64) -> Result<(), StoreError> {
+        self.db(space).put(txn, key, &value.to_le_bytes()).map_err(|e| self.err(e))
+    }
+}
+
 fn read_u64(bytes: &[u8]) -> u64 {
     bytes.try_into().map_or(0, u64::from_le_bytes)
 }
@@ -120,9 +130,19 @@ impl ColdStore for LmdbStore {
                     deleted += u32::from(self.db(space).delete(&mut txn, key).map_err(|e| self.err(e))?);
                 }
                 Op::Add { space, key, delta } => {
-                    let db = self.db(space);
-                    let old = db.get(&txn, key).map_err(|e| self.err(e))?.map_or(0, read_u64);
-                    db.put(&mut txn, key, &old.saturating_add(delta).to_le_bytes()).map_err(|e| self.err(e))?;
+                    let old = self.counter(&txn, space, key)?;
+                    self.set_counter(&mut txn, space, key, old.saturating_add(delta))?;
+                }
+                Op::Sub { space, key, delta } => {
+                    let old = self.counter(&txn, space, key)?;
+                    self.set_counter(&mut txn, space, key, old.saturating_sub(delta))?;
+                }
+                Op::AddCapped { space, key, delta, cap } => {
+                    let old = self.counter(&txn, space, key)?;
+                    if old.saturating_add(delta) > cap {
+                        return Err(StoreError::OverCap { key: key.to_owned(), current: old, delta, cap });
+                    }
+                    self.set_counter(&mut txn, space, key, old + delta)?;
                 }
                 Op::DeleteWhere { space, prefix, matches } => {
                     deleted += self.delete_where(&mut txn, space, prefix, matches)?;

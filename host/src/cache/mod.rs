@@ -59,6 +59,7 @@ pub mod lmdb;
 pub mod stats;
 pub mod store;
 pub mod tiers;
+pub mod usage;
 pub mod zipf;
 
 use std::collections::HashMap;
@@ -71,8 +72,14 @@ pub use stats::{CacheStats, Counters};
 use crate::config::{CacheConfig, Durability};
 use clock::Clock;
 use entry::Entry;
-use store::{Applied, ColdStore, Op, Space, StoreError};
+pub use store::StoreError;
+use store::{Applied, ColdStore, Op, Space};
 use tiers::{Found, MemoryTiers, Moves, TierLimits};
+use usage::UsageCounts;
+
+/// The most keys whose usage a process tracks between flushes (a bound on
+/// host memory whatever keys a plugin reads; see [`usage`]).
+pub const USAGE_KEYS: usize = 4096;
 
 /// Keys of one owner. The host prefixes every key with its namespace, so no
 /// key or pattern of one owner reaches another's entries.
@@ -163,7 +170,7 @@ pub struct WarmReport {
 struct Inner {
     tiers: MemoryTiers,
     counters: Counters,
-    usage: HashMap<String, u64>,
+    usage: UsageCounts,
     /// The L3 generation this process's memory tiers reflect.
     seen: u64,
     /// When the generation was last compared (ms).
@@ -215,7 +222,7 @@ impl MultiLevelCache {
         let inner = Inner {
             tiers,
             counters: Counters::default(),
-            usage: HashMap::new(),
+            usage: UsageCounts::new(USAGE_KEYS),
             seen: 0,
             checked_at: 0,
             started: false,
@@ -336,12 +343,7 @@ impl MultiLevelCache {
             let mut inner = self.lock();
             self.refresh(&mut inner, now)?;
             if counted {
-                match inner.usage.get_mut(&full) {
-                    Some(n) => *n += 1,
-                    None => {
-                        inner.usage.insert(full.clone(), 1);
-                    }
-                }
+                inner.usage.touch(&full);
             }
             let (found, moves) = inner.tiers.lookup(&full, now);
             inner.record(moves);
@@ -439,6 +441,14 @@ impl MultiLevelCache {
         self.invalidate(ns, "*")
     }
 
+    /// Remove every key of `ns` and every trace of its use (usage counts,
+    /// hot-set entries): for a plugin that is removed with `--purge`.
+    pub fn purge(&self, ns: &Namespace) -> Result<u32, CacheError> {
+        let removed = self.clear(ns)?;
+        self.forget_usage(ns)?;
+        Ok(removed)
+    }
+
     /// Remove every expired entry from L3 and memory; how many there were.
     pub fn sweep(&self) -> Result<u32, CacheError> {
         let now = self.clock.now_ms();
@@ -469,7 +479,7 @@ impl MultiLevelCache {
             counts.insert(key[prefix.len()..].to_owned(), count);
             true
         })?;
-        for (full, n) in &self.lock().usage {
+        for (full, n) in self.lock().usage.iter() {
             if let Some(key) = full.strip_prefix(ns.prefix()) {
                 *counts.entry(key.to_owned()).or_default() += n;
             }
@@ -538,6 +548,20 @@ impl MultiLevelCache {
         Ok(())
     }
 
+    /// Add `delta` to the persistent counter `key` only if it stays at or
+    /// under `cap` (atomically, across processes): a reservation. Fails with
+    /// [`StoreError::OverCap`] otherwise.
+    pub fn reserve_counter(&self, key: &str, delta: u64, cap: u64) -> Result<(), CacheError> {
+        self.store.apply(&[Op::AddCapped { space: Space::Meta, key, delta, cap }])?;
+        Ok(())
+    }
+
+    /// Subtract `delta` from the persistent counter `key` (stopping at 0).
+    pub fn sub_counter(&self, key: &str, delta: u64) -> Result<(), CacheError> {
+        self.store.apply(&[Op::Sub { space: Space::Meta, key, delta }])?;
+        Ok(())
+    }
+
     /// The persistent counters whose names start with `prefix`.
     pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, CacheError> {
         let mut out = Vec::new();
@@ -577,11 +601,41 @@ impl MultiLevelCache {
         self.lock().counters
     }
 
-    /// Zero the statistics of every process (usage counts for warming stay).
+    /// Zero the statistics of every process, with the usage counts that
+    /// warming ranks keys by (the hot set stays until the next flush).
     pub fn reset_stats(&self) -> Result<(), CacheError> {
         let all = |_: &str, _: &[u8]| true;
-        self.store.apply(&[Op::DeleteWhere { space: Space::Meta, prefix: STATS_PREFIX, matches: &all }])?;
-        self.lock().counters = Counters::default();
+        self.store.apply(&[
+            Op::DeleteWhere { space: Space::Meta, prefix: STATS_PREFIX, matches: &all },
+            Op::DeleteWhere { space: Space::Meta, prefix: USAGE_PREFIX, matches: &all },
+        ])?;
+        let mut inner = self.lock();
+        inner.counters = Counters::default();
+        inner.usage.take();
+        Ok(())
+    }
+
+    /// Forget the usage counts of `ns` (and its keys in the hot set): for a
+    /// namespace that is purged.
+    pub fn forget_usage(&self, ns: &Namespace) -> Result<(), CacheError> {
+        let all = |_: &str, _: &[u8]| true;
+        let prefix = format!("{USAGE_PREFIX}{}", ns.prefix());
+        let hot: Vec<(String, u64)> = match self.store.get(Space::Meta, HOT)? {
+            Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let kept: Vec<&(String, u64)> = hot.iter().filter(|(k, _)| !k.starts_with(ns.prefix())).collect();
+        let json = serde_json::to_vec(&kept).expect("the hot set serializes");
+        self.store.apply(&[
+            Op::DeleteWhere { space: Space::Meta, prefix: &prefix, matches: &all },
+            Op::Put { space: Space::Meta, key: HOT, value: &json },
+        ])?;
+        let mut inner = self.lock();
+        let others: Vec<(String, u64)> =
+            inner.usage.take().into_iter().filter(|(k, _)| !k.starts_with(ns.prefix())).collect();
+        for (key, _) in others {
+            inner.usage.touch(&key);
+        }
         Ok(())
     }
 
@@ -591,7 +645,7 @@ impl MultiLevelCache {
     pub fn flush(&self) -> Result<(), CacheError> {
         let (counters, usage, started) = {
             let mut inner = self.lock();
-            (std::mem::take(&mut inner.counters), std::mem::take(&mut inner.usage), inner.started)
+            (std::mem::take(&mut inner.counters), inner.usage.take(), inner.started)
         };
         if counters != Counters::default() || !usage.is_empty() {
             let stat_keys: Vec<(String, u64)> = stats::NAMES
@@ -610,12 +664,12 @@ impl MultiLevelCache {
             if let Err(e) = self.store.apply(&ops) {
                 let mut inner = self.lock();
                 inner.counters = inner.counters.plus(&counters);
-                for (k, n) in usage {
-                    *inner.usage.entry(k).or_default() += n;
+                for (k, _) in usage {
+                    inner.usage.touch(&k);
                 }
                 return Err(e.into());
             }
-            self.update_hot(usage.keys())?;
+            self.update_hot(usage.iter().map(|(k, _)| k))?;
         }
         if started && self.sweep_due(self.clock.now_ms())? {
             self.sweep()?;

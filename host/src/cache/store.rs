@@ -52,6 +52,28 @@ pub enum Op<'a> {
         /// How much.
         delta: u64,
     },
+    /// Subtract `delta` from the counter at `key`, stopping at 0.
+    Sub {
+        /// Where.
+        space: Space,
+        /// The counter.
+        key: &'a str,
+        /// How much.
+        delta: u64,
+    },
+    /// Add `delta` to the counter at `key` only if the sum stays at or
+    /// under `cap`; otherwise the whole batch fails with
+    /// [`StoreError::OverCap`]. A reservation: check and add are atomic.
+    AddCapped {
+        /// Where.
+        space: Space,
+        /// The counter.
+        key: &'a str,
+        /// How much.
+        delta: u64,
+        /// The most the counter may hold.
+        cap: u64,
+    },
     /// Remove every key that starts with `prefix` and satisfies `matches`.
     DeleteWhere {
         /// Where.
@@ -69,6 +91,8 @@ impl fmt::Debug for Op<'_> {
             Op::Put { space, key, value } => write!(f, "Put({space:?}, {key:?}, {} bytes)", value.len()),
             Op::Delete { space, key } => write!(f, "Delete({space:?}, {key:?})"),
             Op::Add { space, key, delta } => write!(f, "Add({space:?}, {key:?}, {delta})"),
+            Op::Sub { space, key, delta } => write!(f, "Sub({space:?}, {key:?}, {delta})"),
+            Op::AddCapped { space, key, delta, cap } => write!(f, "AddCapped({space:?}, {key:?}, {delta}, {cap})"),
             Op::DeleteWhere { space, prefix, .. } => write!(f, "DeleteWhere({space:?}, {prefix:?})"),
         }
     }
@@ -80,6 +104,8 @@ impl Op<'_> {
             Op::Put { space, .. }
             | Op::Delete { space, .. }
             | Op::Add { space, .. }
+            | Op::Sub { space, .. }
+            | Op::AddCapped { space, .. }
             | Op::DeleteWhere { space, .. } => *space,
         }
     }
@@ -121,6 +147,18 @@ pub enum StoreError {
         path: String,
         /// What the store said.
         message: String,
+    },
+    /// An [`Op::AddCapped`] would have passed its cap; nothing was applied.
+    #[error("the counter {key} holds {current}; adding {delta} would pass its cap of {cap}")]
+    OverCap {
+        /// The counter.
+        key: String,
+        /// What it holds.
+        current: u64,
+        /// What was to be added.
+        delta: u64,
+        /// Its cap.
+        cap: u64,
     },
     /// Anything else.
     #[error("the cache store in {path} failed: {message}")]

@@ -1,87 +1,81 @@
 //! `isaac:plugin/ai`: AI queries for plugins that were granted them, within
-//! a budget per call (most requests, most tokens) that the host enforces.
+//! a budget per call (most requests, most tokens) that the host enforces by
+//! reservations on every HTTP request sent (see [`crate::ai::caller`]).
 //! Going over is an `over-budget` error the guest can handle, as is the
-//! user's daily spending cap. The guest blocks while the host awaits the
+//! user's daily spending cap; a model the provider's config does not list is
+//! `denied`. Answers are cached per plugin unless the config shares them. The guest blocks while the host awaits the
 //! provider on tokio; the call's deadline covers the wait.
 
 use std::sync::Arc;
 
-use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Message};
+use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
 use crate::bindings::{AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
 use crate::manifest::AiPermission;
 use crate::sandbox::HostState;
 
-/// A plugin's access to the AI router for one call, with what it has used.
+/// What a plugin was granted: the router, its budget per call, and the
+/// scope its answers are cached in. Each call opens a fresh [`AiAccess`].
 #[derive(Clone)]
-pub struct AiAccess {
+pub struct AiGrant {
     router: Arc<AiRouter>,
     budget: AiPermission,
-    requests: u32,
-    tokens: u64,
+    scope: String,
 }
 
-impl std::fmt::Debug for AiAccess {
+impl std::fmt::Debug for AiGrant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AiAccess").field("budget", &self.budget).finish_non_exhaustive()
+        f.debug_struct("AiGrant").field("budget", &self.budget).field("scope", &self.scope).finish_non_exhaustive()
     }
 }
 
-impl AiAccess {
-    /// Access to `router` within `budget` per call.
-    pub fn new(router: Arc<AiRouter>, budget: AiPermission) -> Self {
-        AiAccess { router, budget, requests: 0, tokens: 0 }
+impl AiGrant {
+    /// Plugin `plugin`'s access to `router` within `budget` per call.
+    pub fn new(router: Arc<AiRouter>, plugin: &str, budget: AiPermission) -> Self {
+        AiGrant { router, budget, scope: format!("plugin/{plugin}") }
     }
 
-    /// Take `n` requests from the budget, and return the request with its
-    /// output capped at the tokens left.
-    fn reserve(&mut self, req: WitRequest) -> Result<AiRequest, WitAiError> {
-        if self.requests >= self.budget.max_requests {
-            return Err(WitAiError::OverBudget(format!(
-                "this call may send at most {} AI requests (the plugin's `ai.max_requests`)",
-                self.budget.max_requests
-            )));
-        }
-        let left = self.budget.max_tokens.saturating_sub(self.tokens);
-        if left == 0 {
-            return Err(WitAiError::OverBudget(format!(
-                "this call may use at most {} AI tokens (the plugin's `ai.max_tokens`)",
-                self.budget.max_tokens
-            )));
-        }
-        self.requests += 1;
-        let cap = u32::try_from(left).unwrap_or(u32::MAX);
-        Ok(AiRequest {
-            messages: req.messages.into_iter().map(|m| Message { role: m.role, content: m.content }).collect(),
-            provider: None,
-            model: req.model,
-            max_tokens: Some(req.max_tokens.map_or(cap, |n| n.min(cap))),
-            temperature: req.temperature,
-        })
+    /// The access of one call, with a fresh budget.
+    pub(crate) fn open(&self) -> AiAccess {
+        AiAccess { router: self.router.clone(), caller: Caller::plugin(self.scope.clone(), self.budget) }
     }
+}
 
-    fn account(&mut self, result: Result<AiResponse, AiError>) -> Result<WitResponse, WitAiError> {
-        let answer = result.map_err(to_wit)?;
-        if !answer.cached {
-            self.tokens += answer.usage.input_tokens + answer.usage.output_tokens;
-        }
-        let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(WitResponse {
-            text: answer.text,
-            provider: answer.provider,
-            model: answer.model,
-            cached: answer.cached,
-            usage: WitUsage {
-                input_tokens: u32_of(answer.usage.input_tokens),
-                output_tokens: u32_of(answer.usage.output_tokens),
-            },
-            latency_ms: answer.latency_ms.round() as u32,
-        })
+/// One call's access: every request it sends is reserved from its budget.
+pub struct AiAccess {
+    router: Arc<AiRouter>,
+    caller: Caller,
+}
+
+fn request(req: WitRequest) -> AiRequest {
+    AiRequest {
+        messages: req.messages.into_iter().map(|m| Message { role: m.role, content: m.content }).collect(),
+        provider: None,
+        model: req.model,
+        max_tokens: req.max_tokens,
+        temperature: req.temperature,
     }
+}
+
+fn response(result: Result<AiResponse, AiError>) -> Result<WitResponse, WitAiError> {
+    let answer = result.map_err(to_wit)?;
+    let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(WitResponse {
+        text: answer.text,
+        provider: answer.provider,
+        model: answer.model,
+        cached: answer.cached,
+        usage: WitUsage {
+            input_tokens: u32_of(answer.usage.input_tokens),
+            output_tokens: u32_of(answer.usage.output_tokens),
+        },
+        latency_ms: answer.latency_ms.round() as u32,
+    })
 }
 
 fn to_wit(error: AiError) -> WitAiError {
     match error {
-        AiError::Budget { .. } => WitAiError::OverBudget(error.to_string()),
+        AiError::Budget { .. } | AiError::CallBudget(_) => WitAiError::OverBudget(error.to_string()),
+        AiError::ModelNotAllowed { .. } => WitAiError::Denied,
         other => WitAiError::Provider(other.to_string()),
     }
 }
@@ -95,24 +89,13 @@ impl HostState {
 impl AiHost for HostState {
     async fn query(&mut self, req: WitRequest) -> Result<WitResponse, WitAiError> {
         let access = self.ai_access()?;
-        let req = access.reserve(req)?;
-        let result = access.router.clone().query(&req).await;
-        access.account(result)
+        response(access.router.query_for(&request(req), &access.caller).await)
     }
 
     async fn batch(&mut self, reqs: Vec<WitRequest>) -> Vec<Result<WitResponse, WitAiError>> {
         let Ok(access) = self.ai_access() else { return reqs.iter().map(|_| Err(WitAiError::Denied)).collect() };
-        // Requests past the budget fail on their own; the rest run at once.
-        let reserved: Vec<Result<AiRequest, WitAiError>> = reqs.into_iter().map(|r| access.reserve(r)).collect();
-        let runnable: Vec<AiRequest> = reserved.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
-        let mut answers = access.router.clone().batch(&runnable).await.into_iter();
-        reserved
-            .into_iter()
-            .map(|r| match r {
-                Ok(_) => access.account(answers.next().expect("one answer per runnable request")),
-                Err(e) => Err(e),
-            })
-            .collect()
+        let reqs: Vec<AiRequest> = reqs.into_iter().map(request).collect();
+        access.router.batch_for(&reqs, &access.caller).await.into_iter().map(response).collect()
     }
 
     async fn query_with_fallback(
@@ -121,8 +104,6 @@ impl AiHost for HostState {
         providers: Vec<String>,
     ) -> Result<WitResponse, WitAiError> {
         let access = self.ai_access()?;
-        let req = access.reserve(req)?;
-        let result = access.router.clone().query_with_fallback(&req, &providers).await;
-        access.account(result)
+        response(access.router.query_with_fallback_for(&request(req), &providers, &access.caller).await)
     }
 }

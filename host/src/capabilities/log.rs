@@ -2,8 +2,9 @@
 //!
 //! Each line is `NAME: LEVEL: MESSAGE`, printed when the level passes the
 //! user's threshold (`-q` errors only, default warnings, `-v` info, `-vv`
-//! debug, `-vvv` trace). Control characters are replaced so a plugin cannot
-//! drive the terminal, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`]:
+//! debug, `-vvv` trace). Each message passes through the terminal sanitiser
+//! as one line ([`crate::terminal`]), so a plugin can neither drive the
+//! terminal nor forge a line of isaac's own, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`]:
 //! past it the call is stopped (a flood of logs is a fault, not output).
 
 use std::io::Write;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use crate::bindings::{Level, LogHost};
 use crate::sandbox::{HostState, LogFlood};
+use crate::terminal::{self, Lines};
 
 /// The most log text one call may print; the rest is dropped with a notice.
 pub const MAX_LOG_BYTES_PER_CALL: usize = 64 * 1024;
@@ -39,8 +41,7 @@ impl LogSink {
         if rank(level) < rank(self.threshold) {
             return Ok(());
         }
-        let clean: String =
-            message.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c }).collect();
+        let clean = terminal::sanitize(message, Lines::One);
         let _ = writeln!(std::io::stderr().lock(), "{}: {}: {clean}", self.plugin, name(level));
         Ok(())
     }

@@ -12,6 +12,16 @@ pub fn line(text: &str) {
     finish(result.and_then(|()| out.flush()));
 }
 
+/// Print text a plugin controls (a result, its metadata) on stdout: byte-exact to a pipe or a file, through
+/// the terminal sanitiser ([`crate::terminal`]) to a terminal.
+pub fn plugin_text(text: &str) {
+    if std::io::stdout().is_terminal() {
+        line(&crate::terminal::sanitize(text, crate::terminal::Lines::Keep));
+    } else {
+        line(text);
+    }
+}
+
 /// Write raw bytes on stdout.
 pub fn bytes(data: &[u8]) {
     let mut out = std::io::stdout().lock();

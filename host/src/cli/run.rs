@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{Failure, Settings, output};
+use crate::dirs::DirIdentity;
 use crate::host::{Host, HostOptions};
+use crate::sandbox::WasiDir;
 
 /// Run a plugin command in its own sandbox.
 ///
@@ -36,15 +38,20 @@ pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
     let runtime = super::runtime()?;
     // One call needs one instance: on-demand allocation costs ~3 µs to set
     // up against ~390 µs for reserving the pool (benches/loading.rs, `engine`).
-    let (allow_read, _copies) = allow_read(&args.allow_read, &settings.home)?;
+    let (allow_read, _copies) = allow_read(&args.allow_read)?;
     let host = Host::open(HostOptions { pooling: false, allow_read, ..settings.host_options() })?;
+    for dir in host.allow_read() {
+        host.protected()
+            .check(&dir.guest, &dir.identity.path)
+            .map_err(|why| anyhow::anyhow!("--allow-read {}: {why}", dir.guest))?;
+    }
     match runtime.block_on(host.run(command, rest)) {
         Ok(result) if settings.json => {
             output::json(&serde_json::json!({ "command": command, "output": result }));
             Ok(0)
         }
         Ok(result) => {
-            output::line(&result);
+            output::plugin_text(&result);
             Ok(0)
         }
         Err(e) => Err(Failure { code: e.exit_code(), error: e.into() }),
@@ -55,23 +62,20 @@ pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
 /// file as a read-only copy in a temporary directory mapped at the file's
 /// own folder (so the plugin sees it at the path the user typed, and nothing
 /// beside it). The copies live as long as the returned guards.
-/// Directory maps (host path, guest path) and the temporary copies behind them.
-type ReadGrants = (Vec<(PathBuf, String)>, Vec<tempfile::TempDir>);
+/// Directory maps (identity taken now, guest path) and the temporary copies
+/// behind them.
+type ReadGrants = (Vec<WasiDir>, Vec<tempfile::TempDir>);
 
-fn allow_read(paths: &[PathBuf], home: &Path) -> Result<ReadGrants, Failure> {
-    let home = home.canonicalize().unwrap_or_else(|_| home.to_owned());
+fn allow_read(paths: &[PathBuf]) -> Result<ReadGrants, Failure> {
     let (mut maps, mut copies) = (Vec::new(), Vec::new());
+    let identity = |dir: &Path, named: &Path| {
+        DirIdentity::of(dir).map_err(|e| anyhow::anyhow!("--allow-read {}: {e}", named.display()))
+    };
     for path in paths {
         let real = path.canonicalize().map_err(|e| anyhow::anyhow!("--allow-read {}: {e}", path.display()))?;
-        if real.starts_with(&home) || home.starts_with(&real) {
-            return Err(anyhow::anyhow!(
-                "--allow-read {}: covers the isaac home; no plugin may reach it",
-                path.display()
-            )
-            .into());
-        }
         if real.is_dir() {
-            maps.push((real, path.display().to_string()));
+            let guest = path.display().to_string();
+            maps.push(WasiDir { identity: identity(&real, path)?, guest, write: false });
             continue;
         }
         let copy = tempfile::tempdir()?;
@@ -81,7 +85,7 @@ fn allow_read(paths: &[PathBuf], home: &Path) -> Result<ReadGrants, Failure> {
             Some(parent) if !parent.is_empty() => parent,
             _ => ".".to_owned(),
         };
-        maps.push((copy.path().to_owned(), guest));
+        maps.push(WasiDir { identity: identity(copy.path(), path)?, guest, write: false });
         copies.push(copy);
     }
     Ok((maps, copies))

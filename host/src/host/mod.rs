@@ -25,12 +25,12 @@ use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
 use crate::capabilities;
-use crate::capabilities::ai::AiAccess;
+use crate::capabilities::ai::AiGrant;
 use crate::capabilities::cache::CacheAccess;
 use crate::compiled::CompiledCache;
 use crate::config::Config;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
-use crate::grants::{self, Grants};
+use crate::grants::{self, Grants, Protected, Request};
 use crate::home::Home;
 use crate::index::{FileStamp, Index, IndexEntry};
 use crate::loader::{self, LoadError, PluginFailure, PluginSource, Progress};
@@ -38,7 +38,7 @@ use crate::manifest::Manifest;
 use crate::manifest::Permissions;
 use crate::metrics::{self, History, RunRecord};
 use crate::registry::Registry;
-use crate::sandbox::{CallSpec, HostState, WasiGrant};
+use crate::sandbox::{CallSpec, HostState, WasiDir, WasiGrant};
 use crate::state::State;
 
 /// How to open a [`Host`].
@@ -59,8 +59,8 @@ pub struct HostOptions {
     /// (`isaac stats`); `None`: record nothing.
     pub record_as: Option<String>,
     /// Extra read-only directories for every call of this host (`isaac run
-    /// --allow-read`): (host path, guest path).
-    pub allow_read: Vec<(PathBuf, String)>,
+    /// --allow-read`), with their identity taken when the user named them.
+    pub allow_read: Vec<WasiDir>,
 }
 
 impl HostOptions {
@@ -79,7 +79,7 @@ impl HostOptions {
 }
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
-pub use install::Installed;
+pub use install::{Installed, PluginFiles};
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 
 /// An isaac home, opened.
@@ -96,7 +96,8 @@ pub struct Host {
     log_level: Level,
     history: History,
     grants: Grants,
-    allow_read: Vec<(PathBuf, String)>,
+    allow_read: Vec<WasiDir>,
+    protected: Protected,
     record_as: Option<String>,
     record: Mutex<RunRecord>,
     _ticker: EpochTicker,
@@ -106,10 +107,9 @@ impl Host {
     /// Open the home in `options` (creating it if needed) and start the engine.
     pub fn open(options: HostOptions) -> Result<Self, HostError> {
         let home = Home::open(&options.home)?;
-        let config = match &options.config_file {
-            Some(file) => Config::load(file, true)?,
-            None => Config::load(&home.config_file(), false)?,
-        };
+        let config_file = options.config_file.clone().unwrap_or_else(|| home.config_file());
+        let config = Config::load(&config_file, options.config_file.is_some())?;
+        let protected = Protected::new(home.root(), &config_file);
         let engine = HostEngine::new(&EngineOptions {
             max_memory_bytes: config.max_memory_bytes(),
             pooling: options.pooling,
@@ -142,6 +142,7 @@ impl Host {
             history,
             grants,
             allow_read: options.allow_read,
+            protected,
             record_as: options.record_as,
             record: Mutex::new(RunRecord {
                 startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
@@ -204,25 +205,44 @@ impl Host {
         &self.grants
     }
 
+    /// The directories `--allow-read` added to every call.
+    pub fn allow_read(&self) -> &[WasiDir] {
+        &self.allow_read
+    }
+
+    /// What no grant may reach (the home and the config file).
+    pub fn protected(&self) -> &Protected {
+        &self.protected
+    }
+
+    /// What the plugin described by `manifest` asks to be granted.
+    pub fn request(&self, manifest: &Manifest) -> Request {
+        Request::of(manifest, &self.config.limits)
+    }
+
     /// How calls into the plugin described by `manifest`, whose component
     /// has digest `sha256`, run: its limits, and what its grant allows (or
-    /// why it may not run).
+    /// why it may not run). Everything granted comes from the stored grant.
     fn spec(&self, manifest: &Manifest, sha256: &str) -> CallSpec {
         let grant = self.grants.get(&manifest.name).ok().flatten();
-        let refused = grants::refusal(&manifest.name, &manifest.permissions, sha256, grant.as_ref()).or_else(|| {
-            grants::check_dirs(&manifest.permissions, self.home.root())
-                .err()
-                .map(|why| format!("plugin `{}` cannot run: {why}", manifest.name))
-        });
-        let granted = if refused.is_none() { manifest.permissions.clone() } else { Permissions::default() };
-        let dirs = |list: &[String]| {
-            list.iter().map(|d| (grants::expand(d), grants::expand(d).display().to_string())).collect()
+        let request = self.request(manifest);
+        let refused = grants::refusal(&manifest.name, &request, sha256, grant.as_ref());
+        let (granted, granted_dirs) = match grant {
+            Some(g) if refused.is_none() && request.asks_anything() => (g.permissions, g.dirs),
+            _ => (Permissions::default(), Vec::new()),
         };
-        let mut read: Vec<(PathBuf, String)> = dirs(&granted.files.read);
-        read.extend(self.allow_read.iter().cloned());
+        let mut dirs: Vec<WasiDir> = granted_dirs
+            .into_iter()
+            .map(|d| WasiDir {
+                guest: grants::expand(&d.asked).display().to_string(),
+                identity: d.identity,
+                write: d.write,
+            })
+            .collect();
+        dirs.extend(self.allow_read.iter().cloned());
         let wasi = WasiGrant {
-            read,
-            write: dirs(&granted.files.write),
+            dirs,
+            protected: self.protected.clone(),
             env: granted.env.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v))).collect(),
             stdout: granted.stdout,
         };
@@ -233,7 +253,7 @@ impl Host {
             cache: granted.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
             cancel: None,
             ai: granted.ai.and_then(|budget| match self.ai() {
-                Ok(router) => Some(AiAccess::new(router, budget)),
+                Ok(router) => Some(AiGrant::new(router, &manifest.name, budget)),
                 Err(e) => {
                     tracing::warn!("plugin `{}` gets no AI access: {e}", manifest.name);
                     None
@@ -432,7 +452,8 @@ impl Host {
             Some(meta) => meta.clone(),
             None => {
                 let compile_ms = compiled.elapsed.as_secs_f64() * 1e3;
-                loader::metadata(&pre, &spec, compiled.sha256.clone(), wit_version, compile_ms).await?
+                let limits = self.config.metadata_limits();
+                loader::metadata(&pre, &spec, limits, compiled.sha256.clone(), wit_version, compile_ms).await?
             }
         };
         meta.artifact_sha256 = compiled.artifact_sha256.clone();

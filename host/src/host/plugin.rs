@@ -11,6 +11,7 @@ use crate::loader::{LoadError, PluginFailure};
 use crate::manifest::Manifest;
 use crate::registry::Registry;
 use crate::sandbox::{CallSpec, HostState};
+use crate::terminal::{self, Lines};
 
 use super::RunError;
 
@@ -64,12 +65,17 @@ impl LoadedPlugin {
     async fn call(&self, spec: &CallSpec, command: &str, args: &[String]) -> Result<String, RunError> {
         match spec.run(&self.pre, command, args).await? {
             Ok(output) => Ok(output),
-            Err(GuestError::Usage(message)) => {
-                Err(RunError::Usage { plugin: self.name.clone(), command: command.to_owned(), message })
-            }
-            Err(GuestError::Failed(message)) => {
-                Err(RunError::Failed { plugin: self.name.clone(), command: command.to_owned(), message })
-            }
+            // The guest's words reach the terminal in isaac's error line.
+            Err(GuestError::Usage(message)) => Err(RunError::Usage {
+                plugin: self.name.clone(),
+                command: command.to_owned(),
+                message: terminal::clean(&message, Lines::Keep),
+            }),
+            Err(GuestError::Failed(message)) => Err(RunError::Failed {
+                plugin: self.name.clone(),
+                command: command.to_owned(),
+                message: terminal::clean(&message, Lines::Keep),
+            }),
         }
     }
 }

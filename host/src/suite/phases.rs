@@ -222,6 +222,7 @@ fn ai(
         config.providers.insert(
             (*name).to_owned(),
             ProviderConfig {
+                models: Vec::new(),
                 kind: ProviderKind::Openai,
                 base_url: s.openai_url(),
                 api_key_env: None,

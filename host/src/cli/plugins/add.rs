@@ -23,19 +23,18 @@ pub struct AddArgs {
 pub fn run(settings: &Settings, args: AddArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
     let host = Host::open(settings.host_options())?;
-    let manifest = host.inspect(&args.path)?;
+    // Read once: what is reviewed is what is installed and granted.
+    let files = host.read_plugin(&args.path)?;
     // Refusing installs nothing.
-    if !super::grant::review(&manifest, args.yes, host.home().root())? {
+    if !super::grant::review(&host, &files.manifest, args.yes)? {
         eprintln!("nothing installed");
         return Ok(1);
     }
+    let grant = host.request(&files.manifest).asks_anything();
     let bar = output::progress(1, &format!("compiling {}", args.path.display()), settings.json);
-    let result = runtime.block_on(host.install(&args.path, args.force));
+    let result = runtime.block_on(host.install_files(&files, args.force, grant));
     bar.finish_and_clear();
     let installed = result?;
-    if crate::grants::asks_anything(&manifest.permissions) {
-        runtime.block_on(host.grant(&installed.plugin.name))?;
-    }
     let plugin = &installed.plugin;
     let commands: Vec<&str> = plugin.meta.commands.iter().map(|c| c.name.as_str()).collect();
     if settings.json {

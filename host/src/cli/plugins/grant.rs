@@ -5,9 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::Args;
 
 use crate::cli::{Failure, Settings, output};
-use crate::grants;
 use crate::host::Host;
 use crate::manifest::Manifest;
+use crate::terminal::{self, Lines};
 
 /// Grant an installed plugin what its manifest asks for, pinned to its
 /// current component (needed again after the component changes).
@@ -22,16 +22,19 @@ pub struct GrantArgs {
 
 /// Show what `manifest` asks for and ask the user to grant it (`yes`: grant
 /// without asking). `Ok(true)`: granted or nothing to grant.
-pub fn review(manifest: &Manifest, yes: bool, home: &std::path::Path) -> Result<bool, Failure> {
-    if !grants::asks_anything(&manifest.permissions) {
+pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failure> {
+    let request = host.request(manifest);
+    if !request.asks_anything() {
         return Ok(true);
     }
-    grants::check_dirs(&manifest.permissions, home)
-        .map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
+    request.grant_dirs(host.protected()).map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "plugin `{}` {} asks for:", manifest.name, manifest.version);
-    for line in grants::describe(&manifest.permissions) {
-        let _ = writeln!(err, "  - {line}");
+    // The manifest's strings hold no control characters (refused when it was
+    // parsed); the sanitiser also shows any bidirectional or zero-width one.
+    let version = terminal::sanitize(&manifest.version, Lines::One);
+    let _ = writeln!(err, "plugin `{}` {version} asks for:", manifest.name);
+    for line in request.describe() {
+        let _ = writeln!(err, "  - {}", terminal::sanitize(&line, Lines::One));
     }
     if yes {
         return Ok(true);
@@ -57,11 +60,11 @@ pub fn run(settings: &Settings, args: GrantArgs) -> Result<u8, Failure> {
     let entry = catalog.entry(&args.name).ok_or_else(|| {
         anyhow::anyhow!("plugin `{}` is not installed (`isaac plugins list` shows what is)", args.name)
     })?;
-    if !grants::asks_anything(&entry.manifest.permissions) {
+    if !host.request(&entry.manifest).asks_anything() {
         output::line(&format!("plugin `{}` asks for nothing; there is nothing to grant", args.name));
         return Ok(0);
     }
-    if !review(&entry.manifest, args.yes, host.home().root())? {
+    if !review(&host, &entry.manifest, args.yes)? {
         eprintln!("nothing granted");
         return Ok(1);
     }

@@ -62,23 +62,23 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
         text.push_str(&format!("  {:<12} {}\n  {:<12} usage: {}\n", c.name, c.summary, "", c.usage));
     }
     text.push_str("\npermissions asked for:\n");
-    let mut asked: Vec<String> =
-        crate::grants::describe(&m.permissions).into_iter().map(|l| format!("  {l}")).collect();
+    let mut asked: Vec<String> = host.request(m).describe().into_iter().map(|l| format!("  {l}")).collect();
     if asked.is_empty() {
         asked.push("  none".to_owned());
     }
     text.push_str(&asked.join("\n"));
     text.push_str(&match grant_status(&host, &args.name, m, &meta.sha256) {
-        None if crate::grants::asks_anything(&m.permissions) => "\n\ngranted: yes, pinned to this component".to_owned(),
+        None if host.request(m).asks_anything() => "\n\ngranted: yes, pinned to this component".to_owned(),
         None => String::new(),
         Some(why) => format!("\n\ngranted: no: {why}"),
     });
-    output::line(&text);
+    // Description, summaries, usage and paths come from the plugin.
+    output::plugin_text(&text);
     Ok(0)
 }
 
 /// Why the plugin may not run with its grant, if so.
 fn grant_status(host: &Host, name: &str, manifest: &crate::manifest::Manifest, sha256: &str) -> Option<String> {
     let grant = host.grants().get(name).ok().flatten();
-    crate::grants::refusal(name, &manifest.permissions, sha256, grant.as_ref())
+    crate::grants::refusal(name, &host.request(manifest), sha256, grant.as_ref())
 }

@@ -19,7 +19,7 @@ pub struct RemoveArgs {
 pub fn run(settings: &Settings, args: RemoveArgs) -> Result<u8, Failure> {
     let host = Host::open(settings.host_options())?;
     host.remove(&args.name)?;
-    let purged = if args.purge { Some(host.cache().clear(&Namespace::plugin(&args.name))?) } else { None };
+    let purged = if args.purge { Some(host.cache().purge(&Namespace::plugin(&args.name))?) } else { None };
     if settings.json {
         output::json(&serde_json::json!({ "removed": args.name, "purged_keys": purged }));
     } else {

@@ -71,7 +71,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, host: &Host, mut session: Session<
             Ok(line) => match runtime.block_on(execute(&mut session, &line, true)) {
                 Outcome::Nothing => {}
                 Outcome::Output(text) => {
-                    output::line(&text);
+                    output::plugin_text(&text);
                     if line.trim_start().starts_with(":reload") {
                         editor.set_helper(Some(ShellHelper { names: session.command_names() }));
                     }

@@ -1,6 +1,6 @@
 //! `isaac shell < script`: one command per line, results only.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
 
 use super::{Outcome, execute};
 use crate::cli::Failure;
@@ -37,6 +37,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut session: Session<'_>) -> Resul
 }
 
 fn write_result(out: &mut impl Write, result: &str) -> Result<(), Failure> {
+    let result = if std::io::stdout().is_terminal() {
+        crate::terminal::sanitize(result, crate::terminal::Lines::Keep)
+    } else {
+        std::borrow::Cow::Borrowed(result)
+    };
     out.write_all(result.as_bytes()).map_err(broken_pipe)?;
     if !result.ends_with('\n') {
         out.write_all(b"\n").map_err(broken_pipe)?;

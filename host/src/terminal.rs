@@ -1,0 +1,113 @@
+//! The one sanitiser for text a plugin controls that is shown on a terminal.
+//!
+//! A plugin's result, its error messages, its log lines, what it prints and
+//! the strings of its metadata are the plugin's bytes. Written raw to a
+//! terminal they could move the cursor, erase lines of isaac's own output
+//! (a permission request, say), set the window title or write the clipboard
+//! (OSC 52), or reorder what the user reads (bidirectional overrides). So
+//! before any of it reaches a terminal it passes through [`sanitize`], which
+//! makes every such character visible as an escape:
+//!
+//! - C0 controls, DEL and C1 controls as `\x1b`, `\x7f`, `\x9b`;
+//! - a carriage return as `\r` (in [`Lines::Keep`] mode a `\r\n` pair is an
+//!   ordinary line end);
+//! - the zero-width and bidirectional formatting characters (U+200B–U+200F,
+//!   U+202A–U+202E, U+2066–U+2069) as `\u{202e}`.
+//!
+//! Newlines and tabs stay where a multi-line text is expected (a result, a
+//! usage text); a log line or a one-line summary never spans lines.
+//!
+//! What is written to a pipe or a file is not sanitised: a result there stays
+//! byte-exact, because scripts rely on it, and `--json` output is escaped by
+//! JSON itself.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Whether a sanitised text may keep its line structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Keep `\n`, `\r\n` and `\t` (results, usage texts, error messages).
+    Keep,
+    /// One line: `\n` and `\t` become visible too (log lines, summaries).
+    One,
+}
+
+/// Whether `c` could change what a terminal shows beyond printing itself.
+pub fn is_hazard(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every hazardous character made visible; borrowed when there
+/// was none.
+pub fn sanitize(text: &str, lines: Lines) -> Cow<'_, str> {
+    let keep = |c: char, next: Option<char>| {
+        lines == Lines::Keep && (c == '\n' || c == '\t' || (c == '\r' && next == Some('\n')))
+    };
+    let mut chars = text.chars().peekable();
+    let mut first_bad = None;
+    let mut offset = 0;
+    while let Some(c) = chars.next() {
+        if is_hazard(c) && !keep(c, chars.peek().copied()) {
+            first_bad = Some(offset);
+            break;
+        }
+        offset += c.len_utf8();
+    }
+    let Some(start) = first_bad else { return Cow::Borrowed(text) };
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str(&text[..start]);
+    let mut chars = text[start..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if !is_hazard(c) || keep(c, chars.peek().copied()) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x100 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`sanitize`] as an owned string.
+pub fn clean(text: &str, lines: Lines) -> String {
+    sanitize(text, lines).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_become_visible() {
+        assert_eq!(sanitize("plain text", Lines::One), Cow::Borrowed("plain text"));
+        assert_eq!(sanitize("a\x1b[2Jb", Lines::Keep), "a\\x1b[2Jb");
+        assert_eq!(sanitize("\x1b]52;c;cHduZWQ=\x07", Lines::Keep), "\\x1b]52;c;cHduZWQ=\\x07");
+        assert_eq!(sanitize("del\x7f c1\u{9b}", Lines::Keep), "del\\x7f c1\\x9b");
+        assert_eq!(sanitize("lone\rreturn", Lines::Keep), "lone\\rreturn");
+        assert_eq!(sanitize("line\r\nnext\tcol", Lines::Keep), "line\r\nnext\tcol");
+        assert_eq!(sanitize("line\r\nnext\tcol", Lines::One), "line\\r\\nnext\\tcol");
+        assert_eq!(sanitize("abc\u{202e}txt.exe", Lines::Keep), "abc\\u{202e}txt.exe");
+        assert_eq!(sanitize("zero\u{200b}width\u{2066}", Lines::One), "zero\\u{200b}width\\u{2066}");
+        assert_eq!(sanitize("héllo wörld ✓", Lines::One), Cow::Borrowed("héllo wörld ✓"));
+    }
+
+    #[test]
+    fn nothing_hazardous_survives() {
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        for lines in [Lines::Keep, Lines::One] {
+            let out = sanitize(&all, lines);
+            let allowed = |c: char| lines == Lines::Keep && matches!(c, '\n' | '\t');
+            assert!(out.chars().all(|c| !is_hazard(c) || allowed(c)), "{lines:?}");
+        }
+    }
+}
