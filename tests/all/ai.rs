@@ -17,24 +17,24 @@ use isaac_host::state::State;
 use crate::support::{TestHome, dist, manifest, text};
 
 /// Simulated providers on a runtime of their own, alive as long as this is.
-struct Sims {
+pub(crate) struct Sims {
     runtime: tokio::runtime::Runtime,
     servers: Vec<(String, ProviderKind, Simulator)>,
 }
 
 impl Sims {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         Sims { runtime, servers: Vec::new() }
     }
 
-    fn add(mut self, name: &str, kind: ProviderKind, config: SimConfig) -> Self {
+    pub(crate) fn add(mut self, name: &str, kind: ProviderKind, config: SimConfig) -> Self {
         let sim = self.runtime.block_on(Simulator::start(config, 0)).unwrap();
         self.servers.push((name.to_owned(), kind, sim));
         self
     }
 
-    fn stats(&self, name: &str) -> &SimStats {
+    pub(crate) fn stats(&self, name: &str) -> &SimStats {
         &self.servers.iter().find(|(n, _, _)| n == name).unwrap().2.stats
     }
 
@@ -92,11 +92,11 @@ fn router(config: &AiConfig, dir: &std::path::Path) -> AiRouter {
 /// Whether an error is of the expected kind.
 type Check = dyn Fn(&AiError) -> bool;
 
-fn latency(ms: u64) -> SimConfig {
+pub(crate) fn latency(ms: u64) -> SimConfig {
     SimConfig { latency: Duration::from_millis(ms), ..SimConfig::default() }
 }
 
-fn home_with(sims: &Sims, extra: &str) -> TestHome {
+pub(crate) fn home_with(sims: &Sims, extra: &str) -> TestHome {
     let home = TestHome::new();
     std::fs::write(home.path().join("config.toml"), sims.toml(extra)).unwrap();
     home

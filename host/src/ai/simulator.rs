@@ -241,7 +241,9 @@ async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) 
     let text = format!("Simulated answer to: {prompt}");
     let model = request["model"].as_str().unwrap_or("sim-1").to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
-    let usage = (input_tokens, c.output_tokens);
+    // Like a real provider, it stops at the request's `max_tokens`.
+    let output_tokens = request["max_tokens"].as_u64().map_or(c.output_tokens, |max| max.min(c.output_tokens));
+    let usage = (input_tokens, output_tokens);
     let response = if stream {
         streamed(format, &model, &text, usage, c.fault)
     } else {
