@@ -315,6 +315,7 @@ mod tests {
         let protected = Protected::new(home.path(), &home.path().join("config.toml"));
         let granted = reading(&[outside.path()]).grant_dirs(&protected).unwrap();
         assert_eq!(granted[0].identity.path, outside.path().canonicalize().unwrap());
+        std::fs::create_dir(home.path().join("plugins")).unwrap();
         let refused = |r: Request| r.grant_dirs(&protected).unwrap_err();
         assert!(refused(reading(&[home.path()])).contains("covers the isaac home"));
         assert!(refused(reading(&[Path::new("/")])).contains("covers the isaac home"));

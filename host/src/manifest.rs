@@ -266,12 +266,12 @@ ai = { max_requests = 2, max_tokens = 100 }
             ("name = \"a\"\nversion = \"1\\r\"\n", (2, 11), "control character '\\r'"),
             (
                 "name = \"a\"\nversion = \"1\"\n[permissions]\nenv = [\"OK\", \"X\\u009b\"]\n",
-                (4, 13),
+                (4, 7),
                 "control character",
             ),
             (
                 "name = \"a\"\nversion = \"1\"\n[permissions]\nfiles = { write = [\"/tmp/\\b\"] }\n",
-                (4, 20),
+                (4, 19),
                 "control character",
             ),
         ];
