@@ -3,11 +3,17 @@
 //!
 //! ## Versions
 //!
-//! The package is versioned (`isaac:plugin@0.1.0`). A component records the
-//! version it was built against in the names of the `isaac:plugin`
-//! interfaces it imports (every plugin imports `isaac:plugin/types`, whose
-//! types its exports use). [`wit_version`] reads it back, so the loader can say
-//! "built against 0.2.0, this host supports 0.1.0" instead of a type error.
+//! The package is versioned. This host implements `isaac:plugin@0.2.0` (the
+//! `wit/` folder) and still links plugins built against `0.1.0` (a frozen
+//! copy in `host/wit-0.1.0/`, served by [`v0_1`], which adapts each call to
+//! the 0.2.0 implementation). A component records the version it was built
+//! against in the names of the `isaac:plugin` interfaces it imports (every
+//! plugin imports `isaac:plugin/types`, whose types its exports use).
+//! [`wit_version`] reads it back, so the loader can say "built against 0.9.0,
+//! this host supports 0.2.0 and 0.1.0" instead of a type error, and
+//! [`AnyPre`] calls a plugin of either version.
+
+pub(crate) mod v0_1;
 
 #[allow(missing_docs)]
 mod generated {
@@ -25,11 +31,11 @@ use wasmtime::component::Component;
 
 pub use generated::isaac::plugin::log::Level;
 pub use generated::isaac::plugin::types::{CommandInfo, Error as GuestError, PluginInfo};
-pub use generated::{Plugin as PluginBindings, PluginPre};
 
 pub(crate) use generated::Plugin as World;
 pub(crate) use generated::isaac::plugin::ai::{
-    AiError as WitAiError, Host as AiHost, Request as WitRequest, Response as WitResponse, Usage as WitUsage,
+    AiError as WitAiError, Host as AiHost, Message as WitMessage, Request as WitRequest, Response as WitResponse,
+    Usage as WitUsage,
 };
 pub(crate) use generated::isaac::plugin::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
 pub(crate) use generated::isaac::plugin::log::Host as LogHost;
@@ -38,7 +44,67 @@ pub(crate) use generated::isaac::plugin::types::Host as TypesHost;
 /// The WIT package every plugin targets.
 pub const WIT_PACKAGE: &str = "isaac:plugin";
 /// The version of it this host implements.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
+/// Every version this host links, newest first.
+pub const WIT_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
+
+/// A plugin linked and ready to instantiate, of either supported version.
+pub enum AnyPre<T: 'static> {
+    /// Built against `isaac:plugin@0.2.0`.
+    V0_2(generated::PluginPre<T>),
+    /// Built against `isaac:plugin@0.1.0`.
+    V0_1(v0_1::PluginPre<T>),
+}
+
+impl<T: Send + 'static> AnyPre<T> {
+    /// Check the world of `pre` as `version` (one of [`WIT_VERSIONS`]).
+    pub fn new(pre: wasmtime::component::InstancePre<T>, version: &str) -> wasmtime::Result<Self> {
+        Ok(match version {
+            "0.1.0" => AnyPre::V0_1(v0_1::PluginPre::new(pre)?),
+            _ => AnyPre::V0_2(generated::PluginPre::new(pre)?),
+        })
+    }
+
+    /// The engine it was compiled for.
+    pub fn engine(&self) -> &Engine {
+        match self {
+            AnyPre::V0_2(pre) => pre.engine(),
+            AnyPre::V0_1(pre) => pre.engine(),
+        }
+    }
+
+    /// Instantiate it in `store`, and nothing else.
+    pub async fn instantiate(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
+        match self {
+            AnyPre::V0_2(pre) => pre.instantiate_async(store).await.map(drop),
+            AnyPre::V0_1(pre) => pre.instantiate_async(store).await.map(drop),
+        }
+    }
+
+    /// Instantiate it in `store` and call `metadata()`.
+    pub async fn metadata(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<PluginInfo> {
+        match self {
+            AnyPre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_metadata(store).await,
+            AnyPre::V0_1(pre) => Ok(v0_1::info(pre.instantiate_async(&mut *store).await?.call_metadata(store).await?)),
+        }
+    }
+
+    /// Instantiate it in `store` and call `run(command, args)`.
+    pub async fn run(
+        &self,
+        store: &mut wasmtime::Store<T>,
+        command: &str,
+        args: &[String],
+    ) -> wasmtime::Result<Result<String, GuestError>> {
+        match self {
+            AnyPre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_run(store, command, args).await,
+            AnyPre::V0_1(pre) => {
+                let plugin = pre.instantiate_async(&mut *store).await?;
+                Ok(plugin.call_run(store, command, args).await?.map_err(v0_1::guest_error))
+            }
+        }
+    }
+}
 
 /// The `isaac:plugin` version `component` was built against, read from the
 /// names of the `isaac:plugin/...@VERSION` interfaces it imports or exports;
@@ -51,8 +117,8 @@ pub fn wit_version(engine: &Engine, component: &Component) -> Option<String> {
     for name in names {
         let Some(rest) = name.strip_prefix(&prefix) else { continue };
         let version = rest.split_once('@').map_or("", |(_, v)| v);
-        // Prefer a version other than ours, so a mix is reported.
-        if found.is_none() || version != WIT_VERSION {
+        // Prefer a version we do not link, so a mix is reported.
+        if found.is_none() || !WIT_VERSIONS.contains(&version) {
             found = Some(version.to_owned());
         }
     }

@@ -234,6 +234,9 @@ pub struct CacheConfig {
     pub freshness_ms: u64,
     /// How often, at most, expired entries are swept from L3 (seconds).
     pub sweep_interval_secs: u64,
+    /// The most each plugin's live entries may hold (keys and values), in
+    /// MiB; `[plugins.NAME] cache_quota_mb` overrides it for one plugin.
+    pub plugin_quota_mb: u64,
 }
 
 /// The longest key the cache accepts whatever the config says: LMDB's key
@@ -253,6 +256,7 @@ impl Default for CacheConfig {
             durability: Durability::Fast,
             freshness_ms: 100,
             sweep_interval_secs: 3600,
+            plugin_quota_mb: 64,
         }
     }
 }
@@ -302,6 +306,8 @@ pub struct PluginOverrides {
     pub memory_mb: Option<u64>,
     /// Deadline per call, in milliseconds.
     pub deadline_ms: Option<u64>,
+    /// Its cache quota, in MiB.
+    pub cache_quota_mb: Option<u64>,
 }
 
 /// The limits one plugin's calls run under, after config, manifest and the
@@ -383,6 +389,13 @@ impl Config {
     pub fn metadata_limits(&self) -> CallLimits {
         let memory_mb = self.limits.memory_mb.min(self.limits.max_memory_mb);
         CallLimits { memory_bytes: memory_mb << 20, deadline: METADATA_DEADLINE }
+    }
+
+    /// Plugin `name`'s cache quota in bytes: its `[plugins.NAME]
+    /// cache_quota_mb`, else `[cache] plugin_quota_mb`.
+    pub fn cache_quota_for(&self, name: &str) -> u64 {
+        let mb = self.plugins.get(name).and_then(|o| o.cache_quota_mb).unwrap_or(self.cache.plugin_quota_mb);
+        mb.saturating_mul(1 << 20)
     }
 
     /// The host's memory maximum, in bytes.

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::{self, PluginInfo, PluginPre, WIT_VERSION};
+use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
 use crate::compiled::CompiledCache;
 use crate::config::CallLimits;
 use crate::index::{CommandEntry, FileStamp, PluginMeta};
@@ -93,7 +93,7 @@ pub enum LoadError {
         message: String,
     },
     /// Built against another version of the WIT package.
-    #[error("{} was built against isaac:plugin@{found}, but this isaac supports isaac:plugin@{WIT_VERSION}: rebuild the plugin with isaac-plugin-sdk {WIT_VERSION}, or use an isaac that supports {found}", path.display())]
+    #[error("{} was built against isaac:plugin@{found}, but this isaac supports isaac:plugin@{}: rebuild the plugin with isaac-plugin-sdk {WIT_VERSION}, or use an isaac that supports {found}", path.display(), WIT_VERSIONS.join(" and "))]
     IncompatibleWit {
         /// The file.
         path: PathBuf,
@@ -101,8 +101,10 @@ pub enum LoadError {
         found: String,
     },
     /// The component does not fit the `isaac:plugin/plugin` world.
-    #[error("{} does not implement the isaac:plugin/plugin@{WIT_VERSION} world: {message}", path.display())]
+    #[error("{} does not implement the isaac:plugin/plugin@{version} world: {message}", path.display())]
     NotAPlugin {
+        /// The version it was checked against.
+        version: String,
         /// The file.
         path: PathBuf,
         /// What does not fit.
@@ -273,17 +275,19 @@ pub fn link(
     linker: &Linker<HostState>,
     component: &Component,
     path: &Path,
-) -> Result<(PluginPre<HostState>, String), LoadError> {
-    let version = bindings::wit_version(linker.engine(), component);
-    if let Some(found) = &version
-        && found != WIT_VERSION
-    {
-        return Err(LoadError::IncompatibleWit { path: path.to_owned(), found: found.clone() });
+) -> Result<(AnyPre<HostState>, String), LoadError> {
+    let version = bindings::wit_version(linker.engine(), component).unwrap_or_else(|| WIT_VERSION.to_owned());
+    if !WIT_VERSIONS.contains(&version.as_str()) {
+        return Err(LoadError::IncompatibleWit { path: path.to_owned(), found: version });
     }
-    let not_a_plugin = |e: wasmtime::Error| LoadError::NotAPlugin { path: path.to_owned(), message: describe(&e) };
+    let not_a_plugin = |e: wasmtime::Error| LoadError::NotAPlugin {
+        path: path.to_owned(),
+        version: version.clone(),
+        message: describe(&e),
+    };
     let pre = linker.instantiate_pre(component).map_err(not_a_plugin)?;
-    let pre = PluginPre::new(pre).map_err(not_a_plugin)?;
-    Ok((pre, version.unwrap_or_else(|| WIT_VERSION.to_owned())))
+    let pre = AnyPre::new(pre, &version).map_err(not_a_plugin)?;
+    Ok((pre, version))
 }
 
 /// Called with a plugin's name when its code is ready (for progress bars).
@@ -316,7 +320,7 @@ pub fn compile_all(
 
 /// Ask a linked plugin for its metadata and check it.
 pub async fn metadata(
-    pre: &PluginPre<HostState>,
+    pre: &AnyPre<HostState>,
     spec: &CallSpec,
     limits: CallLimits,
     sha256: String,

@@ -20,7 +20,7 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings::{GuestError, Level, PluginBindings, PluginInfo, PluginPre};
+use crate::bindings::{AnyPre, GuestError, Level, PluginInfo};
 use crate::capabilities::ai::{AiAccess, AiGrant};
 use crate::capabilities::cache::CacheAccess;
 use crate::capabilities::log::LogSink;
@@ -279,15 +279,12 @@ impl CallSpec {
     /// Instantiate and call `run(command, args)`.
     pub async fn run(
         &self,
-        pre: &PluginPre<HostState>,
+        pre: &AnyPre<HostState>,
         command: &str,
         args: &[String],
     ) -> Result<Result<String, GuestError>, CallError> {
         let (mut store, printed) = self.store(pre.engine())?;
-        let call = async {
-            let plugin = pre.instantiate_async(&mut store).await?;
-            plugin.call_run(&mut store, command, args).await
-        };
+        let call = pre.run(&mut store, command, args);
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
         if self.wasi.stdout {
             printed.show(&self.plugin);
@@ -310,9 +307,9 @@ impl CallSpec {
     }
 
     /// Instantiate, and nothing else.
-    pub async fn instantiate(&self, pre: &PluginPre<HostState>) -> Result<(), CallError> {
+    pub async fn instantiate(&self, pre: &AnyPre<HostState>) -> Result<(), CallError> {
         let (mut store, printed) = self.store(pre.engine())?;
-        let call = async { pre.instantiate_async(&mut store).await.map(drop) };
+        let call = pre.instantiate(&mut store);
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
         self.finish(outcome, &store, &printed)
     }
@@ -321,7 +318,7 @@ impl CallSpec {
     /// [`Config::metadata_limits`](crate::config::Config::metadata_limits)).
     /// Metadata describes the plugin: it runs with nothing granted, every
     /// field spelled out so that a new capability is never given by default.
-    pub async fn metadata(&self, pre: &PluginPre<HostState>, limits: CallLimits) -> Result<PluginInfo, CallError> {
+    pub async fn metadata(&self, pre: &AnyPre<HostState>, limits: CallLimits) -> Result<PluginInfo, CallError> {
         let spec = CallSpec {
             plugin: self.plugin.clone(),
             limits,
@@ -334,10 +331,7 @@ impl CallSpec {
             refused: None,
         };
         let (mut store, printed) = spec.store(pre.engine())?;
-        let call = async {
-            let plugin: PluginBindings = pre.instantiate_async(&mut store).await?;
-            plugin.call_metadata(&mut store).await
-        };
+        let call = pre.metadata(&mut store);
         let outcome = tokio::time::timeout(spec.limits.deadline + TIMER_SLACK, call).await;
         spec.finish(outcome, &store, &printed)
     }

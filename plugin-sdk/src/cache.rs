@@ -57,6 +57,7 @@ pub fn explain(error: &CacheError) -> String {
         }
         CacheError::TooLarge(message) => format!("too large for the cache: {message}"),
         CacheError::Storage(message) => format!("the cache failed: {message}"),
+        CacheError::Quota(message) => format!("over the cache quota: {message}"),
     }
 }
 

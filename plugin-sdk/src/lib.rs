@@ -1,7 +1,7 @@
 //! Write [isaac](https://example.invalid/isaac) plugins in Rust.
 //!
 //! An isaac plugin is a WebAssembly component that targets the
-//! `isaac:plugin/plugin@0.1.0` world. With this crate a plugin author
+//! `isaac:plugin/plugin@0.2.0` world. With this crate a plugin author
 //! implements one plain trait, [`Plugin`], and calls one macro,
 //! [`export_plugin!`]; the generated WIT bindings stay inside this crate.
 //!
@@ -65,7 +65,7 @@ pub mod log;
 pub use __bindings::isaac::plugin::types::{CommandInfo, Error, PluginInfo};
 
 /// The WIT package version this SDK was built against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// What a plugin implements. Both functions are associated functions: a
 /// plugin keeps no state between calls (each call runs in a fresh instance);

@@ -26,7 +26,7 @@ fn broken_home() -> TestHome {
 const EXPECTED: &[(&str, &str)] = &[
     ("bad-manifest", "plugin.toml:3:1: unknown field `color`"),
     ("core-module", "is a core WebAssembly module, not a component"),
-    ("future-wit", "built against isaac:plugin@0.2.0, but this isaac supports isaac:plugin@0.1.0"),
+    ("future-wit", "built against isaac:plugin@0.9.0, but this isaac supports isaac:plugin@0.2.0 and 0.1.0"),
     ("metadata-trap", "calling its `metadata` export failed: plugin `metadata-trap` crashed"),
     ("misnamed", "holds plugin `other-name`; an installed plugin's folder must be named after it"),
     ("no-component", "cannot read"),
@@ -58,7 +58,7 @@ fn every_broken_plugin_is_reported_and_the_rest_load() {
         report
             .failures
             .iter()
-            .any(|f| matches!(f.error, LoadError::IncompatibleWit { ref found, .. } if found == "0.2.0"))
+            .any(|f| matches!(f.error, LoadError::IncompatibleWit { ref found, .. } if found == "0.9.0"))
     );
 
     // A second load reads the failures from the index and says the same.

@@ -162,4 +162,5 @@ mod demo_home;
 mod grants;
 mod host_memory;
 mod limits;
+mod quota;
 mod terminal;

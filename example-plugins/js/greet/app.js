@@ -1,8 +1,8 @@
 // greet-js: `greet-js NAME` says hello and counts NAME's visits in the
 // host's cache, so a second run says `#2`. Logs one line through `log`.
 
-import { get, set } from "isaac:plugin/cache@0.1.0";
-import { log } from "isaac:plugin/log@0.1.0";
+import { get, set } from "isaac:plugin/cache@0.2.0";
+import { log } from "isaac:plugin/log@0.2.0";
 
 const COMMAND = "greet-js";
 

@@ -7,10 +7,57 @@ use std::sync::Arc;
 
 use heed::{MdbError, RoTxn};
 
-use super::store::{Applied, ColdStore, Footprint, Op, Space, StoreError};
+use std::collections::HashMap;
+
+use super::entry;
+use super::store::{Applied, ColdStore, Footprint, Op, Quota, Space, StoreError, namespace_of};
 use crate::state::State;
 
 const GENERATION: &str = "generation";
+/// Meta keys `bytes/NAMESPACE`: the namespace's bytes and earliest expiry.
+const BYTES_PREFIX: &str = "bytes/";
+
+/// Room kept free for the host's own writes: a data put is refused once the
+/// store is within this much of full (an eighth of the map, at most 64 MiB).
+fn headroom(map_size: u64) -> u64 {
+    (map_size / 8).min(64 << 20)
+}
+
+/// What a namespace holds: bytes of keys and values, and the earliest expiry
+/// among its entries (0: none expires).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Usage {
+    bytes: u64,
+    next_expiry: u64,
+}
+
+impl Usage {
+    fn decode(raw: &[u8]) -> Option<Self> {
+        let bytes = u64::from_le_bytes(raw.get(..8)?.try_into().ok()?);
+        let next_expiry = u64::from_le_bytes(raw.get(8..16)?.try_into().ok()?);
+        Some(Usage { bytes, next_expiry })
+    }
+
+    fn encode(self) -> [u8; 16] {
+        let mut out = [0; 16];
+        out[..8].copy_from_slice(&self.bytes.to_le_bytes());
+        out[8..].copy_from_slice(&self.next_expiry.to_le_bytes());
+        out
+    }
+
+    /// Count an entry of `len` bytes expiring at `expires_at`.
+    fn add(&mut self, len: u64, expires_at: u64) {
+        self.bytes += len;
+        if expires_at != 0 && (self.next_expiry == 0 || expires_at < self.next_expiry) {
+            self.next_expiry = expires_at;
+        }
+    }
+}
+
+/// The expiry an encoded entry carries (0: never, or unreadable).
+fn expiry_of(raw: &[u8]) -> u64 {
+    entry::decode(raw).map_or(0, |(at, _)| at)
+}
 
 /// L3 in LMDB.
 pub struct LmdbStore {
@@ -45,6 +92,108 @@ impl LmdbStore {
 }
 
 impl LmdbStore {
+    /// What namespace `ns` holds; counted from its entries when no count was
+    /// kept yet (data written by an older isaac).
+    fn usage(&self, txn: &RoTxn, ns: &str) -> Result<Usage, StoreError> {
+        match self.kept_usage(txn, ns)? {
+            Some(usage) => Ok(usage),
+            None => self.count(txn, ns),
+        }
+    }
+
+    /// The count kept for namespace `ns`, if one was.
+    fn kept_usage(&self, txn: &RoTxn, ns: &str) -> Result<Option<Usage>, StoreError> {
+        let key = format!("{BYTES_PREFIX}{ns}");
+        Ok(self.state.cache_meta.get(txn, &key).map_err(|e| self.err(e))?.and_then(Usage::decode))
+    }
+
+    /// Remove the data entry `key`, counted in its namespace.
+    fn delete_data(&self, txn: &mut heed::RwTxn, key: &str) -> Result<u32, StoreError> {
+        let Some(len) = self.state.cache.get(txn, key).map_err(|e| self.err(e))?.map(|v| (key.len() + v.len()) as u64)
+        else {
+            return Ok(0);
+        };
+        let ns = namespace_of(key);
+        let kept = self.kept_usage(txn, ns)?;
+        self.state.cache.delete(txn, key).map_err(|e| self.err(e))?;
+        let usage = match kept {
+            Some(mut usage) => {
+                usage.bytes = usage.bytes.saturating_sub(len);
+                usage
+            }
+            None => self.count(txn, ns)?,
+        };
+        self.set_usage(txn, ns, usage)?;
+        Ok(1)
+    }
+
+    /// Count what namespace `ns` holds, entry by entry.
+    fn count(&self, txn: &RoTxn, ns: &str) -> Result<Usage, StoreError> {
+        let mut usage = Usage::default();
+        for item in self.state.cache.prefix_iter(txn, ns).map_err(|e| self.err(e))? {
+            let (key, value) = item.map_err(|e| self.err(e))?;
+            usage.add((key.len() + value.len()) as u64, expiry_of(value));
+        }
+        Ok(usage)
+    }
+
+    fn set_usage(&self, txn: &mut heed::RwTxn, ns: &str, usage: Usage) -> Result<(), StoreError> {
+        let key = format!("{BYTES_PREFIX}{ns}");
+        self.state.cache_meta.put(txn, &key, &usage.encode()).map_err(|e| self.err(e))
+    }
+
+    /// A data put, counted in its namespace and checked against `quota`.
+    fn put_data(&self, txn: &mut heed::RwTxn, key: &str, value: &[u8], quota: Option<Quota>) -> Result<(), StoreError> {
+        let ns = namespace_of(key);
+        let old = self.state.cache.get(txn, key).map_err(|e| self.err(e))?.map_or(0, |v| (key.len() + v.len()) as u64);
+        let new = (key.len() + value.len()) as u64;
+        let mut usage = self.usage(txn, ns)?;
+        if let Some(quota) = quota {
+            if usage.next_expiry != 0 && usage.next_expiry <= quota.now_ms {
+                let now = quota.now_ms;
+                let expired = |_: &str, raw: &[u8]| entry::expired(expiry_of(raw), now);
+                self.delete_where(txn, Space::Data, ns, &expired)?;
+                usage = self.count(txn, ns)?;
+            }
+            let after = usage.bytes.saturating_sub(old) + new;
+            if new > old && after > quota.limit {
+                let more = new - old;
+                return Err(StoreError::Quota {
+                    namespace: ns.to_owned(),
+                    used: usage.bytes,
+                    more,
+                    limit: quota.limit,
+                });
+            }
+        }
+        self.state.cache.put(txn, key, value).map_err(|e| self.err(e))?;
+        usage.bytes = usage.bytes.saturating_sub(old);
+        usage.add(new, expiry_of(value));
+        self.set_usage(txn, ns, usage)
+    }
+
+    /// Refuse a data put of `len` bytes when the store is within its
+    /// headroom of full. Checked before the write transaction opens.
+    fn check_headroom(&self, len: usize) -> Result<(), StoreError> {
+        let env = self.state.env();
+        let info = env.info();
+        let map_size = info.map_size as u64;
+        let limit = map_size - headroom(map_size);
+        // Pages up to the last one used are an upper bound; only near the
+        // limit is the exact figure (a walk of the free list) needed.
+        let approx = (info.last_page_number as u64 + 1) * 4096;
+        if approx + len as u64 <= limit {
+            return Ok(());
+        }
+        let used = env.non_free_pages_size().map_err(|e| self.err(e))?;
+        if used + len as u64 > limit {
+            let path = self.state.path().display().to_string();
+            let message = format!("{used} bytes used of {map_size}; the rest is kept for isaac's own records");
+            return Err(StoreError::Full { path, message });
+        }
+        Ok(())
+    }
+
     fn delete_where(
         &self,
         txn: &mut heed::RwTxn,
@@ -54,12 +203,16 @@ impl LmdbStore {
     ) -> Result<u32, StoreError> {
         let db = self.db(space);
         let mut deleted = 0;
+        let mut freed: HashMap<String, u64> = HashMap::new();
         macro_rules! sweep {
             ($iter:expr) => {{
                 let mut iter = $iter.map_err(|e| self.err(e))?;
                 while let Some(item) = iter.next() {
                     let (key, value) = item.map_err(|e| self.err(e))?;
                     if matches(key, value) {
+                        if space == Space::Data {
+                            *freed.entry(namespace_of(key).to_owned()).or_default() += (key.len() + value.len()) as u64;
+                        }
                         // SAFETY: no reference into the database is held across
                         // this call (`key` and `value` are not used after it).
                         unsafe { iter.del_current() }.map_err(|e| self.err(e))?;
@@ -73,6 +226,17 @@ impl LmdbStore {
             sweep!(db.iter_mut(txn));
         } else {
             sweep!(db.prefix_iter_mut(txn, prefix));
+        }
+        for (ns, bytes) in freed {
+            let usage = match self.kept_usage(txn, &ns)? {
+                Some(mut usage) => {
+                    usage.bytes = usage.bytes.saturating_sub(bytes);
+                    usage
+                }
+                // No count was kept: count what is left.
+                None => self.count(txn, &ns)?,
+            };
+            self.set_usage(txn, &ns, usage)?;
         }
         Ok(deleted)
     }
@@ -120,14 +284,26 @@ impl ColdStore for LmdbStore {
     }
 
     fn apply(&self, ops: &[Op<'_>]) -> Result<Applied, StoreError> {
+        for op in ops {
+            if let Op::Put { space: Space::Data, value, .. } = op {
+                self.check_headroom(value.len())?;
+            }
+        }
         let mut txn = self.state.env().write_txn().map_err(|e| self.err(e))?;
         let generation_before = self.read_generation(&txn)?;
         let mut deleted = 0u32;
         for op in ops {
             match *op {
-                Op::Put { space, key, value } => self.db(space).put(&mut txn, key, value).map_err(|e| self.err(e))?,
+                Op::Put { space: Space::Data, key, value, quota } => self.put_data(&mut txn, key, value, quota)?,
+                Op::Put { space, key, value, .. } => {
+                    self.db(space).put(&mut txn, key, value).map_err(|e| self.err(e))?
+                }
                 Op::Delete { space, key } => {
-                    deleted += u32::from(self.db(space).delete(&mut txn, key).map_err(|e| self.err(e))?);
+                    let gone = match space {
+                        Space::Data => self.delete_data(&mut txn, key)?,
+                        Space::Meta => u32::from(self.db(space).delete(&mut txn, key).map_err(|e| self.err(e))?),
+                    };
+                    deleted += gone;
                 }
                 Op::Add { space, key, delta } => {
                     let old = self.counter(&txn, space, key)?;
@@ -155,6 +331,11 @@ impl ColdStore for LmdbStore {
         }
         txn.commit().map_err(|e| self.err(e))?;
         Ok(Applied { generation_before, deleted })
+    }
+
+    fn namespace_bytes(&self, ns: &str) -> Result<u64, StoreError> {
+        let txn = self.state.env().read_txn().map_err(|e| self.err(e))?;
+        Ok(self.usage(&txn, ns)?.bytes)
     }
 
     fn generation(&self) -> Result<u64, StoreError> {

@@ -119,6 +119,17 @@ impl Namespace {
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
+
+    /// Whose keys these are, for messages: ``plugin `NAME` ``, `the user`,
+    /// or ``the host's `NAME` ``.
+    pub fn owner(&self) -> String {
+        let name = self.prefix.trim_end_matches(SEP).split(SEP).nth(1).unwrap_or("");
+        match self.prefix.as_bytes().first() {
+            Some(b'p') => format!("plugin `{name}`"),
+            Some(b's') => format!("the host's `{name}`"),
+            _ => "the user".to_owned(),
+        }
+    }
 }
 
 /// A cache operation that did not happen.
@@ -146,6 +157,21 @@ pub enum CacheError {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// A set would pass the namespace's quota.
+    #[error(
+        "{owner} has {used} bytes in the cache; {more} more would pass its quota of {} MiB (delete or invalidate keys, or raise `cache_quota_mb` under [plugins.NAME] in config.toml)",
+        limit >> 20
+    )]
+    Quota {
+        /// Whose namespace: `plugin `NAME`` or `the user`.
+        owner: String,
+        /// Bytes its live entries hold.
+        used: u64,
+        /// Bytes the set would add.
+        more: u64,
+        /// Its quota in bytes.
+        limit: u64,
     },
     /// L3 failed.
     #[error(transparent)]
@@ -385,6 +411,20 @@ impl MultiLevelCache {
 
     /// Set `key` of `ns` to `value`: one L3 commit, then L1.
     pub fn set(&self, ns: &Namespace, key: &str, value: &[u8], expiry: Expiry) -> Result<(), CacheError> {
+        self.set_within(ns, key, value, expiry, None)
+    }
+
+    /// [`set`](Self::set), refused with [`CacheError::Quota`] when the key
+    /// and value bytes of `ns`'s live entries would pass `quota` (checked
+    /// and updated in the write's own transaction, so across processes).
+    pub fn set_within(
+        &self,
+        ns: &Namespace,
+        key: &str,
+        value: &[u8],
+        expiry: Expiry,
+        quota: Option<u64>,
+    ) -> Result<(), CacheError> {
         self.check_key(key)?;
         let max = usize::try_from(self.config.max_value_kb << 10).unwrap_or(usize::MAX);
         if value.len() > max {
@@ -400,12 +440,26 @@ impl MultiLevelCache {
         let full = ns.key(key);
         let encoded = entry::encode(expires_at, value);
         let entry = Entry { value: value.into(), expires_at };
-        self.write(&[Op::Put { space: Space::Data, key: &full, value: &encoded }], |inner| {
+        let quota = quota.map(|limit| store::Quota { limit, now_ms: now });
+        let put = Op::Put { space: Space::Data, key: &full, value: &encoded, quota };
+        self.write(&[put], |inner| {
             let moves = inner.tiers.insert(full.as_str().into(), entry);
             inner.record(moves);
             inner.counters.sets += 1;
+        })
+        .map_err(|e| match e {
+            CacheError::Store(StoreError::Quota { used, more, limit, .. }) => {
+                CacheError::Quota { owner: ns.owner().to_owned(), used, more, limit }
+            }
+            other => other,
         })?;
         Ok(())
+    }
+
+    /// The key and value bytes `ns`'s entries hold (with any expired ones
+    /// not yet reclaimed), across processes.
+    pub fn bytes_used(&self, ns: &Namespace) -> Result<u64, CacheError> {
+        Ok(self.store.namespace_bytes(ns.prefix())?)
     }
 
     /// Delete `key` of `ns` from every tier; whether it was there.
@@ -456,7 +510,7 @@ impl MultiLevelCache {
         let now_bytes = now.to_le_bytes();
         let ops = [
             Op::DeleteWhere { space: Space::Data, prefix: "", matches: &expired },
-            Op::Put { space: Space::Meta, key: LAST_SWEEP, value: &now_bytes },
+            Op::Put { space: Space::Meta, key: LAST_SWEEP, value: &now_bytes, quota: None },
         ];
         let (applied, ()) = self.write(&ops, |_| ())?;
         self.lock().counters.expirations += u64::from(applied.deleted);
@@ -628,7 +682,7 @@ impl MultiLevelCache {
         let json = serde_json::to_vec(&kept).expect("the hot set serializes");
         self.store.apply(&[
             Op::DeleteWhere { space: Space::Meta, prefix: &prefix, matches: &all },
-            Op::Put { space: Space::Meta, key: HOT, value: &json },
+            Op::Put { space: Space::Meta, key: HOT, value: &json, quota: None },
         ])?;
         let mut inner = self.lock();
         let others: Vec<(String, u64)> =
@@ -691,7 +745,7 @@ impl MultiLevelCache {
         list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         list.truncate(self.config.l1_entries);
         let json = serde_json::to_vec(&list).expect("the hot set serializes");
-        self.store.apply(&[Op::Put { space: Space::Meta, key: HOT, value: &json }])?;
+        self.store.apply(&[Op::Put { space: Space::Meta, key: HOT, value: &json, quota: None }])?;
         Ok(())
     }
 }

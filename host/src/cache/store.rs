@@ -13,6 +13,18 @@
 //!   Other processes compare generations to learn that their in-memory tiers
 //!   may be stale. Batches of `Space::Meta` only leave it alone.
 //! - `get` and `scan` see every batch committed before they start.
+//! - **Bytes per namespace.** The store keeps, for each namespace of the
+//!   data space ([`namespace_of`]), the key and value bytes of its entries
+//!   and the earliest expiry among them, updated in the transaction of every
+//!   write that changes them (put, delete, delete-where), so they hold across
+//!   processes. A [`Op::Put`] with a [`Quota`] first reclaims the
+//!   namespace's expired entries if the earliest expiry has passed, then
+//!   refuses (with [`StoreError::Quota`], nothing applied) a put that would
+//!   take the namespace past its limit. An expired entry thus stops counting
+//!   at the latest at its namespace's next quota-checked put.
+//! - **Headroom.** A data put is refused with [`StoreError::Full`] once the
+//!   store is within its headroom of full, so the host's own writes (grants,
+//!   the plugin index, AI spending) always find room.
 
 use std::fmt;
 
@@ -25,6 +37,26 @@ pub enum Space {
     Meta,
 }
 
+/// The namespace of a data key: everything up to and including the
+/// separator that ends the owner's name (see `cache::Namespace`).
+pub fn namespace_of(key: &str) -> &str {
+    const SEP: char = '\u{1f}';
+    let seps = if key.starts_with('u') { 1 } else { 2 };
+    match key.match_indices(SEP).nth(seps - 1) {
+        Some((i, _)) => &key[..=i],
+        None => key,
+    }
+}
+
+/// A namespace's limit on the bytes of its live entries, for one put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// The most bytes (keys and values) its live entries may hold.
+    pub limit: u64,
+    /// Now, in ms since the Unix epoch (to reclaim expired entries).
+    pub now_ms: u64,
+}
+
 /// One write in a batch.
 pub enum Op<'a> {
     /// Store `value` under `key`.
@@ -35,6 +67,8 @@ pub enum Op<'a> {
         key: &'a str,
         /// The value.
         value: &'a [u8],
+        /// For a data put: the namespace's quota, if it has one.
+        quota: Option<Quota>,
     },
     /// Remove `key`.
     Delete {
@@ -88,7 +122,7 @@ pub enum Op<'a> {
 impl fmt::Debug for Op<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::Put { space, key, value } => write!(f, "Put({space:?}, {key:?}, {} bytes)", value.len()),
+            Op::Put { space, key, value, .. } => write!(f, "Put({space:?}, {key:?}, {} bytes)", value.len()),
             Op::Delete { space, key } => write!(f, "Delete({space:?}, {key:?})"),
             Op::Add { space, key, delta } => write!(f, "Add({space:?}, {key:?}, {delta})"),
             Op::Sub { space, key, delta } => write!(f, "Sub({space:?}, {key:?}, {delta})"),
@@ -148,6 +182,18 @@ pub enum StoreError {
         /// What the store said.
         message: String,
     },
+    /// A put would take its namespace past its quota; nothing was applied.
+    #[error("the namespace holds {used} bytes; {more} more would pass its quota of {limit} bytes")]
+    Quota {
+        /// The namespace (see [`namespace_of`]).
+        namespace: String,
+        /// Bytes its live entries hold.
+        used: u64,
+        /// Bytes the put would add.
+        more: u64,
+        /// Its quota.
+        limit: u64,
+    },
     /// An [`Op::AddCapped`] would have passed its cap; nothing was applied.
     #[error("the counter {key} holds {current}; adding {delta} would pass its cap of {cap}")]
     OverCap {
@@ -183,6 +229,9 @@ pub trait ColdStore: Send + Sync {
     fn generation(&self) -> Result<u64, StoreError>;
     /// The size of the data space.
     fn footprint(&self) -> Result<Footprint, StoreError>;
+    /// The key and value bytes the entries of namespace `ns` hold
+    /// (expired entries not yet reclaimed included).
+    fn namespace_bytes(&self, ns: &str) -> Result<u64, StoreError>;
     /// Make every applied batch durable (fsync).
     fn sync(&self) -> Result<(), StoreError>;
 }

@@ -310,3 +310,40 @@ fn concurrent_threads_agree() {
     }
     assert_eq!(cache.stats().unwrap().l3_entries, 80);
 }
+
+#[test]
+fn a_quota_counts_live_bytes_across_processes_deletes_and_expiry() {
+    let f = Fixture::new();
+    let (one, other) = (f.small(4, 4), f.small(4, 4));
+    let ns = Namespace::plugin("p");
+    let value = vec![b'v'; 1000];
+    // An entry counts its namespaced key, the 9-byte header and the value.
+    let full = |key: &str| ns.key(key).len() as u64 + 9 + 1000;
+    let quota = Some(3 * full("a"));
+    for key in ["a", "b", "c"] {
+        one.set_within(&ns, key, &value, Expiry::Never, quota).unwrap();
+    }
+    // Another process sees the same count and is refused.
+    let refused = other.set_within(&ns, "d", &value, Expiry::Never, quota).unwrap_err();
+    assert!(
+        matches!(refused, CacheError::Quota { used, limit, .. } if used == 3 * full("a") && limit == quota.unwrap())
+    );
+    assert!(refused.to_string().contains("plugin `p`"), "{refused}");
+    // Replacing a value with one no larger is always allowed.
+    one.set_within(&ns, "a", &value, Expiry::Never, quota).unwrap();
+    // Deletes and invalidation give the bytes back.
+    assert!(other.delete(&ns, "a").unwrap());
+    one.set_within(&ns, "d", &value, Expiry::After(Duration::from_secs(10)), quota).unwrap();
+    assert_eq!(one.bytes_used(&ns).unwrap(), 3 * full("a"));
+    assert_eq!(one.invalidate(&ns, "b").unwrap(), 1);
+    assert_eq!(one.bytes_used(&ns).unwrap(), 2 * full("a"));
+    one.set_within(&ns, "e", &value, Expiry::Never, quota).unwrap();
+    // Full again; once `d` expires it stops counting at the next set.
+    assert!(one.set_within(&ns, "f", &value, Expiry::Never, quota).is_err());
+    f.clock.advance(Duration::from_secs(11));
+    one.set_within(&ns, "f", &value, Expiry::Never, quota).unwrap();
+    assert_eq!(one.bytes_used(&ns).unwrap(), 3 * full("a"));
+    // Other namespaces are not counted, nor limited by it.
+    one.set(&Namespace::user(), "a", &value, Expiry::Never).unwrap();
+    assert_eq!(one.bytes_used(&ns).unwrap(), 3 * full("a"));
+}

@@ -5,7 +5,9 @@
 //! `cache`; without it every function returns `denied`, an error the guest
 //! can handle. Keys are prefixed with the plugin's namespace by the host, so
 //! a crafted key or pattern (`../`, the separator, `*`) only ever reaches
-//! the plugin's own entries.
+//! the plugin's own entries. A plugin's live entries may hold at most its
+//! quota (`[cache] plugin_quota_mb`, or `[plugins.NAME] cache_quota_mb`); a
+//! `set` past it is a `quota` error naming the quota and how to raise it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +16,13 @@ use crate::bindings::{CacheHost, WitCacheError, WitExpiry};
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
 use crate::sandbox::HostState;
 
-/// A plugin's handle on the cache: the cache and its namespace.
+/// A plugin's handle on the cache: the cache, its namespace and its quota.
 #[derive(Clone)]
 pub struct CacheAccess {
     cache: Arc<MultiLevelCache>,
+    plugin: String,
     namespace: Namespace,
+    quota: u64,
 }
 
 impl std::fmt::Debug for CacheAccess {
@@ -28,18 +32,25 @@ impl std::fmt::Debug for CacheAccess {
 }
 
 impl CacheAccess {
-    /// Access to `cache` in the namespace of plugin `plugin`.
-    pub fn for_plugin(cache: Arc<MultiLevelCache>, plugin: &str) -> Self {
-        CacheAccess { cache, namespace: Namespace::plugin(plugin) }
+    /// Access to `cache` in the namespace of plugin `plugin`, whose live
+    /// entries may hold `quota` bytes.
+    pub fn for_plugin(cache: Arc<MultiLevelCache>, plugin: &str, quota: u64) -> Self {
+        CacheAccess { cache, plugin: plugin.to_owned(), namespace: Namespace::plugin(plugin), quota }
     }
-}
 
-fn to_wit(error: CacheError) -> WitCacheError {
-    match error {
-        CacheError::EmptyKey | CacheError::KeyTooLong { .. } | CacheError::ValueTooLarge { .. } => {
-            WitCacheError::TooLarge(error.to_string())
+    fn to_wit(&self, error: CacheError) -> WitCacheError {
+        match error {
+            CacheError::EmptyKey | CacheError::KeyTooLong { .. } | CacheError::ValueTooLarge { .. } => {
+                WitCacheError::TooLarge(error.to_string())
+            }
+            CacheError::Quota { used, more, limit, .. } => WitCacheError::Quota(format!(
+                "plugin `{}` holds {used} bytes in the cache and {more} more would pass its quota of {} MiB; the user can raise it with `cache_quota_mb` under [plugins.{}] in config.toml",
+                self.plugin,
+                limit >> 20,
+                self.plugin
+            )),
+            CacheError::Store(e) => WitCacheError::Storage(e.to_string()),
         }
-        CacheError::Store(e) => WitCacheError::Storage(e.to_string()),
     }
 }
 
@@ -52,7 +63,7 @@ impl HostState {
 impl CacheHost for HostState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitCacheError> {
         let access = self.cache_access()?;
-        let value = access.cache.get(&access.namespace, &key).map_err(to_wit)?;
+        let value = access.cache.get(&access.namespace, &key).map_err(|e| access.to_wit(e))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
@@ -63,16 +74,17 @@ impl CacheHost for HostState {
             WitExpiry::Seconds(s) => Expiry::After(Duration::from_secs(u64::from(s))),
             WitExpiry::Never => Expiry::Never,
         };
-        access.cache.set(&access.namespace, &key, &value, expiry).map_err(to_wit)
+        let quota = Some(access.quota);
+        access.cache.set_within(&access.namespace, &key, &value, expiry, quota).map_err(|e| access.to_wit(e))
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, WitCacheError> {
         let access = self.cache_access()?;
-        access.cache.delete(&access.namespace, &key).map_err(to_wit)
+        access.cache.delete(&access.namespace, &key).map_err(|e| access.to_wit(e))
     }
 
     async fn invalidate(&mut self, pattern: String) -> Result<u32, WitCacheError> {
         let access = self.cache_access()?;
-        access.cache.invalidate(&access.namespace, &pattern).map_err(to_wit)
+        access.cache.invalidate(&access.namespace, &pattern).map_err(|e| access.to_wit(e))
     }
 }

@@ -17,6 +17,7 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> 
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     World::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    crate::bindings::v0_1::World::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 

@@ -250,7 +250,9 @@ impl Host {
             plugin: Arc::from(manifest.name.as_str()),
             limits: self.config.limits_for(manifest),
             log_level: self.log_level,
-            cache: granted.cache.then(|| CacheAccess::for_plugin(self.cache.clone(), &manifest.name)),
+            cache: granted.cache.then(|| {
+                CacheAccess::for_plugin(self.cache.clone(), &manifest.name, self.config.cache_quota_for(&manifest.name))
+            }),
             cancel: None,
             ai: granted.ai.and_then(|budget| match self.ai() {
                 Ok(router) => Some(AiGrant::new(router, &manifest.name, budget)),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::bindings::{GuestError, PluginPre};
+use crate::bindings::{AnyPre, GuestError};
 use crate::index::{FileStamp, IndexEntry, PluginMeta};
 use crate::loader::{LoadError, PluginFailure};
 use crate::manifest::Manifest;
@@ -27,7 +27,7 @@ pub struct LoadedPlugin {
     pub from_cache: bool,
     /// How long compiling or deserializing took.
     pub load_time: Duration,
-    pub(super) pre: PluginPre<HostState>,
+    pub(super) pre: AnyPre<HostState>,
     pub(super) spec: CallSpec,
     /// Stamps of `plugin.toml` and the component when loaded.
     pub(super) stamps: (FileStamp, FileStamp),

@@ -1,4 +1,4 @@
-//! `isaac cache stats [--reset]`
+//! `isaac cache stats [--reset] [--plugin NAME]`
 
 use clap::Args;
 
@@ -9,12 +9,16 @@ use crate::cli::{Failure, Settings, output};
 /// `l3_hits`, `misses`, `sets`, `l1_evictions`, `l2_evictions`,
 /// `expirations`, `invalidations`), `hits`, `hit_rate`, `memory_hit_rate`,
 /// and the sizes `l1_entries`, `l2_entries`, `memory_bytes`, `l3_entries`,
-/// `l3_bytes`.
+/// `l3_bytes`. With --plugin NAME: that plugin's bytes in the cache and its
+/// quota (`{"plugin", "used_bytes", "quota_bytes"}`).
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Zero the counters (usage counts for warming are kept).
+    /// Zero the counters and the usage counts warming ranks keys by.
     #[arg(long)]
     reset: bool,
+    /// Show how much of its quota plugin NAME uses instead.
+    #[arg(long, value_name = "NAME")]
+    plugin: Option<String>,
 }
 
 pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
@@ -22,6 +26,18 @@ pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
     let cache = host.cache();
     if args.reset {
         cache.reset_stats()?;
+    }
+    if let Some(name) = &args.plugin {
+        crate::manifest::check_name(name).map_err(|why| Failure { code: 2, error: anyhow::anyhow!(why) })?;
+        let used = cache.bytes_used(&crate::cache::Namespace::plugin(name))?;
+        let quota = host.config().cache_quota_for(name);
+        if settings.json {
+            output::json(&serde_json::json!({ "plugin": name, "used_bytes": used, "quota_bytes": quota }));
+        } else {
+            let percent = if quota == 0 { 100.0 } else { used as f64 * 100.0 / quota as f64 };
+            output::line(&format!("{name}: {used} of {} bytes ({percent:.1} % of its quota)", quota));
+        }
+        return Ok(0);
     }
     let s = cache.stats()?;
     if settings.json {
