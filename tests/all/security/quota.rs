@@ -39,7 +39,11 @@ fn a_plugin_writing_past_its_quota_is_refused_and_told_why() {
     assert!(shown.contains(&format!("hoarder: {stored} of {} bytes", 4 << 20)), "{shown}");
     // Deleting frees room; invalidating frees it all.
     assert_eq!(text(&home.run(&["run", "hoarder:del", "big-0"])).0, "true\n");
-    assert!(text(&home.run(&["run", "hoarder:hoard", "more", "2", "1000"])).0.starts_with("stored 1, then CacheError::Quota("));
+    assert!(
+        text(&home.run(&["run", "hoarder:hoard", "more", "2", "1000"]))
+            .0
+            .starts_with("stored 1, then CacheError::Quota(")
+    );
     assert_eq!(text(&home.run(&["run", "hoarder:inval", "*"])).0, "4\n");
     assert_eq!(used(&home, "hoarder"), 0);
     // The user may raise one plugin's quota.
