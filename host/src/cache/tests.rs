@@ -319,15 +319,14 @@ fn a_quota_counts_live_bytes_across_processes_deletes_and_expiry() {
     let value = vec![b'v'; 1000];
     // An entry counts its namespaced key, the 9-byte header and the value.
     let full = |key: &str| ns.key(key).len() as u64 + 9 + 1000;
-    let quota = Some(3 * full("a"));
+    let limit = 3 * full("a");
+    let quota = Some(limit);
     for key in ["a", "b", "c"] {
         one.set_within(&ns, key, &value, Expiry::Never, quota).unwrap();
     }
     // Another process sees the same count and is refused.
     let refused = other.set_within(&ns, "d", &value, Expiry::Never, quota).unwrap_err();
-    assert!(
-        matches!(refused, CacheError::Quota { used, limit, .. } if used == 3 * full("a") && limit == quota.unwrap())
-    );
+    assert!(matches!(refused, CacheError::Quota { used, limit, .. } if used == limit && limit == 3 * full("a")));
     assert!(refused.to_string().contains("plugin `p`"), "{refused}");
     // Replacing a value with one no larger is always allowed.
     one.set_within(&ns, "a", &value, Expiry::Never, quota).unwrap();
