@@ -181,7 +181,7 @@ impl LmdbStore {
         let limit = map_size - headroom(map_size);
         // Pages up to the last one used are an upper bound; only near the
         // limit is the exact figure (a walk of the free list) needed.
-        let approx = (info.last_page_number as u64 + 1) * 4096;
+        let approx = (info.last_page_number as u64 + 1) * rustix::param::page_size() as u64;
         if approx + len as u64 <= limit {
             return Ok(());
         }

@@ -6,7 +6,7 @@ use crate::cli::{Failure, Settings, output};
 
 /// Print the response cache's `hits`, `misses`, `hit_rate` and `cost_saved`,
 /// `spent_today`, and per provider (`providers.NAME`): `requests`, `errors`,
-/// `p50_ms`, `p95_ms`, `input_tokens`, `output_tokens`, `cost`. Totals over
+/// `cancelled` (sent, then dropped: a fallback's losers), `p50_ms`, `p95_ms`, `input_tokens`, `output_tokens`, `cost`. Totals over
 /// every isaac process.
 #[derive(Debug, Args)]
 pub struct StatsArgs {}
@@ -30,9 +30,10 @@ pub fn run(settings: &Settings, _args: StatsArgs) -> Result<u8, Failure> {
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0} ms"));
     for (name, p) in &stats.providers {
         text.push_str(&format!(
-            "{name:<15} {} requests, {} errors, p50 {}, p95 {}, {} in / {} out tokens, ${:.6}\n",
+            "{name:<15} {} requests, {} errors, {} cancelled, p50 {}, p95 {}, {} in / {} out tokens, ${:.6}\n",
             p.requests,
             p.errors,
+            p.cancelled,
             ms(p.p50_ms),
             ms(p.p95_ms),
             p.input_tokens,
