@@ -9,8 +9,15 @@
 //! `total / capacity` times is guaranteed to be tracked, and a tracked key's
 //! count overestimates its true count by at most the count it inherited:
 //! exactly what warming needs (the hot set), in fixed memory.
+//!
+//! A use of a tracked key is one hash-map increment (the cache's hot path);
+//! the least counted key is found through a min-heap updated lazily: an entry
+//! whose key was used since it was pushed is pushed again with the new count
+//! when it surfaces. Each key has one heap entry, so the heap holds at most
+//! `capacity`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 /// Usage counts of at most `capacity` keys.
@@ -18,39 +25,68 @@ use std::sync::Arc;
 pub struct UsageCounts {
     capacity: usize,
     counts: HashMap<Arc<str>, u64>,
-    /// The same entries ordered by count, to find the least counted.
-    order: BTreeSet<(u64, Arc<str>)>,
+    /// One entry per key, with its count when pushed (possibly stale).
+    heap: BinaryHeap<Reverse<Pushed>>,
+}
+
+/// A heap entry, ordered by count alone (comparing keys on ties would cost
+/// a string comparison at every step of a sift).
+#[derive(Debug)]
+struct Pushed(u64, Arc<str>);
+
+impl PartialEq for Pushed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Pushed {}
+
+impl PartialOrd for Pushed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pushed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
 }
 
 impl UsageCounts {
     /// An empty table tracking at most `capacity` keys (at least one).
     pub fn new(capacity: usize) -> Self {
-        UsageCounts { capacity: capacity.max(1), counts: HashMap::new(), order: BTreeSet::new() }
+        UsageCounts { capacity: capacity.max(1), counts: HashMap::new(), heap: BinaryHeap::new() }
     }
 
     /// Count one use of `key`.
     pub fn touch(&mut self, key: &str) {
         if let Some(count) = self.counts.get_mut(key) {
-            let shared = self.order.take(&(*count, Arc::from(key))).map(|(_, k)| k).unwrap_or_else(|| key.into());
             *count += 1;
-            self.order.insert((*count, shared));
             return;
         }
         let mut count = 1;
-        if self.counts.len() >= self.capacity
-            && let Some((least, evicted)) = self.order.pop_first()
-        {
-            self.counts.remove(&evicted);
-            count = least + 1;
+        if self.counts.len() >= self.capacity {
+            // The least counted key makes room and hands on its count.
+            while let Some(Reverse(Pushed(seen, least))) = self.heap.pop() {
+                let current = self.counts.get(&least).copied().unwrap_or(seen);
+                if current == seen {
+                    self.counts.remove(&least);
+                    count = seen + 1;
+                    break;
+                }
+                self.heap.push(Reverse(Pushed(current, least)));
+            }
         }
         let key: Arc<str> = key.into();
         self.counts.insert(key.clone(), count);
-        self.order.insert((count, key));
+        self.heap.push(Reverse(Pushed(count, key)));
     }
 
     /// Take every count, leaving the table empty.
     pub fn take(&mut self) -> Vec<(String, u64)> {
-        self.order.clear();
+        self.heap.clear();
         self.counts.drain().map(|(k, n)| (k.to_string(), n)).collect()
     }
 
