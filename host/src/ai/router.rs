@@ -164,7 +164,17 @@ impl AiRouter {
                 let output = u32::try_from(reservation.output).unwrap_or(u32::MAX);
                 (reservation, Cow::Owned(AiRequest { max_tokens: Some(output), ..req.clone() }))
             }
-            None => (Reservation { input: input_estimate(req), output: u64::from(wanted) }, Cow::Borrowed(req)),
+            // Under a daily cap the user's requests are bounded too, so the
+            // reservation is what they can cost.
+            None => {
+                let reservation = Reservation { input: input_estimate(req), output: u64::from(wanted) };
+                match self.config.daily_budget_usd {
+                    Some(_) if req.max_tokens.is_none() => {
+                        (reservation, Cow::Owned(AiRequest { max_tokens: Some(wanted), ..req.clone() }))
+                    }
+                    _ => (reservation, Cow::Borrowed(req)),
+                }
+            }
         };
         let usage = Usage { input_tokens: reservation.input, output_tokens: reservation.output };
         let estimate = provider.cost(provider.model(req), usage);
