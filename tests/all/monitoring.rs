@@ -72,3 +72,26 @@ fn bench_reports_every_phase_as_json() {
     // The exit status says whether every applicable target passed.
     assert_eq!(out.status.code(), Some(if report["passed"] == true { 0 } else { 1 }));
 }
+
+#[test]
+fn a_reader_that_went_away_still_leaves_a_record() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let home = TestHome::new();
+    assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
+    assert!(home.run(&["stats", "--clear"]).status.success());
+    // stdout is a pipe whose reader is already gone: every write fails.
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let status = home.isaac().args(["run", "hello", "nobody"]).stdout(closed()).status().unwrap();
+    assert!(status.success(), "a closed pipe is not an error: {status}");
+    let mut shell = home.isaac().arg("shell").stdin(Stdio::piped()).stdout(closed()).spawn().unwrap();
+    shell.stdin.take().unwrap().write_all(b"hello a\nhello b\n").unwrap();
+    assert!(shell.wait().unwrap().success());
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text(&home.run(&["stats", "--json"])).0).unwrap();
+    let commands: Vec<&str> = records.iter().filter_map(|r| r["command"].as_str()).collect();
+    assert_eq!(commands, ["run hello", "shell"], "{records:?}");
+}

@@ -114,6 +114,7 @@ pub fn main() -> ExitCode {
         );
     }
     match result {
+        Ok(_) if output::failed() => ExitCode::from(1),
         Ok(code) => ExitCode::from(code),
         Err(failure) => report(&failure, settings.json),
     }

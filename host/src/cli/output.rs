@@ -1,12 +1,31 @@
 //! Writing results: stdout for results, a closed pipe is not an error, and
 //! progress bars only on a terminal.
+//!
+//! When the reader of stdout goes away (`isaac ... | head`), further output
+//! is dropped and the command finishes through its normal exit path, so the
+//! run is still recorded and the cache statistics still saved; the exit
+//! status stays 0. Any other write error is reported, and makes the status 1
+//! ([`failed`]).
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Set once stdout's reader went away.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+/// Set once a write to stdout failed otherwise.
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a write to stdout failed (other than a reader going away).
+pub fn failed() -> bool {
+    FAILED.load(Ordering::Relaxed)
+}
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Print `text` on stdout, ending it with a newline if it has none.
 pub fn line(text: &str) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let result = if text.ends_with('\n') { out.write_all(text.as_bytes()) } else { writeln!(out, "{text}") };
     finish(result.and_then(|()| out.flush()));
@@ -24,6 +43,9 @@ pub fn plugin_text(text: &str) {
 
 /// Write raw bytes on stdout.
 pub fn bytes(data: &[u8]) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     finish(out.write_all(data).and_then(|()| out.flush()));
 }
@@ -36,11 +58,12 @@ pub fn json(value: &serde_json::Value) {
 fn finish(result: std::io::Result<()>) {
     match result {
         Ok(()) => {}
-        // The reader went away (`isaac ... | head`): stop quietly.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        // The reader went away (`isaac ... | head`): drop the rest quietly.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => CLOSED.store(true, Ordering::Relaxed),
         Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            std::process::exit(1);
+            if !FAILED.swap(true, Ordering::Relaxed) {
+                eprintln!("error: cannot write to stdout: {e}");
+            }
         }
     }
 }

@@ -21,38 +21,42 @@ pub fn run(runtime: &tokio::runtime::Runtime, mut session: Session<'_>) -> Resul
         }
         pending.push_str(&line);
         let text = std::mem::take(&mut pending);
-        match runtime.block_on(execute(&mut session, &text, false)) {
-            Outcome::Nothing => {}
-            Outcome::Output(result) => write_result(&mut out, &result)?,
+        let written = match runtime.block_on(execute(&mut session, &text, false)) {
+            Outcome::Nothing => Ok(()),
+            Outcome::Output(result) => write_result(&mut out, &result),
             Outcome::Failed(code, message) => {
-                out.flush().map_err(broken_pipe)?;
-                eprintln!("error: {message}");
                 status = code;
+                out.flush().inspect(|()| eprintln!("error: {message}"))
             }
             Outcome::Quit => break,
+        };
+        if !still_open(written)? {
+            return Ok(status);
         }
     }
-    out.flush().map_err(broken_pipe)?;
+    still_open(out.flush())?;
     Ok(status)
 }
 
-fn write_result(out: &mut impl Write, result: &str) -> Result<(), Failure> {
+fn write_result(out: &mut impl Write, result: &str) -> std::io::Result<()> {
     let result = if std::io::stdout().is_terminal() {
         crate::terminal::sanitize(result, crate::terminal::Lines::Keep)
     } else {
         std::borrow::Cow::Borrowed(result)
     };
-    out.write_all(result.as_bytes()).map_err(broken_pipe)?;
+    out.write_all(result.as_bytes())?;
     if !result.ends_with('\n') {
-        out.write_all(b"\n").map_err(broken_pipe)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }
 
-/// A reader that went away ends the script quietly.
-fn broken_pipe(e: std::io::Error) -> Failure {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+/// Whether stdout still has a reader. A reader that went away ends the
+/// script quietly, through the normal exit path (so the run is recorded).
+fn still_open(written: std::io::Result<()>) -> Result<bool, Failure> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    e.into()
 }
