@@ -19,8 +19,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -49,9 +47,7 @@ impl CompiledCache {
     pub fn load_verified(&self, engine: &Engine, sha256: &str, expected: &str) -> Option<Component> {
         let path = self.path_for(sha256);
         let mut file = File::open(&path).ok()?;
-        let mut hasher = Sha256::new();
-        io::copy(&mut file, &mut hasher).ok()?;
-        if crate::loader::hex(&hasher.finalize()) != expected {
+        if crate::digest::sha256_hex_of(&mut file).ok()? != expected {
             tracing::warn!(
                 "compiled code {} does not match the digest recorded when it was written (tampered or truncated); compiling again",
                 path.display()
@@ -69,7 +65,7 @@ impl CompiledCache {
             // from the same descriptor.
             let mut bytes = Vec::new();
             file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).ok()?;
-            if crate::loader::sha256_hex(&bytes) != expected {
+            if crate::digest::sha256_hex(&bytes) != expected {
                 return None;
             }
             // SAFETY: these bytes were written by this host's `store` (their
@@ -112,7 +108,7 @@ impl CompiledCache {
     pub fn store(&self, sha256: &str, component: &Component) -> io::Result<String> {
         let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
         write_atomically(&self.path_for(sha256), &bytes)?;
-        Ok(crate::loader::sha256_hex(&bytes))
+        Ok(crate::digest::sha256_hex(&bytes))
     }
 
     /// Remove every artifact of the component with digest `sha256`, for any

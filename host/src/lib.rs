@@ -38,6 +38,7 @@ pub mod capabilities;
 pub mod cli;
 pub mod compiled;
 pub mod config;
+pub mod digest;
 pub mod dirs;
 pub mod engine;
 pub mod grants;

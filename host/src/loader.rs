@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
 use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
 use crate::compiled::CompiledCache;
 use crate::config::CallLimits;
+use crate::digest::sha256_hex;
 use crate::index::{CommandEntry, FileStamp, PluginMeta};
 use crate::manifest::{self, Manifest};
 use crate::sandbox::{CallError, CallSpec, HostState, describe};
@@ -211,20 +211,6 @@ pub struct Compiled {
     pub elapsed: Duration,
 }
 
-/// The digest of `bytes` as lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// `bytes` as lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Read `wasm`, then load its code from `cache` (only if the artifact's
 /// digest is `expected`, as recorded in the index) or compile (and cache) it.
 pub fn compile(
@@ -377,11 +363,6 @@ mod tests {
         assert_eq!(check_header(p, b"hello world"), Err(LoadError::NotWasm { path: p.into() }));
         assert_eq!(check_header(p, b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule { path: p.into() }));
         assert_eq!(check_header(p, b"\0asm\x0d\0\x01\0"), Ok(()));
-    }
-
-    #[test]
-    fn sha256_is_hex() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl Ledger {
     /// messages and parameters.
     pub fn key(scope: &str, provider: &str, model: &str, req: &AiRequest) -> String {
         let canonical = serde_json::json!([scope, provider, model, req.messages, req.max_tokens, req.temperature]);
-        crate::loader::sha256_hex(canonical.to_string().as_bytes())
+        crate::digest::sha256_hex(canonical.to_string().as_bytes())
     }
 
     /// A cached answer for `key`, counted as a hit (with its saving) or a miss.

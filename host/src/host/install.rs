@@ -194,7 +194,7 @@ fn read_plugin(path: &Path) -> Result<PluginFiles, InstallError> {
         Some(name) => name.as_os_str().to_owned(),
         None => wasm_path.file_name().map(ToOwned::to_owned).ok_or_else(|| bad("the component has no file name"))?,
     };
-    Ok(PluginFiles { sha256: loader::sha256_hex(&wasm), manifest, manifest_text, wasm, wasm_name })
+    Ok(PluginFiles { sha256: crate::digest::sha256_hex(&wasm), manifest, manifest_text, wasm, wasm_name })
 }
 
 /// Write `files` into a new staging folder in `plugins_dir`.
