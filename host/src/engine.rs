@@ -171,5 +171,12 @@ mod tests {
         let on_demand = HostEngine::new(&EngineOptions { pooling: false, ..Default::default() }).unwrap();
         assert_eq!(on_demand.allocation, Allocation::OnDemand);
         assert_eq!(pooled.compatibility, on_demand.compatibility);
+        // Where the address space is not limited, the pool must be used.
+        let limit = rustix::process::getrlimit(rustix::process::Resource::As);
+        if limit.current.is_none() {
+            assert_eq!(pooled.allocation, Allocation::Pooling, "the pooling allocator should fit here");
+        } else {
+            eprintln!("address space limited to {:?} bytes: pooling not required here", limit.current);
+        }
     }
 }

@@ -281,11 +281,61 @@ fn a_full_store_is_a_clear_error_and_loses_nothing() {
 }
 
 #[test]
-fn durable_mode_writes_and_reads_back() {
+fn durable_mode_syncs_before_a_write_returns() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::store::{Applied, ColdStore, Footprint, Op, Space, StoreError};
+
+    /// LMDB, counting the syncs and what was applied when each happened.
+    struct Counting {
+        lmdb: LmdbStore,
+        applied: AtomicUsize,
+        synced_after: std::sync::Mutex<Vec<usize>>,
+    }
+    impl ColdStore for Counting {
+        fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.lmdb.get(space, key)
+        }
+        fn scan(&self, space: Space, p: &str, v: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), StoreError> {
+            self.lmdb.scan(space, p, v)
+        }
+        fn apply(&self, ops: &[Op<'_>]) -> Result<Applied, StoreError> {
+            let applied = self.lmdb.apply(ops)?;
+            self.applied.fetch_add(1, Ordering::SeqCst);
+            Ok(applied)
+        }
+        fn generation(&self) -> Result<u64, StoreError> {
+            self.lmdb.generation()
+        }
+        fn footprint(&self) -> Result<Footprint, StoreError> {
+            self.lmdb.footprint()
+        }
+        fn namespace_bytes(&self, ns: &str) -> Result<u64, StoreError> {
+            self.lmdb.namespace_bytes(ns)
+        }
+        fn sync(&self) -> Result<(), StoreError> {
+            self.synced_after.lock().unwrap().push(self.applied.load(Ordering::SeqCst));
+            self.lmdb.sync()
+        }
+    }
+
     let f = Fixture::new();
-    let cache = f.cache(CacheConfig { durability: Durability::Durable, ..CacheConfig::default() });
-    set(&cache, "k", "v");
-    assert_eq!(get(&f.small(10, 10), "k").as_deref(), Some(&b"v"[..]));
+    for (durability, syncs) in [(Durability::Durable, vec![1, 2, 3]), (Durability::Fast, vec![])] {
+        let store = Arc::new(Counting {
+            lmdb: LmdbStore::new(f.state.clone()),
+            applied: AtomicUsize::new(0),
+            synced_after: std::sync::Mutex::new(Vec::new()),
+        });
+        let config = CacheConfig { durability, ..CacheConfig::default() };
+        let cache = MultiLevelCache::new(store.clone(), config, f.clock.clone());
+        set(&cache, "k", "v");
+        cache.delete(&Namespace::user(), "k").unwrap();
+        cache.invalidate(&Namespace::user(), "*").unwrap();
+        // Durable: each write was synced after its commit, before it returned.
+        assert_eq!(*store.synced_after.lock().unwrap(), syncs, "{durability:?}");
+        set(&cache, "k", "v");
+        assert_eq!(get(&f.small(10, 10), "k").as_deref(), Some(&b"v"[..]));
+    }
 }
 
 #[test]
