@@ -12,7 +12,8 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings::World;
 use crate::sandbox::HostState;
 
-/// A linker with every capability and WASI p2.
+/// A linker with every capability, under both `isaac:plugin@0.2.0` and
+/// `@0.1.0` (the latter adapted in [`crate::bindings`]), and WASI p2.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
