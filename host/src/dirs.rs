@@ -12,7 +12,7 @@
 //! user is told to review the grant again.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -81,14 +81,15 @@ impl DirIdentity {
         if rustix::fs::stat(&proc_path).map_or(true, |s| s.st_ino != self.ino || s.st_dev != self.dev) {
             return Err(DirError::NoProc);
         }
-        Ok(VerifiedDir { fd, proc_path })
+        Ok(VerifiedDir { _fd: fd, proc_path })
     }
 }
 
-/// A granted directory, opened and checked.
+/// A granted directory, opened and checked. The descriptor is held so
+/// that `proc_path` keeps naming it.
 #[derive(Debug)]
 pub struct VerifiedDir {
-    fd: OwnedFd,
+    _fd: OwnedFd,
     proc_path: PathBuf,
 }
 
@@ -97,11 +98,6 @@ impl VerifiedDir {
     /// very directory, whatever has happened to its name since.
     pub fn proc_path(&self) -> &Path {
         &self.proc_path
-    }
-
-    /// The descriptor.
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd.as_fd()
     }
 }
 

@@ -130,57 +130,69 @@ impl Ledger {
     }
 
     /// Count one request to `provider` that ended: its outcome, latency,
-    /// tokens, cost. (The day's spending is kept by reservations, below.)
-    pub fn record(&self, provider: &str, result: Result<(&AiResponse, Usage), ()>) -> Result<(), super::AiError> {
+    /// tokens, cost, and today's spending settled from `reserved` dollars
+    /// (see [`reserve_spend`](Self::reserve_spend)) to what it cost. One commit.
+    pub fn record(
+        &self,
+        provider: &str,
+        result: Result<(&AiResponse, Usage), ()>,
+        reserved: f64,
+    ) -> Result<(), super::AiError> {
         let p = format!("ai/p/{provider}/");
         let mut deltas = vec![(format!("{p}requests"), 1)];
-        match result {
+        let cost = match result {
             Ok((answer, usage)) => {
-                deltas.push((format!("{p}in"), usage.input_tokens));
-                deltas.push((format!("{p}out"), usage.output_tokens));
-                deltas.push((format!("{p}cost_nusd"), nano(answer.cost_usd)));
+                deltas.push((format!("{p}in"), usage.input_tokens as i64));
+                deltas.push((format!("{p}out"), usage.output_tokens as i64));
+                deltas.push((format!("{p}cost_nusd"), nano(answer.cost_usd) as i64));
                 deltas.push((format!("{p}lat/{:03}", bucket(answer.latency_ms)), 1));
+                answer.cost_usd
             }
-            Err(()) => deltas.push((format!("{p}errors"), 1)),
-        }
-        self.cache.add_counters(&deltas).map_err(err)
+            Err(()) => {
+                deltas.push((format!("{p}errors"), 1));
+                0.0
+            }
+        };
+        deltas.push((self.day_key(), nano(cost) as i64 - nano(reserved) as i64));
+        self.cache.adjust_counters(&deltas).map_err(err)
     }
 
     /// Count one request to `provider` that was cancelled in flight: sent,
-    /// and charged at its reservation (`reserved_usd`).
-    pub fn record_cancelled(&self, provider: &str, reserved_usd: f64) -> Result<(), super::AiError> {
+    /// and charged at its estimate (`estimate` dollars, of which `reserved`
+    /// were already counted in today's spending).
+    pub fn record_cancelled(&self, provider: &str, estimate: f64, reserved: f64) -> Result<(), super::AiError> {
         let p = format!("ai/p/{provider}/");
-        let deltas =
-            [(format!("{p}requests"), 1), (format!("{p}cancelled"), 1), (format!("{p}cost_nusd"), nano(reserved_usd))];
-        self.cache.add_counters(&deltas).map_err(err)
+        let deltas = [
+            (format!("{p}requests"), 1),
+            (format!("{p}cancelled"), 1),
+            (format!("{p}cost_nusd"), nano(estimate) as i64),
+            (self.day_key(), nano(estimate) as i64 - nano(reserved) as i64),
+        ];
+        self.cache.adjust_counters(&deltas).map_err(err)
     }
 
     /// Reserve `estimate` dollars of today's spending before a request is
     /// sent, atomically across processes: refused when it would pass
     /// `budget`. Concurrent requests therefore cannot pass the cap by more
-    /// than what settling adds beyond an estimate.
-    pub fn reserve_spend(&self, estimate: f64, budget: Option<f64>) -> Result<(), super::AiError> {
-        let cap = budget.map_or(u64::MAX, nano);
-        match self.cache.reserve_counter(&self.day_key(), nano(estimate), cap) {
-            Ok(()) => Ok(()),
-            Err(CacheError::Store(crate::cache::StoreError::OverCap { current, .. })) => Err(super::AiError::Budget {
-                budget: budget.unwrap_or(f64::INFINITY),
-                spent: current as f64 / NANO,
-                estimate,
-            }),
+    /// than what settling adds beyond an estimate. Returns what was reserved:
+    /// without a budget nothing is (the cost is counted when recorded).
+    pub fn reserve_spend(&self, estimate: f64, budget: Option<f64>) -> Result<f64, super::AiError> {
+        let Some(budget) = budget else { return Ok(0.0) };
+        match self.cache.reserve_counter(&self.day_key(), nano(estimate), nano(budget)) {
+            Ok(()) => Ok(estimate),
+            Err(CacheError::Store(crate::cache::StoreError::OverCap { current, .. })) => {
+                Err(super::AiError::Budget { budget, spent: current as f64 / NANO, estimate })
+            }
             Err(e) => Err(err(e)),
         }
     }
 
-    /// Settle a reservation of `reserved` dollars to the `actual` cost.
-    pub fn settle_spend(&self, reserved: f64, actual: f64) -> Result<(), super::AiError> {
-        let (reserved, actual) = (nano(reserved), nano(actual));
-        let key = self.day_key();
-        match actual.cmp(&reserved) {
-            std::cmp::Ordering::Greater => self.cache.add_counters(&[(key, actual - reserved)]).map_err(err),
-            std::cmp::Ordering::Less => self.cache.sub_counter(&key, reserved - actual).map_err(err),
-            std::cmp::Ordering::Equal => Ok(()),
+    /// Give back `reserved` dollars of a request that was never sent.
+    pub fn release_spend(&self, reserved: f64) -> Result<(), super::AiError> {
+        if reserved == 0.0 {
+            return Ok(());
         }
+        self.cache.adjust_counters(&[(self.day_key(), -(nano(reserved) as i64))]).map_err(err)
     }
 
     fn day_key(&self) -> String {

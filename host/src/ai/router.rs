@@ -178,13 +178,16 @@ impl AiRouter {
         };
         let usage = Usage { input_tokens: reservation.input, output_tokens: reservation.output };
         let estimate = provider.cost(provider.model(req), usage);
-        if let Err(e) = self.ledger.reserve_spend(estimate, self.config.daily_budget_usd) {
-            if let Some(budget) = &caller.budget {
-                budget.release(reservation);
+        let reserved = match self.ledger.reserve_spend(estimate, self.config.daily_budget_usd) {
+            Ok(reserved) => reserved,
+            Err(e) => {
+                if let Some(budget) = &caller.budget {
+                    budget.release(reservation);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        let mut flight = InFlight { router: self, provider, caller, reservation, estimate, done: false };
+        };
+        let mut flight = InFlight { router: self, provider, caller, reservation, estimate, reserved, done: false };
         let result = match on_text {
             Some(on_text) => provider.stream(&self.client, &sent, on_text).await,
             None => provider.complete(&self.client, &sent).await,
@@ -298,7 +301,10 @@ struct InFlight<'a> {
     provider: &'a Provider,
     caller: &'a Caller,
     reservation: Reservation,
+    /// Dollars the request may cost.
     estimate: f64,
+    /// Dollars of it reserved in today's spending (0 without a daily cap).
+    reserved: f64,
     done: bool,
 }
 
@@ -314,9 +320,8 @@ impl InFlight<'_> {
                 false => budget.settle(self.reservation, result.as_ref().ok().map(|a| a.usage)),
             }
         }
-        router.ledger.settle_spend(self.estimate, result.as_ref().map_or(0.0, |a| a.cost_usd))?;
         if unsent {
-            return Ok(());
+            return router.ledger.release_spend(self.reserved);
         }
         router.tally.requests.fetch_add(1, Ordering::Relaxed);
         match result {
@@ -324,9 +329,9 @@ impl InFlight<'_> {
                 let t = &router.tally;
                 t.tokens.fetch_add(answer.usage.input_tokens + answer.usage.output_tokens, Ordering::Relaxed);
                 t.cost_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
-                router.ledger.record(&self.provider.name, Ok((answer, answer.usage)))
+                router.ledger.record(&self.provider.name, Ok((answer, answer.usage)), self.reserved)
             }
-            Err(_) => router.ledger.record(&self.provider.name, Err(())),
+            Err(_) => router.ledger.record(&self.provider.name, Err(()), self.reserved),
         }
     }
 }
@@ -339,7 +344,7 @@ impl Drop for InFlight<'_> {
         let router = self.router;
         router.tally.requests.fetch_add(1, Ordering::Relaxed);
         router.tally.cost_nusd.fetch_add((self.estimate * 1e9) as u64, Ordering::Relaxed);
-        if let Err(e) = router.ledger.record_cancelled(&self.provider.name, self.estimate) {
+        if let Err(e) = router.ledger.record_cancelled(&self.provider.name, self.estimate, self.reserved) {
             tracing::warn!("a cancelled AI request was not recorded: {e}");
         }
     }

@@ -602,17 +602,26 @@ impl MultiLevelCache {
         Ok(())
     }
 
+    /// Add signed deltas to persistent counters (one commit; a counter stops
+    /// at 0); zero deltas are skipped.
+    pub fn adjust_counters(&self, deltas: &[(String, i64)]) -> Result<(), CacheError> {
+        let ops: Vec<Op<'_>> = deltas
+            .iter()
+            .filter(|(_, delta)| *delta != 0)
+            .map(|(key, delta)| match u64::try_from(*delta) {
+                Ok(delta) => Op::Add { space: Space::Meta, key, delta },
+                Err(_) => Op::Sub { space: Space::Meta, key, delta: delta.unsigned_abs() },
+            })
+            .collect();
+        self.store.apply(&ops)?;
+        Ok(())
+    }
+
     /// Add `delta` to the persistent counter `key` only if it stays at or
     /// under `cap` (atomically, across processes): a reservation. Fails with
     /// [`StoreError::OverCap`] otherwise.
     pub fn reserve_counter(&self, key: &str, delta: u64, cap: u64) -> Result<(), CacheError> {
         self.store.apply(&[Op::AddCapped { space: Space::Meta, key, delta, cap }])?;
-        Ok(())
-    }
-
-    /// Subtract `delta` from the persistent counter `key` (stopping at 0).
-    pub fn sub_counter(&self, key: &str, delta: u64) -> Result<(), CacheError> {
-        self.store.apply(&[Op::Sub { space: Space::Meta, key, delta }])?;
         Ok(())
     }
 
@@ -684,12 +693,7 @@ impl MultiLevelCache {
             Op::DeleteWhere { space: Space::Meta, prefix: &prefix, matches: &all },
             Op::Put { space: Space::Meta, key: HOT, value: &json, quota: None },
         ])?;
-        let mut inner = self.lock();
-        let others: Vec<(String, u64)> =
-            inner.usage.take().into_iter().filter(|(k, _)| !k.starts_with(ns.prefix())).collect();
-        for (key, _) in others {
-            inner.usage.touch(&key);
-        }
+        self.lock().usage.retain(|key| !key.starts_with(ns.prefix()));
         Ok(())
     }
 
@@ -718,8 +722,8 @@ impl MultiLevelCache {
             if let Err(e) = self.store.apply(&ops) {
                 let mut inner = self.lock();
                 inner.counters = inner.counters.plus(&counters);
-                for (k, _) in usage {
-                    inner.usage.touch(&k);
+                for (k, n) in usage {
+                    inner.usage.add(&k, n);
                 }
                 return Err(e.into());
             }

@@ -62,18 +62,23 @@ impl UsageCounts {
 
     /// Count one use of `key`.
     pub fn touch(&mut self, key: &str) {
+        self.add(key, 1);
+    }
+
+    /// Count `n` uses of `key`.
+    pub fn add(&mut self, key: &str, n: u64) {
         if let Some(count) = self.counts.get_mut(key) {
-            *count += 1;
+            *count += n;
             return;
         }
-        let mut count = 1;
+        let mut count = n;
         if self.counts.len() >= self.capacity {
             // The least counted key makes room and hands on its count.
             while let Some(Reverse(Pushed(seen, least))) = self.heap.pop() {
                 let current = self.counts.get(&least).copied().unwrap_or(seen);
                 if current == seen {
                     self.counts.remove(&least);
-                    count = seen + 1;
+                    count = seen + n;
                     break;
                 }
                 self.heap.push(Reverse(Pushed(current, least)));
@@ -88,6 +93,12 @@ impl UsageCounts {
     pub fn take(&mut self) -> Vec<(String, u64)> {
         self.heap.clear();
         self.counts.drain().map(|(k, n)| (k.to_string(), n)).collect()
+    }
+
+    /// Forget the keys `keep` says no to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.counts.retain(|key, _| keep(key));
+        self.heap = self.counts.iter().map(|(key, n)| Reverse(Pushed(*n, key.clone()))).collect();
     }
 
     /// The tracked keys and their counts.
@@ -133,5 +144,12 @@ mod tests {
         let mut counts: Vec<(String, u64)> = usage.take();
         counts.sort();
         assert_eq!(counts, vec![("a".into(), 3), ("b".into(), 2), ("c".into(), 1)]);
+        for (key, n) in [("a", 3), ("b", 2), ("c", 1)] {
+            usage.add(key, n);
+        }
+        usage.retain(|key| key != "b");
+        let mut counts: Vec<(String, u64)> = usage.take();
+        counts.sort();
+        assert_eq!(counts, vec![("a".into(), 3), ("c".into(), 1)]);
     }
 }
