@@ -27,19 +27,79 @@ mod generated {
 }
 
 use wasmtime::Engine;
-use wasmtime::component::Component;
+use wasmtime::component::{Component, HasData, Linker};
 
 pub use generated::isaac::plugin::log::Level;
 pub use generated::isaac::plugin::types::{CommandInfo, Error as GuestError, PluginInfo};
 
-pub(crate) use generated::Plugin as World;
 pub(crate) use generated::isaac::plugin::ai::{
     AiError as WitAiError, Host as AiHost, Message as WitMessage, Request as WitRequest, Response as WitResponse,
     Usage as WitUsage,
 };
 pub(crate) use generated::isaac::plugin::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
 pub(crate) use generated::isaac::plugin::log::Host as LogHost;
-pub(crate) use generated::isaac::plugin::types::Host as TypesHost;
+use generated::isaac::plugin::{ai, cache, log, types};
+
+/// A call's view of capability `C`: its context, or `None` when the plugin
+/// was not granted it. Each capability implements its Host trait on it.
+pub struct View<'a, C>(pub(crate) Option<&'a mut C>);
+
+impl<C> View<'_, C> {
+    /// The context, if granted.
+    pub fn get(&mut self) -> Option<&mut C> {
+        self.0.as_deref_mut()
+    }
+}
+
+/// The [`HasData`] of capability `C`'s view.
+pub struct Viewed<C>(std::marker::PhantomData<fn() -> C>);
+
+impl<C: 'static> HasData for Viewed<C> {
+    type Data<'a> = View<'a, C>;
+}
+
+/// The data a linked function reaches through: `fn(&mut T) -> D::Data<'_>`.
+pub(crate) type Getter<T, D> = for<'a> fn(&'a mut T) -> <D as HasData>::Data<'a>;
+
+/// Link `isaac:plugin/types` (types only) in every supported version.
+pub(crate) fn add_types<T: Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    types::add_to_linker::<T, Nothing>(linker, |_| Nothing)?;
+    v0_1::types::add_to_linker::<T, Nothing>(linker, |_| Nothing)
+}
+
+/// The data of an interface with no functions.
+pub(crate) struct Nothing;
+
+impl HasData for Nothing {
+    type Data<'a> = Nothing;
+}
+
+impl types::Host for Nothing {}
+
+/// Defines `add_NAME` for interfaces that exist in every supported version:
+/// link `isaac:plugin/NAME` in each, calls reaching `D::Data` through `get`
+/// (which implements the current Host trait; [`v0_1`] adapts the old one).
+macro_rules! add_interfaces {
+    ($($add:ident => $iface:ident),* $(,)?) => {$(
+        #[doc = concat!("Link `isaac:plugin/", stringify!($iface), "` in every supported version.")]
+        pub(crate) fn $add<T: Send + 'static, D: HasData + Send>(
+            linker: &mut Linker<T>,
+            get: Getter<T, D>,
+        ) -> wasmtime::Result<()>
+        where
+            for<'a> D::Data<'a>: $iface::Host + v0_1::$iface::Host,
+        {
+            $iface::add_to_linker::<T, D>(linker, get)?;
+            v0_1::$iface::add_to_linker::<T, D>(linker, get)
+        }
+    )*};
+}
+
+add_interfaces! {
+    add_log => log,
+    add_cache => cache,
+    add_ai => ai,
+}
 
 /// The WIT package every plugin targets.
 pub const WIT_PACKAGE: &str = "isaac:plugin";

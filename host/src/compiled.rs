@@ -13,14 +13,39 @@
 //! what is used: the artifact is opened once, hashed through that
 //! descriptor, and that same open file is mapped (`/proc/self/fd/N`), so a
 //! file renamed into its place between the check and the map is never run.
+//!
+//! [`CompiledCache::load_or_compile`] is the one way to code: the component
+//! is read and hashed once, then its code is mapped from here or compiled
+//! (in the host's rayon pool, wasmtime's parallel compilation inside it) and
+//! saved.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::digest::sha256_hex;
+use crate::loader::LoadError;
+use crate::sandbox::describe;
+
+/// Compiled code for one component.
+pub struct Compiled {
+    /// The code.
+    pub component: Component,
+    /// sha256 of the component file, hex.
+    pub sha256: String,
+    /// Whether it came from the compiled-code cache.
+    pub from_cache: bool,
+    /// The digest of the compiled artifact on disk (to record in the index).
+    pub artifact_sha256: Option<String>,
+    /// How long compiling (or deserializing) took.
+    pub elapsed: Duration,
+}
 
 /// The compiled-code folder of one engine configuration.
 #[derive(Debug, Clone)]
@@ -103,6 +128,56 @@ impl CompiledCache {
         }
     }
 
+    /// Read `wasm`, then load its code from the cache (only if the
+    /// artifact's digest is `expected`, as recorded in the index) or compile
+    /// (and cache) it.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &Path, expected: Option<&str>) -> Result<Compiled, LoadError> {
+        let start = Instant::now();
+        let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), message: e.to_string() })?;
+        let sha256 = sha256_hex(&bytes);
+        if let Some(expected) = expected
+            && let Some(component) = self.load_verified(engine, &sha256, expected)
+        {
+            let artifact_sha256 = Some(expected.to_owned());
+            return Ok(Compiled { component, sha256, from_cache: true, artifact_sha256, elapsed: start.elapsed() });
+        }
+        check_header(wasm, &bytes)?;
+        let component = Component::new(engine, &bytes)
+            .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), message: describe(&e) })?;
+        let artifact_sha256 = match self.store(&sha256, &component) {
+            Ok(digest) => Some(digest),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot save compiled code of {}: {e}; the next start compiles it again",
+                    wasm.display()
+                );
+                None
+            }
+        };
+        Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, elapsed: start.elapsed() })
+    }
+
+    /// [`load_or_compile`](Self::load_or_compile) each `(wasm, expected)`
+    /// in `pool` (without one, on this thread); `done(i)` is called as item
+    /// `i` is ready. Results keep the order of `items`.
+    pub fn load_or_compile_all(
+        &self,
+        engine: &Engine,
+        pool: Option<&rayon::ThreadPool>,
+        items: &[(&Path, Option<&str>)],
+        done: &(dyn Fn(usize) + Sync),
+    ) -> Vec<Result<Compiled, LoadError>> {
+        let one = |i: usize, (wasm, expected): &(&Path, Option<&str>)| {
+            let result = self.load_or_compile(engine, wasm, *expected);
+            done(i);
+            result
+        };
+        match pool {
+            Some(pool) => pool.install(|| items.par_iter().enumerate().map(|(i, item)| one(i, item)).collect()),
+            None => items.iter().enumerate().map(|(i, item)| one(i, item)).collect(),
+        }
+    }
+
     /// Save the compiled code of `component` under `sha256`; returns the
     /// artifact's own digest, to record and check before it is loaded.
     pub fn store(&self, sha256: &str, component: &Component) -> io::Result<String> {
@@ -123,6 +198,19 @@ impl CompiledCache {
     }
 }
 
+/// The binary header: `\0asm`, then a version that says module or component.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_MODULE: [u8; 4] = [1, 0, 0, 0];
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(LoadError::NotWasm { path: path.to_owned() });
+    }
+    if bytes[4..8] == CORE_MODULE {
+        return Err(LoadError::CoreModule { path: path.to_owned() });
+    }
+    Ok(())
+}
+
 /// Write `bytes` to `path` through a temporary file in the same folder and a
 /// rename, so readers see the old file or the whole new one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -132,4 +220,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        let p = Path::new("x.wasm");
+        assert_eq!(check_header(p, b"hello world"), Err(LoadError::NotWasm { path: p.into() }));
+        assert_eq!(check_header(p, b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule { path: p.into() }));
+        assert_eq!(check_header(p, b"\0asm\x0d\0\x01\0"), Ok(()));
+    }
 }

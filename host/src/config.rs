@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::manifest::Manifest;
 use crate::tomlfile::{self, TomlError};
 
 /// Default memory per call, in MiB.
@@ -310,16 +309,6 @@ pub struct PluginOverrides {
     pub cache_quota_mb: Option<u64>,
 }
 
-/// The limits one plugin's calls run under, after config, manifest and the
-/// host's maximum have had their say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    /// Linear memory, in bytes.
-    pub memory_bytes: u64,
-    /// Wall-clock time per call.
-    pub deadline: Duration,
-}
-
 impl Config {
     /// Read `path`. A missing file is all defaults when `required` is false.
     pub fn load(path: &Path, required: bool) -> Result<Self, TomlError> {
@@ -367,76 +356,11 @@ impl Config {
         }
         Ok(())
     }
-
-    /// The limits for calls into the plugin described by `manifest`: the
-    /// config's `[plugins.NAME]` wins over `plugin.toml`, which wins over
-    /// `[limits]`. What `plugin.toml` asks is capped (deadline at
-    /// `max_deadline_ms`); memory is capped at `max_memory_mb` whoever asks.
-    pub fn limits_for(&self, manifest: &Manifest) -> CallLimits {
-        let over = self.plugins.get(&manifest.name);
-        let memory_mb = over
-            .and_then(|o| o.memory_mb)
-            .or(manifest.limits.memory_mb)
-            .unwrap_or(self.limits.memory_mb)
-            .min(self.limits.max_memory_mb);
-        let asked_deadline = manifest.limits.deadline_ms.map(|ms| ms.min(self.limits.max_deadline_ms));
-        let deadline_ms = over.and_then(|o| o.deadline_ms).or(asked_deadline).unwrap_or(self.limits.deadline_ms);
-        CallLimits { memory_bytes: memory_mb << 20, deadline: Duration::from_millis(deadline_ms) }
-    }
-
-    /// The limits of a `metadata` call: [`METADATA_DEADLINE`] and the
-    /// default memory (what the plugin may ask for has not been granted yet).
-    pub fn metadata_limits(&self) -> CallLimits {
-        let memory_mb = self.limits.memory_mb.min(self.limits.max_memory_mb);
-        CallLimits { memory_bytes: memory_mb << 20, deadline: METADATA_DEADLINE }
-    }
-
-    /// Plugin `name`'s cache quota in bytes: its `[plugins.NAME]
-    /// cache_quota_mb`, else `[cache] plugin_quota_mb`.
-    pub fn cache_quota_for(&self, name: &str) -> u64 {
-        let mb = self.plugins.get(name).and_then(|o| o.cache_quota_mb).unwrap_or(self.cache.plugin_quota_mb);
-        mb.saturating_mul(1 << 20)
-    }
-
-    /// The host's memory maximum, in bytes.
-    pub fn max_memory_bytes(&self) -> u64 {
-        self.limits.max_memory_mb << 20
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn manifest(limits: &str) -> Manifest {
-        Manifest::parse(Path::new("plugin.toml"), &format!("name = \"p\"\nversion = \"1\"\n{limits}")).unwrap()
-    }
-
-    #[test]
-    fn precedence_config_then_manifest_then_default_capped() {
-        let config: Config =
-            tomlfile::parse(Path::new("c.toml"), "[limits]\nmax_memory_mb = 100\n[plugins.p]\ndeadline_ms = 5\n")
-                .unwrap();
-        let l = config.limits_for(&manifest("[limits]\nmemory_mb = 500\ndeadline_ms = 9\n"));
-        assert_eq!(l.memory_bytes, 100 << 20);
-        assert_eq!(l.deadline, Duration::from_millis(5));
-        let l = Config::default().limits_for(&manifest(""));
-        assert_eq!(l.memory_bytes, DEFAULT_MEMORY_MB << 20);
-        assert_eq!(l.deadline, Duration::from_millis(DEFAULT_DEADLINE_MS));
-    }
-
-    #[test]
-    fn a_manifest_cannot_raise_its_deadline_past_the_cap_but_the_user_can() {
-        let greedy = manifest("[limits]\ndeadline_ms = 100000000\n");
-        assert_eq!(Config::default().limits_for(&greedy).deadline, Duration::from_millis(DEFAULT_MAX_DEADLINE_MS));
-        let config: Config = tomlfile::parse(
-            Path::new("c.toml"),
-            "[limits]\nmax_deadline_ms = 1000\n[plugins.p]\ndeadline_ms = 90000\n",
-        )
-        .unwrap();
-        assert_eq!(config.limits_for(&greedy).deadline, Duration::from_millis(90_000));
-        assert_eq!(Config::default().metadata_limits().deadline, METADATA_DEADLINE);
-    }
 
     #[test]
     fn missing_default_file_is_defaults_but_a_named_one_is_an_error() {

@@ -9,10 +9,10 @@
 //! sandbox with a memory limit and a deadline.
 //!
 //! ```no_run
-//! use isaac_host::{Host, HostOptions};
+//! use isaac_host::{Host, Settings};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let host = Host::open(HostOptions::new("/tmp/isaac-home"))?;
+//! let host = Host::open(&Settings::for_home("/tmp/isaac-home")?)?;
 //! host.install("example-plugins/dist/hello".as_ref(), false).await?;
 //! let output = host.run("hello", &["bars".to_owned()]).await?;
 //! assert_eq!(output, "Hello, bars!");
@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod registry;
 pub mod sandbox;
 pub mod session;
+pub mod settings;
 pub mod state;
 pub mod suite;
 pub mod terminal;
@@ -58,10 +59,9 @@ mod tomlfile;
 
 pub use config::Config;
 pub use home::Home;
-pub use host::{
-    Catalog, Host, HostError, HostOptions, InstallError, Installed, LoadReport, LoadedPlugin, RemoveError, RunError,
-};
+pub use host::{Catalog, Host, HostError, InstallError, Installed, LoadReport, LoadedPlugin, RemoveError, RunError};
 pub use loader::{LoadError, PluginFailure};
 pub use manifest::Manifest;
 pub use registry::{CommandRef, Registry, ResolveError};
+pub use settings::Settings;
 pub use tomlfile::TomlError;

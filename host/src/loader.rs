@@ -1,30 +1,17 @@
-//! The boot loader: discover plugin folders, read their manifests, compile
-//! their components in parallel (or load them from the compiled-code cache),
-//! link them against the host's capabilities and ask each for its metadata.
-//!
-//! Every step fails per plugin: a broken plugin becomes a [`PluginFailure`]
-//! that names it and says what to do, and the others load all the same.
-//!
-//! Parallelism: compilation runs in a rayon pool of `jobs` threads, and
-//! wasmtime's own parallel compilation runs inside that pool too (it uses
-//! the current rayon pool), so `--jobs 1` really uses one core.
+//! Plugin folders: discover them, read each one's manifest and find its
+//! component. Every step fails per plugin: a broken plugin becomes a
+//! [`PluginFailure`] that names it and says what to do, and the others load
+//! all the same. Loading what is found (code, linking, metadata) is
+//! [`Host`](crate::Host)'s, in `host/load.rs`.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-use wasmtime::component::{Component, Linker};
-
-use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
-use crate::compiled::CompiledCache;
-use crate::config::CallLimits;
-use crate::digest::sha256_hex;
-use crate::index::{CommandEntry, FileStamp, PluginMeta};
-use crate::manifest::{self, Manifest};
-use crate::sandbox::{CallError, CallSpec, HostState, describe};
-use crate::terminal::{self, Lines};
+use crate::bindings::{WIT_VERSION, WIT_VERSIONS};
+use crate::index::FileStamp;
+use crate::manifest::Manifest;
+use crate::sandbox::CallError;
 use crate::tomlfile::TomlError;
 
 /// A plugin folder and what its manifest says.
@@ -133,6 +120,9 @@ pub struct PluginFailure {
     pub error: LoadError,
 }
 
+/// Called with a plugin's name when its code is ready (for progress bars).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
+
 /// Read the plugin folder `dir`. With `expect_name`, the manifest's name
 /// must match it (installed plugins live in a folder named after them).
 pub fn read_source(dir: &Path, expect_name: Option<&str>) -> Result<PluginSource, LoadError> {
@@ -195,190 +185,4 @@ pub fn discover(plugins_dir: &Path) -> Vec<Result<PluginSource, PluginFailure>> 
         .into_iter()
         .map(|(name, dir)| read_source(&dir, Some(&name)).map_err(|error| PluginFailure { plugin: name, error }))
         .collect()
-}
-
-/// Compiled code for one component.
-pub struct Compiled {
-    /// The code.
-    pub component: Component,
-    /// sha256 of the component file, hex.
-    pub sha256: String,
-    /// Whether it came from the compiled-code cache.
-    pub from_cache: bool,
-    /// The digest of the compiled artifact on disk (to record in the index).
-    pub artifact_sha256: Option<String>,
-    /// How long compiling (or deserializing) took.
-    pub elapsed: Duration,
-}
-
-/// Read `wasm`, then load its code from `cache` (only if the artifact's
-/// digest is `expected`, as recorded in the index) or compile (and cache) it.
-pub fn compile(
-    engine: &wasmtime::Engine,
-    cache: &CompiledCache,
-    wasm: &Path,
-    expected: Option<&str>,
-) -> Result<Compiled, LoadError> {
-    let start = Instant::now();
-    let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), message: e.to_string() })?;
-    let sha256 = sha256_hex(&bytes);
-    if let Some(expected) = expected
-        && let Some(component) = cache.load_verified(engine, &sha256, expected)
-    {
-        let artifact_sha256 = Some(expected.to_owned());
-        return Ok(Compiled { component, sha256, from_cache: true, artifact_sha256, elapsed: start.elapsed() });
-    }
-    check_header(wasm, &bytes)?;
-    let component = Component::new(engine, &bytes)
-        .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), message: describe(&e) })?;
-    let artifact_sha256 = match cache.store(&sha256, &component) {
-        Ok(digest) => Some(digest),
-        Err(e) => {
-            tracing::warn!("cannot save compiled code of {}: {e}; the next start compiles it again", wasm.display());
-            None
-        }
-    };
-    Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, elapsed: start.elapsed() })
-}
-
-/// The binary header: `\0asm`, then a version that says module or component.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    const MAGIC: &[u8] = b"\0asm";
-    const CORE_MODULE: [u8; 4] = [1, 0, 0, 0];
-    if bytes.len() < 8 || &bytes[..4] != MAGIC {
-        return Err(LoadError::NotWasm { path: path.to_owned() });
-    }
-    if bytes[4..8] == CORE_MODULE {
-        return Err(LoadError::CoreModule { path: path.to_owned() });
-    }
-    Ok(())
-}
-
-/// Link `component` against the host's capabilities, checking the version of
-/// the WIT package it was built against. Returns the pre-instantiated
-/// plugin and that version.
-pub fn link(
-    linker: &Linker<HostState>,
-    component: &Component,
-    path: &Path,
-) -> Result<(AnyPre<HostState>, String), LoadError> {
-    let version = bindings::wit_version(linker.engine(), component).unwrap_or_else(|| WIT_VERSION.to_owned());
-    if !WIT_VERSIONS.contains(&version.as_str()) {
-        return Err(LoadError::IncompatibleWit { path: path.to_owned(), found: version });
-    }
-    let not_a_plugin = |e: wasmtime::Error| LoadError::NotAPlugin {
-        path: path.to_owned(),
-        version: version.clone(),
-        message: describe(&e),
-    };
-    let pre = linker.instantiate_pre(component).map_err(not_a_plugin)?;
-    let pre = AnyPre::new(pre, &version).map_err(not_a_plugin)?;
-    Ok((pre, version))
-}
-
-/// Called with a plugin's name when its code is ready (for progress bars).
-pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
-
-/// Compile every source in a pool of `jobs` threads; each pairs with the
-/// recorded digest of its compiled artifact, if any. Results keep the order
-/// of `sources`.
-pub fn compile_all(
-    engine: &wasmtime::Engine,
-    cache: &CompiledCache,
-    sources: &[(&PluginSource, Option<&str>)],
-    jobs: usize,
-    progress: Progress<'_>,
-) -> Vec<Result<Compiled, LoadError>> {
-    let compile_one = |(source, expected): &(&PluginSource, Option<&str>)| {
-        let result = compile(engine, cache, &source.wasm, *expected);
-        progress(&source.manifest.name);
-        result
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).thread_name(|i| format!("isaac-compile-{i}")).build()
-    {
-        Ok(pool) => pool.install(|| sources.par_iter().map(compile_one).collect()),
-        Err(e) => {
-            tracing::debug!("no compile pool ({e}); compiling on this thread");
-            sources.iter().map(compile_one).collect()
-        }
-    }
-}
-
-/// Ask a linked plugin for its metadata and check it.
-pub async fn metadata(
-    pre: &AnyPre<HostState>,
-    spec: &CallSpec,
-    limits: CallLimits,
-    sha256: String,
-    wit_version: String,
-    compile_ms: f64,
-) -> Result<PluginMeta, LoadError> {
-    let info = spec.metadata(pre, limits).await.map_err(LoadError::Metadata)?;
-    check_metadata(&info)?;
-    // Metadata is shown on terminals (lists, help, completion): it is kept
-    // sanitised, so no display path can forget to.
-    let one_line = |s: &str| terminal::clean(s, Lines::One);
-    Ok(PluginMeta {
-        sha256,
-        wit_version,
-        version: one_line(&info.version),
-        description: one_line(&info.description),
-        commands: info
-            .commands
-            .into_iter()
-            .map(|c| CommandEntry {
-                name: c.name,
-                summary: one_line(&c.summary),
-                usage: terminal::clean(&c.usage, Lines::Keep),
-            })
-            .collect(),
-        compile_ms,
-        artifact_sha256: None,
-    })
-}
-
-fn check_metadata(info: &PluginInfo) -> Result<(), LoadError> {
-    if info.commands.is_empty() {
-        return Err(LoadError::BadMetadata("no commands; a plugin must offer at least one".into()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for command in &info.commands {
-        manifest::check_name(&command.name).map_err(|why| {
-            LoadError::BadMetadata(format!("a command with an {}", why.replace("plugin name", "name")))
-        })?;
-        if !seen.insert(command.name.as_str()) {
-            return Err(LoadError::BadMetadata(format!("the command `{}` twice", command.name)));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers() {
-        let p = Path::new("x.wasm");
-        assert_eq!(check_header(p, b"hello world"), Err(LoadError::NotWasm { path: p.into() }));
-        assert_eq!(check_header(p, b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule { path: p.into() }));
-        assert_eq!(check_header(p, b"\0asm\x0d\0\x01\0"), Ok(()));
-    }
-
-    #[test]
-    fn metadata_checks() {
-        let info = |names: &[&str]| PluginInfo {
-            name: "p".into(),
-            version: "1".into(),
-            description: String::new(),
-            commands: names
-                .iter()
-                .map(|n| bindings::CommandInfo { name: (*n).into(), summary: String::new(), usage: String::new() })
-                .collect(),
-        };
-        check_metadata(&info(&["a", "b-2"])).unwrap();
-        for bad in [&[][..], &["a", "a"], &["a:b"], &["Up"]] {
-            assert!(matches!(check_metadata(&info(bad)), Err(LoadError::BadMetadata(_))), "{bad:?}");
-        }
-    }
 }

@@ -15,45 +15,51 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{AnyPre, GuestError, Level, PluginInfo};
-use crate::capabilities::ai::{AiAccess, AiGrant};
-use crate::capabilities::cache::CacheAccess;
-use crate::capabilities::log::LogSink;
-use crate::config::CallLimits;
-use crate::dirs::DirIdentity;
-use crate::grants::Protected;
+use crate::bindings::{AnyPre, GuestError, PluginInfo};
+use crate::capabilities::log::LogFlood;
+use crate::capabilities::wasi::{MAX_PRINT_BYTES, Printed};
+use crate::capabilities::{self, CallData, Contexts, Granted};
+use crate::settings::CallLimits;
 
 /// The least data one host call may copy out of the guest (strings, lists);
 /// see [`CallSpec::hostcall_fuel`].
 pub const HOSTCALL_FUEL: usize = 4 << 20;
 
-/// The most a call may print on stdout and on stderr (each); past it the
-/// stream is closed and the call ends.
-pub const MAX_PRINT_BYTES: usize = 1 << 20;
-
 /// Extra time the outer timer allows past the epoch deadline, so a running
 /// guest is cut by the epoch (with a precise message) before the timer fires.
 const TIMER_SLACK: Duration = Duration::from_millis(50);
 
-/// The data of one call's `Store`.
+/// The data of one call's `Store`: its WASI context, resource table,
+/// memory limiter and capability contexts.
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: CallLimiter,
-    pub(crate) log: LogSink,
-    pub(crate) cache: Option<CacheAccess>,
-    pub(crate) ai: Option<AiAccess>,
+    contexts: Contexts,
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
+}
+
+impl CallData for HostState {
+    fn contexts(&mut self) -> &mut Contexts {
+        &mut self.contexts
+    }
+}
+
+/// A linker with WASI p2 and every capability, under every supported
+/// version of `isaac:plugin`.
+pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    capabilities::add_to_linker(&mut linker)?;
+    Ok(linker)
 }
 
 /// Why a call ended without the guest returning.
@@ -128,77 +134,15 @@ pub struct CallSpec {
     pub plugin: Arc<str>,
     /// Its limits.
     pub limits: CallLimits,
-    /// The lowest log level printed.
-    pub log_level: Level,
-    /// The plugin's cache namespace, if it may use the cache.
-    pub cache: Option<CacheAccess>,
+    /// What it was granted, capability by capability.
+    pub granted: Granted,
     /// Set to stop the call (checked at every epoch tick).
     pub cancel: Option<Arc<AtomicBool>>,
-    /// The plugin's AI access and budget, if it may query.
-    pub ai: Option<AiGrant>,
-    /// What the WASI context may reach.
-    pub wasi: WasiGrant,
     /// The longest result `run` may return, in bytes.
     pub max_output_bytes: usize,
     /// Set when the plugin may not run at all (permissions not granted).
     pub refused: Option<String>,
 }
-
-/// What a call's WASI context grants: nothing beyond the plugin's grant
-/// (and a one-run `--allow-read`). No sockets, no arguments, no
-/// environment but the named variables.
-#[derive(Debug, Clone, Default)]
-pub struct WasiGrant {
-    /// Granted directories, each opened and checked at every call.
-    pub dirs: Vec<WasiDir>,
-    /// What no directory may cover (checked at every call).
-    pub protected: Protected,
-    /// Environment variables.
-    pub env: Vec<(String, String)>,
-    /// Whether what the plugin prints reaches the terminal (on stderr).
-    pub stdout: bool,
-}
-
-/// One granted directory of a call.
-#[derive(Debug, Clone)]
-pub struct WasiDir {
-    /// The directory as granted: canonical path and identity.
-    pub identity: DirIdentity,
-    /// Where the guest sees it.
-    pub guest: String,
-    /// Read-write (else read-only).
-    pub write: bool,
-}
-
-/// The captured stdout and stderr of one call.
-struct Printed {
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
-}
-
-impl Printed {
-    fn full(&self) -> bool {
-        self.stdout.contents().len() >= MAX_PRINT_BYTES || self.stderr.contents().len() >= MAX_PRINT_BYTES
-    }
-
-    /// Show what was printed, on stderr, each line prefixed with the plugin.
-    fn show(&self, plugin: &str) {
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
-        for pipe in [&self.stdout, &self.stderr] {
-            let text = pipe.contents();
-            for line in String::from_utf8_lossy(&text).lines() {
-                let clean = crate::terminal::sanitize(line, crate::terminal::Lines::One);
-                let _ = writeln!(err, "{plugin}| {clean}");
-            }
-        }
-    }
-}
-
-/// A log flood: the call logged more than its cap.
-#[derive(Debug, thiserror::Error)]
-#[error("the call logged more than {0} bytes")]
-pub(crate) struct LogFlood(pub usize);
 
 /// Why the host stopped a running guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -217,45 +161,20 @@ impl CallSpec {
         self.max_output_bytes.max(HOSTCALL_FUEL) + (64 << 10)
     }
 
-    fn wasi(&self) -> Result<(WasiCtx, Printed), CallError> {
-        let mut b = WasiCtxBuilder::new();
-        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
-        for (k, v) in &self.wasi.env {
-            b.env(k, v);
-        }
-        // Each directory is opened without following symlinks, checked
-        // against its granted identity, and handed over as that very open
-        // directory (never re-resolved by name).
-        let refuse = |message: String| CallError::Setup {
-            plugin: self.plugin.to_string(),
-            message: format!("{message}; review its grant with `isaac plugins grant {}`", self.plugin),
-        };
-        for dir in &self.wasi.dirs {
-            let what = format!("the granted directory {:?}", dir.guest);
-            let verified = dir.identity.open().map_err(|e| refuse(format!("{what}: {e}")))?;
-            self.wasi.protected.check(&dir.guest, &dir.identity.path).map_err(&refuse)?;
-            let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-            b.preopened_dir(verified.proc_path(), &dir.guest, perms)
-                .map_err(|e| refuse(format!("{what} cannot be opened: {e}")))?;
-        }
-        let printed =
-            Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
-        b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
-        Ok((b.build(), printed))
-    }
-
     fn store(&self, engine: &wasmtime::Engine) -> Result<(Store<HostState>, Printed), CallError> {
         if let Some(message) = &self.refused {
             return Err(CallError::NotGranted { message: message.clone() });
         }
-        let (wasi, printed) = self.wasi()?;
+        let (wasi, printed) = self
+            .granted
+            .wasi
+            .open(&self.plugin)
+            .map_err(|message| CallError::Setup { plugin: self.plugin.to_string(), message })?;
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
             limiter: CallLimiter::new(self.limits.memory_bytes),
-            log: LogSink::new(self.plugin.clone(), self.log_level),
-            cache: self.cache.clone(),
-            ai: self.ai.as_ref().map(AiGrant::open),
+            contexts: self.granted.open(),
         };
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -286,7 +205,7 @@ impl CallSpec {
         let (mut store, printed) = self.store(pre.engine())?;
         let call = pre.run(&mut store, command, args);
         let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
-        if self.wasi.stdout {
+        if self.granted.wasi.stdout {
             printed.show(&self.plugin);
         }
         let result = self.finish(outcome, &store, &printed)?;
@@ -316,17 +235,14 @@ impl CallSpec {
 
     /// Instantiate and call `metadata()` under `limits` (see
     /// [`Config::metadata_limits`](crate::config::Config::metadata_limits)).
-    /// Metadata describes the plugin: it runs with nothing granted, every
-    /// field spelled out so that a new capability is never given by default.
+    /// Metadata describes the plugin: it runs with nothing granted
+    /// ([`Granted::none`]), so no capability is ever given to it by default.
     pub async fn metadata(&self, pre: &AnyPre<HostState>, limits: CallLimits) -> Result<PluginInfo, CallError> {
         let spec = CallSpec {
             plugin: self.plugin.clone(),
             limits,
-            log_level: self.log_level,
-            cache: None,
+            granted: Granted::none(),
             cancel: None,
-            ai: None,
-            wasi: WasiGrant::default(),
             max_output_bytes: self.max_output_bytes,
             refused: None,
         };

@@ -5,6 +5,7 @@
 mod support;
 
 mod ai;
+mod architecture;
 mod bad_plugins;
 mod cache;
 mod cli;
@@ -15,4 +16,5 @@ mod loading;
 mod monitoring;
 mod sdk;
 mod security;
+mod settings;
 mod shell;

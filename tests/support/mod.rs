@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use isaac_host::{Host, HostOptions};
+use isaac_host::{Host, Settings};
 
 /// The folder of the example plugin `name`, as `example-plugins/build.sh`
 /// built it for this test run.
@@ -49,16 +49,16 @@ impl TestHome {
         self.dir.path()
     }
 
-    pub fn options(&self) -> HostOptions {
-        HostOptions::new(self.path())
+    pub fn settings(&self) -> Settings {
+        Settings::for_home(self.path()).unwrap()
     }
 
     pub fn host(&self) -> Host {
-        Host::open(self.options()).unwrap()
+        Host::open(&self.settings()).unwrap()
     }
 
     pub fn host_with_jobs(&self, jobs: usize) -> Host {
-        Host::open(HostOptions { jobs: Some(jobs), ..self.options() }).unwrap()
+        Host::open(&Settings { jobs, ..self.settings() }).unwrap()
     }
 
     /// Put a plugin folder straight into `plugins/` (as a user copying files

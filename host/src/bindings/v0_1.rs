@@ -14,12 +14,11 @@ mod generated {
     });
 }
 
-use generated::isaac::plugin::{ai, cache, log, types};
+pub(super) use generated::isaac::plugin::{ai, cache, log, types};
 
-use super::{AiHost, CacheHost, LogHost, WitAiError, WitCacheError, WitExpiry, WitRequest, WitResponse};
-use crate::sandbox::HostState;
+use super::{AiHost, CacheHost, LogHost, Nothing, View, WitAiError, WitCacheError, WitExpiry, WitRequest, WitResponse};
 
-pub(crate) use generated::{Plugin as World, PluginPre};
+pub(crate) use generated::PluginPre;
 
 /// A 0.1.0 `plugin-info` as the current type.
 pub(crate) fn info(old: types::PluginInfo) -> super::PluginInfo {
@@ -43,9 +42,12 @@ pub(crate) fn guest_error(old: types::Error) -> super::GuestError {
     }
 }
 
-impl types::Host for HostState {}
+impl types::Host for Nothing {}
 
-impl log::Host for HostState {
+impl<'a, C: Send> log::Host for View<'a, C>
+where
+    View<'a, C>: LogHost,
+{
     async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         let level = match level {
             log::Level::Trace => super::Level::Trace,
@@ -66,7 +68,10 @@ fn cache_error(error: WitCacheError) -> cache::CacheError {
     }
 }
 
-impl cache::Host for HostState {
+impl<'a, C: Send> cache::Host for View<'a, C>
+where
+    View<'a, C>: CacheHost,
+{
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, cache::CacheError> {
         CacheHost::get(self, key).await.map_err(cache_error)
     }
@@ -114,7 +119,10 @@ fn response(new: Result<WitResponse, WitAiError>) -> Result<ai::Response, ai::Ai
     }
 }
 
-impl ai::Host for HostState {
+impl<'a, C: Send> ai::Host for View<'a, C>
+where
+    View<'a, C>: AiHost,
+{
     async fn query(&mut self, req: ai::Request) -> Result<ai::Response, ai::AiError> {
         response(AiHost::query(self, request(req)).await)
     }

@@ -8,13 +8,15 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::Linker;
+
+use super::{CallData, Capability, GrantInputs, View, Viewed, view};
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
-use crate::bindings::{AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
+use crate::bindings::{self, AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
 use crate::manifest::AiPermission;
-use crate::sandbox::HostState;
 
 /// What a plugin was granted: the router, its budget per call, and the
-/// scope its answers are cached in. Each call opens a fresh [`AiAccess`].
+/// scope its answers are cached in. Each call opens a fresh [`AiCtx`].
 #[derive(Clone)]
 pub struct AiGrant {
     router: Arc<AiRouter>,
@@ -33,15 +35,10 @@ impl AiGrant {
     pub fn new(router: Arc<AiRouter>, plugin: &str, budget: AiPermission) -> Self {
         AiGrant { router, budget, scope: format!("plugin/{plugin}") }
     }
-
-    /// The access of one call, with a fresh budget.
-    pub(crate) fn open(&self) -> AiAccess {
-        AiAccess { router: self.router.clone(), caller: Caller::plugin(self.scope.clone(), self.budget) }
-    }
 }
 
 /// One call's access: every request it sends is reserved from its budget.
-pub struct AiAccess {
+pub struct AiCtx {
     router: Arc<AiRouter>,
     caller: Caller,
 }
@@ -80,13 +77,39 @@ fn to_wit(error: AiError) -> WitAiError {
     }
 }
 
-impl HostState {
-    fn ai_access(&mut self) -> Result<&mut AiAccess, WitAiError> {
-        self.ai.as_mut().ok_or(WitAiError::Denied)
+impl Capability for AiCtx {
+    type Grant = AiGrant;
+
+    /// Granted `ai`: the router, within the granted budget per call. No
+    /// router (a config that cannot build one) is no access, with a warning.
+    fn grant(inputs: &GrantInputs<'_>) -> Option<AiGrant> {
+        let budget = inputs.granted.ai?;
+        match (inputs.ai)() {
+            Ok(router) => Some(AiGrant::new(router, inputs.plugin, budget)),
+            Err(e) => {
+                tracing::warn!("plugin `{}` gets no AI access: {e}", inputs.plugin);
+                None
+            }
+        }
+    }
+
+    /// A fresh budget for each call.
+    fn open(grant: &AiGrant) -> Self {
+        AiCtx { router: grant.router.clone(), caller: Caller::plugin(grant.scope.clone(), grant.budget) }
+    }
+
+    fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        bindings::add_ai::<T, Viewed<Self>>(linker, view::<T, Self>)
     }
 }
 
-impl AiHost for HostState {
+impl View<'_, AiCtx> {
+    fn ai_access(&mut self) -> Result<&mut AiCtx, WitAiError> {
+        self.get().ok_or(WitAiError::Denied)
+    }
+}
+
+impl AiHost for View<'_, AiCtx> {
     async fn query(&mut self, req: WitRequest) -> Result<WitResponse, WitAiError> {
         let access = self.ai_access()?;
         response(access.router.query_for(&request(req), &access.caller).await)

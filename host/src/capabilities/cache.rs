@@ -1,8 +1,8 @@
 //! `isaac:plugin/cache`: the plugin's own namespace of the host's
 //! [`MultiLevelCache`].
 //!
-//! A call gets a [`CacheAccess`] only when the plugin's manifest asks for
-//! `cache`; without it every function returns `denied`, an error the guest
+//! A call gets a [`CacheCtx`] only when the plugin was granted `cache`;
+//! without it every function returns `denied`, an error the guest
 //! can handle. Keys are prefixed with the plugin's namespace by the host, so
 //! a crafted key or pattern (`../`, the separator, `*`) only ever reaches
 //! the plugin's own entries. A plugin's live entries may hold at most its
@@ -12,30 +12,50 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::bindings::{CacheHost, WitCacheError, WitExpiry};
+use wasmtime::component::Linker;
+
+use super::{CallData, Capability, GrantInputs, View, Viewed, view};
+use crate::bindings::{self, CacheHost, WitCacheError, WitExpiry};
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
-use crate::sandbox::HostState;
 
 /// A plugin's handle on the cache: the cache, its namespace and its quota.
 #[derive(Clone)]
-pub struct CacheAccess {
+pub struct CacheCtx {
     cache: Arc<MultiLevelCache>,
     plugin: String,
     namespace: Namespace,
     quota: u64,
 }
 
-impl std::fmt::Debug for CacheAccess {
+impl std::fmt::Debug for CacheCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CacheAccess").field("namespace", &self.namespace).finish_non_exhaustive()
+        f.debug_struct("CacheCtx").field("namespace", &self.namespace).finish_non_exhaustive()
     }
 }
 
-impl CacheAccess {
+impl Capability for CacheCtx {
+    type Grant = CacheCtx;
+
+    /// Granted `cache`: its namespace, within its quota.
+    fn grant(inputs: &GrantInputs<'_>) -> Option<CacheCtx> {
+        let quota = inputs.settings.cache_quota_for(inputs.plugin);
+        inputs.granted.cache.then(|| CacheCtx::for_plugin(inputs.cache.clone(), inputs.plugin, quota))
+    }
+
+    fn open(grant: &CacheCtx) -> Self {
+        grant.clone()
+    }
+
+    fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        bindings::add_cache::<T, Viewed<Self>>(linker, view::<T, Self>)
+    }
+}
+
+impl CacheCtx {
     /// Access to `cache` in the namespace of plugin `plugin`, whose live
     /// entries may hold `quota` bytes.
     pub fn for_plugin(cache: Arc<MultiLevelCache>, plugin: &str, quota: u64) -> Self {
-        CacheAccess { cache, plugin: plugin.to_owned(), namespace: Namespace::plugin(plugin), quota }
+        CacheCtx { cache, plugin: plugin.to_owned(), namespace: Namespace::plugin(plugin), quota }
     }
 
     fn to_wit(&self, error: CacheError) -> WitCacheError {
@@ -54,13 +74,13 @@ impl CacheAccess {
     }
 }
 
-impl HostState {
-    fn cache_access(&self) -> Result<&CacheAccess, WitCacheError> {
-        self.cache.as_ref().ok_or(WitCacheError::Denied)
+impl View<'_, CacheCtx> {
+    fn cache_access(&mut self) -> Result<&CacheCtx, WitCacheError> {
+        self.get().map(|c| &*c).ok_or(WitCacheError::Denied)
     }
 }
 
-impl CacheHost for HostState {
+impl CacheHost for View<'_, CacheCtx> {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitCacheError> {
         let access = self.cache_access()?;
         let value = access.cache.get(&access.namespace, &key).map_err(|e| access.to_wit(e))?;

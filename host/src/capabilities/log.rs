@@ -10,27 +10,54 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::bindings::{Level, LogHost};
-use crate::sandbox::{HostState, LogFlood};
+use wasmtime::component::Linker;
+
+use super::{CallData, Capability, GrantInputs, View, Viewed, view};
+use crate::bindings::{self, Level, LogHost};
 use crate::terminal::{self, Lines};
 
-/// The most log text one call may print; the rest is dropped with a notice.
+/// The most log text one call may print; past it the call is stopped.
 pub const MAX_LOG_BYTES_PER_CALL: usize = 64 * 1024;
 
-/// Where one call's log lines go.
+/// A log flood: the call logged more than its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the call logged more than {0} bytes")]
+pub struct LogFlood(pub usize);
+
+/// Where a plugin's log lines go: its name and the user's threshold.
 #[derive(Debug, Clone)]
-pub struct LogSink {
+pub struct LogGrant {
+    plugin: Arc<str>,
+    threshold: Level,
+}
+
+/// Where one call's log lines go, and how much it logged.
+#[derive(Debug, Clone)]
+pub struct LogCtx {
     plugin: Arc<str>,
     threshold: Level,
     written: usize,
 }
 
-impl LogSink {
-    /// Lines of `plugin` at `threshold` or more important.
-    pub fn new(plugin: Arc<str>, threshold: Level) -> Self {
-        LogSink { plugin, threshold, written: 0 }
+impl Capability for LogCtx {
+    type Grant = LogGrant;
+
+    /// Every plugin may log (a `metadata` call, granted nothing, logs
+    /// nowhere).
+    fn grant(inputs: &GrantInputs<'_>) -> Option<LogGrant> {
+        Some(LogGrant { plugin: Arc::from(inputs.plugin), threshold: inputs.settings.log_level })
     }
 
+    fn open(grant: &LogGrant) -> Self {
+        LogCtx { plugin: grant.plugin.clone(), threshold: grant.threshold, written: 0 }
+    }
+
+    fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        bindings::add_log::<T, Viewed<Self>>(linker, view::<T, Self>)
+    }
+}
+
+impl LogCtx {
     /// Print `message` if its level passes; an error once the call has
     /// logged more than its cap (counted whether printed or not).
     fn emit(&mut self, level: Level, message: &str) -> Result<(), LogFlood> {
@@ -68,8 +95,11 @@ fn name(level: Level) -> &'static str {
     }
 }
 
-impl LogHost for HostState {
+impl LogHost for View<'_, LogCtx> {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.log.emit(level, &message).map_err(wasmtime::Error::new)
+        match self.get() {
+            Some(log) => log.emit(level, &message).map_err(wasmtime::Error::new),
+            None => Ok(()),
+        }
     }
 }

@@ -1,26 +1,158 @@
-//! The host side of each WIT interface a plugin may import, one module each,
-//! and the linker that provides them all (plus WASI p2, which every Rust
-//! `wasm32-wasip2` guest imports; each call's WASI context grants nothing
-//! beyond the plugin's grant).
+//! What a plugin may use, one module per capability, in the shape of
+//! wasmtime's `wasi-keyvalue` and Spin's factors. Each capability has:
+//!
+//! - a per-call context (`LogCtx`, `CacheCtx`, `AiCtx`), the `Self` of its
+//!   [`Capability`] impl, through whose [`View`] the generated Host trait of
+//!   its WIT interface is implemented;
+//! - one constructor from the grant and the settings, [`Capability::grant`],
+//!   the only place that decides whether (and how much) a plugin gets it;
+//! - its [`Capability::add_to_linker`], for every supported WIT version.
+//!
+//! The list at the bottom of this file names them all, one line each: it
+//! declares [`Contexts`] (one optional context per capability, the part of a
+//! call's state the capabilities see) and [`Granted`] (what a plugin was
+//! granted of each). Everything defaults to nothing, so a call built from
+//! [`Granted::none`] (a `metadata` call, a refused plugin) reaches nothing by
+//! construction. WASI p2 ([`wasi`]) is linked for every plugin, its host side
+//! from wasmtime-wasi; its context grants only the plugin's directories,
+//! variables and output. A capability from another crate fits the same way:
+//! linked for every plugin, its own hook deciding from the grant, sharing the
+//! call's `ResourceTable`.
+//!
+//! A new capability: its WIT interface, its manifest field, its module here,
+//! one `add_*` in [`crate::bindings`], and one line in the list.
 
 pub mod ai;
 pub mod cache;
 pub mod log;
+pub mod wasi;
 
-use wasmtime::component::{HasSelf, Linker};
+use std::sync::Arc;
 
-use crate::bindings::World;
-use crate::sandbox::HostState;
+use wasmtime::component::Linker;
+use wasmtime_wasi::WasiView;
 
-/// A linker with every capability, under both `isaac:plugin@0.2.0` and
-/// `@0.1.0` (the latter adapted in [`crate::bindings`]), and WASI p2.
-pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    World::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    crate::bindings::v0_1::World::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    Ok(linker)
+use crate::ai::{AiError, AiRouter};
+pub use crate::bindings::{View, Viewed};
+use crate::cache::MultiLevelCache;
+use crate::grants::{GrantedDir, Protected};
+use crate::manifest::Permissions;
+use crate::settings::Settings;
+
+/// What a capability decides from: the plugin, what the user granted it,
+/// the settings and the host's shared parts.
+pub struct GrantInputs<'a> {
+    /// The plugin's name.
+    pub plugin: &'a str,
+    /// What the user granted it (nothing when its grant is missing or stale).
+    pub granted: &'a Permissions,
+    /// Its granted directories, with their identities.
+    pub dirs: &'a [GrantedDir],
+    /// Directories every call of this host may read (`isaac run --allow-read`).
+    pub allow_read: &'a [wasi::WasiDir],
+    /// What no directory may cover.
+    pub protected: &'a Protected,
+    /// The settings.
+    pub settings: &'a Settings,
+    /// The host's cache.
+    pub cache: &'a Arc<MultiLevelCache>,
+    /// The host's AI router (built on first use).
+    pub ai: &'a (dyn Fn() -> Result<Arc<AiRouter>, AiError> + Sync),
 }
 
-/// `isaac:plugin/types` holds types only; it has nothing to implement.
-impl crate::bindings::TypesHost for HostState {}
+/// One capability: a per-call context, built from what was granted.
+pub trait Capability: Slot + Send + Sized + 'static {
+    /// What a plugin was granted of it, decided once per load.
+    type Grant: Clone + std::fmt::Debug + Send + Sync;
+
+    /// Whether, and how much, the plugin described by `inputs` gets this
+    /// capability; `None`: not at all (its calls are `denied`).
+    fn grant(inputs: &GrantInputs<'_>) -> Option<Self::Grant>;
+
+    /// The context of one call.
+    fn open(grant: &Self::Grant) -> Self;
+
+    /// Link its WIT interface, in every supported version; each call
+    /// reaches its context through `T`'s [`Contexts`].
+    fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()>;
+}
+
+/// The per-call state of a `Store`, as the capabilities see it.
+pub trait CallData: Send + 'static {
+    /// The call's capability contexts.
+    fn contexts(&mut self) -> &mut Contexts;
+}
+
+/// Where a capability's context sits in [`Contexts`] (written by the list).
+pub trait Slot {
+    /// This capability's context in `contexts`, if granted.
+    fn slot(contexts: &mut Contexts) -> Option<&mut Self>;
+}
+
+/// The getter every capability links with.
+pub(crate) fn view<T: CallData, C: Slot>(data: &mut T) -> View<'_, C> {
+    View(C::slot(data.contexts()))
+}
+
+/// Declares [`Contexts`], [`Granted`] and [`add_to_linker`] from the list
+/// of capabilities.
+macro_rules! capabilities {
+    ($($(#[$doc:meta])* $field:ident: $ctx:ty,)*) => {
+        /// The capability contexts of one call; `None` where not granted.
+        #[derive(Default)]
+        pub struct Contexts {
+            $($(#[$doc])* pub $field: Option<$ctx>,)*
+        }
+
+        $(impl Slot for $ctx {
+            fn slot(contexts: &mut Contexts) -> Option<&mut Self> {
+                contexts.$field.as_mut()
+            }
+        })*
+
+        /// What a plugin was granted of each capability, decided once when it
+        /// is loaded; [`Granted::none`] grants nothing.
+        #[derive(Debug, Clone, Default)]
+        pub struct Granted {
+            /// What its WASI context reaches.
+            pub wasi: wasi::WasiGrant,
+            $($(#[$doc])* pub $field: Option<<$ctx as Capability>::Grant>,)*
+        }
+
+        impl Granted {
+            /// Each capability's decision for the plugin of `inputs`.
+            pub fn decide(inputs: &GrantInputs<'_>) -> Self {
+                Granted { wasi: wasi::WasiGrant::decide(inputs), $($field: <$ctx>::grant(inputs),)* }
+            }
+
+            /// The contexts of one call.
+            pub fn open(&self) -> Contexts {
+                Contexts { $($field: self.$field.as_ref().map(<$ctx>::open),)* }
+            }
+        }
+
+        /// Link WASI p2 and every capability into `linker`.
+        pub fn add_to_linker<T: CallData + WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+            wasi::add_to_linker(linker)?;
+            crate::bindings::add_types(linker)?;
+            $(<$ctx>::add_to_linker(linker)?;)*
+            Ok(())
+        }
+    };
+}
+
+impl Granted {
+    /// Nothing at all: the grant of a `metadata` call or a refused plugin.
+    pub fn none() -> Self {
+        Granted::default()
+    }
+}
+
+capabilities! {
+    /// `isaac:plugin/log`: diagnostics on stderr.
+    log: log::LogCtx,
+    /// `isaac:plugin/cache`: the plugin's namespace of the cache.
+    cache: cache::CacheCtx,
+    /// `isaac:plugin/ai`: AI queries within a budget per call.
+    ai: ai::AiCtx,
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Failure, Settings, output};
+use super::{Context, Failure, output};
 use crate::suite::{Report, SuiteOptions};
 
 /// Run the seed system's benchmark suite against isaac on this machine, with
@@ -31,10 +31,10 @@ pub struct BenchArgs {
     plugin: Option<PathBuf>,
 }
 
-pub fn run(settings: &Settings, args: BenchArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
     let plugin = match args.plugin {
         Some(dir) => dir,
-        None => [PathBuf::from("example-plugins/dist/hello"), settings.home.join("plugins/hello")]
+        None => [PathBuf::from("example-plugins/dist/hello"), cx.settings.home.join("plugins/hello")]
             .into_iter()
             .find(|d| d.join("hello.wasm").is_file())
             .ok_or_else(|| {
@@ -49,14 +49,14 @@ pub fn run(settings: &Settings, args: BenchArgs) -> Result<u8, Failure> {
     if let Some(n) = args.plugins {
         options.plugins = n.max(1);
     }
-    let bar = output::progress(5, "benchmarking", settings.json);
+    let bar = output::progress(5, "benchmarking", cx.json);
     let report = crate::suite::run(&options, &|phase| {
         bar.set_message(phase.to_owned());
         bar.inc(1);
     });
     bar.finish_and_clear();
     let report = report?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(&report)?);
     } else {
         output::line(&table(&report));

@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{Failure, Settings, output};
+use super::{Context, Failure, output};
+use crate::capabilities::wasi::WasiDir;
 use crate::dirs::DirIdentity;
-use crate::host::{Host, HostOptions};
-use crate::sandbox::WasiDir;
 
 /// Run a plugin command in its own sandbox.
 ///
@@ -33,20 +32,18 @@ impl RunArgs {
     }
 }
 
-pub fn run(settings: &Settings, args: RunArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
     let (command, rest) = args.words.split_first().expect("clap requires COMMAND");
     let runtime = super::runtime()?;
-    // One call needs one instance: on-demand allocation costs ~3 µs to set
-    // up against ~390 µs for reserving the pool (benches/loading.rs, `engine`).
     let (allow_read, _copies) = allow_read(&args.allow_read)?;
-    let host = Host::open(HostOptions { pooling: false, allow_read, ..settings.host_options() })?;
+    let host = cx.host_with(allow_read)?;
     for dir in host.allow_read() {
         host.protected()
             .check(&dir.guest, &dir.identity.path)
             .map_err(|why| anyhow::anyhow!("--allow-read {}: {why}", dir.guest))?;
     }
     match runtime.block_on(host.run(command, rest)) {
-        Ok(result) if settings.json => {
+        Ok(result) if cx.json => {
             output::json(&serde_json::json!({ "command": command, "output": result }));
             Ok(0)
         }

@@ -4,8 +4,7 @@ use std::io::IsTerminal;
 
 use clap::Args;
 
-use super::{Failure, Settings, output};
-use crate::host::Host;
+use super::{Context, Failure, output};
 use crate::metrics::{RunRecord, sparkline};
 
 /// Show what recent isaac processes did: start-up, load and total time,
@@ -22,17 +21,17 @@ pub struct StatsArgs {
     clear: bool,
 }
 
-pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
-    let host = Host::open(crate::host::HostOptions { pooling: false, ..settings.host_options() })?;
+pub fn run(cx: &Context, args: StatsArgs) -> Result<u8, Failure> {
+    let host = cx.host()?;
     if args.clear {
         host.history().clear()?;
-        if !settings.json {
+        if !cx.json {
             output::line("run history cleared");
             return Ok(0);
         }
     }
     let records = host.history().list()?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(&records)?);
         return Ok(0);
     }

@@ -10,23 +10,22 @@
 
 mod errors;
 mod install;
+mod load;
 mod plugin;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use wasmtime::component::Linker;
 
 use crate::ai::{AiError, AiRouter};
-use crate::bindings::Level;
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
-use crate::capabilities;
-use crate::capabilities::ai::AiGrant;
-use crate::capabilities::cache::CacheAccess;
+use crate::capabilities::wasi::WasiDir;
+use crate::capabilities::{GrantInputs, Granted};
 use crate::compiled::CompiledCache;
 use crate::config::Config;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
@@ -38,118 +37,81 @@ use crate::manifest::Manifest;
 use crate::manifest::Permissions;
 use crate::metrics::{self, History, RunRecord};
 use crate::registry::Registry;
-use crate::sandbox::{CallSpec, HostState, WasiDir, WasiGrant};
+use crate::sandbox::{self, CallSpec, HostState};
+use crate::settings::Settings;
 use crate::state::State;
-
-/// How to open a [`Host`].
-#[derive(Debug, Clone)]
-pub struct HostOptions {
-    /// The isaac home.
-    pub home: PathBuf,
-    /// A config file named by the user (it must exist); `None`:
-    /// `$ISAAC_HOME/config.toml` if it exists.
-    pub config_file: Option<PathBuf>,
-    /// Compile threads; `None`: the config's `loader.max_workers`, else all cores.
-    pub jobs: Option<usize>,
-    /// The least important plugin log level printed.
-    pub log_level: Level,
-    /// Try the pooling allocator (falls back to on-demand by itself).
-    pub pooling: bool,
-    /// Record this process in the run history under this label
-    /// (`isaac stats`); `None`: record nothing.
-    pub record_as: Option<String>,
-    /// Extra read-only directories for every call of this host (`isaac run
-    /// --allow-read`), with their identity taken when the user named them.
-    pub allow_read: Vec<WasiDir>,
-}
-
-impl HostOptions {
-    /// Defaults for the home `home`.
-    pub fn new(home: impl Into<PathBuf>) -> Self {
-        HostOptions {
-            home: home.into(),
-            config_file: None,
-            jobs: None,
-            log_level: Level::Warn,
-            pooling: true,
-            record_as: None,
-            allow_read: Vec::new(),
-        }
-    }
-}
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
 pub use install::{Installed, PluginFiles};
+pub use load::link;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 
 /// An isaac home, opened.
 pub struct Host {
     home: Home,
-    config: Config,
+    settings: Settings,
     engine: HostEngine,
     linker: Linker<HostState>,
     compiled: CompiledCache,
     index: Index,
     cache: Arc<MultiLevelCache>,
     ai: OnceLock<Arc<AiRouter>>,
-    jobs: usize,
-    log_level: Level,
     history: History,
     grants: Grants,
     allow_read: Vec<WasiDir>,
     protected: Protected,
-    record_as: Option<String>,
     record: Mutex<RunRecord>,
+    pool: OnceLock<Option<rayon::ThreadPool>>,
     _ticker: EpochTicker,
 }
 
 impl Host {
-    /// Open the home in `options` (creating it if needed) and start the engine.
-    pub fn open(options: HostOptions) -> Result<Self, HostError> {
-        let home = Home::open(&options.home)?;
-        let config_file = options.config_file.clone().unwrap_or_else(|| home.config_file());
-        let config = Config::load(&config_file, options.config_file.is_some())?;
-        let protected = Protected::new(home.root(), &config_file);
+    /// Open the home of `settings` (creating it if needed) and start the
+    /// engine.
+    pub fn open(settings: &Settings) -> Result<Self, HostError> {
+        let home = Home::open(&settings.home)?;
+        let protected = Protected::new(home.root(), &settings.config_file);
         let engine = HostEngine::new(&EngineOptions {
-            max_memory_bytes: config.max_memory_bytes(),
-            pooling: options.pooling,
+            max_memory_bytes: settings.max_memory_bytes(),
+            pooling: settings.pooling,
             ..EngineOptions::default()
         })?;
-        let linker = capabilities::linker(&engine.engine).map_err(|e| HostError::Linker(e.to_string()))?;
+        let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(e.to_string()))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-        let state = State::open(&home.state_dir(), config.storage.map_size_mb)?;
+        let state = State::open(&home.state_dir(), settings.config.storage.map_size_mb)?;
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
         let store = Arc::new(LmdbStore::new(state));
-        let cache = Arc::new(MultiLevelCache::new(store, config.cache.clone(), Arc::new(SystemClock)));
-        let jobs = options
-            .jobs
-            .or(config.loader.max_workers)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let cache = Arc::new(MultiLevelCache::new(store, settings.config.cache.clone(), Arc::new(SystemClock)));
         let ticker = engine.start_ticker();
         Ok(Host {
             home,
-            config,
+            settings: settings.clone(),
             engine,
             linker,
             compiled,
             index,
             cache,
             ai: OnceLock::new(),
-            jobs,
-            log_level: options.log_level,
             history,
             grants,
-            allow_read: options.allow_read,
+            allow_read: Vec::new(),
             protected,
-            record_as: options.record_as,
             record: Mutex::new(RunRecord {
                 startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
                 ..RunRecord::default()
             }),
+            pool: OnceLock::new(),
             _ticker: ticker,
         })
+    }
+
+    /// Let every call of this host read `dirs` (`isaac run --allow-read`),
+    /// each with the identity taken when the user named it.
+    pub fn with_allow_read(mut self, dirs: Vec<WasiDir>) -> Self {
+        self.allow_read = dirs;
+        self
     }
 
     /// The three-tier cache of this home.
@@ -171,7 +133,7 @@ impl Host {
         if let Some(router) = self.ai.get() {
             return Ok(router.clone());
         }
-        let router = Arc::new(AiRouter::new(&self.config.ai, self.cache.clone(), Arc::new(SystemClock))?);
+        let router = Arc::new(AiRouter::new(&self.settings.config.ai, self.cache.clone(), Arc::new(SystemClock))?);
         Ok(self.ai.get_or_init(|| router).clone())
     }
 
@@ -187,7 +149,7 @@ impl Host {
 
     /// Compile threads in use.
     pub fn jobs(&self) -> usize {
-        self.jobs
+        self.settings.jobs
     }
 
     /// The names of the installed plugins (their folders), sorted.
@@ -196,8 +158,13 @@ impl Host {
     }
 
     /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The config file's contents.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.settings.config
     }
 
     /// The grants of this home.
@@ -217,7 +184,7 @@ impl Host {
 
     /// What the plugin described by `manifest` asks to be granted.
     pub fn request(&self, manifest: &Manifest) -> Request {
-        Request::of(manifest, &self.config.limits)
+        Request::of(manifest, &self.settings.config.limits)
     }
 
     /// How calls into the plugin described by `manifest`, whose component
@@ -227,42 +194,27 @@ impl Host {
         let grant = self.grants.get(&manifest.name).ok().flatten();
         let request = self.request(manifest);
         let refused = grants::refusal(&manifest.name, &request, sha256, grant.as_ref());
-        let (granted, granted_dirs) = match grant {
+        let (granted, dirs) = match grant {
             Some(g) if refused.is_none() && request.asks_anything() => (g.permissions, g.dirs),
             _ => (Permissions::default(), Vec::new()),
         };
-        let mut dirs: Vec<WasiDir> = granted_dirs
-            .into_iter()
-            .map(|d| WasiDir {
-                guest: grants::expand(&d.asked).display().to_string(),
-                identity: d.identity,
-                write: d.write,
-            })
-            .collect();
-        dirs.extend(self.allow_read.iter().cloned());
-        let wasi = WasiGrant {
-            dirs,
-            protected: self.protected.clone(),
-            env: granted.env.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v))).collect(),
-            stdout: granted.stdout,
-        };
+        let ai = || self.ai();
+        let granted = Granted::decide(&GrantInputs {
+            plugin: &manifest.name,
+            granted: &granted,
+            dirs: &dirs,
+            allow_read: &self.allow_read,
+            protected: &self.protected,
+            settings: &self.settings,
+            cache: &self.cache,
+            ai: &ai,
+        });
         CallSpec {
             plugin: Arc::from(manifest.name.as_str()),
-            limits: self.config.limits_for(manifest),
-            log_level: self.log_level,
-            cache: granted.cache.then(|| {
-                CacheAccess::for_plugin(self.cache.clone(), &manifest.name, self.config.cache_quota_for(&manifest.name))
-            }),
+            limits: self.settings.limits_for(manifest),
+            granted,
             cancel: None,
-            ai: granted.ai.and_then(|budget| match self.ai() {
-                Ok(router) => Some(AiGrant::new(router, &manifest.name, budget)),
-                Err(e) => {
-                    tracing::warn!("plugin `{}` gets no AI access: {e}", manifest.name);
-                    None
-                }
-            }),
-            wasi,
-            max_output_bytes: usize::try_from(self.config.limits.max_output_kb << 10).unwrap_or(usize::MAX),
+            max_output_bytes: self.settings.max_output_bytes(),
             refused,
         }
     }
@@ -286,32 +238,44 @@ impl Host {
         }
         // What is left in `indexed` was removed from disk, or now fails to read.
         let gone: Vec<&str> = indexed.keys().map(String::as_str).collect();
-        let loaded = self.load_sources(stale, &HashMap::new(), &|_| {}).await;
-        let new_entries: Vec<(String, IndexEntry)> =
-            loaded.into_iter().map(|(source, r)| indexed_entry(source, r.as_ref())).collect();
+        let mut new_entries = Vec::new();
+        let mut loaded = HashMap::new();
+        for (source, result) in self.load_sources(stale, &HashMap::new(), &|_| {}).await {
+            new_entries.push(indexed_entry(source, result.as_ref()));
+            if let Ok(plugin) = result {
+                loaded.insert(plugin.name.clone(), plugin);
+            }
+        }
         let put: Vec<(&str, &IndexEntry)> = new_entries.iter().map(|(n, e)| (n.as_str(), e)).collect();
         self.index.update(&put, &gone)?;
         fresh.extend(new_entries);
-        Ok(Catalog::new(fresh, failures))
+        Ok(Catalog::new(fresh, failures, loaded))
     }
 
     /// Resolve `name` and run it with `args` in a fresh sandbox, loading only
     /// the plugin that owns it.
     pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
-        let catalog = self.catalog().await?;
+        let mut catalog = self.catalog().await?;
         let target = catalog.registry.resolve(name).map_err(|error| RunError::Resolve {
             error,
             unloaded: catalog.failures.iter().map(|f| f.plugin.clone()).collect(),
         })?;
         let (plugin_name, command) = catalog.registry.names(target);
-        let (_, entry) = &catalog.entries[catalog.registry_entries[target.plugin]];
-        let plugin = self.load_indexed(plugin_name, entry).await?;
+        let (plugin_name, command) = (plugin_name.to_owned(), command.to_owned());
+        // A plugin the catalog just re-indexed is loaded already.
+        let plugin = match catalog.loaded.remove(&plugin_name) {
+            Some(plugin) => plugin,
+            None => {
+                let (_, entry) = &catalog.entries[catalog.registry_entries[target.plugin]];
+                self.load_indexed(&plugin_name, entry).await?
+            }
+        };
         self.note(|r| {
             r.load_ms += plugin.load_time.as_secs_f64() * 1e3;
             r.plugins_loaded += 1;
             r.startup_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
         });
-        plugin.run(command, args).await
+        plugin.run(&command, args).await
     }
 
     /// Load one indexed plugin: hash its component, take its code from the
@@ -415,61 +379,6 @@ impl Host {
         });
         Ok((LoadReport { plugins, failures, registry, elapsed }, summary))
     }
-
-    /// Compile (in parallel), link and describe `sources`. `known` holds
-    /// index entries whose metadata may be reused when the hash matches.
-    async fn load_sources(
-        &self,
-        sources: Vec<PluginSource>,
-        known: &HashMap<String, IndexEntry>,
-        progress: Progress<'_>,
-    ) -> Vec<(PluginSource, Result<LoadedPlugin, LoadError>)> {
-        if sources.is_empty() {
-            return Vec::new();
-        }
-        let expected = |s: &PluginSource| {
-            known.get(&s.manifest.name).and_then(|e| e.status.as_ref().ok()).and_then(|m| m.artifact_sha256.as_deref())
-        };
-        let refs: Vec<(&PluginSource, Option<&str>)> = sources.iter().map(|s| (s, expected(s))).collect();
-        let compiled = loader::compile_all(&self.engine.engine, &self.compiled, &refs, self.jobs, progress);
-        let mut out = Vec::with_capacity(sources.len());
-        for (source, compiled) in sources.into_iter().zip(compiled) {
-            let result = self.finish_load(&source, compiled, known.get(&source.manifest.name)).await;
-            out.push((source, result));
-        }
-        out
-    }
-
-    async fn finish_load(
-        &self,
-        source: &PluginSource,
-        compiled: Result<loader::Compiled, LoadError>,
-        known: Option<&IndexEntry>,
-    ) -> Result<LoadedPlugin, LoadError> {
-        let compiled = compiled?;
-        let (pre, wit_version) = loader::link(&self.linker, &compiled.component, &source.wasm)?;
-        let spec = self.spec(&source.manifest, &compiled.sha256);
-        let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
-        let mut meta = match reusable {
-            Some(meta) => meta.clone(),
-            None => {
-                let compile_ms = compiled.elapsed.as_secs_f64() * 1e3;
-                let limits = self.config.metadata_limits();
-                loader::metadata(&pre, &spec, limits, compiled.sha256.clone(), wit_version, compile_ms).await?
-            }
-        };
-        meta.artifact_sha256 = compiled.artifact_sha256.clone();
-        Ok(LoadedPlugin {
-            name: source.manifest.name.clone(),
-            manifest: source.manifest.clone(),
-            meta,
-            from_cache: compiled.from_cache,
-            load_time: compiled.elapsed,
-            pre,
-            spec,
-            stamps: (source.manifest_stamp, source.wasm_stamp),
-        })
-    }
 }
 
 fn is_fresh(dir: &Path, entry: &IndexEntry) -> bool {
@@ -492,12 +401,13 @@ fn indexed_entry(source: PluginSource, result: Result<&LoadedPlugin, &LoadError>
     (source.manifest.name, entry)
 }
 
-impl Drop for Host {
-    /// Record this process in the run history, if asked to.
-    fn drop(&mut self) {
-        let Some(label) = self.record_as.take() else { return };
+impl Host {
+    /// Finish: record this process in the run history as `label` (`isaac
+    /// stats`) and save the cache's pending statistics. Called on every exit
+    /// path of a command that opened a host, a failed one included.
+    pub fn finish(&self, label: &str) {
         let mut record = std::mem::take(&mut *self.record.lock().unwrap_or_else(|e| e.into_inner()));
-        record.command = label;
+        record.command = label.to_owned();
         record.at_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -514,8 +424,11 @@ impl Drop for Host {
             record.ai_cost_saved = t.saved_nusd.load(Relaxed) as f64 / 1e9;
         }
         record.peak_rss_kb = metrics::peak_rss_kb().unwrap_or(0);
-        if let Err(e) = self.history.record(&record, self.config.metrics.history) {
+        if let Err(e) = self.history.record(&record, self.settings.config.metrics.history) {
             tracing::debug!("run not recorded: {e}");
+        }
+        if let Err(e) = self.cache.flush() {
+            tracing::warn!("cache statistics were not saved: {e}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Loaded plugins, a loaded set of them, and the catalog of what is
 //! installed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -140,10 +141,16 @@ pub struct Catalog {
     /// The commands of the plugins that load.
     pub registry: Registry,
     pub(super) registry_entries: Vec<usize>,
+    /// Plugins loaded while re-indexing them (changed since indexed).
+    pub(super) loaded: HashMap<String, LoadedPlugin>,
 }
 
 impl Catalog {
-    pub(super) fn new(mut entries: Vec<(String, IndexEntry)>, mut failures: Vec<PluginFailure>) -> Self {
+    pub(super) fn new(
+        mut entries: Vec<(String, IndexEntry)>,
+        mut failures: Vec<PluginFailure>,
+        loaded: HashMap<String, LoadedPlugin>,
+    ) -> Self {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut listed = Vec::new();
         let mut registry_entries = Vec::new();
@@ -160,7 +167,7 @@ impl Catalog {
             }
         }
         failures.sort_by(|a, b| a.plugin.cmp(&b.plugin));
-        Catalog { entries, failures, registry: Registry::new(listed), registry_entries }
+        Catalog { entries, failures, registry: Registry::new(listed), registry_entries, loaded }
     }
 
     /// The entry of plugin `name`.

@@ -14,9 +14,10 @@ use crate::cache::lmdb::LmdbStore;
 use crate::cache::zipf::Zipf;
 use crate::cache::{Expiry, MultiLevelCache, Namespace};
 use crate::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
-use crate::host::{Host, HostOptions};
+use crate::host::Host;
 use crate::metrics;
 use crate::session::Session;
+use crate::settings::Settings;
 use crate::state::State;
 
 /// A failure that stops the suite.
@@ -69,7 +70,8 @@ fn plant(home: &Path, wasm: &[u8], n: usize) -> Result<(), SuiteError> {
 }
 
 fn open(home: &Path, jobs: usize) -> Result<Host, SuiteError> {
-    Host::open(HostOptions { jobs: Some(jobs), ..HostOptions::new(home) }).map_err(|e| fail("opening a host")(&e))
+    let settings = Settings::for_home(home).map_err(|e| fail("opening a host")(&e))?;
+    Host::open(&Settings { jobs, ..settings }).map_err(|e| fail("opening a host")(&e))
 }
 
 fn ms(d: Duration) -> f64 {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::ai::{AiError, AiRequest, AiResponse};
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Run every request of FILE at once (at most `[ai] concurrency` in
 /// flight). Each line: `{"messages": [{"role": "user", "content": "..."}]}`
@@ -19,7 +19,7 @@ pub struct BatchArgs {
     file: PathBuf,
 }
 
-pub fn run(settings: &Settings, args: BatchArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: BatchArgs) -> Result<u8, Failure> {
     let mut text = String::new();
     if args.file.as_os_str() == "-" {
         std::io::stdin().read_to_string(&mut text)?;
@@ -36,7 +36,7 @@ pub fn run(settings: &Settings, args: BatchArgs) -> Result<u8, Failure> {
         })
         .collect();
     let requests: Vec<AiRequest> = parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let router = host.ai()?;
     let runtime = crate::cli::runtime()?;
     let mut answers = runtime.block_on(router.batch(&requests)).into_iter();

@@ -10,8 +10,7 @@ mod stats;
 
 use clap::Subcommand;
 
-use super::{Failure, Settings};
-use crate::host::{Host, HostOptions};
+use super::{Context, Failure};
 
 /// Ask AI providers, alone or many at once.
 #[derive(Debug, Subcommand)]
@@ -29,16 +28,12 @@ pub enum AiCommand {
     Simulate(simulate::SimulateArgs),
 }
 
-fn host(settings: &Settings) -> Result<Host, Failure> {
-    Ok(Host::open(HostOptions { pooling: false, ..settings.host_options() })?)
-}
-
-pub fn run(settings: &Settings, command: AiCommand) -> Result<u8, Failure> {
+pub fn run(cx: &Context, command: AiCommand) -> Result<u8, Failure> {
     match command {
-        AiCommand::Query(args) => query::run(settings, args),
-        AiCommand::Batch(args) => batch::run(settings, args),
-        AiCommand::Stats(args) => stats::run(settings, args),
-        AiCommand::Cache(command) => stats::cache(settings, command),
+        AiCommand::Query(args) => query::run(cx, args),
+        AiCommand::Batch(args) => batch::run(cx, args),
+        AiCommand::Stats(args) => stats::run(cx, args),
+        AiCommand::Cache(command) => stats::cache(cx, command),
         AiCommand::Simulate(args) => simulate::run(args),
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 
 use crate::ai::{AiRequest, AiResponse, Message};
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Ask one question. Prints the answer; with --json one object with `text`,
 /// `provider`, `model`, `cached`, `usage` (`input_tokens`, `output_tokens`),
@@ -40,8 +40,8 @@ pub struct QueryArgs {
     stream: bool,
 }
 
-pub fn run(settings: &Settings, args: QueryArgs) -> Result<u8, Failure> {
-    let host = super::host(settings)?;
+pub fn run(cx: &Context, args: QueryArgs) -> Result<u8, Failure> {
+    let host = cx.host()?;
     let router = host.ai()?;
     let mut messages = Vec::new();
     if let Some(system) = args.system {
@@ -56,7 +56,7 @@ pub fn run(settings: &Settings, args: QueryArgs) -> Result<u8, Failure> {
         temperature: args.temperature,
     };
     let runtime = crate::cli::runtime()?;
-    let streaming = args.stream && !settings.json;
+    let streaming = args.stream && !cx.json;
     let answer = runtime.block_on(async {
         if !args.fallback.is_empty() && args.sequential {
             router.query_sequential(&req, &args.fallback).await
@@ -74,12 +74,12 @@ pub fn run(settings: &Settings, args: QueryArgs) -> Result<u8, Failure> {
             router.query(&req).await
         }
     })?;
-    print(settings, &answer, streaming);
+    print(cx, &answer, streaming);
     Ok(0)
 }
 
-fn print(settings: &Settings, answer: &AiResponse, streamed: bool) {
-    if settings.json {
+fn print(cx: &Context, answer: &AiResponse, streamed: bool) {
+    if cx.json {
         output::json(&serde_json::to_value(answer).expect("answers serialize"));
         return;
     }
@@ -88,7 +88,7 @@ fn print(settings: &Settings, answer: &AiResponse, streamed: bool) {
     } else {
         output::line(&answer.text);
     }
-    if !settings.quiet() {
+    if !cx.quiet() {
         eprintln!(
             "[{} {} | {} in, {} out | {:.0} ms | ${:.6}{}]",
             answer.provider,

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Print the response cache's `hits`, `misses`, `hit_rate` and `cost_saved`,
 /// `spent_today`, and per provider (`providers.NAME`): `requests`, `errors`,
@@ -11,10 +11,10 @@ use crate::cli::{Failure, Settings, output};
 #[derive(Debug, Args)]
 pub struct StatsArgs {}
 
-pub fn run(settings: &Settings, _args: StatsArgs) -> Result<u8, Failure> {
-    let host = super::host(settings)?;
+pub fn run(cx: &Context, _args: StatsArgs) -> Result<u8, Failure> {
+    let host = cx.host()?;
     let stats = host.ai()?.stats()?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(&stats)?);
         return Ok(0);
     }
@@ -52,11 +52,11 @@ pub enum CacheCommand {
     Clear,
 }
 
-pub fn cache(settings: &Settings, command: CacheCommand) -> Result<u8, Failure> {
+pub fn cache(cx: &Context, command: CacheCommand) -> Result<u8, Failure> {
     let CacheCommand::Clear = command;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let removed = host.ai()?.clear_cache()?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({ "removed": removed }));
     } else {
         output::line(&format!("removed {removed} cached answers"));

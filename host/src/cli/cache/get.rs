@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::NamespaceArg;
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Print the value at KEY.
 #[derive(Debug, Args)]
@@ -16,12 +16,12 @@ pub struct GetArgs {
     namespace: NamespaceArg,
 }
 
-pub fn run(settings: &Settings, args: GetArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: GetArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let value = host.cache().get(&namespace, &args.key)?;
     match &value {
-        Some(value) if settings.json => {
+        Some(value) if cx.json => {
             output::json(&serde_json::json!({
                 "key": args.key, "found": true, "value": String::from_utf8_lossy(value),
             }));
@@ -30,7 +30,7 @@ pub fn run(settings: &Settings, args: GetArgs) -> Result<u8, Failure> {
             Ok(text) => output::line(text),
             Err(_) => output::bytes(value),
         },
-        None if settings.json => output::json(&serde_json::json!({ "key": args.key, "found": false })),
+        None if cx.json => output::json(&serde_json::json!({ "key": args.key, "found": false })),
         None => {
             let _ = writeln!(std::io::stderr(), "no entry for {}", args.key);
         }

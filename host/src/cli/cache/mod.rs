@@ -8,9 +8,8 @@ mod write;
 
 use clap::{Args, Subcommand};
 
-use super::{Failure, Settings};
+use super::{Context, Failure};
 use crate::cache::Namespace;
-use crate::host::{Host, HostOptions};
 
 /// Read, write, invalidate and inspect the cache.
 #[derive(Debug, Subcommand)]
@@ -51,19 +50,14 @@ impl NamespaceArg {
     }
 }
 
-/// The host, without an instance pool: cache commands run no plugin.
-fn host(settings: &Settings) -> Result<Host, Failure> {
-    Ok(Host::open(HostOptions { pooling: false, ..settings.host_options() })?)
-}
-
-pub fn run(settings: &Settings, command: CacheCommand) -> Result<u8, Failure> {
+pub fn run(cx: &Context, command: CacheCommand) -> Result<u8, Failure> {
     match command {
-        CacheCommand::Get(args) => get::run(settings, args),
-        CacheCommand::Set(args) => write::set(settings, args),
-        CacheCommand::Delete(args) => write::delete(settings, args),
-        CacheCommand::Invalidate(args) => write::invalidate(settings, args),
-        CacheCommand::Clear(args) => write::clear(settings, args),
-        CacheCommand::Stats(args) => stats::run(settings, args),
-        CacheCommand::Warm(args) => warm::run(settings, args),
+        CacheCommand::Get(args) => get::run(cx, args),
+        CacheCommand::Set(args) => write::set(cx, args),
+        CacheCommand::Delete(args) => write::delete(cx, args),
+        CacheCommand::Invalidate(args) => write::invalidate(cx, args),
+        CacheCommand::Clear(args) => write::clear(cx, args),
+        CacheCommand::Stats(args) => stats::run(cx, args),
+        CacheCommand::Warm(args) => warm::run(cx, args),
     }
 }

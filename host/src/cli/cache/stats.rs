@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Print the cache's statistics: totals over every isaac process since the
 /// last reset. With --json, one object: every counter (`l1_hits`, `l2_hits`,
@@ -21,8 +21,8 @@ pub struct StatsArgs {
     plugin: Option<String>,
 }
 
-pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
-    let host = super::host(settings)?;
+pub fn run(cx: &Context, args: StatsArgs) -> Result<u8, Failure> {
+    let host = cx.host()?;
     let cache = host.cache();
     if args.reset {
         cache.reset_stats()?;
@@ -30,8 +30,8 @@ pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
     if let Some(name) = &args.plugin {
         crate::manifest::check_name(name).map_err(|why| Failure { code: 2, error: anyhow::anyhow!(why) })?;
         let used = cache.bytes_used(&crate::cache::Namespace::plugin(name))?;
-        let quota = host.config().cache_quota_for(name);
-        if settings.json {
+        let quota = host.settings().cache_quota_for(name);
+        if cx.json {
             output::json(&serde_json::json!({ "plugin": name, "used_bytes": used, "quota_bytes": quota }));
         } else {
             let percent = if quota == 0 { 100.0 } else { used as f64 * 100.0 / quota as f64 };
@@ -40,7 +40,7 @@ pub fn run(settings: &Settings, args: StatsArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     let s = cache.stats()?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(&s)?);
         return Ok(0);
     }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::NamespaceArg;
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Load the most used keys of the namespace from disk (L3) into memory and
 /// report how many were there. (Plugins and the library can also produce
@@ -17,11 +17,11 @@ pub struct WarmArgs {
     namespace: NamespaceArg,
 }
 
-pub fn run(settings: &Settings, args: WarmArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: WarmArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let report = host.cache().warmup(&namespace, args.top, |_| None)?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(report)?);
     } else {
         output::line(&format!(

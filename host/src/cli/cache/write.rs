@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::NamespaceArg;
 use crate::cache::Expiry;
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 
 /// Set KEY to VALUE.
 #[derive(Debug, Args)]
@@ -25,16 +25,16 @@ pub struct SetArgs {
     namespace: NamespaceArg,
 }
 
-pub fn set(settings: &Settings, args: SetArgs) -> Result<u8, Failure> {
+pub fn set(cx: &Context, args: SetArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
     let expiry = match (args.ttl, args.never) {
         (_, true) => Expiry::Never,
         (Some(secs), false) => Expiry::After(Duration::from_secs(secs)),
         (None, false) => Expiry::Default,
     };
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     host.cache().set(&namespace, &args.key, args.value.as_bytes(), expiry)?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({ "key": args.key, "set": true }));
     }
     Ok(0)
@@ -49,11 +49,11 @@ pub struct DeleteArgs {
     namespace: NamespaceArg,
 }
 
-pub fn delete(settings: &Settings, args: DeleteArgs) -> Result<u8, Failure> {
+pub fn delete(cx: &Context, args: DeleteArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let deleted = host.cache().delete(&namespace, &args.key)?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({ "key": args.key, "deleted": deleted }));
     } else if deleted {
         output::line(&format!("deleted {}", args.key));
@@ -72,11 +72,11 @@ pub struct InvalidateArgs {
     namespace: NamespaceArg,
 }
 
-pub fn invalidate(settings: &Settings, args: InvalidateArgs) -> Result<u8, Failure> {
+pub fn invalidate(cx: &Context, args: InvalidateArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let removed = host.cache().invalidate(&namespace, &args.pattern)?;
-    report_removed(settings, removed);
+    report_removed(cx, removed);
     Ok(0)
 }
 
@@ -87,16 +87,16 @@ pub struct ClearArgs {
     namespace: NamespaceArg,
 }
 
-pub fn clear(settings: &Settings, args: ClearArgs) -> Result<u8, Failure> {
+pub fn clear(cx: &Context, args: ClearArgs) -> Result<u8, Failure> {
     let namespace = args.namespace.namespace()?;
-    let host = super::host(settings)?;
+    let host = cx.host()?;
     let removed = host.cache().clear(&namespace)?;
-    report_removed(settings, removed);
+    report_removed(cx, removed);
     Ok(0)
 }
 
-fn report_removed(settings: &Settings, removed: u32) {
-    if settings.json {
+fn report_removed(cx: &Context, removed: u32) {
+    if cx.json {
         output::json(&serde_json::json!({ "removed": removed }));
     } else {
         output::line(&format!("removed {removed}"));

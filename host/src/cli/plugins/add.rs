@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{Failure, Settings, output};
-use crate::host::Host;
+use crate::cli::{Context, Failure, output};
 
 /// Check and compile a plugin, then copy it into $ISAAC_HOME/plugins/NAME/.
 #[derive(Debug, Args)]
@@ -20,24 +19,24 @@ pub struct AddArgs {
     yes: bool,
 }
 
-pub fn run(settings: &Settings, args: AddArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: AddArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
-    let host = Host::open(settings.host_options())?;
+    let host = cx.host()?;
     // Read once: what is reviewed is what is installed and granted.
     let files = host.read_plugin(&args.path)?;
     // Refusing installs nothing.
-    if !super::grant::review(&host, &files.manifest, args.yes)? {
+    if !super::grant::review(host, &files.manifest, args.yes)? {
         eprintln!("nothing installed");
         return Ok(1);
     }
     let grant = host.request(&files.manifest).asks_anything();
-    let bar = output::progress(1, &format!("compiling {}", args.path.display()), settings.json);
+    let bar = output::progress(1, &format!("compiling {}", args.path.display()), cx.json);
     let result = runtime.block_on(host.install_files(&files, args.force, grant));
     bar.finish_and_clear();
     let installed = result?;
     let plugin = &installed.plugin;
     let commands: Vec<&str> = plugin.meta.commands.iter().map(|c| c.name.as_str()).collect();
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({
             "name": plugin.name,
             "version": plugin.manifest.version,

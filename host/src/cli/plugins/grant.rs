@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 use crate::host::Host;
 use crate::manifest::Manifest;
 use crate::terminal::{self, Lines};
@@ -53,9 +53,9 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-pub fn run(settings: &Settings, args: GrantArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: GrantArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
-    let host = Host::open(settings.host_options())?;
+    let host = cx.host()?;
     let catalog = runtime.block_on(host.catalog())?;
     let entry = catalog.entry(&args.name).ok_or_else(|| {
         anyhow::anyhow!("plugin `{}` is not installed (`isaac plugins list` shows what is)", args.name)
@@ -64,12 +64,12 @@ pub fn run(settings: &Settings, args: GrantArgs) -> Result<u8, Failure> {
         output::line(&format!("plugin `{}` asks for nothing; there is nothing to grant", args.name));
         return Ok(0);
     }
-    if !review(&host, &entry.manifest, args.yes)? {
+    if !review(host, &entry.manifest, args.yes)? {
         eprintln!("nothing granted");
         return Ok(1);
     }
     let grant = runtime.block_on(host.grant(&args.name))?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::to_value(&grant)?);
     } else {
         output::line(&format!("granted {} (pinned to {})", args.name, &grant.sha256[..16]));

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::cli::{Failure, Settings, output};
+use crate::cli::{Context, Failure, output};
 use crate::host::Host;
 
 /// Show one installed plugin: version, commands, limits and the permissions
@@ -13,9 +13,9 @@ pub struct InfoArgs {
     name: String,
 }
 
-pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
-    let host = Host::open(settings.host_options())?;
+    let host = cx.host()?;
     let catalog = runtime.block_on(host.catalog())?;
     let Some(entry) = catalog.entry(&args.name) else {
         if let Some(failure) = catalog.failures.iter().find(|f| f.plugin == args.name) {
@@ -27,9 +27,9 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
         });
     };
     let m = &entry.manifest;
-    let limits = host.config().limits_for(m);
+    let limits = host.settings().limits_for(m);
     let meta = entry.status.as_ref().map_err(|e| anyhow::anyhow!("plugin `{}` is not loaded: {e}", args.name))?;
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({
             "name": m.name,
             "version": m.version,
@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
             })).collect::<Vec<_>>(),
             "limits": { "memory_mb": limits.memory_bytes >> 20, "deadline_ms": limits.deadline.as_millis() as u64 },
             "permissions": m.permissions,
-            "granted": grant_status(&host, &args.name, m, &meta.sha256).is_none(),
+            "granted": grant_status(host, &args.name, m, &meta.sha256).is_none(),
             "grant": host.grants().get(&args.name)?,
         }));
         return Ok(0);
@@ -67,7 +67,7 @@ pub fn run(settings: &Settings, args: InfoArgs) -> Result<u8, Failure> {
         asked.push("  none".to_owned());
     }
     text.push_str(&asked.join("\n"));
-    text.push_str(&match grant_status(&host, &args.name, m, &meta.sha256) {
+    text.push_str(&match grant_status(host, &args.name, m, &meta.sha256) {
         None if host.request(m).asks_anything() => "\n\ngranted: yes, pinned to this component".to_owned(),
         None => String::new(),
         Some(why) => format!("\n\ngranted: no: {why}"),

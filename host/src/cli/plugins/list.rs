@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use crate::cli::{Failure, Settings, output};
-use crate::host::{Host, LoadReport};
+use crate::cli::{Context, Failure, output};
+use crate::host::LoadReport;
 
 /// Load every installed plugin, compiling what the compiled-code cache lacks
 /// with --jobs threads, and list them.
@@ -18,18 +18,18 @@ use crate::host::{Host, LoadReport};
 #[derive(Debug, Args)]
 pub struct ListArgs {}
 
-pub fn run(settings: &Settings, _args: ListArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
     let runtime = crate::cli::runtime()?;
-    let host = Host::open(settings.host_options())?;
-    let bar = output::progress(host.installed().len() as u64, "loading plugins", settings.json);
+    let host = cx.host()?;
+    let bar = output::progress(host.installed().len() as u64, "loading plugins", cx.json);
     let report = runtime.block_on(host.load_all(&|_| bar.inc(1)))?;
     bar.finish_and_clear();
-    if settings.json {
+    if cx.json {
         output::json(&to_json(&report));
     } else {
         print_table(&report);
     }
-    if !settings.json && !settings.quiet() {
+    if !cx.json && !cx.quiet() {
         eprintln!(
             "{} plugin(s) loaded in {:.1} ms with {} compile thread(s)",
             report.plugins.len(),

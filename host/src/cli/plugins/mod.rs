@@ -8,7 +8,7 @@ mod remove;
 
 use clap::Subcommand;
 
-use super::{Failure, Settings};
+use super::{Context, Failure};
 
 /// Install, list, inspect and remove plugins.
 #[derive(Debug, Subcommand)]
@@ -25,13 +25,13 @@ pub enum PluginsCommand {
     Remove(remove::RemoveArgs),
 }
 
-pub fn run(settings: &Settings, command: PluginsCommand) -> Result<u8, Failure> {
+pub fn run(cx: &Context, command: PluginsCommand) -> Result<u8, Failure> {
     match command {
-        PluginsCommand::Add(args) => add::run(settings, args),
-        PluginsCommand::List(args) => list::run(settings, args),
-        PluginsCommand::Info(args) => info::run(settings, args),
-        PluginsCommand::Grant(args) => grant::run(settings, args),
-        PluginsCommand::Remove(args) => remove::run(settings, args),
+        PluginsCommand::Add(args) => add::run(cx, args),
+        PluginsCommand::List(args) => list::run(cx, args),
+        PluginsCommand::Info(args) => info::run(cx, args),
+        PluginsCommand::Grant(args) => grant::run(cx, args),
+        PluginsCommand::Remove(args) => remove::run(cx, args),
     }
 }
 

@@ -3,8 +3,7 @@
 use clap::Args;
 
 use crate::cache::Namespace;
-use crate::cli::{Failure, Settings, output};
-use crate::host::Host;
+use crate::cli::{Context, Failure, output};
 
 /// Uninstall a plugin: its folder, its compiled code and its index entry.
 #[derive(Debug, Args)]
@@ -16,11 +15,11 @@ pub struct RemoveArgs {
     purge: bool,
 }
 
-pub fn run(settings: &Settings, args: RemoveArgs) -> Result<u8, Failure> {
-    let host = Host::open(settings.host_options())?;
+pub fn run(cx: &Context, args: RemoveArgs) -> Result<u8, Failure> {
+    let host = cx.host()?;
     host.remove(&args.name)?;
     let purged = if args.purge { Some(host.cache().purge(&Namespace::plugin(&args.name))?) } else { None };
-    if settings.json {
+    if cx.json {
         output::json(&serde_json::json!({ "removed": args.name, "purged_keys": purged }));
     } else {
         output::line(&format!("removed {}", args.name));

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::{Failure, Settings, output};
-use crate::host::{Host, RunError};
+use super::{Context, Failure, output};
+use crate::host::RunError;
 use crate::session::{self, Session};
 
 /// Keep every plugin loaded and run one command per line.
@@ -29,14 +29,14 @@ pub struct ShellArgs {}
 /// How long an interrupted command may take to stop before it is dropped.
 const STOP_GRACE: Duration = Duration::from_millis(200);
 
-pub fn run(settings: &Settings, _args: ShellArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, _args: ShellArgs) -> Result<u8, Failure> {
     let runtime = super::runtime()?;
-    let host = Host::open(settings.host_options())?;
+    let host = cx.host()?;
     let interactive = std::io::stdin().is_terminal();
-    let bar = output::progress(host.installed().len() as u64, "loading plugins", settings.json || !interactive);
-    let session = runtime.block_on(Session::open(&host, &|_| bar.inc(1)))?;
+    let bar = output::progress(host.installed().len() as u64, "loading plugins", cx.json || !interactive);
+    let session = runtime.block_on(Session::open(host, &|_| bar.inc(1)))?;
     bar.finish_and_clear();
-    if interactive { editor::run(&runtime, &host, session) } else { piped::run(&runtime, session) }
+    if interactive { editor::run(&runtime, host, session) } else { piped::run(&runtime, session) }
 }
 
 /// What one line did.

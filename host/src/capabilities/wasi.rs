@@ -1,0 +1,123 @@
+//! WASI p2, which every Rust `wasm32-wasip2` guest imports: its host side
+//! comes from wasmtime-wasi and is linked for every plugin; what a call's
+//! context reaches is decided here, from the plugin's grant (and a one-run
+//! `--allow-read`). No sockets, no arguments, no environment but the named
+//! variables; what it prints is captured, capped, and shown only when
+//! granted.
+
+use wasmtime::component::Linker;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiView};
+
+use super::GrantInputs;
+use crate::dirs::DirIdentity;
+use crate::grants::{self, Protected};
+use crate::terminal::{self, Lines};
+
+/// The most a call may print on stdout and on stderr (each); past it the
+/// stream is closed and the call ends.
+pub const MAX_PRINT_BYTES: usize = 1 << 20;
+
+/// What a call's WASI context grants. The default grants nothing.
+#[derive(Debug, Clone, Default)]
+pub struct WasiGrant {
+    /// Granted directories, each opened and checked at every call.
+    pub dirs: Vec<WasiDir>,
+    /// What no directory may cover (checked at every call).
+    pub protected: Protected,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Whether what the plugin prints reaches the terminal (on stderr).
+    pub stdout: bool,
+}
+
+/// One granted directory of a call.
+#[derive(Debug, Clone)]
+pub struct WasiDir {
+    /// The directory as granted: canonical path and identity.
+    pub identity: DirIdentity,
+    /// Where the guest sees it.
+    pub guest: String,
+    /// Read-write (else read-only).
+    pub write: bool,
+}
+
+impl WasiGrant {
+    /// The granted directories (and `--allow-read` ones), the named
+    /// variables' values now, and whether prints are shown.
+    pub fn decide(inputs: &GrantInputs<'_>) -> Self {
+        let granted = inputs.granted;
+        let mut dirs: Vec<WasiDir> = inputs
+            .dirs
+            .iter()
+            .map(|d| WasiDir {
+                guest: grants::expand(&d.asked).display().to_string(),
+                identity: d.identity.clone(),
+                write: d.write,
+            })
+            .collect();
+        dirs.extend(inputs.allow_read.iter().cloned());
+        WasiGrant {
+            dirs,
+            protected: inputs.protected.clone(),
+            env: granted.env.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v))).collect(),
+            stdout: granted.stdout,
+        }
+    }
+
+    /// The WASI context of one call of `plugin`, and its captured output.
+    /// Each directory is opened without following symlinks, checked against
+    /// its granted identity, and handed over as that very open directory
+    /// (never re-resolved by name).
+    pub fn open(&self, plugin: &str) -> Result<(WasiCtx, Printed), String> {
+        let mut b = WasiCtxBuilder::new();
+        b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        for (k, v) in &self.env {
+            b.env(k, v);
+        }
+        let refuse = |message: String| format!("{message}; review its grant with `isaac plugins grant {plugin}`");
+        for dir in &self.dirs {
+            let what = format!("the granted directory {:?}", dir.guest);
+            let verified = dir.identity.open().map_err(|e| refuse(format!("{what}: {e}")))?;
+            self.protected.check(&dir.guest, &dir.identity.path).map_err(&refuse)?;
+            let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            b.preopened_dir(verified.proc_path(), &dir.guest, perms)
+                .map_err(|e| refuse(format!("{what} cannot be opened: {e}")))?;
+        }
+        let printed =
+            Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
+        b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
+        Ok((b.build(), printed))
+    }
+}
+
+/// The captured stdout and stderr of one call.
+pub struct Printed {
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+}
+
+impl Printed {
+    /// Whether either stream reached its cap (and was closed).
+    pub fn full(&self) -> bool {
+        self.stdout.contents().len() >= MAX_PRINT_BYTES || self.stderr.contents().len() >= MAX_PRINT_BYTES
+    }
+
+    /// Show what was printed, on stderr, each line prefixed with the plugin.
+    pub fn show(&self, plugin: &str) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        for pipe in [&self.stdout, &self.stderr] {
+            let text = pipe.contents();
+            for line in String::from_utf8_lossy(&text).lines() {
+                let clean = terminal::sanitize(line, Lines::One);
+                let _ = writeln!(err, "{plugin}| {clean}");
+            }
+        }
+    }
+}
+
+/// Link WASI p2.
+pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)
+}

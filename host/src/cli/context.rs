@@ -1,0 +1,115 @@
+//! Global flags, and the context every subcommand runs in: the resolved
+//! [`Context`], how to print, and the host (opened on first use and
+//! finished by [`main`](super::main) on every exit path).
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::bindings::Level;
+use crate::capabilities::wasi::WasiDir;
+use crate::host::{Host, HostError};
+use crate::settings::{Flags, ProcessEnv, Settings, SettingsError};
+
+/// Flags every subcommand accepts, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The isaac home: installed plugins, compiled code, state [env: ISAAC_HOME] [default: $XDG_DATA_HOME/isaac or ~/.local/share/isaac].
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// The config file [env: ISAAC_CONFIG] [default: $ISAAC_HOME/config.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Threads that compile plugins [env: ISAAC_JOBS] [default: config `loader.max_workers`, else all cores].
+    #[arg(long, short = 'j', global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print more: plugin info logs (-v), debug (-vv), trace (-vvv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// At the end, print current and peak memory (resident set) on stderr.
+    #[arg(long, global = true)]
+    profile_memory: bool,
+}
+
+/// What a subcommand runs with.
+pub struct Context {
+    /// Every resolved setting.
+    pub settings: Settings,
+    /// JSON output.
+    pub json: bool,
+    /// Print memory figures at the end.
+    pub profile_memory: bool,
+    host: OnceCell<Host>,
+}
+
+impl Context {
+    /// Resolve the global flags (over the environment and the config file);
+    /// `pooling` is the command's choice.
+    pub fn new(args: &GlobalArgs, pooling: Option<bool>) -> Result<Self, SettingsError> {
+        let flags = Flags {
+            home: args.home.clone(),
+            config: args.config.clone(),
+            jobs: args.jobs.map(usize::from),
+            verbose: args.verbose,
+            quiet: args.quiet,
+            pooling,
+        };
+        Ok(Context {
+            settings: Settings::resolve(&flags, &ProcessEnv)?,
+            json: args.json,
+            profile_memory: args.profile_memory,
+            host: OnceCell::new(),
+        })
+    }
+
+    /// The host, opened on first use.
+    pub fn host(&self) -> Result<&Host, HostError> {
+        self.host_with(Vec::new())
+    }
+
+    /// The host, opened on first use with `allow_read` for every call.
+    pub fn host_with(&self, allow_read: Vec<WasiDir>) -> Result<&Host, HostError> {
+        if let Some(host) = self.host.get() {
+            return Ok(host);
+        }
+        let host = Host::open(&self.settings)?.with_allow_read(allow_read);
+        Ok(self.host.get_or_init(|| host))
+    }
+
+    /// Finish the host, if one was opened: record the run as `label`.
+    pub fn finish(&self, label: Option<&str>) {
+        if let (Some(host), Some(label)) = (self.host.get(), label) {
+            host.finish(label);
+        }
+    }
+
+    /// `-q`: print only errors.
+    pub fn quiet(&self) -> bool {
+        self.settings.log_level == Level::Error
+    }
+
+    /// Send the host's own diagnostics to stderr at the chosen level.
+    pub fn init_tracing(&self) {
+        let level = match self.settings.log_level {
+            Level::Error => tracing::Level::ERROR,
+            Level::Warn => tracing::Level::WARN,
+            Level::Info => tracing::Level::INFO,
+            Level::Debug => tracing::Level::DEBUG,
+            Level::Trace => tracing::Level::TRACE,
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_max_level(level)
+            .without_time()
+            .with_target(false)
+            .try_init();
+    }
+}

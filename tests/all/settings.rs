@@ -1,0 +1,115 @@
+//! The precedence table of docs/configuration.md, checked against
+//! `Settings::resolve`: each row's sources, in the table's order (flag,
+//! environment, config file, default), each winning over the ones after it.
+
+use std::path::{Path, PathBuf};
+
+use isaac_host::Settings;
+use isaac_host::bindings::Level;
+use isaac_host::settings::Flags;
+
+/// One row of the table: the setting and its four cells.
+struct Row {
+    setting: String,
+    flag: String,
+    env: String,
+    config: String,
+    default: String,
+}
+
+fn table() -> Vec<Row> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md")).unwrap();
+    let start = doc.find("| setting | flag | environment | config file | default |").expect("the table is in the doc");
+    doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<String> =
+                line.trim_matches('|').split('|').map(|c| c.trim().trim_matches('`').to_owned()).collect();
+            assert_eq!(cells.len(), 5, "{line}");
+            let mut cells = cells.into_iter();
+            let mut next = || cells.next().unwrap();
+            Row { setting: next(), flag: next(), env: next(), config: next(), default: next() }
+        })
+        .collect()
+}
+
+fn resolve(flags: &Flags, env: &[(&str, &str)]) -> Settings {
+    Settings::resolve(flags, env).unwrap()
+}
+
+fn config_file(dir: &Path, name: &str, workers: usize) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("[loader]\nmax_workers = {workers}\n")).unwrap();
+    path
+}
+
+#[test]
+fn the_documented_precedence_is_the_resolved_one() {
+    let rows = table();
+    let names: Vec<&str> = rows.iter().map(|r| r.setting.as_str()).collect();
+    assert_eq!(names, ["home", "config file", "jobs", "log level"], "a new row needs a check here");
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.to_str().unwrap();
+    for row in &rows {
+        match row.setting.as_str() {
+            "home" => {
+                assert!(row.flag.starts_with("--home") && row.config.is_empty(), "home: {}", row.flag);
+                let other = tmp.path().join("other");
+                let env = [(row.env.as_str(), other.to_str().unwrap())];
+                let flags = Flags { home: Some(home.clone()), ..Flags::default() };
+                assert_eq!(resolve(&flags, &env).home, home, "the flag wins over {}", row.env);
+                assert_eq!(resolve(&Flags::default(), &env).home, other, "{} wins over the default", row.env);
+                assert!(row.default.starts_with("$XDG_DATA_HOME/isaac"), "{}", row.default);
+                let xdg = [("XDG_DATA_HOME", "/data"), ("HOME", "/users/u")];
+                assert_eq!(resolve(&Flags::default(), &xdg).home, Path::new("/data/isaac"));
+                let plain = [("HOME", "/users/u")];
+                assert_eq!(resolve(&Flags::default(), &plain).home, Path::new("/users/u/.local/share/isaac"));
+            }
+            "config file" => {
+                assert!(row.flag.starts_with("--config") && row.config.is_empty());
+                let named = config_file(tmp.path(), "named.toml", 3);
+                let from_env = config_file(tmp.path(), "env.toml", 5);
+                config_file(&home, "config.toml", 7);
+                let env = [("ISAAC_HOME", home_s), (row.env.as_str(), from_env.to_str().unwrap())];
+                let flags = Flags { config: Some(named.clone()), ..Flags::default() };
+                assert_eq!(resolve(&flags, &env).config_file, named, "the flag wins over {}", row.env);
+                assert_eq!(resolve(&flags, &env).jobs, 3, "and it is the file read");
+                assert_eq!(resolve(&Flags::default(), &env).config_file, from_env);
+                assert_eq!(row.default, "$ISAAC_HOME/config.toml");
+                let settings = resolve(&Flags::default(), &[("ISAAC_HOME", home_s)]);
+                assert_eq!((settings.config_file, settings.jobs), (home.join("config.toml"), 7));
+            }
+            "jobs" => {
+                assert!(row.flag.starts_with("--jobs"));
+                assert_eq!(row.config, "[loader] max_workers");
+                config_file(&home, "config.toml", 7);
+                let env = [("ISAAC_HOME", home_s), (row.env.as_str(), "5")];
+                let flags = Flags { jobs: Some(3), ..Flags::default() };
+                assert_eq!(resolve(&flags, &env).jobs, 3, "the flag wins over {}", row.env);
+                assert_eq!(resolve(&Flags::default(), &env).jobs, 5, "{} wins over the config file", row.env);
+                assert_eq!(resolve(&Flags::default(), &env[..1]).jobs, 7, "the config file wins over the default");
+                std::fs::remove_file(home.join("config.toml")).unwrap();
+                let cores = std::thread::available_parallelism().unwrap().get();
+                assert_eq!(row.default, "all cores");
+                assert_eq!(resolve(&Flags::default(), &env[..1]).jobs, cores);
+            }
+            "log level" => {
+                assert!(row.env.is_empty() && row.config.is_empty());
+                assert!(row.flag.contains("-q") && row.flag.contains("-v"));
+                let env = [("ISAAC_HOME", home_s)];
+                let level = |verbose, quiet| resolve(&Flags { verbose, quiet, ..Flags::default() }, &env).log_level;
+                assert_eq!(row.default, "warnings");
+                assert_eq!(level(0, false), Level::Warn);
+                assert_eq!(level(0, true), Level::Error);
+                assert_eq!(level(1, false), Level::Info);
+                assert_eq!(level(2, false), Level::Debug);
+                assert_eq!(level(3, false), Level::Trace);
+            }
+            other => panic!("docs/configuration.md names a setting `{other}` this test does not check"),
+        }
+    }
+}
