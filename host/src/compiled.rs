@@ -30,8 +30,8 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::digest::sha256_hex;
+use crate::error::Source;
 use crate::loader::LoadError;
-use crate::sandbox::describe;
 
 /// Compiled code for one component.
 pub struct Compiled {
@@ -133,7 +133,7 @@ impl CompiledCache {
     /// (and cache) it.
     pub fn load_or_compile(&self, engine: &Engine, wasm: &Path, expected: Option<&str>) -> Result<Compiled, LoadError> {
         let start = Instant::now();
-        let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), message: e.to_string() })?;
+        let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), source: Source::new(e) })?;
         let sha256 = sha256_hex(&bytes);
         if let Some(expected) = expected
             && let Some(component) = self.load_verified(engine, &sha256, expected)
@@ -143,7 +143,7 @@ impl CompiledCache {
         }
         check_header(wasm, &bytes)?;
         let component = Component::new(engine, &bytes)
-            .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), message: describe(&e) })?;
+            .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), source: Source::wasm(e) })?;
         let artifact_sha256 = match self.store(&sha256, &component) {
             Ok(digest) => Some(digest),
             Err(e) => {

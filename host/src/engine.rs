@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::error::Source;
+
 /// How often the epoch advances. At each tick a running guest yields and the
 /// host checks its deadline and cancel flag, so a call is cut at most one tick
 /// after its deadline.
@@ -65,7 +67,7 @@ pub struct HostEngine {
 /// The engine could not be built at all (not even on-demand).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot create the WebAssembly engine: {0}")]
-pub struct EngineError(String);
+pub struct EngineError(#[source] Source);
 
 impl HostEngine {
     /// Build the engine, probing the pooling allocator first when asked.
@@ -78,7 +80,7 @@ impl HostEngine {
                 Err(e) => tracing::debug!("pooling allocator unavailable ({e}); using on-demand allocation"),
             }
         }
-        let engine = Engine::new(&base_config()).map_err(|e| EngineError(e.to_string()))?;
+        let engine = Engine::new(&base_config()).map_err(|e| EngineError(Source::wasm(e)))?;
         Ok(Self::from_engine(engine, Allocation::OnDemand))
     }
 

@@ -41,6 +41,7 @@ pub mod config;
 pub mod digest;
 pub mod dirs;
 pub mod engine;
+pub mod error;
 pub mod grants;
 pub mod home;
 pub mod host;

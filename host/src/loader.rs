@@ -9,6 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::bindings::{WIT_VERSION, WIT_VERSIONS};
+use crate::error::Source;
 use crate::index::FileStamp;
 use crate::manifest::Manifest;
 use crate::sandbox::CallError;
@@ -52,12 +53,13 @@ pub enum LoadError {
         message: String,
     },
     /// A file could not be read.
-    #[error("cannot read {}: {message}", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        message: String,
+        #[source]
+        source: Source,
     },
     /// The file is not WebAssembly at all.
     #[error("{} is not a WebAssembly file (it does not start with the `\\0asm` magic bytes)", path.display())]
@@ -72,12 +74,13 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// The component does not validate or compile.
-    #[error("{} is not a valid component (truncated or corrupt?): {message}", path.display())]
+    #[error("{} is not a valid component (truncated or corrupt?): {source}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
         /// What wasmtime said.
-        message: String,
+        #[source]
+        source: Source,
     },
     /// Built against another version of the WIT package.
     #[error("{} was built against isaac:plugin@{found}, but this isaac supports isaac:plugin@{}: rebuild the plugin with isaac-plugin-sdk {WIT_VERSION}, or use an isaac that supports {found}", path.display(), WIT_VERSIONS.join(" and "))]
@@ -88,14 +91,15 @@ pub enum LoadError {
         found: String,
     },
     /// The component does not fit the `isaac:plugin/plugin` world.
-    #[error("{} does not implement the isaac:plugin/plugin@{version} world: {message}", path.display())]
+    #[error("{} does not implement the isaac:plugin/plugin@{version} world: {source}", path.display())]
     NotAPlugin {
         /// The version it was checked against.
         version: String,
         /// The file.
         path: PathBuf,
-        /// What does not fit.
-        message: String,
+        /// What does not fit, as wasmtime says it.
+        #[source]
+        source: Source,
     },
     /// `metadata` trapped or timed out.
     #[error("calling its `metadata` export failed: {0}")]
@@ -137,14 +141,14 @@ pub fn read_source(dir: &Path, expect_name: Option<&str>) -> Result<PluginSource
         Some(file) => dir.join(file),
         None => only_wasm_file(dir)?,
     };
-    let io_err = |path: &Path, e: io::Error| LoadError::Io { path: path.to_owned(), message: e.to_string() };
+    let io_err = |path: &Path, e: io::Error| LoadError::Io { path: path.to_owned(), source: Source::new(e) };
     let manifest_stamp = FileStamp::of(&manifest_path).map_err(|e| io_err(&manifest_path, e))?;
     let wasm_stamp = FileStamp::of(&wasm).map_err(|e| io_err(&wasm, e))?;
     Ok(PluginSource { dir: dir.to_owned(), manifest, wasm, manifest_stamp, wasm_stamp })
 }
 
 pub(crate) fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
-    let entries = fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    let entries = fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_owned(), source: Source::new(e) })?;
     let mut wasm: Vec<PathBuf> =
         entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
     wasm.sort();

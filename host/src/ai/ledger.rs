@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::{AiRequest, AiResponse, Usage};
 use crate::cache::clock::Clock;
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
+use crate::error::Source;
 
 const NANO: f64 = 1e9;
 const BUCKET: f64 = 1.1;
@@ -77,7 +78,7 @@ pub struct AiStats {
 }
 
 fn err(e: CacheError) -> super::AiError {
-    super::AiError::State(e.to_string())
+    super::AiError::State(Source::new(e))
 }
 
 fn nano(usd: f64) -> u64 {

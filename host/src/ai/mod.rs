@@ -20,6 +20,8 @@ mod sse;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Source;
+
 pub use caller::Caller;
 pub use router::AiRouter;
 
@@ -146,14 +148,15 @@ pub enum AiError {
         timeout_ms: u64,
     },
     /// The connection failed.
-    #[error("cannot reach provider `{provider}` at {url}: {message}")]
+    #[error("cannot reach provider `{provider}` at {url}: {source}")]
     Connect {
         /// The provider.
         provider: String,
         /// Where.
         url: String,
         /// What failed.
-        message: String,
+        #[source]
+        source: Source,
     },
     /// The answer could not be read.
     #[error("provider `{provider}` sent an answer isaac cannot read: {message}")]
@@ -193,7 +196,10 @@ pub enum AiError {
     AllFailed(Vec<(String, AiError)>),
     /// The state (cache, statistics) failed.
     #[error("{0}")]
-    State(String),
+    State(#[source] Source),
+    /// The HTTP client could not be built.
+    #[error("cannot create the HTTP client: {0}")]
+    Client(#[source] Source),
 }
 
 impl AiError {

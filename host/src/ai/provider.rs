@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{AiError, AiRequest, AiResponse, Usage, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
+use crate::error::Source;
 
 /// A provider from `[ai.providers.NAME]`.
 #[derive(Debug, Clone)]
@@ -96,24 +97,18 @@ impl Provider {
         })
     }
 
-    fn send_error(&self, e: &reqwest::Error) -> AiError {
+    fn send_error(&self, e: reqwest::Error) -> AiError {
         if e.is_timeout() {
             AiError::Timeout { provider: self.name.clone(), timeout_ms: self.config.timeout_ms }
         } else if e.is_body() || e.is_decode() {
             AiError::BadResponse { provider: self.name.clone(), message: format!("the answer was cut off: {e}") }
         } else {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                message = format!("{message}: {s}");
-                source = s.source();
-            }
-            AiError::Connect { provider: self.name.clone(), url: self.url(), message }
+            AiError::Connect { provider: self.name.clone(), url: self.url(), source: Source::new(e) }
         }
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::Response, AiError> {
-        let response = builder.send().await.map_err(|e| self.send_error(&e))?;
+        let response = builder.send().await.map_err(|e| self.send_error(e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -152,7 +147,7 @@ impl Provider {
     pub async fn complete(&self, client: &reqwest::Client, req: &AiRequest) -> Result<AiResponse, AiError> {
         let start = Instant::now();
         let response = self.send(self.request(client, req, false)?).await?;
-        let bytes = response.bytes().await.map_err(|e| self.send_error(&e))?;
+        let bytes = response.bytes().await.map_err(|e| self.send_error(e))?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(format!("malformed JSON: {e}")))?;
         let parsed = match self.config.kind {
             ProviderKind::Openai => openai::parse(&value),
@@ -176,7 +171,7 @@ impl Provider {
         let mut reader = sse::Reader::default();
         let (mut text, mut usage, mut done) = (String::new(), Usage::default(), false);
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| self.send_error(&e))?;
+            let chunk = chunk.map_err(|e| self.send_error(e))?;
             for event in reader.feed(&chunk) {
                 match self.config.kind {
                     ProviderKind::Openai => match openai::stream_event(&event.data).map_err(|e| self.bad(e))? {

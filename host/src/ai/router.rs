@@ -20,6 +20,7 @@ use super::{AiError, AiRequest, AiResponse, Usage};
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::Clock;
 use crate::config::AiConfig;
+use crate::error::Source;
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -56,7 +57,7 @@ impl AiRouter {
         let client = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| AiError::State(format!("cannot create the HTTP client: {e}")))?;
+            .map_err(|e| AiError::Client(Source::new(e)))?;
         let providers = config
             .providers
             .iter()

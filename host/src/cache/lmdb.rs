@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::entry;
 use super::store::{Applied, ColdStore, Footprint, Op, Quota, Space, StoreError, namespace_of};
+use crate::error::Source;
 use crate::state::State;
 
 const GENERATION: &str = "generation";
@@ -81,7 +82,7 @@ impl LmdbStore {
         let path = self.state.path().display().to_string();
         match e {
             heed::Error::Mdb(MdbError::MapFull) => StoreError::Full { path, message: e.to_string() },
-            e => StoreError::Failed { path, message: e.to_string() },
+            e => StoreError::Failed { path, source: Source::new(e) },
         }
     }
 
@@ -353,6 +354,6 @@ impl ColdStore for LmdbStore {
     fn sync(&self) -> Result<(), StoreError> {
         self.state
             .sync()
-            .map_err(|e| StoreError::Failed { path: self.state.path().display().to_string(), message: e.to_string() })
+            .map_err(|e| StoreError::Failed { path: self.state.path().display().to_string(), source: Source::new(e) })
     }
 }

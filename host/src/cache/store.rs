@@ -28,6 +28,8 @@
 
 use std::fmt;
 
+use crate::error::Source;
+
 /// Which key space an operation addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Space {
@@ -207,12 +209,13 @@ pub enum StoreError {
         cap: u64,
     },
     /// Anything else.
-    #[error("the cache store in {path} failed: {message}")]
+    #[error("the cache store in {path} failed: {source}")]
     Failed {
         /// Where.
         path: String,
         /// What the store said.
-        message: String,
+        #[source]
+        source: Source,
     },
 }
 

@@ -132,10 +132,12 @@ pub fn main() -> ExitCode {
 }
 
 fn report(failure: &Failure, json: bool) -> ExitCode {
+    // The error and its sources, each said once.
+    let message = crate::error::one_line(failure.error.as_ref());
     if json {
-        output::json(&serde_json::json!({ "error": format!("{:#}", failure.error), "exit_code": failure.code }));
+        output::json(&serde_json::json!({ "error": message, "exit_code": failure.code }));
     }
-    eprintln!("error: {:#}", failure.error);
+    eprintln!("error: {message}");
     ExitCode::from(failure.code)
 }
 

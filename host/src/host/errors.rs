@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::engine::EngineError;
+use crate::error::Source;
 use crate::home::HomeError;
 use crate::loader::PluginFailure;
 use crate::registry::ResolveError;
@@ -27,7 +28,7 @@ pub enum HostError {
     State(#[from] StateError),
     /// The capabilities could not be linked (a bug).
     #[error("cannot set up the host's capabilities: {0}")]
-    Linker(String),
+    Linker(#[source] Source),
 }
 
 /// A command that did not produce a result.
@@ -115,13 +116,23 @@ pub enum InstallError {
     #[error("{0}")]
     Invalid(PluginFailure),
     /// Copying it into the home failed.
-    #[error("cannot copy the plugin into {}: {message}", dir.display())]
+    #[error("cannot copy the plugin into {}: {source}", dir.display())]
     Copy {
         /// The destination.
         dir: PathBuf,
         /// What the OS said.
-        message: String,
+        #[source]
+        source: std::io::Error,
     },
+    /// The component changed while it was being installed.
+    #[error("the component staged in {} is not the one that was read (it changed meanwhile); nothing was installed", dir.display())]
+    Changed {
+        /// The staging folder.
+        dir: PathBuf,
+    },
+    /// The plugins could not be indexed again after the install.
+    #[error(transparent)]
+    Reindex(Box<HostError>),
     /// The index could not be updated.
     #[error(transparent)]
     State(#[from] StateError),
@@ -134,12 +145,13 @@ pub enum RemoveError {
     #[error("plugin `{0}` is not installed (`isaac plugins list` shows what is)")]
     NotInstalled(String),
     /// The folder could not be removed.
-    #[error("cannot remove {}: {message}", dir.display())]
+    #[error("cannot remove {}: {source}", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,
         /// What the OS said.
-        message: String,
+        #[source]
+        source: std::io::Error,
     },
     /// The index could not be updated.
     #[error(transparent)]
@@ -155,7 +167,13 @@ pub enum GrantError {
     /// The request cannot be granted.
     #[error("{0}")]
     Refused(String),
-    /// The plugin does not load, or the state failed.
-    #[error("{0}")]
-    Other(String),
+    /// The plugin does not load.
+    #[error(transparent)]
+    NotLoaded(#[from] PluginFailure),
+    /// The plugins could not be indexed.
+    #[error(transparent)]
+    Host(#[from] Box<HostError>),
+    /// The grant could not be stored.
+    #[error(transparent)]
+    State(#[from] StateError),
 }

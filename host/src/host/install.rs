@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::error::Source;
 use crate::grants::Grant;
 use crate::loader::{self, LoadError, PluginFailure};
 use crate::manifest::Manifest;
@@ -59,15 +60,14 @@ impl Host {
             return Err(InstallError::Exists(name));
         }
         let plugins_dir = self.home.plugins_dir();
-        let copy_err = |e: std::io::Error| InstallError::Copy { dir: dest.clone(), message: e.to_string() };
+        let copy_err = |source: std::io::Error| InstallError::Copy { dir: dest.clone(), source };
         let staging = stage(files, &plugins_dir).map_err(copy_err)?;
         let failure = |error| InstallError::Invalid(PluginFailure { plugin: name.clone(), error });
         let staged = loader::read_source(staging.path(), Some(&name)).map_err(failure)?;
         let (_, result) = self.load_sources(vec![staged], &HashMap::new(), &|_| {}).await.remove(0);
         let plugin = result.map_err(failure)?;
         if plugin.meta.sha256 != files.sha256 {
-            let message = "the staged component is not the one that was read; nothing installed".to_owned();
-            return Err(InstallError::Copy { dir: staging.path().to_owned(), message });
+            return Err(InstallError::Changed { dir: staging.path().to_owned() });
         }
         let grant = match grant {
             true => Some(self.grant_for(&files.manifest, &files.sha256).map_err(|e| failure(LoadError::Grant(e)))?),
@@ -88,7 +88,7 @@ impl Host {
         }
         let catalog = self.catalog().await.map_err(|e| match e {
             HostError::State(e) => InstallError::State(e),
-            other => InstallError::Copy { dir: dest.clone(), message: other.to_string() },
+            other => InstallError::Reindex(Box::new(other)),
         })?;
         let shared = shared_commands(&catalog, &name);
         Ok(Installed { plugin, replaced: previous.is_some(), shared_commands: shared })
@@ -113,17 +113,16 @@ impl Host {
     /// Grant installed plugin `name` everything its manifest asks for,
     /// pinned to its current component. Returns the grant.
     pub async fn grant(&self, name: &str) -> Result<Grant, GrantError> {
-        let catalog = self.catalog().await.map_err(|e| GrantError::Other(e.to_string()))?;
-        let Some(entry) = catalog.entry(name) else {
-            if let Some(failure) = catalog.failures.iter().find(|f| f.plugin == name) {
-                return Err(GrantError::Other(failure.to_string()));
-            }
+        let catalog = self.catalog().await.map_err(Box::new)?;
+        if let Some(failure) = catalog.failures.iter().find(|f| f.plugin == name) {
+            return Err(failure.clone().into());
+        }
+        // (A plugin indexed with an error is among the failures.)
+        let Some((entry, Ok(meta))) = catalog.entry(name).map(|e| (e, &e.status)) else {
             return Err(GrantError::NotInstalled(name.to_owned()));
         };
-        let meta =
-            entry.status.as_ref().map_err(|e| GrantError::Other(format!("plugin `{name}` is not loaded: {e}")))?;
         let grant = self.grant_for(&entry.manifest, &meta.sha256).map_err(GrantError::Refused)?;
-        self.grants.put(name, &grant).map_err(|e| GrantError::Other(e.to_string()))?;
+        self.grants.put(name, &grant)?;
         Ok(grant)
     }
 
@@ -138,7 +137,7 @@ impl Host {
         {
             self.compiled.remove(&meta.sha256);
         }
-        fs::remove_dir_all(&dir).map_err(|e| RemoveError::Io { dir: dir.clone(), message: e.to_string() })?;
+        fs::remove_dir_all(&dir).map_err(|source| RemoveError::Io { dir: dir.clone(), source })?;
         self.index.update(&[], &[name])?;
         self.grants.remove(name)?;
         Ok(())
@@ -179,7 +178,7 @@ fn read_plugin(path: &Path) -> Result<PluginFiles, InstallError> {
         return Err(bad("not a plugin folder (with plugin.toml) or a .wasm component with a plugin.toml beside it"));
     };
     let invalid = |error| InstallError::Invalid(PluginFailure { plugin: stem(path), error });
-    let io = |p: &Path, e: std::io::Error| invalid(LoadError::Io { path: p.to_owned(), message: e.to_string() });
+    let io = |p: &Path, e: std::io::Error| invalid(LoadError::Io { path: p.to_owned(), source: Source::new(e) });
     let manifest_path = dir.join(Manifest::FILE_NAME);
     let manifest_text = fs::read_to_string(&manifest_path).map_err(|e| io(&manifest_path, e))?;
     let manifest = Manifest::parse(&manifest_path, &manifest_text).map_err(|e| invalid(LoadError::Manifest(e)))?;

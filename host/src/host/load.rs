@@ -11,10 +11,11 @@ use wasmtime::component::{Component, Linker};
 use super::{Host, LoadedPlugin};
 use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
 use crate::compiled::Compiled;
+use crate::error::Source;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{LoadError, PluginSource, Progress};
 use crate::manifest;
-use crate::sandbox::{CallSpec, HostState, describe};
+use crate::sandbox::{CallSpec, HostState};
 use crate::settings::CallLimits;
 use crate::terminal::{self, Lines};
 
@@ -104,7 +105,7 @@ pub fn link(
     let not_a_plugin = |e: wasmtime::Error| LoadError::NotAPlugin {
         path: path.to_owned(),
         version: version.clone(),
-        message: describe(&e),
+        source: Source::wasm(e),
     };
     let pre = linker.instantiate_pre(component).map_err(not_a_plugin)?;
     let pre = AnyPre::new(pre, &version).map_err(not_a_plugin)?;

@@ -29,6 +29,7 @@ use crate::capabilities::{GrantInputs, Granted};
 use crate::compiled::CompiledCache;
 use crate::config::Config;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
+use crate::error::Source;
 use crate::grants::{self, Grants, Protected, Request};
 use crate::home::Home;
 use crate::index::{FileStamp, Index, IndexEntry};
@@ -76,7 +77,7 @@ impl Host {
             pooling: settings.pooling,
             ..EngineOptions::default()
         })?;
-        let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(e.to_string()))?;
+        let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(Source::wasm(e)))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
         let state = State::open(&home.state_dir(), settings.config.storage.map_size_mb)?;
         let index = Index::new(state.clone());
@@ -298,7 +299,7 @@ impl Host {
             let (n, e) = indexed_entry(source, Ok(plugin));
             self.index.update(&[(&n, &e)], &[]).map_err(|e| PluginFailure {
                 plugin: name.to_owned(),
-                error: LoadError::Io { path: self.home.state_dir(), message: e.to_string() },
+                error: LoadError::Io { path: self.home.state_dir(), source: Source::new(e) },
             })?;
         }
         result.map_err(|error| PluginFailure { plugin: name.to_owned(), error })
