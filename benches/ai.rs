@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use isaac_host::ai::simulator::{SimConfig, Simulator};
 use isaac_host::ai::{AiRequest, AiRouter};
 use isaac_host::cache::MultiLevelCache;
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
 use isaac_host::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
 use isaac_host::state::State;
+use isaac_host::testing::{SimConfig, Simulator};
 
 fn provider(sim: &Simulator) -> ProviderConfig {
     ProviderConfig {

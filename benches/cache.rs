@@ -12,10 +12,10 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group};
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
-use isaac_host::cache::zipf::Zipf;
 use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, Durability};
 use isaac_host::state::State;
+use isaac_host::testing::Zipf;
 
 fn cache(dir: &std::path::Path, config: CacheConfig) -> MultiLevelCache {
     let state = State::open(dir, 8192).unwrap();

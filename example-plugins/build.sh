@@ -27,6 +27,10 @@ required=" ${ISAAC_LANGS:-} "
 
 say() { echo "build.sh: $*" >&2; }
 
+# Languages skipped in this build, one line each ("LANG: why"), for cargo to show.
+mkdir -p "$dist"
+rm -f "$dist/SKIPPED"
+
 # Skip a language whose toolchain is missing, unless it is required.
 unavailable() {
     local lang="$1" why="$2"
@@ -35,6 +39,7 @@ unavailable() {
         exit 1
     fi
     say "skipping $lang plugins: $why (set ISAAC_LANGS to require them)"
+    echo "$lang: $why" >> "$dist/SKIPPED"
 }
 
 # The plugin name in a plugin.toml.

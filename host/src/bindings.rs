@@ -5,7 +5,7 @@
 //!
 //! The package is versioned. This host implements `isaac:plugin@0.2.0` (the
 //! `wit/` folder) and still links plugins built against `0.1.0` (a frozen
-//! copy in `host/wit-0.1.0/`, served by [`v0_1`], which adapts each call to
+//! copy in `host/wit-0.1.0/`, served by `v0_1`, which adapts each call to
 //! the 0.2.0 implementation). A component records the version it was built
 //! against in the names of the `isaac:plugin` interfaces it imports (every
 //! plugin imports `isaac:plugin/types`, whose types its exports use).

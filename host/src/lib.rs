@@ -3,10 +3,11 @@
 //! The library behind the `isaac` binary: a WebAssembly-sandboxed plugin host.
 //!
 //! Plugins are WebAssembly components that target the WIT world
-//! `isaac:plugin/plugin@0.1.0` (the `wit/` folder of the repository). The
-//! host compiles them in parallel, keeps their compiled code and metadata in
-//! `$ISAAC_HOME`, resolves commands to plugins, and runs every call in a fresh
-//! sandbox with a memory limit and a deadline.
+//! `isaac:plugin/plugin@0.2.0` (the `wit/` folder of the repository; 0.1.0
+//! plugins still load). The host compiles them in parallel, keeps their
+//! compiled code and metadata in `$ISAAC_HOME`, resolves commands to
+//! plugins, and runs every call in a fresh sandbox with a memory limit, a
+//! deadline and only the capabilities the user granted.
 //!
 //! ```no_run
 //! use isaac_host::{Host, Settings};
@@ -16,29 +17,49 @@
 //! host.install("example-plugins/dist/hello".as_ref(), false).await?;
 //! let output = host.run("hello", &["bars".to_owned()]).await?;
 //! assert_eq!(output, "Hello, bars!");
+//! host.finish("demo");
 //! # Ok(()) }
 //! ```
 //!
-//! The pieces, one module each:
+//! One way through a command (`isaac run wc notes.txt`): [`settings`] are
+//! resolved once → [`Host::open`] opens the [`home`] → the [`index`] says
+//! which plugin owns the command ([`registry`]) → that one plugin is loaded
+//! (code from the [`compiled`] cache, linked in `host/load.rs`) → the call
+//! runs in its [`sandbox`] with the capabilities its grant allows → output →
+//! [`Host::finish`] records the run.
 //!
-//! - [`engine`]: the one `wasmtime::Engine` (pooling allocator, epoch ticker);
-//! - [`manifest`]: `plugin.toml` files;
-//! - [`config`]: the user's `config.toml`;
-//! - [`loader`]: discover, compile in parallel or from the compiled-code cache, link;
-//! - [`index`]: the plugin index in LMDB (metadata, hashes, load figures);
-//! - [`registry`]: the command table;
-//! - [`sandbox`]: the per-call `Store` with its limits;
-//! - [`host`]: [`Host`], which ties them together.
+//! The modules, from the bottom up (no module uses one that uses it back;
+//! `tests/all/architecture.rs` checks):
+//!
+//! - [`error`]: kept error sources;
+//! - [`config`]: the user's `config.toml`, parsed; [`settings`]: every
+//!   setting resolved (flags > environment > config file > defaults);
+//! - [`manifest`]: `plugin.toml` files; [`grants`]: what a plugin asks and
+//!   what the user granted, pinned to its component; [`dirs`]: granted
+//!   directories by identity;
+//! - [`state`]: the LMDB environment; [`index`]: the plugin index in it;
+//!   [`metrics`]: the run history;
+//! - [`cache`]: the three-tier cache; [`ai`]: AI queries, the response
+//!   cache and the spending ledger;
+//! - [`bindings`]: the WIT package `isaac:plugin`, every version linked;
+//!   `capabilities`: one module per capability (context, grant, linker);
+//! - [`engine`]: the one `wasmtime::Engine`; [`compiled`]: the
+//!   compiled-code cache; [`sandbox`]: the per-call `Store` and its limits;
+//! - [`loader`]: plugin folders found and read; [`registry`]: the command
+//!   table; [`host`]: [`Host`], which ties them together; [`session`]: a
+//!   long-lived set of loaded plugins (`isaac shell`);
+//! - `cli`: the `isaac` binary; `testing` (feature `testing`): helpers for
+//!   isaac's own tests and benchmarks.
 
 pub mod ai;
 pub mod bindings;
 pub mod cache;
-pub mod capabilities;
+pub(crate) mod capabilities;
 #[doc(hidden)]
 pub mod cli;
 pub mod compiled;
 pub mod config;
-pub mod digest;
+pub(crate) mod digest;
 pub mod dirs;
 pub mod engine;
 pub mod error;
@@ -54,8 +75,10 @@ pub mod sandbox;
 pub mod session;
 pub mod settings;
 pub mod state;
-pub mod suite;
-pub mod terminal;
+pub(crate) mod suite;
+pub(crate) mod terminal;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tomlfile;
 
 pub use config::Config;

@@ -27,7 +27,7 @@ use crate::error::Source;
 use crate::settings::CallLimits;
 
 /// The least data one host call may copy out of the guest (strings, lists);
-/// see [`CallSpec::hostcall_fuel`].
+/// see `CallSpec::hostcall_fuel`.
 pub const HOSTCALL_FUEL: usize = 4 << 20;
 
 /// Extra time the outer timer allows past the epoch deadline, so a running
@@ -131,7 +131,7 @@ pub enum CallError {
 
 /// Everything a call needs besides the compiled plugin.
 #[derive(Debug, Clone)]
-pub struct CallSpec {
+pub(crate) struct CallSpec {
     /// The plugin's name, for messages and log lines.
     pub plugin: Arc<str>,
     /// Its limits.
@@ -236,9 +236,9 @@ impl CallSpec {
     }
 
     /// Instantiate and call `metadata()` under `limits` (see
-    /// [`Config::metadata_limits`](crate::config::Config::metadata_limits)).
+    /// [`Settings::metadata_limits`](crate::settings::Settings::metadata_limits)).
     /// Metadata describes the plugin: it runs with nothing granted
-    /// ([`Granted::none`]), so no capability is ever given to it by default.
+    /// (`Granted::none`), so no capability is ever given to it by default.
     pub async fn metadata(&self, pre: &AnyPre<HostState>, limits: CallLimits) -> Result<PluginInfo, CallError> {
         let spec = CallSpec {
             plugin: self.plugin.clone(),

@@ -34,15 +34,15 @@ pub struct State {
     env: Env,
     path: PathBuf,
     /// Plugin index: name → entry (JSON).
-    pub plugins: Database<Str, Bytes>,
+    pub(crate) plugins: Database<Str, Bytes>,
     /// Cache data: namespaced key → entry.
-    pub cache: Database<Str, Bytes>,
+    pub(crate) cache: Database<Str, Bytes>,
     /// Cache metadata: generation, counters, usage counts, hot set.
-    pub cache_meta: Database<Str, Bytes>,
+    pub(crate) cache_meta: Database<Str, Bytes>,
     /// Run records of `isaac stats`: time-ordered key → JSON.
-    pub metrics: Database<Str, Bytes>,
+    pub(crate) metrics: Database<Str, Bytes>,
     /// Grants: plugin name → JSON.
-    pub grants: Database<Str, Bytes>,
+    pub(crate) grants: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -100,7 +100,7 @@ impl State {
     }
 
     /// The environment.
-    pub fn env(&self) -> &Env {
+    pub(crate) fn env(&self) -> &Env {
         &self.env
     }
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use isaac_host::ai::simulator::{Fault, SimConfig, SimStats, Simulator};
 use isaac_host::ai::{AiError, AiRequest, AiRouter};
 use isaac_host::cache::MultiLevelCache;
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
 use isaac_host::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
 use isaac_host::state::State;
+use isaac_host::testing::{Fault, SimConfig, SimStats, Simulator};
 
 use crate::support::{TestHome, dist, manifest, text};
 

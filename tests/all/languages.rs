@@ -25,7 +25,9 @@ fn greet_counts_visits_in_every_language() {
                 other => other,
             };
             assert!(!required.split_whitespace().any(|l| l == lang_name), "{name} is required but was not built");
-            eprintln!("skipping {name}: it was not built (its toolchain was missing)");
+            let skipped = std::fs::read_to_string(dist("SKIPPED")).unwrap_or_default();
+            let why = skipped.lines().find_map(|l| l.strip_prefix(&format!("{lang_name}: "))).unwrap_or("not built");
+            eprintln!("skipping {name}: {why}");
             continue;
         }
         let out = home.run(&["plugins", "add", "--yes", folder.to_str().unwrap()]);

@@ -26,7 +26,7 @@ pub fn example_wasm(name: &str) -> Vec<u8> {
 
 /// `wasm` with a custom section appended that makes it a distinct component
 /// (another sha256, so another compile) with the same behaviour.
-pub use isaac_host::suite::distinct;
+pub use isaac_host::testing::distinct;
 
 /// A `plugin.toml` for a plugin `name` whose component is `NAME.wasm`.
 pub fn manifest(name: &str, extra: &str) -> String {

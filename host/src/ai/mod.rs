@@ -5,7 +5,7 @@
 //!
 //! Two wire formats cover the providers people use: OpenAI-compatible chat
 //! completions (OpenAI, xAI Grok, Ollama, vLLM, llama.cpp server,
-//! OpenRouter) and Anthropic Messages. [`simulator`] is a real HTTP server
+//! OpenRouter) and Anthropic Messages. `simulator` is a real HTTP server
 //! that speaks both, for tests, benchmarks and demos: no test reaches the
 //! internet.
 
@@ -15,7 +15,7 @@ pub mod ledger;
 mod openai;
 pub mod provider;
 pub mod router;
-pub mod simulator;
+pub(crate) mod simulator;
 mod sse;
 
 use serde::{Deserialize, Serialize};

@@ -102,6 +102,7 @@ pub struct Simulator {
     /// Where it listens.
     pub addr: SocketAddr,
     /// What it has seen.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub stats: Arc<SimStats>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }

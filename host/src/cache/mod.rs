@@ -60,7 +60,7 @@ pub mod stats;
 pub mod store;
 pub mod tiers;
 pub mod usage;
-pub mod zipf;
+pub(crate) mod zipf;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -110,7 +110,7 @@ impl Host {
 
     /// Let every call of this host read `dirs` (`isaac run --allow-read`),
     /// each with the identity taken when the user named it.
-    pub fn with_allow_read(mut self, dirs: Vec<WasiDir>) -> Self {
+    pub(crate) fn with_allow_read(mut self, dirs: Vec<WasiDir>) -> Self {
         self.allow_read = dirs;
         self
     }

@@ -4,6 +4,7 @@
 //! is judged against the seed's target and against isaac's own (stricter)
 //! target from DESIGN.md.
 
+mod judge;
 mod phases;
 
 use std::path::PathBuf;
@@ -11,7 +12,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use phases::{SuiteError, distinct, run};
+#[cfg(feature = "testing")]
+pub use phases::distinct;
+pub use phases::run;
 
 /// How big a run is.
 #[derive(Debug, Clone)]

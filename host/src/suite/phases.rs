@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Figure, Report, SuiteOptions, Verdict};
+use super::{Figure, Report, SuiteOptions, judge};
 use crate::ai::simulator::{SimConfig, Simulator};
 use crate::ai::{AiRequest, AiRouter};
 use crate::cache::clock::SystemClock;
@@ -108,7 +108,7 @@ pub fn run(o: &SuiteOptions, progress: &dyn Fn(&str)) -> Result<Report, SuiteErr
     progress("start-up");
     startup(o, &home, &mut figures)?;
 
-    let passed = !figures.iter().any(|f| f.seed.failed() || f.isaac.failed());
+    let passed = judge::passed(&figures);
     Ok(Report {
         cores,
         plugins: o.plugins,
@@ -145,29 +145,7 @@ fn loading(
     let parallel = timed_load(&all, cores)?;
     let warm = timed_load(&all, cores)?;
     let warm_peak = child_peak_mib(o, &all, &["plugins", "list", "-q"])?;
-    let speedup = sequential.as_secs_f64() / parallel.as_secs_f64();
-    let floor = 0.85 * cores as f64;
-    figures.push(Figure::info("loading", &format!("{n} plugins cold, --jobs 1"), ms(sequential), "ms"));
-    figures.push(Figure::info("loading", &format!("{n} plugins cold, --jobs {cores}"), ms(parallel), "ms"));
-    let seed = if cores >= 4 {
-        Verdict::of(speedup >= 2.5)
-    } else {
-        Verdict::NotApplicable(format!("assumes 4 workers; on {cores} cores no loader can cut time by 60 %"))
-    };
-    figures.push(
-        Figure::info("loading", &format!("speedup, {cores} workers vs 1"), speedup, "x")
-            .seed(">= 2.5x (60 % faster, 4 workers)", seed)
-            .isaac(&format!(">= {floor:.2}x (0.85 x cores)"), speedup >= floor),
-    );
-    figures.push(
-        Figure::info("loading", &format!("{n} plugins warm (compiled cache)"), ms(warm), "ms")
-            .seed("< 800 ms", Verdict::of(ms(warm) < 800.0))
-            .isaac("< 30 ms", ms(warm) < 30.0),
-    );
-    figures.push(
-        Figure::info("memory", &format!("peak RSS, {n} plugins loaded (isaac plugins list)"), warm_peak, "MiB")
-            .isaac("< 40 MiB", warm_peak < 40.0),
-    );
+    figures.extend(judge::loading(n, cores, sequential, parallel, warm, warm_peak));
     Ok(all)
 }
 
@@ -188,7 +166,6 @@ fn routing(
         black_box(registry.resolve(black_box(&name)).ok());
     }
     let resolve_ns = t.elapsed().as_nanos() as f64 / f64::from(RESOLVES);
-    figures.push(Figure::info("routing", "resolve a command", resolve_ns, "ns").isaac("< 100 ns", resolve_ns < 100.0));
     let words = vec![name, "bench".to_owned()];
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let t = Instant::now();
@@ -196,13 +173,7 @@ fn routing(
         rt.block_on(session.run(&words, cancel.clone())).map_err(|e| fail("dispatching hello")(&e))?;
     }
     let per = t.elapsed().as_secs_f64() / o.dispatches as f64;
-    figures.push(
-        Figure::info("routing", "dispatch a command (resolve, sandbox, call)", per * 1e6, "µs")
-            .seed("< 3 ms", Verdict::of(per < 3e-3))
-            .isaac("< 50 µs", per < 50e-6),
-    );
-    figures.push(Figure::info("routing", "commands per second", 1.0 / per, "/s"));
-    figures.push(Figure::info("memory", "peak RSS, routing", peak_mib(), "MiB"));
+    figures.extend(judge::routing(resolve_ns, per, peak_mib()));
     Ok(())
 }
 
@@ -254,36 +225,14 @@ fn ai(
         r.map_err(|e| fail("batch")(&e))?;
     }
     let batch = t.elapsed();
-    let bound = l + Duration::from_millis(100);
-    let speedup = sequential.as_secs_f64() / batch.as_secs_f64();
-    figures.push(Figure::info("ai", &format!("5 queries at {:.0} ms, sequential", ms(l)), ms(sequential), "ms"));
-    figures.push(
-        Figure::info("ai", &format!("5 queries at {:.0} ms, batch", ms(l)), ms(batch), "ms")
-            .seed(">= 5x sequential (met within L + 100 ms)", Verdict::of(batch <= bound))
-            .isaac(&format!("<= {:.0} ms (L + 100 ms)", ms(bound)), batch <= bound),
-    );
-    figures.push(Figure::info("ai", "batch speedup", speedup, "x"));
     let names = ["main", "half", "quarter"].map(String::from);
     let t = Instant::now();
     let answer = rt
         .block_on(router.query_with_fallback(&AiRequest::prompt("race"), &names))
         .map_err(|e| fail("fallback")(&e))?;
     let fallback = t.elapsed();
-    let fastest = l / 4;
-    figures.push(
-        Figure::info(
-            "ai",
-            &format!("fallback across {:.0}/{:.0}/{:.0} ms", ms(l / 4), ms(l / 2), ms(l)),
-            ms(fallback),
-            "ms",
-        )
-        .seed("fastest wins", Verdict::of(answer.provider == "quarter"))
-        .isaac(
-            &format!("<= {:.0} ms (fastest + 10 ms)", ms(fastest) + 10.0),
-            fallback <= fastest + Duration::from_millis(10),
-        ),
-    );
-    figures.push(Figure::info("memory", "peak RSS, AI", peak_mib(), "MiB"));
+    let run = judge::AiRun { latency: l, sequential, batch, fallback, winner: &answer.provider, peak_mib: peak_mib() };
+    figures.extend(judge::ai(&run));
     Ok(())
 }
 
@@ -312,13 +261,6 @@ fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<
     let l1 = per_get(1, 200_000)?;
     let l2 = per_get(200, 50_000)?;
     let l3 = per_get(5000, 50_000)?;
-    figures.push(
-        Figure::info("cache", "get, L1 hit", l1, "ns")
-            .seed("< 0.1 ms", Verdict::of(l1 < 100_000.0))
-            .isaac("< 200 ns", l1 < 200.0),
-    );
-    figures.push(Figure::info("cache", "get, L2 hit", l2, "ns"));
-    figures.push(Figure::info("cache", "get, L3 (LMDB) hit", l3, "ns").isaac("< 5 µs", l3 < 5000.0));
     cache.reset_stats().map_err(err)?;
     let mut zipf = Zipf::new(keys.len(), 0.99, 42);
     for _ in 0..o.zipf_requests {
@@ -329,18 +271,16 @@ fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<
     }
     let s = cache.stats().map_err(err)?;
     let trace = format!("Zipf 0.99, {}k keys, {}k requests", keys.len() / 1000, o.zipf_requests / 1000);
-    figures.push(
-        Figure::info("cache", &format!("hit rate, any tier ({trace})"), s.hit_rate * 100.0, "%")
-            .seed(">= 60 %", Verdict::of(s.hit_rate >= 0.6))
-            .isaac(">= 60 %", s.hit_rate >= 0.6),
-    );
-    figures.push(Figure::info(
-        "cache",
-        &format!("hit rate, memory tiers ({memory_entries} entries)"),
-        s.memory_hit_rate * 100.0,
-        "%",
-    ));
-    figures.push(Figure::info("memory", "peak RSS, cache", peak_mib(), "MiB"));
+    figures.extend(judge::cache(&judge::CacheRun {
+        l1,
+        l2,
+        l3,
+        trace: &trace,
+        hit_rate: s.hit_rate,
+        memory_hit_rate: s.memory_hit_rate,
+        memory_entries,
+        peak_mib: peak_mib(),
+    }));
     Ok(())
 }
 
@@ -380,21 +320,6 @@ fn startup(o: &SuiteOptions, home: &Path, figures: &mut Vec<Figure>) -> Result<(
     let mut warm: Vec<(Duration, f64)> = (0..o.startup_runs).map(|_| run()).collect::<Result<_, _>>()?;
     warm.sort_by_key(|(d, _)| *d);
     let (median, peak) = warm[warm.len() / 2];
-    let n = o.plugins;
-    figures.push(
-        Figure::info("startup", &format!("isaac run, {n} installed, cold (compiles one)"), ms(cold), "ms")
-            .seed("< 1 s", Verdict::of(cold < Duration::from_secs(1))),
-    );
-    figures.push(
-        Figure::info(
-            "startup",
-            &format!("isaac run, {n} installed, warm (median of {})", warm.len()),
-            ms(median),
-            "ms",
-        )
-        .seed("< 1 s", Verdict::of(median < Duration::from_secs(1)))
-        .isaac("< 10 ms", median < Duration::from_millis(10)),
-    );
-    figures.push(Figure::info("memory", "peak RSS, isaac run (warm)", peak, "MiB"));
+    figures.extend(judge::startup(o.plugins, cold, median, warm.len(), peak));
     Ok(())
 }

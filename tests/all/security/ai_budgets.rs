@@ -7,8 +7,8 @@
 
 use std::sync::atomic::Ordering;
 
-use isaac_host::ai::simulator::SimConfig;
 use isaac_host::config::ProviderKind;
+use isaac_host::testing::SimConfig;
 
 use crate::ai::{Sims, home_with, latency};
 use crate::support::{TestHome, distinct, fixture, manifest, text};
