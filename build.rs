@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FIXTURES: &[&str] =
-    &["cache_probe", "hostile", "metadata_spin", "metadata_trap", "misbehave", "no_run", "future_wit"];
+    &["cache_probe", "hostile", "http_probe", "metadata_spin", "metadata_trap", "misbehave", "no_run", "future_wit"];
 
 fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

@@ -63,6 +63,22 @@ pub struct Config {
     /// `[metrics]`
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// `[http]`
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// `[http]`: the network settings of plugins' outbound HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// PEM file of CA certificates trusted besides the webpki roots (a
+    /// company proxy's, a test server's).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Fixed resolutions, like curl's `--resolve`: a name to its addresses.
+    /// The addresses are checked as any resolver's answer.
+    #[serde(default)]
+    pub resolve: BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 /// `[metrics]`: the run history `isaac stats` shows.

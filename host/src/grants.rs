@@ -256,6 +256,15 @@ fn describe(p: &Permissions) -> Vec<String> {
     if p.stdout {
         lines.push("print to the terminal (on stderr)".to_owned());
     }
+    if let Some(http) = &p.http {
+        for host in &http.allowed_hosts {
+            lines.push(format!("http: send requests to {host}"));
+        }
+        lines.push(format!(
+            "http: up to {} requests, {} KiB sent and {} KiB received per call",
+            http.max_requests, http.max_request_kb, http.max_response_kb
+        ));
+    }
     lines
 }
 

@@ -52,6 +52,7 @@
 //!   isaac's own tests and benchmarks.
 
 pub mod ai;
+pub mod allowlist;
 pub mod bindings;
 pub mod cache;
 pub(crate) mod capabilities;

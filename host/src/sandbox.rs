@@ -20,6 +20,7 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{AnyPre, GuestError, PluginInfo};
+use crate::capabilities::http::MAX_TABLE_ENTRIES;
 use crate::capabilities::log::LogFlood;
 use crate::capabilities::wasi::{MAX_PRINT_BYTES, Printed};
 use crate::capabilities::{self, CallData, Contexts, Granted};
@@ -50,8 +51,8 @@ impl WasiView for HostState {
 }
 
 impl CallData for HostState {
-    fn contexts(&mut self) -> &mut Contexts {
-        &mut self.contexts
+    fn parts(&mut self) -> (&mut Contexts, &mut ResourceTable) {
+        (&mut self.contexts, &mut self.table)
     }
 }
 
@@ -174,7 +175,7 @@ impl CallSpec {
             .map_err(|message| CallError::Setup { plugin: self.plugin.to_string(), message })?;
         let state = HostState {
             wasi,
-            table: ResourceTable::new(),
+            table: call_table(),
             limiter: CallLimiter::new(self.limits.memory_bytes),
             contexts: self.granted.open(),
         };
@@ -323,6 +324,13 @@ impl CallLimiter {
     fn new(memory_bytes: u64) -> Self {
         CallLimiter { memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX), total: 0, hit: false }
     }
+}
+
+/// A call's resource table: at most [`MAX_TABLE_ENTRIES`] resources at once.
+fn call_table() -> ResourceTable {
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_TABLE_ENTRIES);
+    table
 }
 
 /// The most table elements one table may grow to.

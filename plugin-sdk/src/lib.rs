@@ -60,6 +60,7 @@ pub mod __bindings {
 
 pub mod ai;
 pub mod cache;
+pub mod http;
 pub mod log;
 
 pub use __bindings::isaac::plugin::types::{CommandInfo, Error, PluginInfo};

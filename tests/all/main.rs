@@ -10,6 +10,7 @@ mod bad_plugins;
 mod cache;
 mod cli;
 mod fuzz;
+mod http;
 mod languages;
 mod limits;
 mod loading;

@@ -24,12 +24,13 @@
 
 pub mod ai;
 pub mod cache;
+pub mod http;
 pub mod log;
 pub mod wasi;
 
 use std::sync::Arc;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::WasiView;
 
 use crate::ai::{AiError, AiRouter};
@@ -58,6 +59,8 @@ pub struct GrantInputs<'a> {
     pub cache: &'a Arc<MultiLevelCache>,
     /// The host's AI router (built on first use).
     pub ai: &'a (dyn Fn() -> Result<Arc<AiRouter>, AiError> + Sync),
+    /// The host's network settings for plugin HTTP (built on first use).
+    pub http: &'a (dyn Fn() -> Result<Arc<http::HttpNet>, http::NetError> + Sync),
 }
 
 /// One capability: a per-call context, built from what was granted.
@@ -79,8 +82,14 @@ pub trait Capability: Slot + Send + Sized + 'static {
 
 /// The per-call state of a `Store`, as the capabilities see it.
 pub trait CallData: Send + 'static {
+    /// The call's capability contexts and its resource table (shared by
+    /// every capability with resources: WASI, wasi-http).
+    fn parts(&mut self) -> (&mut Contexts, &mut ResourceTable);
+
     /// The call's capability contexts.
-    fn contexts(&mut self) -> &mut Contexts;
+    fn contexts(&mut self) -> &mut Contexts {
+        self.parts().0
+    }
 }
 
 /// Where a capability's context sits in [`Contexts`] (written by the list).
@@ -155,4 +164,6 @@ capabilities! {
     cache: cache::CacheCtx,
     /// `isaac:plugin/ai`: AI queries within a budget per call.
     ai: ai::AiCtx,
+    /// `wasi:http/outgoing-handler`: HTTP to the granted hosts.
+    http: http::HttpCtx,
 }

@@ -24,6 +24,7 @@ use crate::ai::{AiError, AiRouter};
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
+use crate::capabilities::http::{HttpNet, NetError};
 use crate::capabilities::wasi::WasiDir;
 use crate::capabilities::{GrantInputs, Granted};
 use crate::compiled::CompiledCache;
@@ -57,6 +58,7 @@ pub struct Host {
     index: Index,
     cache: Arc<MultiLevelCache>,
     ai: OnceLock<Arc<AiRouter>>,
+    http_net: OnceLock<Arc<HttpNet>>,
     history: History,
     grants: Grants,
     allow_read: Vec<WasiDir>,
@@ -95,6 +97,7 @@ impl Host {
             index,
             cache,
             ai: OnceLock::new(),
+            http_net: OnceLock::new(),
             history,
             grants,
             allow_read: Vec::new(),
@@ -136,6 +139,15 @@ impl Host {
         }
         let router = Arc::new(AiRouter::new(&self.settings.config.ai, self.cache.clone(), Arc::new(SystemClock))?);
         Ok(self.ai.get_or_init(|| router).clone())
+    }
+
+    /// The network settings of plugin HTTP, built on first use.
+    fn http_net(&self) -> Result<Arc<HttpNet>, NetError> {
+        if let Some(net) = self.http_net.get() {
+            return Ok(net.clone());
+        }
+        let net = Arc::new(HttpNet::new(&self.settings.config.http)?);
+        Ok(self.http_net.get_or_init(|| net).clone())
     }
 
     /// The home.
@@ -200,6 +212,7 @@ impl Host {
             _ => (Permissions::default(), Vec::new()),
         };
         let ai = || self.ai();
+        let http = || self.http_net();
         let granted = Granted::decide(&GrantInputs {
             plugin: &manifest.name,
             granted: &granted,
@@ -209,6 +222,7 @@ impl Host {
             settings: &self.settings,
             cache: &self.cache,
             ai: &ai,
+            http: &http,
         });
         CallSpec {
             plugin: Arc::from(manifest.name.as_str()),
