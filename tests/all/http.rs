@@ -158,3 +158,18 @@ fn a_bad_allowed_hosts_entry_is_refused_with_its_place() {
     let all = format!("{stdout}{stderr}");
     assert!(all.contains("plugin.toml:6:") && all.contains("leftmost label"), "{all}");
 }
+
+#[test]
+fn the_fetch_example_shows_status_type_and_first_lines() {
+    let server = Server::plain();
+    let home = TestHome::new();
+    let wasm = std::fs::read(crate::support::dist("fetch").join("fetch.wasm")).unwrap();
+    let permission = format!("[permissions]\nhttp = {{ {} }}\n", allowing(&server, "http", ""));
+    home.plant("fetch", &manifest("fetch", &permission), "fetch.wasm", &wasm);
+    home.grant("fetch");
+    let out = home.run(&["run", "fetch", &server.url("http", "/hello")]);
+    assert_eq!(text(&out).0, "200 text/plain (5 bytes)\nhello\n", "{}", text(&out).1);
+    let out = home.run(&["run", "fetch", "https://example.com/"]);
+    assert_eq!(out.status.code(), Some(1), "example.com is not in this grant");
+    assert!(text(&out).1.contains("denied"), "{}", text(&out).1);
+}

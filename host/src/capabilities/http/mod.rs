@@ -130,10 +130,13 @@ struct Hooks {
     usage: Arc<Usage>,
 }
 
-/// Why a request was refused before anything was sent.
+/// Why a request was refused before anything was sent, logged (`-v`).
 fn denied(plugin: &str, target: &str, why: &str) -> wasmtime_wasi_http::Error {
     let target = terminal::clean(target, Lines::One);
-    tracing::info!("plugin `{plugin}`: HTTP request to {target} denied: {why}");
+    match plugin {
+        "" => tracing::info!("HTTP request to {target} denied: {why}"),
+        plugin => tracing::info!("plugin `{plugin}`: HTTP request to {target} denied: {why}"),
+    }
     wasmtime_wasi_http::Error::HttpRequestDenied
 }
 
@@ -142,7 +145,7 @@ impl Hooks {
     fn check(&mut self, request: &http::Request<WasiBody>) -> Result<Checked, wasmtime_wasi_http::Error> {
         let uri = request.uri();
         let shown = uri.to_string();
-        let Some(grant) = &self.grant else { return Err(denied("?", &shown, "the plugin was not granted `http`")) };
+        let Some(grant) = &self.grant else { return Err(denied("", &shown, "the plugin was not granted `http`")) };
         let plugin = &grant.plugin;
         let scheme = match uri.scheme() {
             Some(s) if *s == UriScheme::HTTP => Scheme::Http,
@@ -216,7 +219,7 @@ impl Checked {
     }
 }
 
-/// What a call has sent and received, for its caps.
+/// Add `more` bytes to `usage`; whether that passes `cap`.
 pub(crate) fn over(usage: &AtomicU64, more: u64, cap: u64) -> bool {
     usage.fetch_add(more, Ordering::Relaxed).saturating_add(more) > cap
 }
