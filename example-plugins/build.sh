@@ -96,7 +96,19 @@ python_plugins() {
     build_each python build_python
 }
 
-build_python() { "$cpy" -d "$wit" -w plugin componentize app -p "$1" -o "$3/$2.wasm" >/dev/null; }
+# A plugin that imports more than the plugin world (fetch-py: wasi:http)
+# brings its own world in wit/: the first package and world named there.
+build_python() {
+    local wits=(-d "$wit") world=plugin
+    if [[ -d "$1/wit" ]]; then
+        local package name
+        package="$(sed -n 's/^package \([^;]*\);/\1/p' "$1"/wit/*.wit | head -1)"
+        name="$(sed -n 's/^world \([a-z0-9-]*\).*/\1/p' "$1"/wit/*.wit | head -1)"
+        wits+=(-d "$1/wit")
+        world="$package/$name"
+    fi
+    "$cpy" "${wits[@]}" -w "$world" componentize app -p "$1" -o "$3/$2.wasm" >/dev/null
+}
 
 js_plugins() {
     local prefix="$tools/js" cjs="$tools/js/node_modules/.bin/componentize-js"

@@ -173,3 +173,27 @@ fn the_fetch_example_shows_status_type_and_first_lines() {
     assert_eq!(out.status.code(), Some(1), "example.com is not in this grant");
     assert!(text(&out).1.contains("denied"), "{}", text(&out).1);
 }
+
+#[test]
+fn the_python_fetch_example_uses_its_own_http_client_under_the_same_rules() {
+    let folder = crate::support::dist("fetch-py");
+    if !folder.join("plugin.toml").exists() {
+        let required = std::env::var("ISAAC_LANGS").unwrap_or_default();
+        assert!(!required.split_whitespace().any(|l| l == "python"), "fetch-py is required but was not built");
+        eprintln!("skipping fetch-py: python plugins were not built");
+        return;
+    }
+    let server = Server::plain();
+    let home = TestHome::new();
+    let wasm = std::fs::read(folder.join("fetch-py.wasm")).unwrap();
+    let permission =
+        format!("[limits]\nmemory_mb = 128\n[permissions]\nhttp = {{ {} }}\n", allowing(&server, "http", ""));
+    home.plant("fetch-py", &manifest("fetch-py", &permission), "fetch-py.wasm", &wasm);
+    home.grant("fetch-py");
+    let out = home.run(&["run", "fetch-py", &server.url("http", "/hello")]);
+    assert_eq!(text(&out).0, "200 text/plain (5 bytes)\nhello\n", "{}", text(&out).1);
+    let out = home.run(&["-v", "run", "fetch-py", "https://example.com/"]);
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("HttpRequestDenied") && stderr.contains("not in its allowed_hosts"), "{stderr}");
+}
