@@ -62,11 +62,26 @@ done
 show isaac cache set greeting "hello from the cache" --ttl 60
 show isaac cache get greeting
 show isaac cache stats
+step "python3 -m http.server &    # a web server on loopback stands in for the internet"
+web="$(mktemp -d)"
+printf 'isaac fetched this page\nthrough wasi:http, from a granted host\n' > "$web/page.txt"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$web" > "$web/log" 2>&1 &
+web_pid=$!
+trap 'kill $web_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "Serving HTTP" "$web/log" && break; sleep 0.1; done
+web_port="$(sed -n 's|^Serving HTTP on [0-9.]* port \([0-9]*\).*|\1|p' "$web/log")"
+# The fetch example, granted that server only.
+cp -r "$root/example-plugins/dist/fetch" "$work/fetch"
+sed -i "s|^http = .*|http = { allowed_hosts = [\"http://127.0.0.1:$web_port\"], max_requests = 5 }|" "$work/fetch/plugin.toml"
+show isaac plugins add --yes "$work/fetch"
+show isaac run fetch "http://127.0.0.1:$web_port/page.txt"
+step "isaac -v run fetch https://example.com/    # not granted: denied, and -v says why"
+isaac -v run fetch https://example.com/ || echo "(exit status $?)"
 step "isaac ai simulate --port 0 --latency 500ms &    # a simulated AI provider on loopback"
 sim_log="$(mktemp)"
 "$isaac" ai simulate --port 0 --latency 500ms 2> "$sim_log" &
 sim_pid=$!
-trap 'kill $sim_pid 2>/dev/null || true' EXIT
+trap 'kill $sim_pid $web_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "simulated AI provider" "$sim_log" && break; sleep 0.1; done
 sim_addr="$(sed -n 's|^simulated AI provider on http://\([0-9.:]*\) .*|\1|p' "$sim_log")"
 cat > "$ISAAC_HOME/config.toml" <<TOML
