@@ -176,13 +176,10 @@ fn the_fetch_example_shows_status_type_and_first_lines() {
 
 #[test]
 fn the_python_fetch_example_uses_its_own_http_client_under_the_same_rules() {
-    let folder = crate::support::dist("fetch-py");
-    if !folder.join("plugin.toml").exists() {
-        let required = std::env::var("ISAAC_LANGS").unwrap_or_default();
-        assert!(!required.split_whitespace().any(|l| l == "python"), "fetch-py is required but was not built");
-        eprintln!("skipping fetch-py: python plugins were not built");
+    if !crate::support::example_built("fetch-py", "python") {
         return;
     }
+    let folder = crate::support::dist("fetch-py");
     let server = Server::plain();
     let home = TestHome::new();
     let wasm = std::fs::read(folder.join("fetch-py.wasm")).unwrap();
@@ -196,4 +193,15 @@ fn the_python_fetch_example_uses_its_own_http_client_under_the_same_rules() {
     let stderr = text(&out).1;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("HttpRequestDenied") && stderr.contains("not in its allowed_hosts"), "{stderr}");
+}
+
+#[test]
+fn hoarding_wasi_http_resources_ends_the_call_not_the_host() {
+    let server = Server::plain();
+    let home = probe_home(&allowing(&server, "http", ""), "");
+    assert_eq!(probe(&home, &["hoard", "100"]).1, "kept 100\n");
+    let (code, _, stderr) = probe(&home, &["hoard", "20000"]);
+    assert_eq!(code, 1, "past the 10 000 entries of a call's resource table: {stderr}");
+    assert!(stderr.contains("crashed") && stderr.contains("resource table has no free keys"), "{stderr}");
+    assert_eq!(probe(&home, &["get", &server.url("http", "/hello")]).1, "200 hello\n", "the next call is fine");
 }

@@ -13,6 +13,21 @@ pub fn dist(name: &str) -> PathBuf {
     Path::new(env!("ISAAC_TEST_DIST")).join(name)
 }
 
+/// Whether example plugin `name`, written in `lang` (`rust`, `python`, `js`,
+/// `c`, `go`), was built. A language whose toolchain was missing is skipped
+/// with its reason from build.sh, unless ISAAC_LANGS requires it (CI).
+pub fn example_built(name: &str, lang: &str) -> bool {
+    if dist(name).join("plugin.toml").exists() {
+        return true;
+    }
+    let required = std::env::var("ISAAC_LANGS").unwrap_or_default();
+    assert!(!required.split_whitespace().any(|l| l == lang), "{name} is required but was not built");
+    let skipped = std::fs::read_to_string(dist("SKIPPED")).unwrap_or_default();
+    let why = skipped.lines().find_map(|l| l.strip_prefix(&format!("{lang}: "))).unwrap_or("not built");
+    eprintln!("skipping {name}: {why}");
+    false
+}
+
 /// The component of the broken fixture plugin `name` (tests/fixtures/plugins).
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("ISAAC_TEST_FIXTURES")).join(format!("{}.wasm", name.replace('-', "_")));
