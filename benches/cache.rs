@@ -1,7 +1,7 @@
 //! The three-tier cache: get on an L1 hit, an L2 hit, an L3 (LMDB) hit and a
-//! miss; set in the `fast` and `durable` modes; and the hit rate of each tier
-//! on a Zipf-distributed trace beside moka (TinyLFU) given the same total
-//! in-memory capacity.
+//! miss; set, increment and compare-and-swap in the `fast` and `durable`
+//! modes; and the hit rate of each tier on a Zipf-distributed trace beside
+//! moka (TinyLFU) given the same total in-memory capacity.
 //!
 //! Run: `cargo bench --bench cache`. The hit-rate table prints first.
 
@@ -57,25 +57,54 @@ fn tiers(c: &mut Criterion) {
     group.bench_function("miss", |b| b.iter(|| cache.get(&ns, black_box("never:set")).unwrap()));
     group.finish();
 
-    let mut group = c.benchmark_group("cache-set");
-    let mut n = 0;
-    group.bench_function("fast", |b| {
-        b.iter(|| {
-            n = (n + 1) % 1000;
-            cache.set(&ns, &all[n], &value, Expiry::Default).unwrap()
-        })
-    });
+    writes(c, &all, &value);
+}
+
+/// set, increment and compare-and-swap, each in the `fast` and `durable`
+/// modes; all on 1000 keys in a cycle.
+fn writes(c: &mut Criterion, keys: &[String], value: &[u8]) {
+    let ns = Namespace::user();
+    let fast_dir = tempfile::tempdir().unwrap();
     let durable_dir = tempfile::tempdir().unwrap();
-    let durable =
-        self::cache(durable_dir.path(), CacheConfig { durability: Durability::Durable, ..CacheConfig::default() });
-    group.sample_size(20);
-    group.bench_function("durable", |b| {
-        b.iter(|| {
-            n = (n + 1) % 1000;
-            durable.set(&ns, &all[n], &value, Expiry::Default).unwrap()
-        })
-    });
-    group.finish();
+    let modes = [
+        ("fast", cache(fast_dir.path(), CacheConfig::default())),
+        (
+            "durable",
+            cache(durable_dir.path(), CacheConfig { durability: Durability::Durable, ..CacheConfig::default() }),
+        ),
+    ];
+    type Write = fn(&MultiLevelCache, &Namespace, &str, &[u8]);
+    // Each: its group, the keys' first value, the write.
+    let ops: [(&str, &[u8], Write); 3] = [
+        ("cache-set", value, |cache, ns, key, value| cache.set(ns, key, value, Expiry::Default).unwrap()),
+        ("cache-increment", b"0", |cache, ns, key, _| {
+            cache.increment(ns, key, 1, None).unwrap();
+        }),
+        // Swap the value for itself: always the expected one, always set.
+        ("cache-compare-and-swap", value, |cache, ns, key, value| {
+            assert!(cache.compare_and_swap(ns, key, Some(value), value, Expiry::Never, None).unwrap())
+        }),
+    ];
+    for (name, first, op) in ops {
+        let mut group = c.benchmark_group(name);
+        let names: Vec<String> = keys[..1000].iter().map(|k| format!("{name}:{k}")).collect();
+        for (mode, cache) in &modes {
+            for key in &names {
+                cache.set(&ns, key, first, Expiry::Never).unwrap();
+            }
+            if *mode == "durable" {
+                group.sample_size(20);
+            }
+            let mut n = 0;
+            group.bench_function(*mode, |b| {
+                b.iter(|| {
+                    n = (n + 1) % 1000;
+                    op(cache, &ns, &names[n], value)
+                })
+            });
+        }
+        group.finish();
+    }
 }
 
 /// A cache-aside trace: get; on a miss, set. Prints the hit rate per tier

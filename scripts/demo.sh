@@ -59,6 +59,11 @@ for lang in rs py js c go; do
         show isaac run greet-$lang bars    # visit #2: counted in the plugin's cache
     fi
 done
+step "20 × isaac run greet-rs ada, at once    # one atomic increment each: no visit lost"
+for _ in $(seq 20); do "$isaac" run greet-rs ada > /dev/null & done
+wait
+show isaac run greet-rs ada        # visit #21
+show isaac cache incr --plugin greet-rs visits:ada 10    # the same counter from the command line
 show isaac cache set greeting "hello from the cache" --ttl 60
 show isaac cache get greeting
 show isaac cache stats

@@ -9,8 +9,15 @@
 //! use isaac_plugin_sdk::cache::{self, Expiry};
 //!
 //! # fn demo() -> Result<(), cache::CacheError> {
-//! let visits = cache::get_string("visits:bars")?.and_then(|v| v.parse::<u32>().ok()).unwrap_or(0) + 1;
-//! cache::set_string("visits:bars", &visits.to_string(), Expiry::Never)?;
+//! // Counters: atomic, whoever else counts at the same time.
+//! let visits = cache::increment("visits:bars", 1)?;
+//! // Any other read-modify-write: retried until no one else wrote between.
+//! cache::update("notes", Expiry::Never, |old| {
+//!     let mut notes = old.map(<[u8]>::to_vec).unwrap_or_default();
+//!     notes.extend_from_slice(b"buy milk\n");
+//!     notes
+//! })?;
+//! cache::set_string("last:visitor", "bars", Expiry::DefaultTtl)?;
 //! cache::invalidate("session:*")?;
 //! # Ok(()) }
 //! ```
@@ -36,6 +43,41 @@ pub fn set(key: &str, value: &[u8], expiry: Expiry) -> Result<(), CacheError> {
 /// Store text at `key`.
 pub fn set_string(key: &str, value: &str, expiry: Expiry) -> Result<(), CacheError> {
     set(key, value.as_bytes(), expiry)
+}
+
+/// Add `delta` to the decimal integer at `key` and return the sum,
+/// atomically: no increment from another call or process is lost. A missing
+/// or expired key counts from 0 and gets the default TTL; an existing key
+/// keeps its expiry. A value that is not a decimal integer is
+/// [`CacheError::Storage`] naming the key.
+pub fn increment(key: &str, delta: i64) -> Result<i64, CacheError> {
+    wit::increment(key, delta)
+}
+
+/// Set `key` to `new` only if its live value is `expected` (`None`: absent
+/// or expired), atomically; whether it was set. See [`update`] for the
+/// retry loop most plugins want.
+pub fn compare_and_swap(key: &str, expected: Option<&[u8]>, new: &[u8], expiry: Expiry) -> Result<bool, CacheError> {
+    wit::compare_and_swap(key, expected, new, expiry)
+}
+
+/// Replace the value at `key` with `change(current)` (`None`: absent or
+/// expired) and return what was stored, losing no concurrent update: when
+/// another call or process wrote `key` in between, `change` runs again on
+/// the newer value. `change` may thus run more than once; keep it free of
+/// other effects.
+pub fn update(
+    key: &str,
+    expiry: Expiry,
+    mut change: impl FnMut(Option<&[u8]>) -> Vec<u8>,
+) -> Result<Vec<u8>, CacheError> {
+    loop {
+        let current = get(key)?;
+        let new = change(current.as_deref());
+        if compare_and_swap(key, current.as_deref(), &new, expiry)? {
+            return Ok(new);
+        }
+    }
 }
 
 /// Remove `key`; whether it was there.

@@ -8,10 +8,7 @@ use std::process::Stdio;
 use crate::support::{TestHome, dist, fixture, manifest, text};
 
 fn ok(home: &TestHome, args: &[&str]) -> String {
-    let out = home.run(args);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "isaac {args:?} failed: {stderr}");
-    stdout
+    home.ok(args)
 }
 
 fn json(home: &TestHome, args: &[&str]) -> serde_json::Value {

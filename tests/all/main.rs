@@ -6,6 +6,7 @@ mod support;
 
 mod ai;
 mod architecture;
+mod atomics;
 mod bad_plugins;
 mod cache;
 mod cli;

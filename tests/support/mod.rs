@@ -112,6 +112,14 @@ impl TestHome {
     pub fn run(&self, args: &[&str]) -> Output {
         self.isaac().args(args).output().unwrap()
     }
+
+    /// Run `isaac ARGS`, which must succeed, and return its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "isaac {args:?} failed: {stderr}");
+        stdout
+    }
 }
 
 /// The `isaac` binary of this build: `cargo test --workspace` builds it

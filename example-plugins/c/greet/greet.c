@@ -1,5 +1,6 @@
 // greet-c: `greet-c NAME` says hello and counts NAME's visits in the host's
-// cache, so a second run says `#2`. Logs one line through `log`.
+// cache, so a second run says `#2` (one atomic increment, so runs at the same
+// time all count). Logs one line through `log`.
 // Bindings: `wit-bindgen c wit --world plugin --out-dir gen` (plugin.h).
 
 #include <stdio.h>
@@ -42,33 +43,17 @@ static bool run(plugin_string_t *command, plugin_list_string_t *args, plugin_str
         return fail(err, ISAAC_PLUGIN_TYPES_ERROR_USAGE, "usage: greet-c NAME (a shorter name)");
     }
     plugin_string_t k = {(uint8_t *)key, (size_t)key_len};
-    plugin_option_list_u8_t found;
+    int64_t visits;
     isaac_plugin_cache_cache_error_t cache_err;
-    if (!isaac_plugin_cache_get(&k, &found, &cache_err)) {
+    if (!isaac_plugin_cache_increment(&k, 1, &visits, &cache_err)) {
         isaac_plugin_cache_cache_error_free(&cache_err);
         return fail(err, ISAAC_PLUGIN_TYPES_ERROR_FAILED, "the cache failed (is `cache = true` granted?)");
     }
-    unsigned long visits = 1;
-    if (found.is_some) {
-        char digits[32] = {0};
-        size_t n = found.val.len < sizeof digits - 1 ? found.val.len : sizeof digits - 1;
-        memcpy(digits, found.val.ptr, n);
-        visits = strtoul(digits, NULL, 10) + 1;
-        plugin_list_u8_free(&found.val);
-    }
-    char count[32];
-    int count_len = snprintf(count, sizeof count, "%lu", visits);
-    plugin_list_u8_t value = {(uint8_t *)count, (size_t)count_len};
-    isaac_plugin_cache_expiry_t never = {.tag = ISAAC_PLUGIN_CACHE_EXPIRY_NEVER};
-    if (!isaac_plugin_cache_set(&k, &value, &never, &cache_err)) {
-        isaac_plugin_cache_cache_error_free(&cache_err);
-        return fail(err, ISAAC_PLUGIN_TYPES_ERROR_FAILED, "the cache failed");
-    }
     char line[600];
-    int line_len = snprintf(line, sizeof line, "greeted %.*s (visit #%lu)", (int)name->len, (const char *)name->ptr, visits);
+    int line_len = snprintf(line, sizeof line, "greeted %.*s (visit #%lld)", (int)name->len, (const char *)name->ptr, (long long)visits);
     plugin_string_t message = {(uint8_t *)line, (size_t)line_len};
     isaac_plugin_log_log(ISAAC_PLUGIN_LOG_LEVEL_INFO, &message);
-    int out_len = snprintf(line, sizeof line, "Hello, %.*s! (visit #%lu)", (int)name->len, (const char *)name->ptr, visits);
+    int out_len = snprintf(line, sizeof line, "Hello, %.*s! (visit #%lld)", (int)name->len, (const char *)name->ptr, (long long)visits);
     plugin_string_dup_n(ret, line, (size_t)out_len);
     return true;
 }

@@ -1,7 +1,8 @@
 // greet-js: `greet-js NAME` says hello and counts NAME's visits in the
-// host's cache, so a second run says `#2`. Logs one line through `log`.
+// host's cache, so a second run says `#2` (one atomic increment, so runs at
+// the same time all count). Logs one line through `log`.
 
-import { get, set } from "isaac:plugin/cache@0.2.0";
+import { increment } from "isaac:plugin/cache@0.2.0";
 import { log } from "isaac:plugin/log@0.2.0";
 
 const COMMAND = "greet-js";
@@ -26,9 +27,8 @@ export function run(command, args) {
   const key = `visits:${name}`;
   let visits;
   try {
-    const raw = get(key);
-    visits = raw === undefined ? 1 : Number(new TextDecoder().decode(raw)) + 1;
-    set(key, new TextEncoder().encode(String(visits)), { tag: "never" });
+    // s64 is a BigInt in JavaScript.
+    visits = increment(key, 1n);
   } catch (e) {
     throw { tag: "failed", val: `the cache failed: ${JSON.stringify(e.payload ?? String(e))}` };
   }

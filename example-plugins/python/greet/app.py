@@ -1,5 +1,6 @@
 """greet-py: `greet-py NAME` says hello and counts NAME's visits in the
-host's cache, so a second run says `#2`. Logs one line through `log`."""
+host's cache, so a second run says `#2` (one atomic increment, so runs at
+the same time all count). Logs one line through `log`."""
 
 import wit_world
 from componentize_py_types import Err
@@ -25,9 +26,7 @@ class WitWorld(wit_world.WitWorld):
         name = args[0]
         key = f"visits:{name}"
         try:
-            raw = cache.get(key)
-            visits = int(raw.decode()) + 1 if raw is not None else 1
-            cache.set(key, str(visits).encode(), cache.Expiry_Never())
+            visits = cache.increment(key, 1)
         except Err as e:
             raise Err(types.Error_Failed(f"the cache failed: {e.value}"))
         log.log(log.Level.INFO, f"greeted {name} (visit #{visits})")

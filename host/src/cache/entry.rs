@@ -41,6 +41,22 @@ pub fn expired(expires_at: u64, now_ms: u64) -> bool {
     expires_at != 0 && expires_at <= now_ms
 }
 
+/// The integer a counter's value holds: canonical decimal text (`0`, or an
+/// optional `-` and digits without a leading zero) within `i64`, as Redis's
+/// `INCRBY` reads it; `None` for anything else.
+pub fn integer(value: &[u8]) -> Option<i64> {
+    let digits = value.strip_prefix(b"-").unwrap_or(value);
+    let canonical = match digits {
+        [b'0'] => value.len() == 1,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
 const VERSION: u8 = 1;
 const HEADER: usize = 9;
 
@@ -74,5 +90,18 @@ mod tests {
         assert_eq!(decode(b"\x02whatever"), None);
         assert_eq!(decode(b"\x01"), None);
         assert!(expired(10, 10) && !expired(10, 9) && !expired(0, u64::MAX));
+    }
+
+    #[test]
+    fn integers_are_canonical_decimal_text() {
+        for (text, want) in
+            [("0", Some(0)), ("42", Some(42)), ("-7", Some(-7)), ("9223372036854775807", Some(i64::MAX))]
+        {
+            assert_eq!(integer(text.as_bytes()), want, "{text}");
+        }
+        assert_eq!(integer(b"-9223372036854775808"), Some(i64::MIN));
+        for text in ["", "-", "-0", "007", "+1", " 1", "1 ", "1.0", "x", "9223372036854775808", "\u{663}"] {
+            assert_eq!(integer(text.as_bytes()), None, "{text:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use heed::{MdbError, RoTxn};
 use std::collections::HashMap;
 
 use super::entry;
-use super::store::{Applied, ColdStore, Footprint, Op, Quota, Space, StoreError, namespace_of};
+use super::store::{Applied, ColdStore, Footprint, Op, Outcome, Quota, Space, StoreError, namespace_of};
 use crate::error::Source;
 use crate::state::State;
 
@@ -173,6 +173,59 @@ impl LmdbStore {
         self.set_usage(txn, ns, usage)
     }
 
+    /// The live value of data entry `key` at `now` (expired or unreadable:
+    /// none), handed to `decide` within the transaction.
+    fn with_live<R>(
+        &self,
+        txn: &RoTxn,
+        key: &str,
+        now: u64,
+        decide: impl FnOnce(Option<(u64, &[u8])>) -> R,
+    ) -> Result<R, StoreError> {
+        let raw = self.state.cache.get(txn, key).map_err(|e| self.err(e))?;
+        Ok(decide(raw.and_then(entry::decode).filter(|(at, _)| !entry::expired(*at, now))))
+    }
+
+    /// An [`Op::Increment`], decided on what `txn` reads.
+    fn increment(
+        &self,
+        txn: &mut heed::RwTxn,
+        key: &str,
+        delta: i64,
+        new_expiry: u64,
+        now: u64,
+        quota: Option<Quota>,
+    ) -> Result<Outcome, StoreError> {
+        let current = self.with_live(txn, key, now, |live| match live {
+            Some((at, value)) => entry::integer(value).map(|n| (n, at)),
+            None => Some((0, new_expiry)),
+        })?;
+        let (current, expires_at) = current.ok_or_else(|| StoreError::NotAnInteger { key: key.to_owned() })?;
+        let value =
+            current.checked_add(delta).ok_or_else(|| StoreError::Overflow { key: key.to_owned(), current, delta })?;
+        self.put_data(txn, key, &entry::encode(expires_at, value.to_string().as_bytes()), quota)?;
+        Ok(Outcome::Counted { value, expires_at })
+    }
+
+    /// An [`Op::CompareAndSwap`], decided on what `txn` reads.
+    #[allow(clippy::too_many_arguments)]
+    fn compare_and_swap(
+        &self,
+        txn: &mut heed::RwTxn,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+        expires_at: u64,
+        now: u64,
+        quota: Option<Quota>,
+    ) -> Result<Outcome, StoreError> {
+        if !self.with_live(txn, key, now, |live| live.map(|(_, current)| current) == expected)? {
+            return Ok(Outcome::Swapped(false));
+        }
+        self.put_data(txn, key, &entry::encode(expires_at, value), quota)?;
+        Ok(Outcome::Swapped(true))
+    }
+
     /// Refuse a data put of `len` bytes when the store is within its
     /// headroom of full. Checked before the write transaction opens.
     fn check_headroom(&self, len: usize) -> Result<(), StoreError> {
@@ -286,13 +339,17 @@ impl ColdStore for LmdbStore {
 
     fn apply(&self, ops: &[Op<'_>]) -> Result<Applied, StoreError> {
         for op in ops {
-            if let Op::Put { space: Space::Data, value, .. } = op {
-                self.check_headroom(value.len())?;
+            match op {
+                Op::Put { space: Space::Data, value, .. } | Op::CompareAndSwap { value, .. } => {
+                    self.check_headroom(value.len())?
+                }
+                Op::Increment { .. } => self.check_headroom(20)?,
+                _ => {}
             }
         }
         let mut txn = self.state.env().write_txn().map_err(|e| self.err(e))?;
         let generation_before = self.read_generation(&txn)?;
-        let mut deleted = 0u32;
+        let (mut deleted, mut outcome) = (0u32, None);
         for op in ops {
             match *op {
                 Op::Put { space: Space::Data, key, value, quota } => self.put_data(&mut txn, key, value, quota)?,
@@ -321,6 +378,12 @@ impl ColdStore for LmdbStore {
                     }
                     self.set_counter(&mut txn, space, key, old + delta)?;
                 }
+                Op::Increment { key, delta, expires_at, now_ms, quota } => {
+                    outcome = Some(self.increment(&mut txn, key, delta, expires_at, now_ms, quota)?);
+                }
+                Op::CompareAndSwap { key, expected, value, expires_at, now_ms, quota } => {
+                    outcome = Some(self.compare_and_swap(&mut txn, key, expected, value, expires_at, now_ms, quota)?);
+                }
                 Op::DeleteWhere { space, prefix, matches } => {
                     deleted += self.delete_where(&mut txn, space, prefix, matches)?;
                 }
@@ -331,7 +394,7 @@ impl ColdStore for LmdbStore {
             self.state.cache_meta.put(&mut txn, GENERATION, &next).map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))?;
-        Ok(Applied { generation_before, deleted })
+        Ok(Applied { generation_before, deleted, outcome })
     }
 
     fn namespace_bytes(&self, ns: &str) -> Result<u64, StoreError> {

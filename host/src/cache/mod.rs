@@ -42,6 +42,9 @@
 //!   `delete` or `invalidate` within `freshness_ms`, and never serves a value
 //!   invalidated longer ago than that. A short-lived `isaac` process starts
 //!   with empty memory tiers and is always fresh.
+//! - **Atomic updates** (`increment`, `compare_and_swap`) are decided in
+//!   L3's write transaction, never on a memory tier, so no concurrent update
+//!   is lost whatever the freshness bound (see `atomic.rs`).
 //!
 //! ## Statistics and warming
 //!
@@ -52,6 +55,7 @@
 //! kept in L3 too and preloaded into L1 on a process's first `get`, so a
 //! restart does not start cold.
 
+mod atomic;
 pub mod clock;
 pub mod entry;
 pub mod glob;
@@ -173,6 +177,24 @@ pub enum CacheError {
         /// Its quota in bytes.
         limit: u64,
     },
+    /// An increment found a value that is not a decimal integer.
+    #[error(
+        "the value at `{key}` is not a decimal integer, so it cannot be incremented (set it to a number, or delete it)"
+    )]
+    NotAnInteger {
+        /// The key, in its namespace.
+        key: String,
+    },
+    /// An increment would leave the range of a 64-bit integer.
+    #[error("the value at `{key}` is {current}; adding {delta} would leave the range of a 64-bit integer")]
+    Overflow {
+        /// The key, in its namespace.
+        key: String,
+        /// What it holds.
+        current: i64,
+        /// What was to be added.
+        delta: i64,
+    },
     /// L3 failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -277,6 +299,14 @@ impl MultiLevelCache {
         Ok(())
     }
 
+    fn check_value(&self, value: &[u8]) -> Result<(), CacheError> {
+        let max = usize::try_from(self.config.max_value_kb << 10).unwrap_or(usize::MAX);
+        if value.len() > max {
+            return Err(CacheError::ValueTooLarge { len: value.len(), max });
+        }
+        Ok(())
+    }
+
     /// On first use: read the generation and preload the hot set. Later: at
     /// most every `freshness_ms`, compare the generation and empty memory if
     /// another process wrote.
@@ -330,13 +360,14 @@ impl MultiLevelCache {
     fn load(&self, full: &str, now: u64) -> Result<Loaded, CacheError> {
         let loaded = self.read(full, now)?;
         if let Loaded::Expired = loaded {
-            self.write(&[Op::Delete { space: Space::Data, key: full }], |inner| inner.tiers.remove(full))?;
+            self.write(&[Op::Delete { space: Space::Data, key: full }], |inner, _| inner.tiers.remove(full))?;
         }
         Ok(loaded)
     }
 
-    /// Apply `ops` to L3, then update memory with `f`, in write order.
-    fn write<R>(&self, ops: &[Op<'_>], f: impl FnOnce(&mut Inner) -> R) -> Result<(Applied, R), CacheError> {
+    /// Apply `ops` to L3, then update memory with `f` (told what L3 did), in
+    /// write order.
+    fn write<R>(&self, ops: &[Op<'_>], f: impl FnOnce(&mut Inner, &Applied) -> R) -> Result<(Applied, R), CacheError> {
         let _serial = self.writes.lock().unwrap_or_else(|e| e.into_inner());
         let applied = self.store.apply(ops)?;
         if self.config.durability == Durability::Durable {
@@ -348,7 +379,7 @@ impl MultiLevelCache {
             inner.tiers.clear();
         }
         inner.seen = applied.generation_before.wrapping_add(1);
-        let out = f(&mut inner);
+        let out = f(&mut inner, &applied);
         self.epoch.fetch_add(1, Ordering::SeqCst);
         Ok((applied, out))
     }
@@ -426,34 +457,46 @@ impl MultiLevelCache {
         quota: Option<u64>,
     ) -> Result<(), CacheError> {
         self.check_key(key)?;
-        let max = usize::try_from(self.config.max_value_kb << 10).unwrap_or(usize::MAX);
-        if value.len() > max {
-            return Err(CacheError::ValueTooLarge { len: value.len(), max });
-        }
+        self.check_value(value)?;
         let now = self.clock.now_ms();
-        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let expires_at = match expiry {
-            Expiry::Default => now.saturating_add(self.config.default_ttl_secs.saturating_mul(1000)),
-            Expiry::After(d) => now.saturating_add(ms(d)),
-            Expiry::Never => 0,
-        };
+        let expires_at = self.expires_at(expiry, now);
         let full = ns.key(key);
         let encoded = entry::encode(expires_at, value);
         let entry = Entry { value: value.into(), expires_at };
         let quota = quota.map(|limit| store::Quota { limit, now_ms: now });
         let put = Op::Put { space: Space::Data, key: &full, value: &encoded, quota };
-        self.write(&[put], |inner| {
+        self.write(&[put], |inner, _| {
             let moves = inner.tiers.insert(full.as_str().into(), entry);
             inner.record(moves);
             inner.counters.sets += 1;
         })
-        .map_err(|e| match e {
+        .map_err(|e| self.in_namespace(e, ns, key))?;
+        Ok(())
+    }
+
+    /// When an entry written at `now` with `expiry` expires (0: never).
+    fn expires_at(&self, expiry: Expiry, now: u64) -> u64 {
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match expiry {
+            Expiry::Default => now.saturating_add(self.config.default_ttl_secs.saturating_mul(1000)),
+            Expiry::After(d) => now.saturating_add(ms(d)),
+            Expiry::Never => 0,
+        }
+    }
+
+    /// A store error of a write to `key` of `ns`, told in the namespace's
+    /// terms (its owner, the key as the caller wrote it).
+    fn in_namespace(&self, error: CacheError, ns: &Namespace, key: &str) -> CacheError {
+        match error {
             CacheError::Store(StoreError::Quota { used, more, limit, .. }) => {
-                CacheError::Quota { owner: ns.owner().to_owned(), used, more, limit }
+                CacheError::Quota { owner: ns.owner(), used, more, limit }
+            }
+            CacheError::Store(StoreError::NotAnInteger { .. }) => CacheError::NotAnInteger { key: key.to_owned() },
+            CacheError::Store(StoreError::Overflow { current, delta, .. }) => {
+                CacheError::Overflow { key: key.to_owned(), current, delta }
             }
             other => other,
-        })?;
-        Ok(())
+        }
     }
 
     /// The key and value bytes `ns`'s entries hold (with any expired ones
@@ -467,7 +510,7 @@ impl MultiLevelCache {
         self.check_key(key)?;
         let full = ns.key(key);
         let (applied, in_memory) =
-            self.write(&[Op::Delete { space: Space::Data, key: &full }], |inner| inner.tiers.remove(&full))?;
+            self.write(&[Op::Delete { space: Space::Data, key: &full }], |inner, _| inner.tiers.remove(&full))?;
         Ok(applied.deleted > 0 || in_memory)
     }
 
@@ -484,7 +527,7 @@ impl MultiLevelCache {
         let in_ns = |full: &str| full.starts_with(ns.prefix()) && glob::matches(pattern, &full[ns_len..]);
         let matches = |full: &str, _: &[u8]| in_ns(full);
         let op = Op::DeleteWhere { space: Space::Data, prefix: &range, matches: &matches };
-        let (applied, in_memory) = self.write(&[op], |inner| inner.tiers.remove_where(&in_ns))?;
+        let (applied, in_memory) = self.write(&[op], |inner, _| inner.tiers.remove_where(&in_ns))?;
         let removed = applied.deleted.max(u32::try_from(in_memory).unwrap_or(u32::MAX));
         self.lock().counters.invalidations += u64::from(removed);
         Ok(removed)
@@ -512,7 +555,7 @@ impl MultiLevelCache {
             Op::DeleteWhere { space: Space::Data, prefix: "", matches: &expired },
             Op::Put { space: Space::Meta, key: LAST_SWEEP, value: &now_bytes, quota: None },
         ];
-        let (applied, ()) = self.write(&ops, |_| ())?;
+        let (applied, ()) = self.write(&ops, |_, _| ())?;
         self.lock().counters.expirations += u64::from(applied.deleted);
         Ok(applied.deleted)
     }

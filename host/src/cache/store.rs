@@ -22,6 +22,10 @@
 //!   refuses (with [`StoreError::Quota`], nothing applied) a put that would
 //!   take the namespace past its limit. An expired entry thus stops counting
 //!   at the latest at its namespace's next quota-checked put.
+//! - **Atomic read-modify-write.** [`Op::Increment`] and
+//!   [`Op::CompareAndSwap`] decide on the value the write transaction reads,
+//!   so concurrent writers in any process lose no update; expired entries
+//!   count as absent; [`Applied::outcome`] says what was decided.
 //! - **Headroom.** A data put is refused with [`StoreError::Full`] once the
 //!   store is within its headroom of full, so the host's own writes (grants,
 //!   the plugin index, AI spending) always find room.
@@ -110,6 +114,42 @@ pub enum Op<'a> {
         /// The most the counter may hold.
         cap: u64,
     },
+    /// Add `delta` to the decimal integer in the data entry `key` (see
+    /// [`integer`](super::entry::integer)), deciding on the value the transaction reads: a
+    /// missing or expired entry counts from 0 and gets `expires_at`; a live
+    /// one keeps its expiry. The sum is [`Outcome::Counted`]. A value that is
+    /// no integer fails with [`StoreError::NotAnInteger`], a sum past `i64`
+    /// with [`StoreError::Overflow`]; the quota is checked as for a put.
+    Increment {
+        /// The data key.
+        key: &'a str,
+        /// How much (may be negative).
+        delta: i64,
+        /// The expiry of a new entry (ms since the epoch; 0: never).
+        expires_at: u64,
+        /// Now, in ms since the Unix epoch (what has expired).
+        now_ms: u64,
+        /// The namespace's quota, if it has one.
+        quota: Option<Quota>,
+    },
+    /// Store `value` (expiring at `expires_at`) in the data entry `key` only
+    /// if its live value equals `expected` (`None`: absent or expired),
+    /// decided on the value the transaction reads. Whether it was stored is
+    /// [`Outcome::Swapped`]; if not, nothing changes.
+    CompareAndSwap {
+        /// The data key.
+        key: &'a str,
+        /// The value it must hold.
+        expected: Option<&'a [u8]>,
+        /// The new value (not encoded).
+        value: &'a [u8],
+        /// When the new value expires (ms since the epoch; 0: never).
+        expires_at: u64,
+        /// Now, in ms since the Unix epoch (what has expired).
+        now_ms: u64,
+        /// The namespace's quota, if it has one.
+        quota: Option<Quota>,
+    },
     /// Remove every key that starts with `prefix` and satisfies `matches`.
     DeleteWhere {
         /// Where.
@@ -129,6 +169,11 @@ impl fmt::Debug for Op<'_> {
             Op::Add { space, key, delta } => write!(f, "Add({space:?}, {key:?}, {delta})"),
             Op::Sub { space, key, delta } => write!(f, "Sub({space:?}, {key:?}, {delta})"),
             Op::AddCapped { space, key, delta, cap } => write!(f, "AddCapped({space:?}, {key:?}, {delta}, {cap})"),
+            Op::Increment { key, delta, .. } => write!(f, "Increment({key:?}, {delta})"),
+            Op::CompareAndSwap { key, expected, value, .. } => {
+                let expected = expected.map(<[u8]>::len);
+                write!(f, "CompareAndSwap({key:?}, expected {expected:?} bytes, {} bytes)", value.len())
+            }
             Op::DeleteWhere { space, prefix, .. } => write!(f, "DeleteWhere({space:?}, {prefix:?})"),
         }
     }
@@ -143,6 +188,7 @@ impl Op<'_> {
             | Op::Sub { space, .. }
             | Op::AddCapped { space, .. }
             | Op::DeleteWhere { space, .. } => *space,
+            Op::Increment { .. } | Op::CompareAndSwap { .. } => Space::Data,
         }
     }
 
@@ -160,6 +206,22 @@ pub struct Applied {
     pub generation_before: u64,
     /// Keys removed by `Delete` and `DeleteWhere`.
     pub deleted: u32,
+    /// What the batch's last `Increment` or `CompareAndSwap` decided.
+    pub outcome: Option<Outcome>,
+}
+
+/// What an atomic read-modify-write decided, in its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An `Increment`: the value after it, and when it expires.
+    Counted {
+        /// The sum.
+        value: i64,
+        /// When the entry expires (ms since the epoch; 0: never).
+        expires_at: u64,
+    },
+    /// A `CompareAndSwap`: whether the value was stored.
+    Swapped(bool),
 }
 
 /// How much the data space holds.
@@ -207,6 +269,24 @@ pub enum StoreError {
         delta: u64,
         /// Its cap.
         cap: u64,
+    },
+    /// An [`Op::Increment`] found a value that is no decimal integer;
+    /// nothing was applied.
+    #[error("the value at {key} is not a decimal integer")]
+    NotAnInteger {
+        /// The data key.
+        key: String,
+    },
+    /// An [`Op::Increment`] would leave the range of `i64`; nothing was
+    /// applied.
+    #[error("the value at {key} is {current}; adding {delta} would leave the range of a 64-bit integer")]
+    Overflow {
+        /// The data key.
+        key: String,
+        /// What it holds.
+        current: i64,
+        /// What was to be added.
+        delta: i64,
     },
     /// Anything else.
     #[error("the cache store in {path} failed: {source}")]

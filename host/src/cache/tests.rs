@@ -9,6 +9,8 @@ use super::lmdb::LmdbStore;
 use super::*;
 use crate::state::State;
 
+mod atomic;
+
 const START: u64 = 1_700_000_000_000;
 
 struct Fixture {

@@ -69,8 +69,17 @@ impl CacheCtx {
                 limit >> 20,
                 self.plugin
             )),
-            CacheError::Store(e) => WitCacheError::Storage(e.to_string()),
+            CacheError::Overflow { .. } => WitCacheError::TooLarge(error.to_string()),
+            CacheError::NotAnInteger { .. } | CacheError::Store(_) => WitCacheError::Storage(error.to_string()),
         }
+    }
+}
+
+fn expiry_of(expiry: WitExpiry) -> Expiry {
+    match expiry {
+        WitExpiry::DefaultTtl => Expiry::Default,
+        WitExpiry::Seconds(s) => Expiry::After(Duration::from_secs(u64::from(s))),
+        WitExpiry::Never => Expiry::Never,
     }
 }
 
@@ -89,13 +98,28 @@ impl CacheHost for View<'_, CacheCtx> {
 
     async fn set(&mut self, key: String, value: Vec<u8>, expiry: WitExpiry) -> Result<(), WitCacheError> {
         let access = self.cache_access()?;
-        let expiry = match expiry {
-            WitExpiry::DefaultTtl => Expiry::Default,
-            WitExpiry::Seconds(s) => Expiry::After(Duration::from_secs(u64::from(s))),
-            WitExpiry::Never => Expiry::Never,
-        };
         let quota = Some(access.quota);
-        access.cache.set_within(&access.namespace, &key, &value, expiry, quota).map_err(|e| access.to_wit(e))
+        access.cache.set_within(&access.namespace, &key, &value, expiry_of(expiry), quota).map_err(|e| access.to_wit(e))
+    }
+
+    async fn increment(&mut self, key: String, delta: i64) -> Result<i64, WitCacheError> {
+        let access = self.cache_access()?;
+        access.cache.increment(&access.namespace, &key, delta, Some(access.quota)).map_err(|e| access.to_wit(e))
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        new: Vec<u8>,
+        expiry: WitExpiry,
+    ) -> Result<bool, WitCacheError> {
+        let access = self.cache_access()?;
+        let (ns, quota) = (&access.namespace, Some(access.quota));
+        access
+            .cache
+            .compare_and_swap(ns, &key, expected.as_deref(), &new, expiry_of(expiry), quota)
+            .map_err(|e| access.to_wit(e))
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, WitCacheError> {

@@ -1,8 +1,11 @@
 //! `greet-rs`: `greet-rs NAME` says hello and counts NAME's visits in the
-//! host's cache, so a second run says `#2`. Logs one line through `log`.
+//! host's cache, so a second run says `#2`. The count is one atomic
+//! `cache::increment`, so runs at the same time all count; it lasts the
+//! cache's default TTL (an hour unless configured) from the first visit.
+//! Logs one line through `log`.
 //! The same plugin exists in Python, JavaScript (example-plugins/).
 
-use isaac_plugin_sdk::cache::{self, Expiry};
+use isaac_plugin_sdk::cache;
 use isaac_plugin_sdk::{CommandInfo, Error, Plugin, PluginInfo, export_plugin, log};
 
 struct Greet;
@@ -21,8 +24,7 @@ impl Plugin for Greet {
         }
         let [name] = args.as_slice() else { return Err(Error::Usage("usage: greet-rs NAME".into())) };
         let key = format!("visits:{name}");
-        let visits = cache::get_string(&key)?.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
-        cache::set_string(&key, &visits.to_string(), Expiry::Never)?;
+        let visits = cache::increment(&key, 1)?;
         log::info(&format!("greeted {name} (visit #{visits})"));
         Ok(format!("Hello, {name}! (visit #{visits})"))
     }

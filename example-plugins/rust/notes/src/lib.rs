@@ -1,5 +1,8 @@
 //! `notes`: `note add TEXT...`, `note list`, `note clear`. The notes live in
 //! the host's cache with no expiry, so they survive across `isaac` runs.
+//! Notes added at the same time (two shells, an AI calling the plugin as a
+//! tool) all stay: `add` is a `cache::update`, retried if another call wrote
+//! in between.
 
 use isaac_plugin_sdk::cache::{self, Expiry};
 use isaac_plugin_sdk::{CommandInfo, Error, Plugin, PluginInfo, export_plugin};
@@ -11,6 +14,16 @@ const KEY: &str = "notes";
 
 fn load() -> Result<Vec<String>, Error> {
     Ok(cache::get_string(KEY)?.map(|text| text.lines().map(str::to_owned).collect()).unwrap_or_default())
+}
+
+/// `text` added as the last line of `notes` (`None`: there are none).
+fn append(notes: Option<&[u8]>, text: &str) -> Vec<u8> {
+    let mut out = notes.map(<[u8]>::to_vec).unwrap_or_default();
+    if !out.is_empty() {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(text.as_bytes());
+    out
 }
 
 const USAGE: &str = "usage: note add TEXT... | note list | note clear";
@@ -27,11 +40,11 @@ impl Plugin for Notes {
         }
         match args.split_first() {
             Some((add, text)) if add == "add" && !text.is_empty() => {
-                let mut notes = load()?;
                 // One line per note: newlines inside a note become spaces.
-                notes.push(text.join(" ").replace(['\n', '\r'], " "));
-                cache::set_string(KEY, &notes.join("\n"), Expiry::Never)?;
-                Ok(format!("noted ({} in all)", notes.len()))
+                let note = text.join(" ").replace(['\n', '\r'], " ");
+                let notes = cache::update(KEY, Expiry::Never, |notes| append(notes, &note))?;
+                let count = notes.split(|b| *b == b'\n').count();
+                Ok(format!("noted ({count} in all)"))
             }
             Some((list, [])) if list == "list" => {
                 let notes = load()?;

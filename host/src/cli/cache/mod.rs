@@ -18,6 +18,8 @@ pub enum CacheCommand {
     Get(get::GetArgs),
     /// Set KEY to VALUE (default TTL, or --ttl SECONDS, or --never).
     Set(write::SetArgs),
+    /// Add DELTA (default 1, may be negative) to the integer at KEY, atomically, and print the sum.
+    Incr(write::IncrArgs),
     /// Delete KEY (exit status 1 when there was none).
     Delete(write::DeleteArgs),
     /// Remove every key matching a glob PATTERN (`*`, `?`, `\` escapes), on every tier.
@@ -54,6 +56,7 @@ pub fn run(cx: &Context, command: CacheCommand) -> Result<u8, Failure> {
     match command {
         CacheCommand::Get(args) => get::run(cx, args),
         CacheCommand::Set(args) => write::set(cx, args),
+        CacheCommand::Incr(args) => write::incr(cx, args),
         CacheCommand::Delete(args) => write::delete(cx, args),
         CacheCommand::Invalidate(args) => write::invalidate(cx, args),
         CacheCommand::Clear(args) => write::clear(cx, args),

@@ -1,4 +1,4 @@
-//! `isaac cache set | delete | invalidate | clear`
+//! `isaac cache set | incr | delete | invalidate | clear`
 
 use std::time::Duration;
 
@@ -36,6 +36,30 @@ pub fn set(cx: &Context, args: SetArgs) -> Result<u8, Failure> {
     host.cache().set(&namespace, &args.key, args.value.as_bytes(), expiry)?;
     if cx.json {
         output::json(&serde_json::json!({ "key": args.key, "set": true }));
+    }
+    Ok(0)
+}
+
+/// Add DELTA to the integer at KEY.
+#[derive(Debug, Args)]
+pub struct IncrArgs {
+    /// The key (missing or expired: counts from 0, with the default TTL).
+    key: String,
+    /// How much to add.
+    #[arg(default_value_t = 1, allow_negative_numbers = true)]
+    delta: i64,
+    #[command(flatten)]
+    namespace: NamespaceArg,
+}
+
+pub fn incr(cx: &Context, args: IncrArgs) -> Result<u8, Failure> {
+    let namespace = args.namespace.namespace()?;
+    let host = cx.host()?;
+    let value = host.cache().increment(&namespace, &args.key, args.delta, None)?;
+    if cx.json {
+        output::json(&serde_json::json!({ "key": args.key, "value": value }));
+    } else {
+        output::line(&value.to_string());
     }
     Ok(0)
 }
