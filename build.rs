@@ -2,7 +2,9 @@
 //! the example plugins (through `example-plugins/build.sh`, into
 //! `$OUT_DIR/dist/NAME/`) and the broken fixture plugins of
 //! `tests/fixtures/plugins` (into `$OUT_DIR/fixtures/`). Their paths reach
-//! the tests as `ISAAC_TEST_DIST` and `ISAAC_TEST_FIXTURES`.
+//! the tests as `ISAAC_TEST_DIST` and `ISAAC_TEST_FIXTURES`. It also runs
+//! `scripts/test-services.sh`, which installs the servers the tests start
+//! (redis-server).
 //!
 //! The guests build with their own cargo invocation in `$CARGO_TARGET_DIR/guests`
 //! (a separate target directory, so the nested cargo never waits on the
@@ -29,10 +31,13 @@ fn main() {
         "plugin-sdk",
         "wit",
         "tests/fixtures/plugins",
+        "scripts/test-services.sh",
     ] {
         println!("cargo:rerun-if-changed={watched}");
     }
 
+    // The servers the tests start (redis-server).
+    run(Command::new("bash").arg(root.join("scripts/test-services.sh")));
     let dist = out.join("dist");
     run(guest_command("bash", &target).arg(root.join("example-plugins/build.sh")).env("ISAAC_DIST", &dist));
     // Say which example languages were skipped, and why (cargo shows these).

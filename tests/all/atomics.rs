@@ -6,14 +6,18 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Child, Stdio};
 
+use crate::support::redis::{RedisServer, available};
 use crate::support::{TestHome, dist, fixture, manifest, text};
 
 fn ok(home: &TestHome, args: &[&str]) -> String {
     home.ok(args)
 }
 
-fn added(names: &[&str]) -> TestHome {
+/// A home on `cold` (a config file naming the cold tier; empty: LMDB) with
+/// the example plugins `names`.
+fn added(cold: &str, names: &[&str]) -> TestHome {
     let home = TestHome::new();
+    std::fs::write(home.path().join("config.toml"), cold).unwrap();
     for name in names {
         ok(&home, &["plugins", "add", "--yes", dist(name).to_str().unwrap()]);
     }
@@ -40,7 +44,42 @@ fn finish(child: Child) -> String {
 
 #[test]
 fn a_hundred_processes_and_a_shell_counting_at_once_lose_no_visit() {
-    let home = added(&["greet-rs"]);
+    counting_at_once("");
+}
+
+#[test]
+fn notes_added_at_once_are_all_kept() {
+    notes_at_once("");
+}
+
+#[test]
+fn compare_and_swap_from_a_plugin() {
+    swapping(&TestHome::new());
+}
+
+#[test]
+fn cache_incr_from_the_command_line() {
+    incr_from_the_command_line(&TestHome::new());
+}
+
+/// The same tests with the cold tier on a real Redis.
+#[test]
+fn the_same_on_redis() {
+    if !available("atomics::the_same_on_redis") {
+        return;
+    }
+    let server = RedisServer::start(&[]);
+    let cold = server.config("");
+    counting_at_once(&cold);
+    notes_at_once(&cold);
+    let home = TestHome::new();
+    std::fs::write(home.path().join("config.toml"), &cold).unwrap();
+    swapping(&home);
+    incr_from_the_command_line(&home);
+}
+
+fn counting_at_once(cold: &str) {
+    let home = added(cold, &["greet-rs"]);
     // Compile once, so the racers only map the code.
     ok(&home, &["run", "greet-rs", "warm-up"]);
     let shell_runs = 20;
@@ -60,9 +99,8 @@ fn a_hundred_processes_and_a_shell_counting_at_once_lose_no_visit() {
     assert_eq!(ok(&home, &["cache", "incr", "--plugin", "greet-rs", "visits:bars"]), "122\n");
 }
 
-#[test]
-fn notes_added_at_once_are_all_kept() {
-    let home = added(&["notes"]);
+fn notes_at_once(cold: &str) {
+    let home = added(cold, &["notes"]);
     ok(&home, &["run", "note", "add", "first"]);
     let adds: Vec<Child> = (0..20)
         .map(|i| {
@@ -79,18 +117,16 @@ fn notes_added_at_once_are_all_kept() {
     assert_eq!(list.lines().next(), Some("1. first"));
 }
 
-#[test]
-fn compare_and_swap_from_a_plugin() {
-    let home = TestHome::new();
+fn swapping(home: &TestHome) {
     let granted = "[limits]\ndeadline_ms = 60000\n[permissions]\ncache = true\n";
     home.plant("cache-probe", &manifest("cache-probe", granted), "cache-probe.wasm", &fixture("cache-probe"));
     home.grant("cache-probe");
-    let run = |args: &[&str]| ok(&home, &[&["run"], args].concat());
+    let run = |args: &[&str]| ok(home, &[&["run"], args].concat());
     assert_eq!(run(&["cache-probe:cas", "k", "a", "b"]), "false\n");
     assert_eq!(run(&["cache-probe:get", "k"]), "(none)\n");
     assert_eq!(run(&["cache-probe:cas", "k", "-", "a"]), "true\n");
     // Stale: another writer changed it; false, and nothing changes.
-    ok(&home, &["cache", "set", "--plugin", "cache-probe", "k", "z"]);
+    ok(home, &["cache", "set", "--plugin", "cache-probe", "k", "z"]);
     assert_eq!(run(&["cache-probe:cas", "k", "a", "b"]), "false\n");
     assert_eq!(run(&["cache-probe:get", "k"]), "z\n");
     assert_eq!(run(&["cache-probe:cas", "k", "z", "b"]), "true\n");
@@ -116,19 +152,17 @@ fn compare_and_swap_from_a_plugin() {
     }
 }
 
-#[test]
-fn cache_incr_from_the_command_line() {
-    let home = TestHome::new();
-    assert_eq!(ok(&home, &["cache", "incr", "n"]), "1\n");
-    assert_eq!(ok(&home, &["cache", "incr", "n", "41"]), "42\n");
-    assert_eq!(ok(&home, &["cache", "incr", "n", "-50"]), "-8\n");
-    assert_eq!(ok(&home, &["cache", "get", "n"]), "-8\n");
-    ok(&home, &["cache", "set", "word", "hello"]);
+fn incr_from_the_command_line(home: &TestHome) {
+    assert_eq!(ok(home, &["cache", "incr", "n"]), "1\n");
+    assert_eq!(ok(home, &["cache", "incr", "n", "41"]), "42\n");
+    assert_eq!(ok(home, &["cache", "incr", "n", "-50"]), "-8\n");
+    assert_eq!(ok(home, &["cache", "get", "n"]), "-8\n");
+    ok(home, &["cache", "set", "word", "hello"]);
     let out = home.run(&["cache", "incr", "word"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).1.contains("the value at `word` is not a decimal integer"), "{}", text(&out).1);
-    assert_eq!(ok(&home, &["cache", "get", "word"]), "hello\n");
-    ok(&home, &["cache", "set", "max", &i64::MAX.to_string()]);
+    assert_eq!(ok(home, &["cache", "get", "word"]), "hello\n");
+    ok(home, &["cache", "set", "max", &i64::MAX.to_string()]);
     let out = home.run(&["cache", "incr", "max"]);
     assert!(text(&out).1.contains("would leave the range of a 64-bit integer"), "{}", text(&out).1);
 }

@@ -16,6 +16,7 @@ mod languages;
 mod limits;
 mod loading;
 mod monitoring;
+mod redis;
 mod sdk;
 mod security;
 mod settings;

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use isaac_host::{Host, Settings};
 
+pub mod redis;
+
 /// The folder of the example plugin `name`, as `example-plugins/build.sh`
 /// built it for this test run.
 pub fn dist(name: &str) -> PathBuf {

@@ -58,7 +58,8 @@ pub fn integer(value: &[u8]) -> Option<i64> {
 }
 
 const VERSION: u8 = 1;
-const HEADER: usize = 9;
+/// Bytes before the value.
+pub const HEADER: usize = 9;
 
 /// Encode for L3.
 pub fn encode(expires_at: u64, value: &[u8]) -> Vec<u8> {

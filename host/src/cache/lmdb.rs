@@ -1,7 +1,8 @@
 //! The cold tier in the home's LMDB environment (`heed`): the `cache`
 //! database holds entries, `cache-meta` the generation (key `generation`),
-//! counters, usage counts and the hot set. Each [`ColdStore::apply`] is one
-//! write transaction.
+//! the meta records and the counters (8 bytes little-endian; the two spaces
+//! share it, their keys never meet). Each [`ColdStore::apply`] is one write
+//! transaction.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use heed::{MdbError, RoTxn};
 use std::collections::HashMap;
 
 use super::entry;
-use super::store::{Applied, ColdStore, Footprint, Op, Outcome, Quota, Space, StoreError, namespace_of};
+use super::store::{Applied, ColdStore, Footprint, Matching, Op, Outcome, Quota, Space, StoreError, namespace_of};
 use crate::error::Source;
 use crate::state::State;
 
@@ -74,7 +75,7 @@ impl LmdbStore {
     fn db(&self, space: Space) -> heed::Database<heed::types::Str, heed::types::Bytes> {
         match space {
             Space::Data => self.state.cache,
-            Space::Meta => self.state.cache_meta,
+            Space::Meta | Space::Counters => self.state.cache_meta,
         }
     }
 
@@ -151,9 +152,7 @@ impl LmdbStore {
         let mut usage = self.usage(txn, ns)?;
         if let Some(quota) = quota {
             if usage.next_expiry != 0 && usage.next_expiry <= quota.now_ms {
-                let now = quota.now_ms;
-                let expired = |_: &str, raw: &[u8]| entry::expired(expiry_of(raw), now);
-                self.delete_where(txn, Space::Data, ns, &expired)?;
+                self.delete_where(txn, Space::Data, ns, Matching::Expired { now_ms: quota.now_ms })?;
                 usage = self.count(txn, ns)?;
             }
             let after = usage.bytes.saturating_sub(old) + new;
@@ -253,7 +252,7 @@ impl LmdbStore {
         txn: &mut heed::RwTxn,
         space: Space,
         prefix: &str,
-        matches: &dyn Fn(&str, &[u8]) -> bool,
+        matching: Matching<'_>,
     ) -> Result<u32, StoreError> {
         let db = self.db(space);
         let mut deleted = 0;
@@ -263,7 +262,7 @@ impl LmdbStore {
                 let mut iter = $iter.map_err(|e| self.err(e))?;
                 while let Some(item) = iter.next() {
                     let (key, value) = item.map_err(|e| self.err(e))?;
-                    if matches(key, value) {
+                    if matching.matches(key, value) {
                         if space == Space::Data {
                             *freed.entry(namespace_of(key).to_owned()).or_default() += (key.len() + value.len()) as u64;
                         }
@@ -297,12 +296,12 @@ impl LmdbStore {
 }
 
 impl LmdbStore {
-    fn counter(&self, txn: &RoTxn, space: Space, key: &str) -> Result<u64, StoreError> {
-        Ok(self.db(space).get(txn, key).map_err(|e| self.err(e))?.map_or(0, read_u64))
+    fn counter(&self, txn: &RoTxn, key: &str) -> Result<u64, StoreError> {
+        Ok(self.state.cache_meta.get(txn, key).map_err(|e| self.err(e))?.map_or(0, read_u64))
     }
 
-    fn set_counter(&self, txn: &mut heed::RwTxn, space: Space, key: &str, value: u64) -> Result<(), StoreError> {
-        self.db(space).put(txn, key, &value.to_le_bytes()).map_err(|e| self.err(e))
+    fn set_counter(&self, txn: &mut heed::RwTxn, key: &str, value: u64) -> Result<(), StoreError> {
+        self.state.cache_meta.put(txn, key, &value.to_le_bytes()).map_err(|e| self.err(e))
     }
 }
 
@@ -359,24 +358,24 @@ impl ColdStore for LmdbStore {
                 Op::Delete { space, key } => {
                     let gone = match space {
                         Space::Data => self.delete_data(&mut txn, key)?,
-                        Space::Meta => u32::from(self.db(space).delete(&mut txn, key).map_err(|e| self.err(e))?),
+                        _ => u32::from(self.db(space).delete(&mut txn, key).map_err(|e| self.err(e))?),
                     };
                     deleted += gone;
                 }
-                Op::Add { space, key, delta } => {
-                    let old = self.counter(&txn, space, key)?;
-                    self.set_counter(&mut txn, space, key, old.saturating_add(delta))?;
+                Op::Add { key, delta } => {
+                    let old = self.counter(&txn, key)?;
+                    self.set_counter(&mut txn, key, old.saturating_add(delta))?;
                 }
-                Op::Sub { space, key, delta } => {
-                    let old = self.counter(&txn, space, key)?;
-                    self.set_counter(&mut txn, space, key, old.saturating_sub(delta))?;
+                Op::Sub { key, delta } => {
+                    let old = self.counter(&txn, key)?;
+                    self.set_counter(&mut txn, key, old.saturating_sub(delta))?;
                 }
-                Op::AddCapped { space, key, delta, cap } => {
-                    let old = self.counter(&txn, space, key)?;
+                Op::AddCapped { key, delta, cap } => {
+                    let old = self.counter(&txn, key)?;
                     if old.saturating_add(delta) > cap {
                         return Err(StoreError::OverCap { key: key.to_owned(), current: old, delta, cap });
                     }
-                    self.set_counter(&mut txn, space, key, old + delta)?;
+                    self.set_counter(&mut txn, key, old + delta)?;
                 }
                 Op::Increment { key, delta, expires_at, now_ms, quota } => {
                     outcome = Some(self.increment(&mut txn, key, delta, expires_at, now_ms, quota)?);
@@ -384,8 +383,8 @@ impl ColdStore for LmdbStore {
                 Op::CompareAndSwap { key, expected, value, expires_at, now_ms, quota } => {
                     outcome = Some(self.compare_and_swap(&mut txn, key, expected, value, expires_at, now_ms, quota)?);
                 }
-                Op::DeleteWhere { space, prefix, matches } => {
-                    deleted += self.delete_where(&mut txn, space, prefix, matches)?;
+                Op::DeleteWhere { space, prefix, matching } => {
+                    deleted += self.delete_where(&mut txn, space, prefix, matching)?;
                 }
             }
         }
@@ -412,6 +411,10 @@ impl ColdStore for LmdbStore {
         let stat = self.state.cache.stat(&txn).map_err(|e| self.err(e))?;
         let pages = (stat.branch_pages + stat.leaf_pages + stat.overflow_pages) as u64;
         Ok(Footprint { entries: stat.entries as u64, bytes: pages * u64::from(stat.page_size) })
+    }
+
+    fn describe(&self) -> String {
+        format!("lmdb ({})", self.state.path().display())
     }
 
     fn sync(&self) -> Result<(), StoreError> {

@@ -60,6 +60,7 @@ pub mod clock;
 pub mod entry;
 pub mod glob;
 pub mod lmdb;
+pub mod redis;
 pub mod stats;
 pub mod store;
 pub mod tiers;
@@ -77,7 +78,7 @@ use crate::config::{CacheConfig, Durability};
 use clock::Clock;
 use entry::Entry;
 pub use store::StoreError;
-use store::{Applied, ColdStore, Op, Space};
+use store::{Applied, ColdStore, Matching, Op, Space};
 use tiers::{Found, MemoryTiers, Moves, TierLimits};
 use usage::UsageCounts;
 
@@ -285,6 +286,11 @@ impl MultiLevelCache {
         }
     }
 
+    /// The cold tier under this cache.
+    pub fn store(&self) -> &Arc<dyn ColdStore> {
+        &self.store
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -332,10 +338,12 @@ impl MultiLevelCache {
         let Some(raw) = self.store.get(Space::Meta, HOT)? else { return Ok(0) };
         let hot: Vec<(String, u64)> = serde_json::from_slice(&raw).unwrap_or_default();
         let mut loaded = 0;
-        // Least used first, so the most used end up most recent.
-        for (key, _) in hot.iter().take(self.config.l1_entries).rev() {
-            if let Loaded::Live(entry) = self.read(key, now)? {
-                inner.tiers.insert(key.as_str().into(), entry);
+        // Least used first, so the most used end up most recent; one read
+        // for them all.
+        let keys: Vec<&str> = hot.iter().take(self.config.l1_entries).rev().map(|(k, _)| k.as_str()).collect();
+        for (key, raw) in keys.iter().zip(self.store.get_many(Space::Data, &keys)?) {
+            if let Some(entry) = live(raw.as_deref(), now) {
+                inner.tiers.insert((*key).into(), entry);
                 loaded += 1;
             }
         }
@@ -525,8 +533,8 @@ impl MultiLevelCache {
         let ns_len = ns.prefix().len();
         let range = ns.key(&glob::literal_prefix(pattern));
         let in_ns = |full: &str| full.starts_with(ns.prefix()) && glob::matches(pattern, &full[ns_len..]);
-        let matches = |full: &str, _: &[u8]| in_ns(full);
-        let op = Op::DeleteWhere { space: Space::Data, prefix: &range, matches: &matches };
+        let matching = Matching::Glob { namespace: ns.prefix(), pattern };
+        let op = Op::DeleteWhere { space: Space::Data, prefix: &range, matching };
         let (applied, in_memory) = self.write(&[op], |inner, _| inner.tiers.remove_where(&in_ns))?;
         let removed = applied.deleted.max(u32::try_from(in_memory).unwrap_or(u32::MAX));
         self.lock().counters.invalidations += u64::from(removed);
@@ -549,10 +557,9 @@ impl MultiLevelCache {
     /// Remove every expired entry from L3 and memory; how many there were.
     pub fn sweep(&self) -> Result<u32, CacheError> {
         let now = self.clock.now_ms();
-        let expired = |_: &str, raw: &[u8]| entry::decode(raw).is_some_and(|(at, _)| entry::expired(at, now));
         let now_bytes = now.to_le_bytes();
         let ops = [
-            Op::DeleteWhere { space: Space::Data, prefix: "", matches: &expired },
+            Op::DeleteWhere { space: Space::Data, prefix: "", matching: Matching::Expired { now_ms: now } },
             Op::Put { space: Space::Meta, key: LAST_SWEEP, value: &now_bytes, quota: None },
         ];
         let (applied, ()) = self.write(&ops, |_, _| ())?;
@@ -571,7 +578,7 @@ impl MultiLevelCache {
     pub fn top_keys(&self, ns: &Namespace, n: usize) -> Result<Vec<(String, u64)>, CacheError> {
         let mut counts: HashMap<String, u64> = HashMap::new();
         let prefix = format!("{USAGE_PREFIX}{}", ns.prefix());
-        self.store.scan(Space::Meta, &prefix, &mut |key, raw| {
+        self.store.scan(Space::Counters, &prefix, &mut |key, raw| {
             let count = raw.try_into().map_or(0, u64::from_le_bytes);
             counts.insert(key[prefix.len()..].to_owned(), count);
             true
@@ -605,20 +612,27 @@ impl MultiLevelCache {
         let top = self.top_keys(ns, top_n)?;
         report.considered = top.len();
         // Least used first, so the most used end up most recent in L1.
+        let mut wanted: Vec<(&str, String)> = Vec::new();
         for (key, _) in top.iter().rev() {
             let full = ns.key(key);
             if self.lock().tiers.contains(&full) {
                 report.in_memory += 1;
-                continue;
+            } else {
+                wanted.push((key, full));
             }
-            match self.load(&full, now)? {
-                Loaded::Live(entry) => {
+        }
+        // One read for them all: one round trip on a networked store.
+        let fulls: Vec<&str> = wanted.iter().map(|(_, full)| full.as_str()).collect();
+        let found = self.store.get_many(Space::Data, &fulls)?;
+        for ((key, full), raw) in wanted.iter().zip(found) {
+            match live(raw.as_deref(), now) {
+                Some(entry) => {
                     let mut inner = self.lock();
-                    let moves = inner.tiers.insert(full.into(), entry);
+                    let moves = inner.tiers.insert(full.as_str().into(), entry);
                     inner.record(moves);
                     report.loaded += 1;
                 }
-                Loaded::Expired | Loaded::Absent => match generator(key) {
+                None => match generator(key) {
                     Some((value, expiry)) => {
                         self.set(ns, key, &value, expiry)?;
                         report.generated += 1;
@@ -639,8 +653,7 @@ impl MultiLevelCache {
     /// Add to persistent counters of other host services (in L3's meta
     /// space, one commit, shared by every process).
     pub fn add_counters(&self, deltas: &[(String, u64)]) -> Result<(), CacheError> {
-        let ops: Vec<Op<'_>> =
-            deltas.iter().map(|(key, delta)| Op::Add { space: Space::Meta, key, delta: *delta }).collect();
+        let ops: Vec<Op<'_>> = deltas.iter().map(|(key, delta)| Op::Add { key, delta: *delta }).collect();
         self.store.apply(&ops)?;
         Ok(())
     }
@@ -652,8 +665,8 @@ impl MultiLevelCache {
             .iter()
             .filter(|(_, delta)| *delta != 0)
             .map(|(key, delta)| match u64::try_from(*delta) {
-                Ok(delta) => Op::Add { space: Space::Meta, key, delta },
-                Err(_) => Op::Sub { space: Space::Meta, key, delta: delta.unsigned_abs() },
+                Ok(delta) => Op::Add { key, delta },
+                Err(_) => Op::Sub { key, delta: delta.unsigned_abs() },
             })
             .collect();
         self.store.apply(&ops)?;
@@ -664,14 +677,14 @@ impl MultiLevelCache {
     /// under `cap` (atomically, across processes): a reservation. Fails with
     /// [`StoreError::OverCap`] otherwise.
     pub fn reserve_counter(&self, key: &str, delta: u64, cap: u64) -> Result<(), CacheError> {
-        self.store.apply(&[Op::AddCapped { space: Space::Meta, key, delta, cap }])?;
+        self.store.apply(&[Op::AddCapped { key, delta, cap }])?;
         Ok(())
     }
 
     /// The persistent counters whose names start with `prefix`.
     pub fn counters(&self, prefix: &str) -> Result<Vec<(String, u64)>, CacheError> {
         let mut out = Vec::new();
-        self.store.scan(Space::Meta, prefix, &mut |key, raw| {
+        self.store.scan(Space::Counters, prefix, &mut |key, raw| {
             out.push((key.to_owned(), raw.try_into().map_or(0, u64::from_le_bytes)));
             true
         })?;
@@ -680,8 +693,7 @@ impl MultiLevelCache {
 
     /// Remove the persistent counters whose names start with `prefix`.
     pub fn clear_counters(&self, prefix: &str) -> Result<(), CacheError> {
-        let all = |_: &str, _: &[u8]| true;
-        self.store.apply(&[Op::DeleteWhere { space: Space::Meta, prefix, matches: &all }])?;
+        self.store.apply(&[Op::DeleteWhere { space: Space::Counters, prefix, matching: Matching::All }])?;
         Ok(())
     }
 
@@ -689,7 +701,7 @@ impl MultiLevelCache {
     /// this process's), with tier sizes.
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
         let mut persisted = [0u64; 9];
-        self.store.scan(Space::Meta, STATS_PREFIX, &mut |key, raw| {
+        self.store.scan(Space::Counters, STATS_PREFIX, &mut |key, raw| {
             if let Some(i) = stats::NAMES.iter().position(|n| key[STATS_PREFIX.len()..] == **n) {
                 persisted[i] = raw.try_into().map_or(0, u64::from_le_bytes);
             }
@@ -699,7 +711,7 @@ impl MultiLevelCache {
         let inner = self.lock();
         let counters = Counters::from_values(persisted).plus(&inner.counters);
         let (l1, l2) = inner.tiers.bytes();
-        Ok(CacheStats::new(counters, inner.tiers.lens(), l1 + l2, footprint))
+        Ok(CacheStats::new(counters, inner.tiers.lens(), l1 + l2, footprint, self.store.describe()))
     }
 
     /// This process's counters not yet added to the totals.
@@ -710,10 +722,9 @@ impl MultiLevelCache {
     /// Zero the statistics of every process, with the usage counts that
     /// warming ranks keys by (the hot set stays until the next flush).
     pub fn reset_stats(&self) -> Result<(), CacheError> {
-        let all = |_: &str, _: &[u8]| true;
         self.store.apply(&[
-            Op::DeleteWhere { space: Space::Meta, prefix: STATS_PREFIX, matches: &all },
-            Op::DeleteWhere { space: Space::Meta, prefix: USAGE_PREFIX, matches: &all },
+            Op::DeleteWhere { space: Space::Counters, prefix: STATS_PREFIX, matching: Matching::All },
+            Op::DeleteWhere { space: Space::Counters, prefix: USAGE_PREFIX, matching: Matching::All },
         ])?;
         let mut inner = self.lock();
         inner.counters = Counters::default();
@@ -724,7 +735,6 @@ impl MultiLevelCache {
     /// Forget the usage counts of `ns` (and its keys in the hot set): for a
     /// namespace that is purged.
     pub fn forget_usage(&self, ns: &Namespace) -> Result<(), CacheError> {
-        let all = |_: &str, _: &[u8]| true;
         let prefix = format!("{USAGE_PREFIX}{}", ns.prefix());
         let hot: Vec<(String, u64)> = match self.store.get(Space::Meta, HOT)? {
             Some(raw) => serde_json::from_slice(&raw).unwrap_or_default(),
@@ -733,7 +743,7 @@ impl MultiLevelCache {
         let kept: Vec<&(String, u64)> = hot.iter().filter(|(k, _)| !k.starts_with(ns.prefix())).collect();
         let json = serde_json::to_vec(&kept).expect("the hot set serializes");
         self.store.apply(&[
-            Op::DeleteWhere { space: Space::Meta, prefix: &prefix, matches: &all },
+            Op::DeleteWhere { space: Space::Counters, prefix: &prefix, matching: Matching::All },
             Op::Put { space: Space::Meta, key: HOT, value: &json, quota: None },
         ])?;
         self.lock().usage.retain(|key| !key.starts_with(ns.prefix()));
@@ -757,11 +767,8 @@ impl MultiLevelCache {
                 .collect();
             let usage_keys: Vec<(String, u64)> =
                 usage.iter().map(|(k, n)| (format!("{USAGE_PREFIX}{k}"), *n)).collect();
-            let ops: Vec<Op<'_>> = stat_keys
-                .iter()
-                .chain(&usage_keys)
-                .map(|(key, delta)| Op::Add { space: Space::Meta, key, delta: *delta })
-                .collect();
+            let ops: Vec<Op<'_>> =
+                stat_keys.iter().chain(&usage_keys).map(|(key, delta)| Op::Add { key, delta: *delta }).collect();
             if let Err(e) = self.store.apply(&ops) {
                 let mut inner = self.lock();
                 inner.counters = inner.counters.plus(&counters);
@@ -785,7 +792,7 @@ impl MultiLevelCache {
             None => HashMap::new(),
         };
         for key in touched {
-            let count = self.store.get(Space::Meta, &format!("{USAGE_PREFIX}{key}"))?;
+            let count = self.store.get(Space::Counters, &format!("{USAGE_PREFIX}{key}"))?;
             hot.insert(key.clone(), count.and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes));
         }
         let mut list: Vec<(String, u64)> = hot.into_iter().collect();
@@ -795,6 +802,12 @@ impl MultiLevelCache {
         self.store.apply(&[Op::Put { space: Space::Meta, key: HOT, value: &json, quota: None }])?;
         Ok(())
     }
+}
+
+/// The entry encoded in `raw`, if there is one and it is live at `now`.
+fn live(raw: Option<&[u8]>, now: u64) -> Option<Entry> {
+    let (expires_at, value) = entry::decode(raw?)?;
+    (!entry::expired(expires_at, now)).then(|| Entry { value: value.into(), expires_at })
 }
 
 impl Drop for MultiLevelCache {

@@ -97,13 +97,21 @@ pub struct CacheStats {
     pub memory_bytes: usize,
     /// Entries in L3 (every namespace).
     pub l3_entries: u64,
-    /// Bytes of L3 pages on disk.
+    /// Bytes of L3 pages on disk (LMDB), or the server's memory (Redis).
     pub l3_bytes: u64,
+    /// The cold tier in use: `lmdb (PATH)` or `redis (URL)`.
+    pub l3_tier: String,
 }
 
 impl CacheStats {
     /// Derive the rates from `counters`.
-    pub fn new(counters: Counters, tiers: (usize, usize), memory_bytes: usize, l3: super::store::Footprint) -> Self {
+    pub fn new(
+        counters: Counters,
+        tiers: (usize, usize),
+        memory_bytes: usize,
+        l3: super::store::Footprint,
+        l3_tier: String,
+    ) -> Self {
         let gets = counters.hits() + counters.misses;
         let rate = |n: u64| if gets == 0 { 0.0 } else { n as f64 / gets as f64 };
         CacheStats {
@@ -116,6 +124,7 @@ impl CacheStats {
             memory_bytes,
             l3_entries: l3.entries,
             l3_bytes: l3.bytes,
+            l3_tier,
         }
     }
 }

@@ -1,17 +1,26 @@
 //! The cold tier's storage: a small trait (get, scan a key range, apply a
-//! batch of writes atomically) so that L3 can live in the embedded LMDB
-//! ([`LmdbStore`](super::lmdb::LmdbStore)) or, later, in a shared networked
-//! store, without touching the tiers above it.
+//! batch of writes) so that L3 can live in the embedded LMDB
+//! ([`LmdbStore`](super::lmdb::LmdbStore)) or in a shared Redis or Valkey
+//! ([`RedisStore`](super::redis::RedisStore)) without touching the tiers
+//! above it. Every operation is described by data, never by a closure, so a
+//! networked store can carry it out on the server.
 //!
 //! ## Contract
 //!
-//! - Two key spaces: [`Space::Data`] holds cache entries under namespaced
-//!   keys; [`Space::Meta`] holds counters, usage counts and the hot set.
-//! - [`ColdStore::apply`] is atomic: all of a batch or none of it.
+//! - Three key spaces: [`Space::Data`] holds cache entries under namespaced
+//!   keys (values as [`entry::encode`](super::entry::encode) writes them);
+//!   [`Space::Meta`] holds the host's small records (the hot set);
+//!   [`Space::Counters`] holds `u64` counters (statistics, usage counts, AI
+//!   spending), read back as 8 little-endian bytes whatever the store keeps.
+//! - [`ColdStore::apply`] is atomic: all of a batch or none of it, except
+//!   that a networked store may carry out an [`Op::DeleteWhere`] in several
+//!   steps.
 //! - Every batch that touches `Space::Data` adds one to a **generation**
-//!   counter in the same transaction; [`Applied`] says what it was before.
-//!   Other processes compare generations to learn that their in-memory tiers
-//!   may be stale. Batches of `Space::Meta` only leave it alone.
+//!   counter; [`Applied`] says what it was before. A process compares
+//!   generations to learn that its in-memory tiers may be stale: LMDB keeps
+//!   the counter in the same transaction as the data; Redis keeps it in
+//!   each process, bumped by its own writes and by the server's invalidation
+//!   pushes for other clients' writes. Other batches leave it alone.
 //! - `get` and `scan` see every batch committed before they start.
 //! - **Bytes per namespace.** The store keeps, for each namespace of the
 //!   data space ([`namespace_of`]), the key and value bytes of its entries
@@ -39,8 +48,45 @@ use crate::error::Source;
 pub enum Space {
     /// Cache entries.
     Data,
-    /// Counters, usage counts, the hot set.
+    /// The host's small records (the hot set, the last sweep).
     Meta,
+    /// `u64` counters: statistics, usage counts, AI spending.
+    Counters,
+}
+
+/// Which keys an [`Op::DeleteWhere`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching<'a> {
+    /// Every key in the range.
+    All,
+    /// Data keys of `namespace` whose rest matches the glob `pattern` (see
+    /// [`glob`](super::glob)).
+    Glob {
+        /// The namespace (its prefix).
+        namespace: &'a str,
+        /// The glob, over the key without the namespace.
+        pattern: &'a str,
+    },
+    /// Data entries that have expired at `now_ms`.
+    Expired {
+        /// Now, in ms since the Unix epoch.
+        now_ms: u64,
+    },
+}
+
+impl Matching<'_> {
+    /// Whether the entry `key` holding `raw` is one to remove.
+    pub fn matches(&self, key: &str, raw: &[u8]) -> bool {
+        match *self {
+            Matching::All => true,
+            Matching::Glob { namespace, pattern } => {
+                key.strip_prefix(namespace).is_some_and(|rest| super::glob::matches(pattern, rest))
+            }
+            Matching::Expired { now_ms } => {
+                super::entry::decode(raw).is_some_and(|(at, _)| super::entry::expired(at, now_ms))
+            }
+        }
+    }
 }
 
 /// The namespace of a data key: everything up to and including the
@@ -83,10 +129,8 @@ pub enum Op<'a> {
         /// The key.
         key: &'a str,
     },
-    /// Add `delta` to the little-endian u64 counter at `key` (missing: 0).
+    /// Add `delta` to the counter at `key` (missing: 0).
     Add {
-        /// Where.
-        space: Space,
         /// The counter.
         key: &'a str,
         /// How much.
@@ -94,8 +138,6 @@ pub enum Op<'a> {
     },
     /// Subtract `delta` from the counter at `key`, stopping at 0.
     Sub {
-        /// Where.
-        space: Space,
         /// The counter.
         key: &'a str,
         /// How much.
@@ -105,8 +147,6 @@ pub enum Op<'a> {
     /// under `cap`; otherwise the whole batch fails with
     /// [`StoreError::OverCap`]. A reservation: check and add are atomic.
     AddCapped {
-        /// Where.
-        space: Space,
         /// The counter.
         key: &'a str,
         /// How much.
@@ -150,14 +190,14 @@ pub enum Op<'a> {
         /// The namespace's quota, if it has one.
         quota: Option<Quota>,
     },
-    /// Remove every key that starts with `prefix` and satisfies `matches`.
+    /// Remove every key that starts with `prefix` and is `matching`.
     DeleteWhere {
         /// Where.
         space: Space,
         /// Only keys in this range are visited.
         prefix: &'a str,
-        /// Called with each key and value in the range.
-        matches: &'a dyn Fn(&str, &[u8]) -> bool,
+        /// Which of them go.
+        matching: Matching<'a>,
     },
 }
 
@@ -166,15 +206,17 @@ impl fmt::Debug for Op<'_> {
         match self {
             Op::Put { space, key, value, .. } => write!(f, "Put({space:?}, {key:?}, {} bytes)", value.len()),
             Op::Delete { space, key } => write!(f, "Delete({space:?}, {key:?})"),
-            Op::Add { space, key, delta } => write!(f, "Add({space:?}, {key:?}, {delta})"),
-            Op::Sub { space, key, delta } => write!(f, "Sub({space:?}, {key:?}, {delta})"),
-            Op::AddCapped { space, key, delta, cap } => write!(f, "AddCapped({space:?}, {key:?}, {delta}, {cap})"),
+            Op::Add { key, delta } => write!(f, "Add({key:?}, {delta})"),
+            Op::Sub { key, delta } => write!(f, "Sub({key:?}, {delta})"),
+            Op::AddCapped { key, delta, cap } => write!(f, "AddCapped({key:?}, {delta}, {cap})"),
             Op::Increment { key, delta, .. } => write!(f, "Increment({key:?}, {delta})"),
             Op::CompareAndSwap { key, expected, value, .. } => {
                 let expected = expected.map(<[u8]>::len);
                 write!(f, "CompareAndSwap({key:?}, expected {expected:?} bytes, {} bytes)", value.len())
             }
-            Op::DeleteWhere { space, prefix, .. } => write!(f, "DeleteWhere({space:?}, {prefix:?})"),
+            Op::DeleteWhere { space, prefix, matching } => {
+                write!(f, "DeleteWhere({space:?}, {prefix:?}, {matching:?})")
+            }
         }
     }
 }
@@ -182,12 +224,8 @@ impl fmt::Debug for Op<'_> {
 impl Op<'_> {
     fn space(&self) -> Space {
         match self {
-            Op::Put { space, .. }
-            | Op::Delete { space, .. }
-            | Op::Add { space, .. }
-            | Op::Sub { space, .. }
-            | Op::AddCapped { space, .. }
-            | Op::DeleteWhere { space, .. } => *space,
+            Op::Put { space, .. } | Op::Delete { space, .. } | Op::DeleteWhere { space, .. } => *space,
+            Op::Add { .. } | Op::Sub { .. } | Op::AddCapped { .. } => Space::Counters,
             Op::Increment { .. } | Op::CompareAndSwap { .. } => Space::Data,
         }
     }
@@ -202,7 +240,7 @@ impl Op<'_> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Applied {
     /// The generation before the batch (equal to the one after when the
-    /// batch touched only `Space::Meta`).
+    /// batch touched no data).
     pub generation_before: u64,
     /// Keys removed by `Delete` and `DeleteWhere`.
     pub deleted: u32,
@@ -303,6 +341,11 @@ pub enum StoreError {
 pub trait ColdStore: Send + Sync {
     /// The value at `key`.
     fn get(&self, space: Space, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The values at `keys`, in order: what [`get`](Self::get) gives for
+    /// each, in one round trip where the store is across a network.
+    fn get_many(&self, space: Space, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.get(space, key)).collect()
+    }
     /// Visit the keys that start with `prefix`, in order, until `visit`
     /// returns false.
     fn scan(&self, space: Space, prefix: &str, visit: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), StoreError>;
@@ -317,4 +360,7 @@ pub trait ColdStore: Send + Sync {
     fn namespace_bytes(&self, ns: &str) -> Result<u64, StoreError>;
     /// Make every applied batch durable (fsync).
     fn sync(&self) -> Result<(), StoreError>;
+    /// Which store this is, for `isaac cache stats` and `isaac bench`:
+    /// `lmdb (PATH)`, `redis (URL)`.
+    fn describe(&self) -> String;
 }

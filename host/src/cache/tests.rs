@@ -319,6 +319,9 @@ fn durable_mode_syncs_before_a_write_returns() {
             self.synced_after.lock().unwrap().push(self.applied.load(Ordering::SeqCst));
             self.lmdb.sync()
         }
+        fn describe(&self) -> String {
+            self.lmdb.describe()
+        }
     }
 
     let f = Fixture::new();

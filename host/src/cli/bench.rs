@@ -60,6 +60,11 @@ pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
         output::json(&serde_json::to_value(&report)?);
     } else {
         output::line(&table(&report));
+        // The suite's cache phase measures LMDB in a scratch home; say which
+        // cold tier this home's cache uses (`cargo bench --bench cold_tiers`
+        // compares the two).
+        let cold = crate::config::redact(&cx.settings.config.storage.cold);
+        output::line(&format!("cache phase: cold tier lmdb (a scratch home); this home's cold tier: {cold}"));
     }
     Ok(u8::from(!report.passed))
 }

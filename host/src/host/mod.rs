@@ -24,11 +24,13 @@ use crate::ai::{AiError, AiRouter};
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
+use crate::cache::redis::RedisStore;
+use crate::cache::store::ColdStore;
 use crate::capabilities::http::{HttpNet, NetError};
 use crate::capabilities::wasi::WasiDir;
 use crate::capabilities::{GrantInputs, Granted};
 use crate::compiled::CompiledCache;
-use crate::config::Config;
+use crate::config::{Config, StorageConfig};
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
 use crate::grants::{self, Grants, Protected, Request};
@@ -68,6 +70,16 @@ pub struct Host {
     _ticker: EpochTicker,
 }
 
+/// The cache's cold tier that `[storage] cold` names: the home's LMDB, or a
+/// Redis that every host naming it shares (connected at first use).
+fn cold_store(storage: &StorageConfig, state: Arc<State>) -> Arc<dyn ColdStore> {
+    let local = LmdbStore::new(state);
+    match storage.redis_url() {
+        None => Arc::new(local),
+        Some(url) => Arc::new(RedisStore::new(url, storage.redis.clone(), local)),
+    }
+}
+
 impl Host {
     /// Open the home of `settings` (creating it if needed) and start the
     /// engine.
@@ -85,8 +97,11 @@ impl Host {
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
-        let store = Arc::new(LmdbStore::new(state));
-        let cache = Arc::new(MultiLevelCache::new(store, settings.config.cache.clone(), Arc::new(SystemClock)));
+        let cache = Arc::new(MultiLevelCache::new(
+            cold_store(&settings.config.storage, state),
+            settings.config.cache.clone(),
+            Arc::new(SystemClock),
+        ));
         let ticker = engine.start_ticker();
         Ok(Host {
             home,

@@ -9,7 +9,7 @@ use crate::cli::{Context, Failure, output};
 /// `l3_hits`, `misses`, `sets`, `l1_evictions`, `l2_evictions`,
 /// `expirations`, `invalidations`), `hits`, `hit_rate`, `memory_hit_rate`,
 /// and the sizes `l1_entries`, `l2_entries`, `memory_bytes`, `l3_entries`,
-/// `l3_bytes`. With --plugin NAME: that plugin's bytes in the cache and its
+/// `l3_bytes`, `l3_tier`. With --plugin NAME: that plugin's bytes in the cache and its
 /// quota (`{"plugin", "used_bytes", "quota_bytes"}`).
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -50,7 +50,7 @@ pub fn run(cx: &Context, args: StatsArgs) -> Result<u8, Failure> {
         "gets        {gets}\n  L1 hits   {}\n  L2 hits   {}\n  L3 hits   {}\n  misses    {}\n\
          hit rate    {:.1} % (memory tiers alone {:.1} %)\n\
          sets        {}\nevictions   {} from L1 to L2, {} out of L2\nexpirations {}\ninvalidated {}\n\
-         L3          {} entries, {} bytes on disk",
+         L3          {} entries, {} bytes, in {}",
         c.l1_hits,
         c.l2_hits,
         c.l3_hits,
@@ -64,6 +64,7 @@ pub fn run(cx: &Context, args: StatsArgs) -> Result<u8, Failure> {
         c.invalidations,
         s.l3_entries,
         s.l3_bytes,
+        s.l3_tier,
     ));
     Ok(0)
 }
