@@ -14,6 +14,15 @@
 //! descriptor, and that same open file is mapped (`/proc/self/fd/N`), so a
 //! file renamed into its place between the check and the map is never run.
 //!
+//! **Unchanged files are not hashed again.** The index records each file's
+//! identity ([`FileId`]: device, inode, size, mtime, ctime, through `fstat`
+//! of the descriptor that was hashed). A start opens the component and the
+//! artifact, `fstat`s the descriptors, and where both identities equal the
+//! recorded ones trusts the recorded digests and maps that same open
+//! artifact; anything else (a replaced, rewritten, touched or `chmod`ed
+//! file) is hashed again through the descriptor, as above. A freshly written
+//! artifact's identity is not recorded until a start has hashed it.
+//!
 //! [`CompiledCache::load_or_compile`] is the one way to code: the component
 //! is read and hashed once, then its code is mapped from here or compiled
 //! (in the host's rayon pool, wasmtime's parallel compilation inside it) and
@@ -31,7 +40,37 @@ use wasmtime::component::Component;
 
 use crate::digest::sha256_hex;
 use crate::error::Source;
+use crate::index::{FileId, PluginMeta};
 use crate::loader::LoadError;
+
+/// What the index recorded of a component and its compiled code: digests,
+/// and the identities the files had when they were hashed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    /// The component's digest.
+    pub sha256: Option<&'a str>,
+    /// The component file's identity then.
+    pub wasm_id: Option<FileId>,
+    /// The artifact's digest.
+    pub artifact_sha256: Option<&'a str>,
+    /// The artifact's identity then.
+    pub artifact_id: Option<FileId>,
+}
+
+impl<'a> Known<'a> {
+    /// What `meta` recorded.
+    pub fn of(meta: &'a PluginMeta) -> Self {
+        Known {
+            sha256: Some(&meta.sha256),
+            wasm_id: meta.wasm_id,
+            artifact_sha256: meta.artifact_sha256.as_deref(),
+            artifact_id: meta.artifact_id,
+        }
+    }
+}
+
+/// Gives the compile pool when asked (built on first use), or none.
+pub type Pool<'a> = dyn Fn() -> Option<&'a rayon::ThreadPool> + Sync + 'a;
 
 /// Compiled code for one component.
 pub struct Compiled {
@@ -43,6 +82,11 @@ pub struct Compiled {
     pub from_cache: bool,
     /// The digest of the compiled artifact on disk (to record in the index).
     pub artifact_sha256: Option<String>,
+    /// The component file's identity when it was hashed or trusted.
+    pub wasm_id: Option<FileId>,
+    /// The artifact's identity when it was hashed or trusted (none for one
+    /// just written).
+    pub artifact_id: Option<FileId>,
     /// How long compiling (or deserializing) took.
     pub elapsed: Duration,
 }
@@ -66,13 +110,24 @@ impl CompiledCache {
     }
 
     /// The cached code for `sha256`, if there is usable code whose own
-    /// digest is `expected` (recorded in the index when it was written). An
-    /// artifact that does not match (tampered or truncated) or does not load
-    /// is removed, so the caller recompiles it: such code is never run.
-    pub fn load_verified(&self, engine: &Engine, sha256: &str, expected: &str) -> Option<Component> {
+    /// digest is `expected` (recorded in the index when it was written),
+    /// with the artifact's identity. An artifact whose identity is
+    /// `expected_id` is not hashed again. An artifact that does not match
+    /// (tampered or truncated) or does not load is removed, so the caller
+    /// recompiles it: such code is never run.
+    pub fn load_verified(
+        &self,
+        engine: &Engine,
+        sha256: &str,
+        expected: &str,
+        expected_id: Option<FileId>,
+    ) -> Option<(Component, Option<FileId>)> {
         let path = self.path_for(sha256);
         let mut file = File::open(&path).ok()?;
-        if crate::digest::sha256_hex_of(&mut file).ok()? != expected {
+        // Taken before hashing: a change while it is read shows next time.
+        let id = FileId::of(&file).ok();
+        let unchanged = id.is_some() && id == expected_id;
+        if !unchanged && crate::digest::sha256_hex_of(&mut file).ok()? != expected {
             tracing::warn!(
                 "compiled code {} does not match the digest recorded when it was written (tampered or truncated); compiling again",
                 path.display()
@@ -98,7 +153,7 @@ impl CompiledCache {
             unsafe { Component::deserialize(engine, &bytes) }
         };
         match loaded {
-            Ok(component) => Some(component),
+            Ok(component) => Some((component, id)),
             Err(e) => {
                 tracing::warn!("discarding unusable compiled code {}: {e}", path.display());
                 let _ = fs::remove_file(&path);
@@ -128,22 +183,59 @@ impl CompiledCache {
         }
     }
 
-    /// Read `wasm`, then load its code from the cache (only if the
-    /// artifact's digest is `expected`, as recorded in the index) or compile
-    /// (and cache) it.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &Path, expected: Option<&str>) -> Result<Compiled, LoadError> {
+    /// Hash `wasm` (unless its identity is the one `known` recorded with its
+    /// digest), then load its code from the cache (only if the artifact is
+    /// the one `known` recorded) or compile (and cache) it.
+    /// Compiling runs in the pool `pool` gives, asked for only then.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &Path,
+        known: Known<'_>,
+        pool: &Pool<'_>,
+    ) -> Result<Compiled, LoadError> {
         let start = Instant::now();
-        let bytes = fs::read(wasm).map_err(|e| LoadError::Io { path: wasm.to_owned(), source: Source::new(e) })?;
-        let sha256 = sha256_hex(&bytes);
-        if let Some(expected) = expected
-            && let Some(component) = self.load_verified(engine, &sha256, expected)
+        let io_err = |e| LoadError::Io { path: wasm.to_owned(), source: Source::new(e) };
+        let mut file = File::open(wasm).map_err(io_err)?;
+        // Taken before reading: a change while it is read shows next time.
+        let wasm_id = FileId::of(&file).ok();
+        let trusted = known.sha256.filter(|_| wasm_id.is_some() && wasm_id == known.wasm_id);
+        let mut bytes = Vec::new();
+        let sha256 = match trusted {
+            Some(sha256) => sha256.to_owned(),
+            None => {
+                file.read_to_end(&mut bytes).map_err(io_err)?;
+                sha256_hex(&bytes)
+            }
+        };
+        if let Some(expected) = known.artifact_sha256
+            && let Some((component, artifact_id)) = self.load_verified(engine, &sha256, expected, known.artifact_id)
         {
             let artifact_sha256 = Some(expected.to_owned());
-            return Ok(Compiled { component, sha256, from_cache: true, artifact_sha256, elapsed: start.elapsed() });
+            let elapsed = start.elapsed();
+            return Ok(Compiled {
+                component,
+                sha256,
+                from_cache: true,
+                artifact_sha256,
+                wasm_id,
+                artifact_id,
+                elapsed,
+            });
         }
+        if trusted.is_some() {
+            // No usable code: compile the bytes of this same open file.
+            file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).map_err(io_err)?;
+        }
+        let sha256 = sha256_hex(&bytes);
         check_header(wasm, &bytes)?;
-        let component = Component::new(engine, &bytes)
-            .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), source: Source::wasm(e) })?;
+        // wasmtime's parallel compilation runs in the pool it is called from.
+        let compile = || Component::new(engine, &bytes);
+        let component = match pool() {
+            Some(pool) => pool.install(compile),
+            None => compile(),
+        }
+        .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), source: Source::wasm(e) })?;
         let artifact_sha256 = match self.store(&sha256, &component) {
             Ok(digest) => Some(digest),
             Err(e) => {
@@ -154,25 +246,29 @@ impl CompiledCache {
                 None
             }
         };
-        Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, elapsed: start.elapsed() })
+        let elapsed = start.elapsed();
+        Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, wasm_id, artifact_id: None, elapsed })
     }
 
-    /// [`load_or_compile`](Self::load_or_compile) each `(wasm, expected)`
-    /// in `pool` (without one, on this thread); `done(i)` is called as item
-    /// `i` is ready. Results keep the order of `items`.
+    /// [`load_or_compile`](Self::load_or_compile) each `(wasm, known)`:
+    /// several in the pool `pool` gives (without one, on this thread), one
+    /// on this thread (the pool is then asked for only if it must compile:
+    /// a pool's idle threads spinning cost a single cached start more than
+    /// the load). `done(i)` is called as item `i` is ready. Results keep the
+    /// order of `items`.
     pub fn load_or_compile_all(
         &self,
         engine: &Engine,
-        pool: Option<&rayon::ThreadPool>,
-        items: &[(&Path, Option<&str>)],
+        pool: &Pool<'_>,
+        items: &[(&Path, Known<'_>)],
         done: &(dyn Fn(usize) + Sync),
     ) -> Vec<Result<Compiled, LoadError>> {
-        let one = |i: usize, (wasm, expected): &(&Path, Option<&str>)| {
-            let result = self.load_or_compile(engine, wasm, *expected);
+        let one = |i: usize, (wasm, known): &(&Path, Known<'_>)| {
+            let result = self.load_or_compile(engine, wasm, *known, pool);
             done(i);
             result
         };
-        match pool {
+        match if items.len() > 1 { pool() } else { None } {
             Some(pool) => pool.install(|| items.par_iter().enumerate().map(|(i, item)| one(i, item)).collect()),
             None => items.iter().enumerate().map(|(i, item)| one(i, item)).collect(),
         }

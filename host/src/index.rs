@@ -40,6 +40,42 @@ impl FileStamp {
     }
 }
 
+/// Who a file is, as `fstat` tells it through an open descriptor: device,
+/// inode, size, and modification and change times. Any write, truncate,
+/// `chmod` or rename-into-place changes it (the change time cannot be set
+/// from user space), so a file whose identity equals one recorded right
+/// after its bytes were hashed through the same descriptor still has those
+/// bytes: loading trusts the recorded digest instead of hashing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Status change time, ns since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl FileId {
+    /// The identity of the open `file`.
+    pub fn of(file: &std::fs::File) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
 /// One command, as indexed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandEntry {
@@ -70,6 +106,12 @@ pub struct PluginMeta {
     /// loaded.
     #[serde(default)]
     pub artifact_sha256: Option<String>,
+    /// The component file's identity when its bytes hashed to `sha256`.
+    #[serde(default)]
+    pub wasm_id: Option<FileId>,
+    /// The artifact's identity when its bytes hashed to `artifact_sha256`.
+    #[serde(default)]
+    pub artifact_id: Option<FileId>,
 }
 
 /// One installed plugin, as indexed.

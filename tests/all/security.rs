@@ -91,6 +91,46 @@ fn every_attack_is_stopped_and_nothing_is_lost() {
     assert_eq!(text(&home.run(&["run", "cache-probe:get", "k"])).0, "kept\n");
 }
 
+/// Overwrite `path` in place (same inode, same size) with `change`d bytes,
+/// then put its modification time back: what an attacker who can write the
+/// file does to look unchanged.
+fn rewrite_keeping_size_and_mtime(path: &std::path::Path, change: impl FnOnce(&mut [u8])) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    change(&mut bytes);
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.seek(SeekFrom::Start(0)).unwrap();
+    file.write_all(&bytes).unwrap();
+    file.set_modified(mtime).unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), bytes.len() as u64);
+}
+
+#[test]
+fn files_rewritten_in_place_keeping_size_and_mtime_are_hashed_again() {
+    let home = TestHome::new();
+    home.ok(&["plugins", "add", dist("hello").to_str().unwrap()]);
+    // The first run records what the files are; the next trusts them.
+    for _ in 0..2 {
+        assert_eq!(home.ok(&["run", "hello", "x"]), "Hello, x!\n");
+    }
+    // The compiled code, tampered: hashed again, found out, compiled again.
+    let artifact = std::fs::read_dir(home.path().join("compiled")).unwrap().next().unwrap().unwrap().path();
+    rewrite_keeping_size_and_mtime(&artifact, |b| {
+        let middle = b.len() / 2;
+        b[middle..middle + 64].fill(0xCC);
+    });
+    let out = home.run(&["run", "hello", "x"]);
+    assert_eq!(text(&out).0, "Hello, x!\n");
+    assert!(text(&out).1.contains("does not match the digest recorded"), "{}", text(&out).1);
+    // The component itself: its recorded digest is not trusted either.
+    let wasm = home.path().join("plugins/hello/hello.wasm");
+    rewrite_keeping_size_and_mtime(&wasm, |b| b[..4].copy_from_slice(b"\0bad"));
+    let out = home.run(&["run", "hello", "x"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!text(&out).0.contains("Hello"), "the old code ran: {}", text(&out).0);
+}
+
 #[test]
 fn grants_are_reviewed_at_install() {
     let home = TestHome::new();

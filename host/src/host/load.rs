@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Linker};
 
 use super::{Host, LoadedPlugin};
 use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
-use crate::compiled::Compiled;
+use crate::compiled::{Compiled, Known};
 use crate::error::Source;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{LoadError, PluginSource, Progress};
@@ -31,12 +31,12 @@ impl Host {
         if sources.is_empty() {
             return Vec::new();
         }
-        let expected = |s: &PluginSource| {
-            known.get(&s.manifest.name).and_then(|e| e.status.as_ref().ok()).and_then(|m| m.artifact_sha256.as_deref())
+        let recorded = |s: &PluginSource| {
+            known.get(&s.manifest.name).and_then(|e| e.status.as_ref().ok()).map_or_else(Known::default, Known::of)
         };
-        let items: Vec<(&Path, Option<&str>)> = sources.iter().map(|s| (s.wasm.as_path(), expected(s))).collect();
+        let items: Vec<(&Path, Known<'_>)> = sources.iter().map(|s| (s.wasm.as_path(), recorded(s))).collect();
         let done = |i: usize| progress(&sources[i].manifest.name);
-        let compiled = self.compiled.load_or_compile_all(&self.engine.engine, self.pool(), &items, &done);
+        let compiled = self.compiled.load_or_compile_all(&self.engine.engine, &|| self.pool(), &items, &done);
         let mut out = Vec::with_capacity(sources.len());
         for (source, compiled) in sources.into_iter().zip(compiled) {
             let result = self.finish_load(&source, compiled, known.get(&source.manifest.name)).await;
@@ -64,6 +64,7 @@ impl Host {
             }
         };
         meta.artifact_sha256 = compiled.artifact_sha256.clone();
+        (meta.wasm_id, meta.artifact_id) = (compiled.wasm_id, compiled.artifact_id);
         Ok(LoadedPlugin {
             name: source.manifest.name.clone(),
             manifest: source.manifest.clone(),
@@ -142,6 +143,8 @@ pub async fn metadata(
             .collect(),
         compile_ms,
         artifact_sha256: None,
+        wasm_id: None,
+        artifact_id: None,
     })
 }
 

@@ -246,6 +246,16 @@ impl RedisStore {
     }
 }
 
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        // Without waiting for the client's tasks: a runtime dropped the
+        // blocking way panics inside another runtime's async context.
+        if let Some(Ok(runtime)) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// Keeps this process's generation in step with the server: invalidation
 /// pushes and lost connections bump it; tracking is turned on again after a
 /// reconnect.
