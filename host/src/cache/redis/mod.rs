@@ -115,10 +115,11 @@ impl RedisStore {
         runtime.as_ref().map_err(|e| self.failed(format!("could not start the client's runtime: {e}")))
     }
 
-    /// Run `future` on the client's runtime and wait for it, at most `limit`.
+    /// Run `future` on the client's runtime and wait for it, at most `limit`
+    /// (the duration, and the `[storage.redis]` setting that gave it).
     fn block<T: Send + 'static>(
         &self,
-        limit: Duration,
+        (limit, setting): (Duration, &str),
         future: impl Future<Output = Result<T, RedisError>> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -129,7 +130,7 @@ impl RedisStore {
             Ok(Ok(Ok(value))) => Ok(value),
             Ok(Ok(Err(e))) => Err(self.explain(&e)),
             Ok(Err(_)) => {
-                Err(self.failed(format!("no answer within {} ms ([storage.redis] timeout_ms)", limit.as_millis())))
+                Err(self.failed(format!("no answer within {} ms ([storage.redis] {setting})", limit.as_millis())))
             }
             Err(_) => Err(self.failed("the client stopped")),
         }
@@ -153,7 +154,7 @@ impl RedisStore {
         T: Send + 'static,
         F: Future<Output = Result<T, RedisError>> + Send + 'static,
     {
-        self.block(self.timeout(), op(conn))
+        self.block((self.timeout(), "timeout_ms"), op(conn))
     }
 
     /// The connection for the next operation, connecting first if needed;
@@ -203,7 +204,7 @@ impl RedisStore {
         }
         info = info.set_redis_settings(redis_info);
         let client = Client::open(info).map_err(|e| self.explain(&e))?;
-        let limit = Duration::from_millis(self.settings.connect_timeout_ms);
+        let limit = (Duration::from_millis(self.settings.connect_timeout_ms), "connect_timeout_ms");
         let mut pool = Vec::with_capacity(self.settings.pool_size);
         for slot in 0..self.settings.pool_size {
             let tracker = (slot == 0).then(|| Tracker {
