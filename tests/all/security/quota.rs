@@ -56,6 +56,22 @@ fn a_plugin_writing_past_its_quota_is_refused_and_told_why() {
 }
 
 #[test]
+fn compare_and_swap_and_increment_cannot_pass_the_quota_either() {
+    let home = TestHome::new();
+    std::fs::write(home.path().join("config.toml"), "[cache]\nplugin_quota_mb = 1\n").unwrap();
+    hoarder(&home, "hoarder", &fixture("cache-probe"));
+    // Swapped into absent keys, 256 KiB at a time.
+    let out = text(&home.run(&["run", "hoarder:hoard", "big", "20", "256", "cas"])).0;
+    assert!(out.starts_with("stored 3, then CacheError::Quota("), "{out}");
+    assert_eq!(text(&home.run(&["run", "hoarder:inval", "*"])).0, "3\n");
+    // Many small counters, one new key each: refused when they add up.
+    let out = text(&home.run(&["run", "hoarder:hoard", "n", "100000", "0", "incr"])).0;
+    assert!(out.contains(", then CacheError::Quota(") && !out.starts_with("stored 100000"), "{out}");
+    let stored = used(&home, "hoarder");
+    assert!(stored <= 1 << 20 && stored > (1 << 20) - 64, "{stored}");
+}
+
+#[test]
 fn a_plugin_built_for_0_1_0_gets_the_refusal_as_too_large() {
     let home = TestHome::new();
     std::fs::write(home.path().join("config.toml"), "[cache]\nplugin_quota_mb = 2\n").unwrap();
