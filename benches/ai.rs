@@ -19,20 +19,16 @@ use isaac_host::testing::{SimConfig, Simulator};
 
 fn provider(sim: &Simulator) -> ProviderConfig {
     ProviderConfig {
-        kind: ProviderKind::Openai,
-        base_url: sim.openai_url(),
-        api_key_env: None,
-        model: "sim".into(),
         price_input_per_mtok: 3.0,
         price_output_per_mtok: 15.0,
         timeout_ms: 10_000,
-        models: Vec::new(),
         default_max_tokens: 256,
+        ..ProviderConfig::new(ProviderKind::Openai, sim.openai_url(), "sim")
     }
 }
 
 fn router(dir: &std::path::Path, sims: &[(&str, &Simulator)], cache_ttl_secs: u64) -> AiRouter {
-    let mut config = AiConfig { cache_ttl_secs, concurrency: 64, ..AiConfig::default() };
+    let mut config = AiConfig { cache_ttl_secs, ..AiConfig::default() };
     for (name, sim) in sims {
         config.providers.insert((*name).to_owned(), provider(sim));
     }

@@ -133,10 +133,33 @@ pub struct ProviderConfig {
     /// `max_tokens` sent when a request sets none (Anthropic requires one).
     #[serde(default = "default_max_tokens")]
     pub default_max_tokens: u32,
+    /// The most requests on the wire to this provider at once. A 429 lowers
+    /// it for a while (halving), answers raise it back.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
     /// Other models a request may name, each with its prices. A plugin may
     /// name only `model` and these; the user may name any (priced as `model`).
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+}
+
+impl ProviderConfig {
+    /// A provider of `kind` at `base_url` answering with `model`, free, with
+    /// the default timeout, `max_tokens` and concurrency.
+    pub fn new(kind: ProviderKind, base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        ProviderConfig {
+            kind,
+            base_url: base_url.into(),
+            api_key_env: None,
+            model: model.into(),
+            price_input_per_mtok: 0.0,
+            price_output_per_mtok: 0.0,
+            timeout_ms: default_request_timeout_ms(),
+            default_max_tokens: default_max_tokens(),
+            max_concurrency: default_max_concurrency(),
+            models: Vec::new(),
+        }
+    }
 }
 
 /// One entry of `[ai.providers.NAME] models = [...]`.
@@ -159,14 +182,19 @@ fn default_max_tokens() -> u32 {
     1024
 }
 
+fn default_max_concurrency() -> usize {
+    64
+}
+
 /// `[ai]`: providers and the router's settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AiConfig {
     /// The provider used when a request names none; default: the only one.
     pub default_provider: Option<String>,
-    /// Requests of one batch in flight at once.
-    pub concurrency: usize,
+    /// The most requests of one batch in flight at once, across providers;
+    /// default: no cap beyond each provider's `max_concurrency`.
+    pub concurrency: Option<usize>,
     /// Retries after a 429, a 5xx or a connection error.
     pub max_retries: u32,
     /// The first retry's delay in milliseconds; it doubles, with jitter.
@@ -186,7 +214,7 @@ impl Default for AiConfig {
     fn default() -> Self {
         AiConfig {
             default_provider: None,
-            concurrency: 16,
+            concurrency: None,
             max_retries: 2,
             retry_base_ms: 200,
             cache_ttl_secs: 86_400,
@@ -438,8 +466,11 @@ impl Config {
         if c.max_key_bytes > MAX_KEY_BYTES_LIMIT {
             return Err(bad(format!("[cache] max_key_bytes may be at most {MAX_KEY_BYTES_LIMIT} (LMDB's key limit)")));
         }
-        if self.ai.concurrency == 0 {
+        if self.ai.concurrency == Some(0) {
             return Err(bad("[ai] concurrency must be at least 1".into()));
+        }
+        if let Some((name, _)) = self.ai.providers.iter().find(|(_, p)| p.max_concurrency == 0) {
+            return Err(bad(format!("[ai.providers.{name}] max_concurrency must be at least 1")));
         }
         if let Some(name) = &self.ai.default_provider
             && !self.ai.providers.contains_key(name)

@@ -41,15 +41,10 @@ impl Sims {
     fn provider(&self, name: &str, kind: ProviderKind, base_url: String) -> ProviderConfig {
         let _ = self;
         ProviderConfig {
-            kind,
-            base_url,
-            api_key_env: None,
-            model: format!("{name}-model"),
             price_input_per_mtok: 3.0,
             price_output_per_mtok: 15.0,
             timeout_ms: 5_000,
-            models: Vec::new(),
-            default_max_tokens: 1024,
+            ..ProviderConfig::new(kind, base_url, format!("{name}-model"))
         }
     }
 
@@ -107,7 +102,7 @@ fn a_batch_runs_at_once_and_answers_in_order() {
     let sims = Sims::new().add("sim", ProviderKind::Openai, latency(200));
     let home = home_with(&sims, "");
     let lines: String =
-        (1..=5).map(|i| format!("{{\"messages\": [{{\"role\": \"user\", \"content\": \"q{i}\"}}]}}\n")).collect();
+        (1..=50).map(|i| format!("{{\"messages\": [{{\"role\": \"user\", \"content\": \"q{i}\"}}]}}\n")).collect();
     std::fs::write(home.path().join("batch.jsonl"), lines).unwrap();
     let out = home.run(&["ai", "batch", home.path().join("batch.jsonl").to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
@@ -119,8 +114,68 @@ fn a_batch_runs_at_once_and_answers_in_order() {
         assert_eq!(a["cached"], false);
         assert_eq!(a["usage"]["output_tokens"], 20);
     }
-    assert_eq!(answers.len(), 5);
-    assert_eq!(sims.stats("sim").max_in_flight.load(Ordering::SeqCst), 5, "all five were in flight at once");
+    assert_eq!(answers.len(), 50);
+    // The default max_concurrency (64) sends all fifty in one wave.
+    assert_eq!(sims.stats("sim").max_in_flight.load(Ordering::SeqCst), 50, "all fifty were in flight at once");
+}
+
+#[test]
+fn each_provider_keeps_to_its_max_concurrency_and_the_batch_cap() {
+    let sims =
+        Sims::new().add("narrow", ProviderKind::Openai, latency(30)).add("wide", ProviderKind::Anthropic, latency(30));
+    let mut config = sims.ai_config();
+    config.providers.get_mut("narrow").unwrap().max_concurrency = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let reqs: Vec<AiRequest> = (0..40)
+        .map(|i| AiRequest { provider: Some(["narrow", "wide"][i % 2].into()), ..AiRequest::prompt(format!("q{i}")) })
+        .collect();
+    let answers = sims.runtime.block_on(router(&config, dir.path()).batch(&reqs));
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let most = |name: &str| sims.stats(name).max_in_flight.load(Ordering::SeqCst);
+    assert_eq!((most("narrow"), most("wide")), (3, 20), "narrow holds to 3, wide takes its 20 at once");
+    // `[ai] concurrency` still caps a batch as a whole.
+    config.concurrency = Some(4);
+    config.cache_ttl_secs = 0;
+    let dir = tempfile::tempdir().unwrap();
+    let only_wide: Vec<AiRequest> = reqs.iter().filter(|r| r.provider.as_deref() == Some("wide")).cloned().collect();
+    sims.stats("wide").max_in_flight.store(0, Ordering::SeqCst);
+    let answers = sims.runtime.block_on(router(&config, dir.path()).batch(&only_wide));
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(most("wide"), 4);
+}
+
+#[test]
+fn a_429_narrows_the_provider_and_answers_widen_it_again() {
+    // A provider that answers 8 at once and refuses more with 429 and
+    // Retry-After: 1, as a rate limiter does.
+    let limited = SimConfig {
+        capacity: Some(8),
+        retry_after: Some(1),
+        latency: Duration::from_millis(50),
+        ..SimConfig::default()
+    };
+    let sims = Sims::new().add("limited", ProviderKind::Openai, limited);
+    let config = AiConfig { max_retries: 4, cache_ttl_secs: 0, ..sims.ai_config() };
+    let dir = tempfile::tempdir().unwrap();
+    let router = router(&config, dir.path());
+    assert_eq!(router.limits()["limited"], 64);
+    let reqs: Vec<AiRequest> = (0..40).map(|i| AiRequest::prompt(format!("q{i}"))).collect();
+    let answers = sims.runtime.block_on(router.batch(&reqs));
+    assert!(answers.iter().all(Result::is_ok), "{:?}", answers.iter().find(|a| a.is_err()));
+    let narrowed = router.limits()["limited"];
+    assert!(narrowed <= 16, "rounds of 429s halve the limit from 64 toward 8, got {narrowed}");
+    assert!(sims.stats("limited").throttled.load(Ordering::SeqCst) > 0);
+    // Answers raise it again, one per round of answers.
+    for r in &reqs[..10] {
+        sims.runtime.block_on(router.query(r)).unwrap();
+    }
+    let ten_later = router.limits()["limited"];
+    for _ in 0..30 {
+        let answers = sims.runtime.block_on(router.batch(&reqs[..8]));
+        assert!(answers.iter().all(Result::is_ok));
+    }
+    let widened = router.limits()["limited"];
+    assert!(widened > ten_later && ten_later >= narrowed, "{narrowed} -> {ten_later} -> {widened}");
 }
 
 #[test]

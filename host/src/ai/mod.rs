@@ -11,6 +11,7 @@
 
 mod anthropic;
 pub mod caller;
+pub mod gate;
 pub mod ledger;
 mod openai;
 pub mod provider;

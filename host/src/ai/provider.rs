@@ -7,23 +7,31 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::gate::Gate;
 use super::{AiError, AiRequest, AiResponse, Usage, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Source;
 
 /// A provider from `[ai.providers.NAME]`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Provider {
     /// Its name.
     pub name: String,
     /// Its settings.
     pub config: ProviderConfig,
+    /// Its in-flight limit.
+    pub gate: Gate,
 }
 
 /// The most of an error body quoted in a message.
 const ERROR_BODY_LIMIT: usize = 300;
 
 impl Provider {
+    /// The provider `name` configured by `config`.
+    pub fn new(name: &str, config: &ProviderConfig) -> Self {
+        Provider { name: name.to_owned(), config: config.clone(), gate: Gate::new(config.max_concurrency) }
+    }
+
     /// The prices of `model` (dollars per million input and output tokens):
     /// the provider's for its default model, a listed model's own; `None`
     /// for a model the config does not list.

@@ -58,11 +58,7 @@ impl AiRouter {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| AiError::Client(Source::new(e)))?;
-        let providers = config
-            .providers
-            .iter()
-            .map(|(name, c)| (name.clone(), Provider { name: name.clone(), config: c.clone() }))
-            .collect();
+        let providers = config.providers.iter().map(|(name, c)| (name.clone(), Provider::new(name, c))).collect();
         let ledger = Ledger::new(cache, Duration::from_secs(config.cache_ttl_secs), clock);
         Ok(AiRouter { providers, config: config.clone(), client, ledger, tally: Tally::default() })
     }
@@ -147,10 +143,11 @@ impl AiRouter {
         Ok(answer)
     }
 
-    /// One HTTP request: reserve the caller's request and tokens and the
-    /// day's spending, send (with `max_tokens` the output reserved), settle
-    /// to the usage reported. A request dropped in flight is recorded as
-    /// cancelled and keeps its reservations ([`InFlight`]).
+    /// One HTTP request: wait for a place at the provider's gate, reserve
+    /// the caller's request and tokens and the day's spending, send (with
+    /// `max_tokens` the output reserved), settle to the usage reported. A
+    /// request dropped in flight is recorded as cancelled and keeps its
+    /// reservations ([`InFlight`]).
     async fn attempt<'t>(
         &self,
         provider: &Provider,
@@ -158,6 +155,8 @@ impl AiRouter {
         caller: &Caller,
         on_text: Option<&mut (dyn FnMut(&str) + Send + 't)>,
     ) -> Result<AiResponse, AiError> {
+        // Reserve only once on the wire: a queued request holds no budget.
+        let permit = provider.gate.enter().await;
         let wanted = req.max_tokens.unwrap_or(provider.config.default_max_tokens);
         let (reservation, sent) = match &caller.budget {
             Some(budget) => {
@@ -193,6 +192,11 @@ impl AiRouter {
             Some(on_text) => provider.stream(&self.client, &sent, on_text).await,
             None => provider.complete(&self.client, &sent).await,
         };
+        match &result {
+            Ok(_) => permit.answered(),
+            Err(AiError::Status { status: 429, .. }) => permit.throttled(),
+            Err(_) => drop(permit),
+        }
         flight.land(&result)?;
         result
     }
@@ -212,11 +216,20 @@ impl AiRouter {
         self.batch_for(reqs, &Caller::user()).await
     }
 
-    /// Many queries at once (at most `[ai] concurrency` in flight); results
-    /// in input order, each its own success or failure.
+    /// Many queries at once: each provider's gate lets at most its
+    /// `max_concurrency` onto the wire (fewer after a 429), and `[ai]
+    /// concurrency`, if set, caps the batch as a whole. Results in input
+    /// order, each its own success or failure.
     pub async fn batch_for(&self, reqs: &[AiRequest], caller: &Caller) -> Vec<Result<AiResponse, AiError>> {
         let queries: Vec<_> = reqs.iter().map(|r| self.query_for(r, caller)).collect();
-        futures::stream::iter(queries).buffered(self.config.concurrency).collect().await
+        let width = self.config.concurrency.unwrap_or(reqs.len()).max(1);
+        futures::stream::iter(queries).buffered(width).collect().await
+    }
+
+    /// Each provider's in-flight limit now (its `max_concurrency`, or less
+    /// after a 429).
+    pub fn limits(&self) -> BTreeMap<String, usize> {
+        self.providers.iter().map(|(name, p)| (name.clone(), p.gate.limit())).collect()
     }
 
     /// The user's query raced over `providers`; see

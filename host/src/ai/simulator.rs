@@ -59,6 +59,9 @@ pub struct SimConfig {
     pub fault: Fault,
     /// The API key clients must send; `None` accepts any.
     pub api_key: Option<String>,
+    /// The most requests answered at once: one more is refused at once with
+    /// `429` (and `retry_after`), as a provider's concurrency limit does.
+    pub capacity: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -73,6 +76,7 @@ impl Default for SimConfig {
             output_tokens: 20,
             fault: Fault::None,
             api_key: None,
+            capacity: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct SimStats {
     pub in_flight: AtomicU64,
     /// The most requests answered at once.
     pub max_in_flight: AtomicU64,
+    /// Requests refused with 429 for going over `capacity`.
+    pub throttled: AtomicU64,
 }
 
 struct Sim {
@@ -147,6 +153,8 @@ impl Simulator {
 /// cancelled by its client.
 struct InFlight {
     stats: Arc<SimStats>,
+    /// Requests in flight, this one included, when it arrived.
+    now: u64,
     done: bool,
 }
 
@@ -155,7 +163,7 @@ impl InFlight {
         stats.requests.fetch_add(1, Ordering::SeqCst);
         let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight { stats: stats.clone(), done: false }
+        InFlight { stats: stats.clone(), now, done: false }
     }
 
     fn finish(mut self) {
@@ -205,6 +213,11 @@ async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) 
     let guard = InFlight::new(&sim.stats);
     let n = sim.stats.requests.load(Ordering::SeqCst);
     let c = &sim.config;
+    if c.capacity.is_some_and(|cap| guard.now > cap) {
+        sim.stats.throttled.fetch_add(1, Ordering::SeqCst);
+        guard.finish();
+        return error(429, "too many requests at once", c.retry_after);
+    }
     if let Some(key) = &c.api_key {
         let sent = match format {
             Format::OpenAi => headers

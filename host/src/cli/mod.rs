@@ -11,6 +11,7 @@ mod cache;
 mod context;
 mod output;
 mod plugins;
+mod rlimit;
 mod run;
 mod shell;
 mod stats;
@@ -99,6 +100,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 /// Parse the process arguments, run, and return the exit status.
 pub fn main() -> ExitCode {
     crate::metrics::process_start();
+    rlimit::raise_open_files();
     let cli = Cli::parse();
     let cx = match Context::new(&cli.global, cli.command.pooling()) {
         Ok(cx) => cx,

@@ -62,6 +62,10 @@ pub(super) struct AiRun<'a> {
     pub sequential: Duration,
     /// The same five as a batch.
     pub batch: Duration,
+    /// 50 queries as a batch, default settings.
+    pub batch_50: Duration,
+    /// 500 queries as a batch, `max_concurrency = 500`.
+    pub batch_500: Duration,
     /// A fallback across the three providers.
     pub fallback: Duration,
     /// The provider whose answer the fallback returned.
@@ -81,6 +85,13 @@ pub(super) fn ai(run: &AiRun<'_>) -> Vec<Figure> {
             .seed(">= 5x sequential (met within L + 100 ms)", Verdict::of(run.batch <= bound))
             .isaac(&format!("<= {:.0} ms (L + 100 ms)", ms(bound)), run.batch <= bound),
         Figure::info("ai", "batch speedup", run.sequential.as_secs_f64() / run.batch.as_secs_f64(), "x"),
+        Figure::info("ai", &format!("50 queries at {:.0} ms, batch, defaults", ms(l)), ms(run.batch_50), "ms")
+            .isaac(&format!("<= {:.0} ms (L + 100 ms)", ms(bound)), run.batch_50 <= bound),
+        Figure::info("ai", &format!("500 queries at {:.0} ms, max_concurrency 500", ms(l)), ms(run.batch_500), "ms")
+            .isaac(
+                &format!("<= {:.0} ms (L + 500 ms)", ms(l) + 500.0),
+                run.batch_500 <= l + Duration::from_millis(500),
+            ),
         Figure::info(
             "ai",
             &format!("fallback across {:.0}/{:.0}/{:.0} ms", ms(l / 4), ms(l / 2), ms(l)),
@@ -212,14 +223,27 @@ mod tests {
             latency: 200 * MS,
             sequential: 1000 * MS,
             batch: 300 * MS,
+            batch_50: 300 * MS,
+            batch_500: 700 * MS,
             fallback: 60 * MS,
             winner: "quarter",
             peak_mib: 20.0,
         };
         assert_eq!(verdicts(&ai(&run), "5 queries at 200 ms, batch"), (Verdict::Pass, Verdict::Pass));
         assert_eq!(verdicts(&ai(&run), "fallback"), (Verdict::Pass, Verdict::Pass), "60 ms <= 50 + 10 ms");
-        let late = AiRun { batch: 301 * MS, fallback: 61 * MS, winner: "half", ..run };
+        assert_eq!(verdicts(&ai(&run), "50 queries").1, Verdict::Pass);
+        assert_eq!(verdicts(&ai(&run), "500 queries").1, Verdict::Pass);
+        let late = AiRun {
+            batch: 301 * MS,
+            batch_50: 301 * MS,
+            batch_500: 701 * MS,
+            fallback: 61 * MS,
+            winner: "half",
+            ..run
+        };
         assert_eq!(verdicts(&ai(&late), "5 queries at 200 ms, batch"), (Verdict::Fail, Verdict::Fail));
+        assert_eq!(verdicts(&ai(&late), "50 queries").1, Verdict::Fail);
+        assert_eq!(verdicts(&ai(&late), "500 queries").1, Verdict::Fail);
         assert_eq!(verdicts(&ai(&late), "fallback"), (Verdict::Fail, Verdict::Fail));
     }
 

@@ -8,8 +8,8 @@ use clap::Args;
 use crate::ai::{AiError, AiRequest, AiResponse};
 use crate::cli::{Context, Failure, output};
 
-/// Run every request of FILE at once (at most `[ai] concurrency` in
-/// flight). Each line: `{"messages": [{"role": "user", "content": "..."}]}`
+/// Run every request of FILE at once (at most each provider's
+/// `max_concurrency` in flight, fewer after a 429). Each line: `{"messages": [{"role": "user", "content": "..."}]}`
 /// with optional `provider`, `model`, `max_tokens`, `temperature`. Prints one
 /// JSON object per line, in input order: an answer as `isaac ai query --json`
 /// prints it, or `{"error": "..."}`. Exit status 1 if any failed.

@@ -42,6 +42,10 @@ pub struct SimulateArgs {
     /// Require this API key (Authorization: Bearer, or x-api-key).
     #[arg(long)]
     api_key: Option<String>,
+    /// Answer at most N requests at once; refuse more with 429 (and
+    /// `--retry-after`).
+    #[arg(long)]
+    capacity: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,6 +91,7 @@ pub fn run(args: SimulateArgs) -> Result<u8, Failure> {
             FaultArg::CutStream => Fault::CutStream,
         },
         api_key: args.api_key,
+        capacity: args.capacity,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime
