@@ -15,7 +15,7 @@ use isaac_host::cache::lmdb::LmdbStore;
 use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, Durability};
 use isaac_host::state::State;
-use isaac_host::testing::Zipf;
+use isaac_host::testing::{Trace, compare_policies};
 
 fn cache(dir: &std::path::Path, config: CacheConfig) -> MultiLevelCache {
     let state = State::open(dir, 8192).unwrap();
@@ -108,30 +108,23 @@ fn writes(c: &mut Criterion, keys: &[String], value: &[u8]) {
 }
 
 /// A cache-aside trace: get; on a miss, set. Prints the hit rate per tier
-/// and moka's with the same in-memory capacity (L1 + L2 entries).
+/// on Zipf 0.99 at the default capacity, then the memory tiers' policy
+/// beside moka and a plain LRU holding as many entries, on each trace at 1 %
+/// and 10 % of the keys.
 fn hit_rates() {
     const KEYS: usize = 100_000;
     const REQUESTS: usize = 1_000_000;
     let dir = tempfile::tempdir().unwrap();
-    let config = CacheConfig::default();
-    let capacity = (config.l1_entries + config.l2_entries) as u64;
-    let ours = cache(dir.path(), config);
+    let ours = cache(dir.path(), CacheConfig::default());
     let ns = Namespace::user();
     ours.reset_stats().unwrap();
-    let moka: moka::sync::Cache<usize, Arc<[u8]>> = moka::sync::Cache::new(capacity);
     let names = keys(KEYS);
-    let value: Arc<[u8]> = vec![1u8; 64].into();
-    let (mut zipf, mut moka_hits) = (Zipf::new(KEYS, 0.99, 42), 0u64);
+    let value = vec![1u8; 64];
     let start = Instant::now();
-    for _ in 0..REQUESTS {
-        let k = zipf.next_rank();
-        if ours.get(&ns, &names[k]).unwrap().is_none() {
-            ours.set(&ns, &names[k], &value, Expiry::Never).unwrap();
-        }
-        if moka.get(&k).is_some() {
-            moka_hits += 1;
-        } else {
-            moka.insert(k, value.clone());
+    for k in Trace::Zipf.generate(KEYS, REQUESTS, 42) {
+        let name = &names[k as usize];
+        if ours.get(&ns, name).unwrap().is_none() {
+            ours.set(&ns, name, &value, Expiry::Never).unwrap();
         }
     }
     let took = start.elapsed();
@@ -143,7 +136,20 @@ fn hit_rates() {
     println!("  isaac L1+L2 (memory)   {:6.2} %", 100.0 * s.memory_hit_rate);
     println!("  isaac L3 (LMDB)        {:6.2} %", pct(s.counters.l3_hits));
     println!("  isaac overall          {:6.2} %", 100.0 * s.hit_rate);
-    println!("  moka ({capacity} entries)     {:6.2} %", pct(moka_hits));
+    println!("memory-tier policy beside moka and LRU at the same entry capacity ({REQUESTS} requests):");
+    for trace in Trace::ALL {
+        let asked = trace.generate(KEYS, REQUESTS, 42);
+        for capacity in [KEYS / 100, KEYS / 10] {
+            let r = compare_policies(&asked, capacity);
+            println!(
+                "  {:24} {capacity:6} entries: isaac {:6.2} %  moka {:6.2} %  LRU {:6.2} %",
+                trace.name(),
+                100.0 * r.isaac,
+                100.0 * r.moka,
+                100.0 * r.lru
+            );
+        }
+    }
 }
 
 criterion_group!(benches, tiers);

@@ -55,6 +55,7 @@
 //! kept in L3 too and preloaded into L1 on a process's first `get`, so a
 //! restart does not start cold.
 
+mod admission;
 mod atomic;
 pub mod clock;
 pub mod entry;
@@ -64,8 +65,8 @@ pub mod redis;
 pub mod stats;
 pub mod store;
 pub mod tiers;
+pub(crate) mod traces;
 pub mod usage;
-pub(crate) mod zipf;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -398,7 +399,7 @@ impl MultiLevelCache {
         self.lookup(ns, key, true)
     }
 
-    /// L1, L2, then L3, promoting a hit to L1; `counted`: an explicit get,
+    /// L1, L2, then L3, keeping an L3 hit in memory; `counted`: an explicit get,
     /// counted in the statistics and the key's usage count.
     fn lookup(&self, ns: &Namespace, key: &str, counted: bool) -> Result<Option<Bytes>, CacheError> {
         self.check_key(key)?;
@@ -410,9 +411,7 @@ impl MultiLevelCache {
             if counted {
                 inner.usage.touch(&full);
             }
-            let (found, moves) = inner.tiers.lookup(&full, now);
-            inner.record(moves);
-            match found {
+            match inner.tiers.lookup(&full, now) {
                 Found::L1(value) => {
                     inner.counters.l1_hits += u64::from(counted);
                     return Ok(Some(value));

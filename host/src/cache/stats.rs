@@ -22,7 +22,8 @@ pub struct Counters {
     pub sets: u64,
     /// Entries moved from L1 to L2.
     pub l1_evictions: u64,
-    /// Entries dropped from L2 (still in L3).
+    /// Entries dropped from memory (still in L3): from L2, or from L1 when
+    /// L2 did not admit them.
     pub l2_evictions: u64,
     /// Expired entries found and removed (by a get or a sweep).
     pub expirations: u64,

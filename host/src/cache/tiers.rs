@@ -1,10 +1,15 @@
 //! L1 (hot) and L2 (warm): two LRU lists, each bounded in entries and in
-//! bytes. A new or promoted entry goes to L1; L1's least recently used entry
-//! moves to L2; L2's leaves memory (it stays in L3). An entry too large for
-//! L1's byte budget is not kept in memory at all.
+//! bytes, arranged as W-TinyLFU arranges its window and main space. A new
+//! entry (written, or read from L3) goes to L1, which keeps what was used
+//! lately; L1's least recently used entry moves to L2 if TinyLFU admits it
+//! ([`Admission`]: it was asked for more often than the entry L2 would drop
+//! for it), else it leaves memory; L2 keeps what is used often, its hits
+//! stay in it, and its least recently used entry leaves memory (it stays in
+//! L3). An entry too large for L1's byte budget is not kept in memory.
 
 use lru::LruCache;
 
+use super::admission::Admission;
 use super::entry::{Bytes, Entry};
 
 /// Bytes charged per entry on top of its key and value (list links, the
@@ -25,14 +30,21 @@ pub struct TierLimits {
 }
 
 struct Tier {
-    lru: LruCache<Box<str>, Entry>,
+    /// Keyed with foldhash, seeded per process: a few nanoseconds a get
+    /// where SipHash takes tens.
+    lru: LruCache<Box<str>, Entry, foldhash::fast::RandomState>,
     bytes: usize,
     limits: TierLimits,
 }
 
 impl Tier {
     fn new(limits: TierLimits) -> Self {
-        Tier { lru: LruCache::unbounded(), bytes: 0, limits }
+        Tier { lru: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()), bytes: 0, limits }
+    }
+
+    /// Whether `key` and `entry` fit without evicting anything.
+    fn has_room(&self, key: &str, entry: &Entry) -> bool {
+        self.lru.len() < self.limits.entries && self.bytes + cost(key, entry) <= self.limits.bytes
     }
 
     /// Insert (replacing any entry of the same key) and return what no
@@ -91,7 +103,8 @@ pub enum Found {
 pub struct Moves {
     /// From L1 to L2.
     pub demoted: u64,
-    /// Out of L2 (still in L3).
+    /// Out of memory (still in L3): from L2, or from L1 when L2 did not
+    /// admit them.
     pub dropped: u64,
 }
 
@@ -99,48 +112,73 @@ pub struct Moves {
 pub struct MemoryTiers {
     l1: Tier,
     l2: Tier,
+    admission: Admission,
 }
 
 impl MemoryTiers {
     /// Empty tiers with these limits.
     pub fn new(l1: TierLimits, l2: TierLimits) -> Self {
-        MemoryTiers { l1: Tier::new(l1), l2: Tier::new(l2) }
+        let admission = Admission::new(l1.entries.saturating_add(l2.entries));
+        MemoryTiers { l1: Tier::new(l1), l2: Tier::new(l2), admission }
     }
 
-    /// Look `key` up at `now_ms`: L1, then L2 (promoting a hit to L1).
-    pub fn lookup(&mut self, key: &str, now_ms: u64) -> (Found, Moves) {
-        if let Some(entry) = self.l1.lru.get(key) {
-            if !entry.expired(now_ms) {
-                return (Found::L1(entry.value.clone()), Moves::default());
-            }
-            self.l1.remove(key);
-            return (Found::Expired, Moves::default());
-        }
-        match self.l2.remove(key) {
-            Some(entry) if entry.expired(now_ms) => (Found::Expired, Moves::default()),
-            Some(entry) => {
-                let value = entry.value.clone();
-                let moves = self.insert(key.into(), entry);
-                (Found::L2(value), moves)
-            }
-            None => (Found::Absent, Moves::default()),
-        }
+    /// Look `key` up at `now_ms`: L1, then L2. A hit is the most recently
+    /// used of its tier; an expired entry is removed. Every lookup, found
+    /// or not, counts toward the key's frequency.
+    pub fn lookup(&mut self, key: &str, now_ms: u64) -> Found {
+        let found = self.find(key, now_ms);
+        let hash = self.admission.hash(key);
+        self.admission.record(hash, matches!(found, Found::L1(_) | Found::L2(_)));
+        found
     }
 
-    /// Put `entry` in L1 (dropping any older copy), moving what no longer
-    /// fits down. An entry larger than L1's byte budget is not kept.
+    fn find(&mut self, key: &str, now_ms: u64) -> Found {
+        for (tier, found) in [(&mut self.l1, Found::L1 as fn(Bytes) -> Found), (&mut self.l2, Found::L2)] {
+            if let Some(entry) = tier.lru.get(key) {
+                if !entry.expired(now_ms) {
+                    return found(entry.value.clone());
+                }
+                tier.remove(key);
+                return Found::Expired;
+            }
+        }
+        Found::Absent
+    }
+
+    /// Put `entry` in memory, replacing any older copy: in place if the key
+    /// is in L2, else in L1, moving what no longer fits down (through
+    /// admission) or out. An entry larger than L1's byte budget is not kept.
     pub fn insert(&mut self, key: Box<str>, entry: Entry) -> Moves {
-        self.l2.remove(&key);
         if cost(&key, &entry) > self.l1.limits.bytes {
-            self.l1.remove(&key);
+            self.remove(&key);
             return Moves::default();
+        }
+        if self.l2.lru.contains(&*key) {
+            return Moves { demoted: 0, dropped: self.l2.insert(key, entry).len() as u64 };
         }
         let mut moves = Moves::default();
         for (k, e) in self.l1.insert(key, entry) {
-            moves.demoted += 1;
-            moves.dropped += self.l2.insert(k, e).len() as u64;
+            if self.admits(&k, &e) {
+                moves.demoted += 1;
+                moves.dropped += self.l2.insert(k, e).len() as u64;
+            } else {
+                moves.dropped += 1;
+            }
         }
         moves
+    }
+
+    /// Whether L2 takes `key` from L1: when it has room, or when `key` was
+    /// asked for more often than L2's least recently used entry, which it
+    /// would evict. On a tie the entry already in L2 stays: one-hit keys,
+    /// a scan, cannot flush it.
+    fn admits(&self, key: &str, entry: &Entry) -> bool {
+        if self.l2.has_room(key, entry) {
+            return true;
+        }
+        let Some((victim, _)) = self.l2.lru.peek_lru() else { return true };
+        let frequency = |k: &str| self.admission.frequency(self.admission.hash(k));
+        frequency(key) > frequency(victim)
     }
 
     /// Forget `key`; whether it was in memory.
@@ -190,30 +228,53 @@ mod tests {
     }
 
     #[test]
-    fn l1_overflow_moves_to_l2_and_l2_hits_come_back() {
+    fn l1_overflow_moves_to_l2_and_l2_hits_stay_there() {
         let mut t = tiers(2, 2);
         for k in ["a", "b", "c"] {
             t.insert(k.into(), entry(k.as_bytes(), 0));
         }
         assert_eq!(t.lens(), (2, 1));
-        let (found, moves) = t.lookup("a", 0);
-        assert!(matches!(found, Found::L2(v) if &*v == b"a"));
-        assert_eq!(moves, Moves { demoted: 1, dropped: 0 });
-        assert!(matches!(t.lookup("a", 0).0, Found::L1(_)));
-        // d, e push b and c down; L2 holds two, so one leaves memory.
+        assert!(matches!(t.lookup("a", 0), Found::L2(v) if &*v == b"a"));
+        assert!(matches!(t.lookup("a", 0), Found::L2(_)), "a hit in L2 stays in L2");
+        // d fills L2 (it has room); e pushes c down to a full L2.
         t.insert("d".into(), entry(b"d", 0));
-        let moves = t.insert("e".into(), entry(b"e", 0));
         assert_eq!(t.lens(), (2, 2));
-        assert_eq!(moves.demoted, 1);
-        assert!(matches!(t.lookup("zzz", 0).0, Found::Absent));
+        assert!(matches!(t.lookup("zzz", 0), Found::Absent));
+        // A write to a key in L2 replaces it there.
+        t.insert("a".into(), entry(b"A", 0));
+        assert!(matches!(t.lookup("a", 0), Found::L2(v) if &*v == b"A"));
+    }
+
+    #[test]
+    fn a_full_l2_admits_only_what_is_asked_for_more_often_than_its_victim() {
+        let mut t = tiers(1, 2);
+        for k in ["a", "b", "c"] {
+            t.insert(k.into(), entry(b"v", 0));
+        }
+        // L2 = [a, b], L1 = [c]. b is asked for once, then a five times.
+        t.lookup("b", 0);
+        for _ in 0..5 {
+            t.lookup("a", 0);
+        }
+        // d pushes c, never asked for, down: L2's victim b was asked for once.
+        let moves = t.insert("d".into(), entry(b"v", 0));
+        assert_eq!(moves, Moves { demoted: 0, dropped: 1 });
+        assert!(!t.contains("c") && t.contains("b"), "a one-hit key cannot flush L2");
+        // d is asked for three times, then e pushes it down: it beats b.
+        for _ in 0..3 {
+            t.lookup("d", 0);
+        }
+        let moves = t.insert("e".into(), entry(b"v", 0));
+        assert_eq!(moves, Moves { demoted: 1, dropped: 1 });
+        assert!(t.contains("d") && t.contains("a") && !t.contains("b"));
     }
 
     #[test]
     fn expired_entries_are_removed_on_lookup() {
         let mut t = tiers(2, 2);
         t.insert("a".into(), entry(b"a", 100));
-        assert!(matches!(t.lookup("a", 99).0, Found::L1(_)));
-        assert!(matches!(t.lookup("a", 100).0, Found::Expired));
+        assert!(matches!(t.lookup("a", 99), Found::L1(_)));
+        assert!(matches!(t.lookup("a", 100), Found::Expired));
         assert!(!t.contains("a"));
     }
 

@@ -24,7 +24,8 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct UsageCounts {
     capacity: usize,
-    counts: HashMap<Arc<str>, u64>,
+    /// Keyed with foldhash: this map is touched on every get.
+    counts: HashMap<Arc<str>, u64, foldhash::fast::RandomState>,
     /// One entry per key, with its count when pushed (possibly stale).
     heap: BinaryHeap<Reverse<Pushed>>,
 }
@@ -57,7 +58,7 @@ impl Ord for Pushed {
 impl UsageCounts {
     /// An empty table tracking at most `capacity` keys (at least one).
     pub fn new(capacity: usize) -> Self {
-        UsageCounts { capacity: capacity.max(1), counts: HashMap::new(), heap: BinaryHeap::new() }
+        UsageCounts { capacity: capacity.max(1), counts: HashMap::default(), heap: BinaryHeap::new() }
     }
 
     /// Count one use of `key`.

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
+use super::policies::PolicyRates;
 use super::{Figure, Verdict};
+use crate::cache::traces::Trace;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -147,6 +149,29 @@ pub(super) fn cache(run: &CacheRun<'_>) -> Vec<Figure> {
         ),
         Figure::info("memory", "peak RSS, cache", run.peak_mib, "MiB"),
     ]
+}
+
+/// The memory tiers beside moka and LRU: per trace and capacity (entries,
+/// of `keys` keys), isaac's hit rate judged against moka's on the Zipf
+/// traces and against LRU's, less two points, on the recency trace.
+pub(super) fn policies(keys: usize, rows: &[(Trace, usize, PolicyRates)]) -> Vec<Figure> {
+    rows.iter()
+        .map(|&(trace, capacity, r)| {
+            let pct = |x: f64| x * 100.0;
+            let name = format!(
+                "hit rate, memory tiers, {} at {} % ({capacity} entries): moka {:.2} %, LRU {:.2} %",
+                trace.name(),
+                100 * capacity / keys.max(1),
+                pct(r.moka),
+                pct(r.lru)
+            );
+            let figure = Figure::info("cache", &name, pct(r.isaac), "%");
+            match trace {
+                Trace::Zipf | Trace::ZipfWithScans => figure.isaac(">= moka", r.isaac >= r.moka),
+                Trace::Recency => figure.isaac(">= LRU - 2 points", r.isaac >= r.lru - 0.02),
+            }
+        })
+        .collect()
 }
 
 /// `isaac run` with `n` plugins installed: cold once, warm (median of

@@ -6,6 +6,7 @@
 
 mod judge;
 mod phases;
+pub mod policies;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -6,12 +6,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Figure, Report, SuiteOptions, judge};
+use super::{Figure, Report, SuiteOptions, judge, policies};
 use crate::ai::simulator::{SimConfig, Simulator};
 use crate::ai::{AiRequest, AiRouter};
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
-use crate::cache::zipf::Zipf;
+use crate::cache::traces::{Trace, Zipf};
 use crate::cache::{Expiry, MultiLevelCache, Namespace};
 use crate::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
 use crate::host::Host;
@@ -294,6 +294,15 @@ fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<
         memory_entries,
         peak_mib: peak_mib(),
     }));
+    // After the peak above: the traces are the benchmark's memory, not the cache's.
+    let mut rows = Vec::new();
+    for trace in Trace::ALL {
+        let keys_asked = trace.generate(keys.len(), o.zipf_requests, 42);
+        for capacity in [keys.len() / 100, keys.len() / 10] {
+            rows.push((trace, capacity, policies::compare(&keys_asked, capacity)));
+        }
+    }
+    figures.extend(judge::policies(keys.len(), &rows));
     Ok(())
 }
 
