@@ -154,7 +154,10 @@ pub(super) fn cache(run: &CacheRun<'_>) -> Vec<Figure> {
 /// The memory tiers beside moka and LRU: per trace and capacity (entries,
 /// of `keys` keys), isaac's hit rate judged against moka's on the Zipf
 /// traces and against LRU's, less two points, on the recency trace.
-pub(super) fn policies(keys: usize, rows: &[(Trace, usize, PolicyRates)]) -> Vec<Figure> {
+/// A trace shorter than `SETTLE × capacity` requests is reported but not
+/// judged: the admission filter's period has not had the steps to settle.
+pub(super) fn policies(keys: usize, requests: usize, rows: &[(Trace, usize, PolicyRates)]) -> Vec<Figure> {
+    const SETTLE: usize = 100;
     rows.iter()
         .map(|&(trace, capacity, r)| {
             let pct = |x: f64| x * 100.0;
@@ -165,11 +168,15 @@ pub(super) fn policies(keys: usize, rows: &[(Trace, usize, PolicyRates)]) -> Vec
                 pct(r.moka),
                 pct(r.lru)
             );
-            let figure = Figure::info("cache", &name, pct(r.isaac), "%");
-            match trace {
-                Trace::Zipf | Trace::ZipfWithScans => figure.isaac(">= moka", r.isaac >= r.moka),
-                Trace::Recency => figure.isaac(">= LRU - 2 points", r.isaac >= r.lru - 0.02),
+            let (target, ok) = match trace {
+                Trace::Zipf | Trace::ZipfWithScans => (">= moka", r.isaac >= r.moka),
+                Trace::Recency => (">= LRU - 2 points", r.isaac >= r.lru - 0.02),
+            };
+            let mut figure = Figure::info("cache", &name, pct(r.isaac), "%").isaac(target, ok);
+            if requests < SETTLE * capacity {
+                figure.isaac = Verdict::NotApplicable(format!("judged from {} requests", SETTLE * capacity));
             }
+            figure
         })
         .collect()
 }
@@ -270,6 +277,15 @@ mod tests {
         assert_eq!(verdicts(&ai(&late), "50 queries").1, Verdict::Fail);
         assert_eq!(verdicts(&ai(&late), "500 queries").1, Verdict::Fail);
         assert_eq!(verdicts(&ai(&late), "fallback"), (Verdict::Fail, Verdict::Fail));
+    }
+
+    #[test]
+    fn policies_are_judged_once_the_trace_is_long_enough() {
+        let r = PolicyRates { isaac: 0.57, moka: 0.58, lru: 0.56 };
+        let rows = [(Trace::Zipf, 1000, r), (Trace::Recency, 1000, r), (Trace::Zipf, 10_000, r)];
+        let figures = policies(100_000, 200_000, &rows);
+        let verdicts: Vec<&str> = figures.iter().map(|f| f.isaac.label()).collect();
+        assert_eq!(verdicts, ["FAIL", "PASS", "n/a"]);
     }
 
     #[test]

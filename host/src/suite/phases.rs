@@ -302,7 +302,7 @@ fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<
             rows.push((trace, capacity, policies::compare(&keys_asked, capacity)));
         }
     }
-    figures.extend(judge::policies(keys.len(), &rows));
+    figures.extend(judge::policies(keys.len(), o.zipf_requests, &rows));
     Ok(())
 }
 
