@@ -104,7 +104,8 @@ pub struct Settings {
     pub config_file: PathBuf,
     /// Its contents (all defaults when absent).
     pub config: Config,
-    /// Compile threads.
+    /// Compile threads; 0: one per core, counted only when a pool is
+    /// built ([`jobs`](Self::jobs)), which a warm `isaac run` never does.
     pub jobs: usize,
     /// The least important plugin log level printed (and the host's own).
     pub log_level: Level,
@@ -131,11 +132,7 @@ impl Settings {
             },
             None => None,
         };
-        let jobs = flags
-            .jobs
-            .or(env_jobs)
-            .or(config.loader.max_workers)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let jobs = flags.jobs.or(env_jobs).or(config.loader.max_workers).unwrap_or(0);
         let log_level = match (flags.quiet, flags.verbose) {
             (true, _) => Level::Error,
             (false, 0) => Level::Warn,
@@ -144,6 +141,14 @@ impl Settings {
             (false, _) => Level::Trace,
         };
         Ok(Settings { home, config_file, config, jobs, log_level, pooling: flags.pooling.unwrap_or(true) })
+    }
+
+    /// Compile threads: as set, or one per core.
+    pub fn jobs(&self) -> usize {
+        match self.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
     }
 
     /// The settings of home `home` with no flags and no environment: its

@@ -18,7 +18,7 @@ use crate::support::{TestHome, dist, manifest, text};
 
 /// Simulated providers on a runtime of their own, alive as long as this is.
 pub(crate) struct Sims {
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     servers: Vec<(String, ProviderKind, Simulator)>,
 }
 
@@ -34,8 +34,16 @@ impl Sims {
         self
     }
 
+    fn server(&self, name: &str) -> &Simulator {
+        &self.servers.iter().find(|(n, _, _)| n == name).unwrap().2
+    }
+
     pub(crate) fn stats(&self, name: &str) -> &SimStats {
-        &self.servers.iter().find(|(n, _, _)| n == name).unwrap().2.stats
+        &self.server(name).stats
+    }
+
+    pub(crate) fn addr(&self, name: &str) -> std::net::SocketAddr {
+        self.server(name).addr
     }
 
     fn provider(&self, name: &str, kind: ProviderKind, base_url: String) -> ProviderConfig {
@@ -117,6 +125,31 @@ fn a_batch_runs_at_once_and_answers_in_order() {
     assert_eq!(answers.len(), 50);
     // The default max_concurrency (64) sends all fifty in one wave.
     assert_eq!(sims.stats("sim").max_in_flight.load(Ordering::SeqCst), 50, "all fifty were in flight at once");
+}
+
+#[test]
+fn batch_lines_may_be_prompts_and_bad_lines_say_what_a_line_takes() {
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(0));
+    let home = home_with(&sims, "");
+    let lines = [
+        r#"{"prompt": "first"}"#,
+        r#"{"messages": [{"role": "user", "content": "second"}], "max_tokens": 5}"#,
+        r#"{"promt": "typo"}"#,
+        r#"{"prompt": "both", "messages": []}"#,
+        r#"{"model": "sim-1"}"#,
+    ];
+    std::fs::write(home.path().join("batch.jsonl"), lines.join("\n")).unwrap();
+    let out = home.run(&["ai", "batch", home.path().join("batch.jsonl").to_str().unwrap()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "three lines failed");
+    let answers: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(answers[0]["text"], "Simulated answer to: first");
+    assert_eq!(answers[1]["text"], "Simulated answer to: second");
+    let error = |i: usize| answers[i]["error"].as_str().unwrap().to_owned();
+    assert!(error(2).contains(":3:") && error(2).contains("`promt`"), "{}", error(2));
+    assert!(error(2).contains("`prompt`") && error(2).contains("`messages`"), "lists both: {}", error(2));
+    assert!(error(3).contains("not both"), "{}", error(3));
+    assert!(error(4).contains("`prompt`") && error(4).contains("`messages`"), "{}", error(4));
 }
 
 #[test]

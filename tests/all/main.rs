@@ -5,6 +5,7 @@
 mod support;
 
 mod ai;
+mod ai_wire;
 mod architecture;
 mod atomics;
 mod bad_plugins;

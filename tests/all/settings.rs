@@ -95,7 +95,7 @@ fn the_documented_precedence_is_the_resolved_one() {
                 std::fs::remove_file(home.join("config.toml")).unwrap();
                 let cores = std::thread::available_parallelism().unwrap().get();
                 assert_eq!(row.default, "all cores");
-                assert_eq!(resolve(&Flags::default(), &env[..1]).jobs, cores);
+                assert_eq!(resolve(&Flags::default(), &env[..1]).jobs(), cores);
             }
             "log level" => {
                 assert!(row.env.is_empty() && row.config.is_empty());

@@ -1,6 +1,7 @@
 //! A simulated AI provider: a real HTTP server on loopback that speaks both
 //! wire formats (OpenAI-compatible `POST /v1/chat/completions` and Anthropic
-//! `POST /v1/messages`, whole or streamed as server-sent events), with a set
+//! `POST /v1/messages`, whole or streamed as server-sent events, in the
+//! shapes the official SDKs parse; `GET /v1/models` in either), with a set
 //! latency, jitter, error rate, token counts and faults. `isaac ai simulate`
 //! runs one; tests and benchmarks start their own. Nothing leaves the
 //! machine.
@@ -21,7 +22,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 /// A deliberate fault in the answers.
@@ -125,6 +126,8 @@ impl Simulator {
             .route("/v1/chat/completions", post(openai))
             .route("/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
+            .route("/v1/models", get(models))
+            .route("/models", get(models))
             .with_state(sim);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -193,6 +196,31 @@ async fn openai(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) ->
 
 async fn anthropic(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     answer(sim, Format::Anthropic, headers, body).await
+}
+
+/// `created` of every answer and model (a fixed time: answers are simulated).
+const CREATED: u64 = 1_767_225_600;
+
+/// The models the simulator answers as: any name works, these are listed.
+const MODELS: [&str; 2] = ["sim-1", "sim-1-mini"];
+
+/// `GET /v1/models`: OpenAI's list, or Anthropic's when the request carries
+/// `anthropic-version` (both SDKs ask it at the same path).
+async fn models(headers: HeaderMap) -> Response {
+    let body = if headers.contains_key("anthropic-version") {
+        let data: Vec<Value> = MODELS
+            .iter()
+            .map(|id| json!({ "type": "model", "id": id, "display_name": id, "created_at": "2026-01-01T00:00:00Z" }))
+            .collect();
+        json!({ "data": data, "has_more": false, "first_id": MODELS[0], "last_id": MODELS[MODELS.len() - 1] })
+    } else {
+        let data: Vec<Value> = MODELS
+            .iter()
+            .map(|id| json!({ "id": id, "object": "model", "created": CREATED, "owned_by": "isaac-simulator" }))
+            .collect();
+        json!({ "object": "list", "data": data })
+    };
+    axum::Json(body).into_response()
 }
 
 fn random(seed: u64) -> f64 {
@@ -270,14 +298,15 @@ async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) 
 fn whole(format: Format, model: &str, text: &str, (input, output): (u64, u64), fault: Fault) -> Response {
     let body = match format {
         Format::OpenAi => json!({
-            "id": "sim", "object": "chat.completion", "model": model,
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }],
+            "id": "chatcmpl-sim", "object": "chat.completion", "created": CREATED, "model": model,
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text },
+                          "logprobs": null, "finish_reason": "stop" }],
             "usage": { "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output },
         }),
         Format::Anthropic => json!({
-            "id": "sim", "type": "message", "role": "assistant", "model": model,
+            "id": "msg_sim", "type": "message", "role": "assistant", "model": model,
             "content": [{ "type": "text", "text": text }],
-            "stop_reason": "end_turn",
+            "stop_reason": "end_turn", "stop_sequence": null,
             "usage": { "input_tokens": input, "output_tokens": output },
         }),
     };
@@ -297,21 +326,35 @@ fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64)
     let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
     match format {
         Format::OpenAi => {
+            let chunk = |choices: Value| {
+                json!({ "id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": CREATED,
+                        "model": model, "system_fingerprint": "fp_sim", "choices": choices })
+            };
+            let choice = |delta: Value, finish: Value| json!([{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]);
+            events.push(data(chunk(choice(json!({ "role": "assistant", "content": "" }), Value::Null))));
             for piece in &pieces {
-                events
-                    .push(data(json!({ "model": model, "choices": [{ "index": 0, "delta": { "content": piece } }] })));
+                events.push(data(chunk(choice(json!({ "content": piece }), Value::Null))));
             }
-            events.push(data(json!({ "model": model, "choices": [], "usage": {
-                "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output } })));
+            events.push(data(chunk(choice(json!({}), json!("stop")))));
+            let mut usage = chunk(json!([]));
+            usage["usage"] =
+                json!({ "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output });
+            events.push(data(usage));
             events.push("data: [DONE]\n\n".to_owned());
         }
         Format::Anthropic => {
             events.push(event(
                 "message_start",
                 json!({ "type": "message_start", "message": {
-                "id": "sim", "model": model, "usage": { "input_tokens": input, "output_tokens": 0 } } }),
+                    "id": "msg_sim", "type": "message", "role": "assistant", "content": [], "model": model,
+                    "stop_reason": null, "stop_sequence": null,
+                    "usage": { "input_tokens": input, "output_tokens": 1 } } }),
             ));
-            events.push(event("content_block_start", json!({ "type": "content_block_start", "index": 0 })));
+            events.push(event(
+                "content_block_start",
+                json!({ "type": "content_block_start", "index": 0, "content_block": { "type": "text", "text": "" } }),
+            ));
+            events.push(event("ping", json!({ "type": "ping" })));
             for piece in &pieces {
                 events.push(event(
                     "content_block_delta",
@@ -320,8 +363,11 @@ fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64)
                 ));
             }
             events.push(event("content_block_stop", json!({ "type": "content_block_stop", "index": 0 })));
-            events
-                .push(event("message_delta", json!({ "type": "message_delta", "usage": { "output_tokens": output } })));
+            events.push(event(
+                "message_delta",
+                json!({ "type": "message_delta", "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+                        "usage": { "output_tokens": output } }),
+            ));
             events.push(event("message_stop", json!({ "type": "message_stop" })));
         }
     }

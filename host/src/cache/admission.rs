@@ -69,7 +69,10 @@ struct Climber {
 impl Admission {
     /// A filter for a cache of `capacity` entries.
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(16);
+        // About 21 bytes per entry (16 in the sketch, 5 in the doorkeeper),
+        // zeroed pages the OS maps only once touched; past 2^24 entries
+        // estimates only grow coarser.
+        let capacity = capacity.clamp(16, 1 << 24);
         let width = (capacity * 8).next_power_of_two();
         let sample = capacity * PERIOD_START as usize;
         // About four bits per key of a first sample: few false positives

@@ -118,7 +118,11 @@ pub struct MemoryTiers {
 impl MemoryTiers {
     /// Empty tiers with these limits.
     pub fn new(l1: TierLimits, l2: TierLimits) -> Self {
-        let admission = Admission::new(l1.entries.saturating_add(l2.entries));
+        // The most entries each tier can hold: its entry limit, or fewer if
+        // its bytes run out first (every entry costs at least the overhead).
+        // The sketch is sized for that, not for an entry limit set sky-high.
+        let most = |t: TierLimits| t.entries.min(t.bytes / ENTRY_OVERHEAD);
+        let admission = Admission::new(most(l1).saturating_add(most(l2)));
         MemoryTiers { l1: Tier::new(l1), l2: Tier::new(l2), admission }
     }
 

@@ -81,7 +81,7 @@ impl Host {
     /// (wasmtime's parallel compilation runs inside it); `None` if the OS
     /// gives no threads: then plugins compile on the calling thread.
     fn pool(&self) -> Option<&rayon::ThreadPool> {
-        let jobs = self.settings.jobs.max(1);
+        let jobs = self.settings.jobs();
         let pool = self.pool.get_or_init(|| {
             let built =
                 rayon::ThreadPoolBuilder::new().num_threads(jobs).thread_name(|i| format!("isaac-compile-{i}")).build();

@@ -177,7 +177,7 @@ impl Host {
 
     /// Compile threads in use.
     pub fn jobs(&self) -> usize {
-        self.settings.jobs
+        self.settings.jobs()
     }
 
     /// The names of the installed plugins (their folders), sorted.

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::ai::{AiError, AiRequest, AiResponse};
+use serde::Deserialize;
+
+use crate::ai::{AiError, AiRequest, AiResponse, Message};
 use crate::cli::{Context, Failure, output};
 
 /// Run every request of FILE at once (at most each provider's
-/// `max_concurrency` in flight, fewer after a 429). Each line: `{"messages": [{"role": "user", "content": "..."}]}`
+/// `max_concurrency` in flight, fewer after a 429). Each line:
+/// `{"prompt": "..."}` or `{"messages": [{"role": "user", "content": "..."}]}`,
 /// with optional `provider`, `model`, `max_tokens`, `temperature`. Prints one
 /// JSON object per line, in input order: an answer as `isaac ai query --json`
 /// prints it, or `{"error": "..."}`. Exit status 1 if any failed.
@@ -32,7 +35,10 @@ pub fn run(cx: &Context, args: BatchArgs) -> Result<u8, Failure> {
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| format!("{}:{}: not a request: {e}", args.file.display(), i + 1))
+            serde_json::from_str::<Line>(line)
+                .map_err(|e| e.to_string())
+                .and_then(Line::request)
+                .map_err(|e| format!("{}:{}: not a request: {e}", args.file.display(), i + 1))
         })
         .collect();
     let requests: Vec<AiRequest> = parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
@@ -55,4 +61,29 @@ pub fn run(cx: &Context, args: BatchArgs) -> Result<u8, Failure> {
         }
     }
     Ok(u8::from(failed))
+}
+
+/// One line of the file: a prompt or a conversation, and the options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    prompt: Option<String>,
+    messages: Option<Vec<Message>>,
+    provider: Option<String>,
+    model: Option<String>,
+    max_tokens: Option<u32>,
+    temperature: Option<f32>,
+}
+
+impl Line {
+    fn request(self) -> Result<AiRequest, String> {
+        let messages = match (self.prompt, self.messages) {
+            (Some(prompt), None) => vec![Message::user(prompt)],
+            (None, Some(messages)) => messages,
+            (Some(_), Some(_)) => return Err("give `prompt` or `messages`, not both".into()),
+            (None, None) => return Err("give `prompt` (text) or `messages` (a conversation)".into()),
+        };
+        let Line { provider, model, max_tokens, temperature, .. } = self;
+        Ok(AiRequest { messages, provider, model, max_tokens, temperature })
+    }
 }
