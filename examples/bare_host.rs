@@ -1,8 +1,8 @@
 //! The baseline for `isaac run`'s start-up: the least a wasmtime host can do
 //! to run one plugin command. It maps one compiled component from isaac's
-//! compiled-code cache, links WASI p2 (isaac's own imports as traps: `hello`
-//! does not call them), instantiates it and calls `run` once. No CLI, no
-//! index, no registry, no sandbox limits.
+//! compiled-code cache, links WASI p2 (isaac's `log` as a no-op, the only
+//! isaac function `hello` imports), instantiates it and calls `run` once. No
+//! CLI, no index, no registry, no sandbox limits.
 //!
 //! ```sh
 //! cargo run --release --example bare_host -- $ISAAC_HOME/compiled/SHA-ENGINE.cwasm hello bars
@@ -36,7 +36,13 @@ fn main() -> wasmtime::Result<()> {
     let component = unsafe { Component::deserialize_file(&engine, file)? };
     let mut linker = Linker::<State>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    linker.define_unknown_imports_as_traps(&component)?;
+    // isaac's own imports of `hello`, as no-ops. Not
+    // `define_unknown_imports_as_traps`: it matches names exactly, so a
+    // plugin built against a newer WASI 0.2 patch (`wasi:io/error@0.2.12`)
+    // would get a stub `error` resource of its own, which wasmtime then
+    // refuses as a mismatch against the real `wasi:io/streams`.
+    linker.instance("isaac:plugin/types@0.2.0")?;
+    linker.instance("isaac:plugin/log@0.2.0")?.func_new("log", |_, _, _, _| Ok(()))?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     runtime.block_on(async {
         let mut store = Store::new(&engine, State { wasi: WasiCtxBuilder::new().build(), table: ResourceTable::new() });

@@ -7,8 +7,8 @@
 #   scripts/startup-bench.sh [PROFILE]     # PROFILE: dist (default) or release
 #
 # Needs hyperfine (apt install hyperfine) and the example plugins
-# (example-plugins/build.sh). Prints hyperfine's table; `--export-json F`
-# and other hyperfine flags can follow the profile.
+# (example-plugins/build.sh). Prints hyperfine's table; hyperfine flags may
+# follow the profile (default `--runs=300`), e.g. `--runs=50 --export-json F`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 profile="${1:-dist}"
@@ -53,7 +53,7 @@ PY
 sha="$("$target/isaac" plugins info hello --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')"
 artifact="$(ls "$home"/compiled/"$sha"-*.cwasm)"
 
-hyperfine -N --warmup 30 --runs 300 "$@" \
+hyperfine -N --warmup 30 "${@:---runs=300}" \
     "$target/examples/bare_host $artifact hello bench" \
     "$target/isaac run hello:hello bench" \
     "$target/isaac --version"
