@@ -383,6 +383,11 @@ fn configuration_faults_are_clear() {
     );
     let out = home.isaac().args(["ai", "query", "hello"]).env("ISAAC_TEST_SIM_KEY", "right").output().unwrap();
     assert_eq!(text(&out).0, "Simulated answer to: hello\n");
+    let zero = sims.toml("").replace("model = \"sim-model\"", "model = \"sim-model\"\nmax_concurrency = 0");
+    std::fs::write(home.path().join("config.toml"), zero).unwrap();
+    let out = home.run(&["ai", "query", "hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("[ai.providers.sim] max_concurrency must be at least 1"), "{}", text(&out).1);
 }
 
 #[test]
