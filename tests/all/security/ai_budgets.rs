@@ -2,8 +2,9 @@
 //! plugin's `max_requests` (a fallback list is de-duplicated and cut), every
 //! request reserves the tokens it may use and is sent with that `max_tokens`,
 //! the daily cap is a reservation that a concurrent batch cannot overshoot,
-//! cancelled requests are recorded, a guest names only listed models, and
-//! the response cache is kept per plugin.
+//! cancelled requests are recorded, a guest names only listed models, the
+//! response cache is kept per plugin, and a plugin's batch keeps to the
+//! provider's `max_concurrency`.
 
 use std::sync::atomic::Ordering;
 
@@ -120,4 +121,24 @@ fn one_plugin_does_not_see_another_plugins_answers() {
     std::fs::write(home.path().join("config.toml"), shared).unwrap();
     assert!(ask("first").ends_with("cached=false\n"));
     assert!(ask("second").ends_with("cached=true\n"));
+}
+
+#[test]
+fn a_plugins_wide_batch_cannot_put_more_than_max_concurrency_on_the_wire() {
+    // A hostile plugin asks for 100 answers in one batch, within its budget.
+    // The provider is configured for 4 at once: the batch waits its turn
+    // rather than opening 100 connections.
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(50));
+    let home = home_with(&sims, "cache_ttl_secs = 0");
+    let config = home.path().join("config.toml");
+    let text_before = std::fs::read_to_string(&config).unwrap();
+    let narrowed = text_before.replace("model = \"sim-model\"", "model = \"sim-model\"\nmax_concurrency = 4");
+    assert_ne!(narrowed, text_before);
+    std::fs::write(&config, narrowed).unwrap();
+    plant_asker(&home, "flooder", "max_requests = 100, max_tokens = 1000000", 45);
+    let out = home.run(&["run", "flooder:ai-batch", "100", "5"]);
+    assert_eq!(text(&out).0, "100 of 100 answered\n", "{}", text(&out).1);
+    let stats = sims.stats("sim");
+    assert_eq!(stats.requests.load(Ordering::SeqCst), 100);
+    assert_eq!(stats.max_in_flight.load(Ordering::SeqCst), 4, "never more than max_concurrency at once");
 }
