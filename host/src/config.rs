@@ -66,6 +66,25 @@ pub struct Config {
     /// `[http]`
     #[serde(default)]
     pub http: HttpConfig,
+    /// `[mcp]`
+    #[serde(default)]
+    pub mcp: McpConfig,
+}
+
+/// `[mcp]`: what `isaac mcp` offers an MCP client.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpConfig {
+    /// The plugins whose commands are tools; unset: every installed plugin.
+    pub expose: Option<Vec<String>>,
+    /// Tool calls running at once; more wait their turn.
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        McpConfig { expose: None, max_concurrent_calls: 8 }
+    }
 }
 
 /// `[http]`: the network settings of plugins' outbound HTTP.
@@ -479,6 +498,9 @@ impl Config {
         }
         if self.storage.map_size_mb < 1 {
             return Err(bad("[storage] map_size_mb must be at least 1".into()));
+        }
+        if self.mcp.max_concurrent_calls == 0 {
+            return Err(bad("[mcp] max_concurrent_calls must be at least 1".into()));
         }
         let st = &self.storage;
         let schemes = ["redis://", "rediss://", "redis+unix://", "unix://"];

@@ -47,12 +47,15 @@
 //!   compiled-code cache; [`sandbox`]: the per-call `Store` and its limits;
 //! - [`loader`]: plugin folders found and read; [`registry`]: the command
 //!   table; [`host`]: [`Host`], which ties them together; [`session`]: a
-//!   long-lived set of loaded plugins (`isaac shell`);
+//!   long-lived set of loaded plugins (`isaac shell`); [`tools`]: plugin
+//!   commands as tools an AI can call; [`mcp`]: the MCP server (`isaac mcp`);
+//!   [`ask`]: a conversation in which the model calls them (`isaac ask`);
 //! - `cli`: the `isaac` binary; `testing` (feature `testing`): helpers for
 //!   isaac's own tests and benchmarks.
 
 pub mod ai;
 pub mod allowlist;
+pub mod ask;
 pub mod bindings;
 pub mod cache;
 pub(crate) mod capabilities;
@@ -70,6 +73,7 @@ pub mod host;
 pub mod index;
 pub mod loader;
 pub mod manifest;
+pub mod mcp;
 pub mod metrics;
 pub mod registry;
 pub mod sandbox;
@@ -81,6 +85,7 @@ pub(crate) mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tomlfile;
+pub mod tools;
 
 pub use config::Config;
 pub use home::Home;

@@ -56,7 +56,7 @@ impl Sims {
         }
     }
 
-    fn ai_config(&self) -> AiConfig {
+    pub(crate) fn ai_config(&self) -> AiConfig {
         let mut config = AiConfig { retry_base_ms: 10, ..AiConfig::default() };
         for (name, kind, sim) in &self.servers {
             let url = match kind {
@@ -69,7 +69,7 @@ impl Sims {
     }
 
     /// The same providers as a config file.
-    fn toml(&self, extra: &str) -> String {
+    pub(crate) fn toml(&self, extra: &str) -> String {
         let mut out = format!("[ai]\nretry_base_ms = 10\n{extra}\n");
         for (name, p) in &self.ai_config().providers {
             let kind = match p.kind {
@@ -85,7 +85,7 @@ impl Sims {
     }
 }
 
-fn router(config: &AiConfig, dir: &std::path::Path) -> AiRouter {
+pub(crate) fn router(config: &AiConfig, dir: &std::path::Path) -> AiRouter {
     let state = State::open(dir, 256).unwrap();
     let cache =
         Arc::new(MultiLevelCache::new(Arc::new(LmdbStore::new(state)), CacheConfig::default(), Arc::new(SystemClock)));

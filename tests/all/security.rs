@@ -202,5 +202,6 @@ mod demo_home;
 mod grants;
 mod host_memory;
 mod limits;
+mod mcp;
 mod quota;
 mod terminal;

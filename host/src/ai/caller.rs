@@ -19,10 +19,21 @@ use crate::manifest::AiPermission;
 pub const MESSAGE_OVERHEAD_TOKENS: u64 = 8;
 
 /// The input tokens `req` may use, at most: one per UTF-8 byte of its
-/// messages, plus [`MESSAGE_OVERHEAD_TOKENS`] each. Tokenisers put several
-/// bytes in a token, so this overestimates; settling corrects it.
+/// messages (tool calls included) and of the tools it offers, plus
+/// [`MESSAGE_OVERHEAD_TOKENS`] each. Tokenisers put several bytes in a
+/// token, so this overestimates; settling corrects it.
 pub fn input_estimate(req: &AiRequest) -> u64 {
-    req.messages.iter().map(|m| (m.content.len() + m.role.len()) as u64 + MESSAGE_OVERHEAD_TOKENS).sum()
+    let calls = |m: &super::Message| -> usize {
+        m.tool_calls.iter().map(|c| c.id.len() + c.name.len() + c.arguments.len()).sum()
+    };
+    let messages: u64 =
+        req.messages.iter().map(|m| (m.content.len() + m.role.len() + calls(m)) as u64 + MESSAGE_OVERHEAD_TOKENS).sum();
+    let tools: u64 = req
+        .tools
+        .iter()
+        .map(|t| (t.name.len() + t.description.len() + t.parameters.to_string().len()) as u64 + MESSAGE_OVERHEAD_TOKENS)
+        .sum();
+    messages + tools
 }
 
 /// Who sends a query.

@@ -11,6 +11,7 @@
 
 mod anthropic;
 pub mod caller;
+mod calls;
 pub mod gate;
 pub mod ledger;
 mod openai;
@@ -29,17 +30,60 @@ pub use router::AiRouter;
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Message {
-    /// `system`, `user` or `assistant`.
+    /// `system`, `user`, `assistant`, or `tool` (a tool's result).
     pub role: String,
     /// The text.
     pub content: String,
+    /// The tools an assistant message called.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call a `tool` message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
+    /// A message of `role` with `content`.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Message { role: role.into(), content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+    }
+
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Message { role: "user".into(), content: content.into() }
+        Message::new("user", content)
     }
+
+    /// The assistant's turn that called `calls` (with its text, if any).
+    pub fn assistant_calls(text: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        Message { tool_calls: calls, ..Message::new("assistant", text) }
+    }
+
+    /// The result of the tool call `id`.
+    pub fn tool_result(id: impl Into<String>, content: impl Into<String>) -> Self {
+        Message { tool_call_id: Some(id.into()), ..Message::new("tool", content) }
+    }
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolDef {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The JSON schema of its input (an object).
+    pub parameters: serde_json::Value,
+}
+
+/// A call of a tool, as the model asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call; the result names it.
+    pub id: String,
+    /// The tool.
+    pub name: String,
+    /// Its input: a JSON object, as text.
+    pub arguments: String,
 }
 
 /// A request, as the CLI, plugins and `isaac ai batch` lines give it.
@@ -60,6 +104,9 @@ pub struct AiRequest {
     /// Sampling temperature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+    /// Tools the model may call instead of answering.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolDef>,
 }
 
 impl AiRequest {
@@ -95,6 +142,10 @@ pub struct AiResponse {
     pub latency_ms: f64,
     /// What it cost, in dollars (for a cached answer: what it saved).
     pub cost_usd: f64,
+    /// The tools the model called (when the request offered tools): run
+    /// them and send their results to get the answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// Why a query produced no answer. Each names the provider where there is

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::calls::CallParts;
 use super::gate::Gate;
-use super::{AiError, AiRequest, AiResponse, Usage, anthropic, openai, sse};
+use super::{AiError, AiRequest, AiResponse, ToolCall, Usage, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Source;
 
@@ -22,6 +23,9 @@ pub struct Provider {
     /// Its in-flight limit.
     pub gate: Gate,
 }
+
+/// An answer as read: text, tool calls, the model that answered, usage.
+type Parts = (String, Vec<ToolCall>, Option<String>, Usage);
 
 /// The most of an error body quoted in a message.
 const ERROR_BODY_LIMIT: usize = 300;
@@ -86,7 +90,7 @@ impl Provider {
         let builder = client.post(self.url()).timeout(timeout);
         Ok(match self.config.kind {
             ProviderKind::Openai => {
-                let body = openai::body(model, &req.messages, req.max_tokens, req.temperature, stream);
+                let body = openai::body(model, req, req.max_tokens, stream);
                 let builder = builder.json(&body);
                 match key {
                     Some(key) => builder.bearer_auth(key),
@@ -95,7 +99,7 @@ impl Provider {
             }
             ProviderKind::Anthropic => {
                 let max = req.max_tokens.unwrap_or(self.config.default_max_tokens);
-                let body = anthropic::body(model, &req.messages, max, req.temperature, stream);
+                let body = anthropic::body(model, req, max, stream);
                 let builder = builder.json(&body).header("anthropic-version", anthropic::VERSION);
                 match key {
                     Some(key) => builder.header("x-api-key", key),
@@ -139,7 +143,8 @@ impl Provider {
         AiError::BadResponse { provider: self.name.clone(), message: message.into() }
     }
 
-    fn answer(&self, req: &AiRequest, text: String, model: Option<String>, usage: Usage, start: Instant) -> AiResponse {
+    fn answer(&self, req: &AiRequest, parts: Parts, start: Instant) -> AiResponse {
+        let (text, tool_calls, model, usage) = parts;
         AiResponse {
             text,
             provider: self.name.clone(),
@@ -148,6 +153,7 @@ impl Provider {
             usage,
             latency_ms: start.elapsed().as_secs_f64() * 1e3,
             cost_usd: self.cost(self.model(req), usage),
+            tool_calls,
         }
     }
 
@@ -161,8 +167,7 @@ impl Provider {
             ProviderKind::Openai => openai::parse(&value),
             ProviderKind::Anthropic => anthropic::parse(&value),
         };
-        let (text, model, usage) = parsed.map_err(|e| self.bad(e))?;
-        Ok(self.answer(req, text, model, usage, start))
+        Ok(self.answer(req, parsed.map_err(|e| self.bad(e))?, start))
     }
 
     /// Send `req` as a stream, calling `on_text` with each piece of text as
@@ -178,20 +183,24 @@ impl Provider {
         let mut body = response.bytes_stream();
         let mut reader = sse::Reader::default();
         let (mut text, mut usage, mut done) = (String::new(), Usage::default(), false);
+        let mut calls = CallParts::default();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| self.send_error(e))?;
             for event in reader.feed(&chunk) {
                 match self.config.kind {
-                    ProviderKind::Openai => match openai::stream_event(&event.data).map_err(|e| self.bad(e))? {
-                        Some((delta, u)) => {
-                            on_text(&delta);
-                            text.push_str(&delta);
-                            usage = u.unwrap_or(usage);
+                    ProviderKind::Openai => {
+                        match openai::stream_event(&event.data, &mut calls).map_err(|e| self.bad(e))? {
+                            Some((delta, u)) => {
+                                on_text(&delta);
+                                text.push_str(&delta);
+                                usage = u.unwrap_or(usage);
+                            }
+                            None => done = true,
                         }
-                        None => done = true,
-                    },
+                    }
                     ProviderKind::Anthropic => {
-                        match anthropic::stream_event(event.event.as_deref(), &event.data).map_err(|e| self.bad(e))? {
+                        let part = anthropic::stream_event(event.event.as_deref(), &event.data, &mut calls);
+                        match part.map_err(|e| self.bad(e))? {
                             anthropic::StreamPart::Text(delta) => {
                                 on_text(&delta);
                                 text.push_str(&delta);
@@ -208,6 +217,6 @@ impl Provider {
         if !done {
             return Err(self.bad("the stream ended before the answer was complete"));
         }
-        Ok(self.answer(req, text, None, usage, start))
+        Ok(self.answer(req, (text, calls.finish(), None, usage), start))
     }
 }

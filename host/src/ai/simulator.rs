@@ -273,42 +273,157 @@ async fn answer(sim: Arc<Sim>, format: Format, headers: HeaderMap, body: Bytes) 
         return error(c.error_status, "simulated failure", c.retry_after);
     }
     let messages = request["messages"].as_array().cloned().unwrap_or_default();
-    let prompt = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("").to_owned();
-    let input_tokens: u64 = messages
-        .iter()
-        .filter_map(|m| m["content"].as_str())
-        .map(|t| t.split_whitespace().count() as u64)
-        .sum::<u64>()
-        .max(1);
-    let text = format!("Simulated answer to: {prompt}");
+    let input_tokens: u64 = messages.iter().map(|m| words(&m["content"]).len() as u64).sum::<u64>().max(1);
+    let reply = reply(format, &request, n);
     let model = request["model"].as_str().unwrap_or("sim-1").to_owned();
     let stream = request["stream"].as_bool().unwrap_or(false);
     // Like a real provider, it stops at the request's `max_tokens`.
     let output_tokens = request["max_tokens"].as_u64().map_or(c.output_tokens, |max| max.min(c.output_tokens));
     let usage = (input_tokens, output_tokens);
     let response = if stream {
-        streamed(format, &model, &text, usage, c.fault)
+        streamed(format, &model, &reply, usage, c.fault)
     } else {
-        whole(format, &model, &text, usage, c.fault)
+        whole(format, &model, &reply, usage, c.fault)
     };
     guard.finish();
     response
 }
 
-fn whole(format: Format, model: &str, text: &str, (input, output): (u64, u64), fault: Fault) -> Response {
+/// What the simulator answers: text, or a call of one of the tools offered.
+enum Reply {
+    Text(String),
+    Call(SimCall),
+}
+
+struct SimCall {
+    id: String,
+    name: String,
+    /// `{"args": [...]}` as text.
+    arguments: String,
+}
+
+impl SimCall {
+    fn input(&self) -> Value {
+        serde_json::from_str(&self.arguments).unwrap_or_else(|_| json!({}))
+    }
+}
+
+/// The words of a message's content: a string, or Anthropic's blocks (text
+/// and tool results).
+fn words(content: &Value) -> Vec<String> {
+    text_of(content).split_whitespace().map(str::to_owned).collect()
+}
+
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .map(|b| match b["type"].as_str() {
+                Some("text") => b["text"].as_str().unwrap_or("").to_owned(),
+                Some("tool_result") => text_of(&b["content"]),
+                _ => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// The results of tool calls in `message`, if it carries any.
+fn tool_results(format: Format, message: &Value) -> Vec<String> {
+    match format {
+        Format::OpenAi if message["role"] == "tool" => vec![text_of(&message["content"])],
+        Format::OpenAi => Vec::new(),
+        Format::Anthropic => message["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "tool_result")
+            .map(|b| text_of(&b["content"]))
+            .collect(),
+    }
+}
+
+/// The answer to `request`. Without tools: "Simulated answer to: PROMPT".
+/// With tools, the last prompt is read as a plan: each word that names an
+/// offered tool is a call, its arguments the words up to the next tool's
+/// name. The calls are made one per answer, in order; once each has its
+/// result, the answer quotes the results.
+fn reply(format: Format, request: &Value, n: u64) -> Reply {
+    let messages = request["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let is_prompt = |m: &Value| m["role"] == "user" && tool_results(format, m).is_empty();
+    let at = messages.iter().rposition(is_prompt);
+    let prompt = at.map(|i| text_of(&messages[i]["content"])).unwrap_or_default();
+    let tools: Vec<&str> = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| match format {
+            Format::OpenAi => t["function"]["name"].as_str(),
+            Format::Anthropic => t["name"].as_str(),
+        })
+        .collect();
+    let mut plan: Vec<(&str, Vec<&str>)> = Vec::new();
+    for word in prompt.split_whitespace() {
+        match (tools.contains(&word), plan.last_mut()) {
+            (true, _) => plan.push((word, Vec::new())),
+            (false, Some((_, args))) => args.push(word),
+            (false, None) => {}
+        }
+    }
+    if plan.is_empty() {
+        return Reply::Text(format!("Simulated answer to: {prompt}"));
+    }
+    let after = at.map_or(messages, |i| &messages[i + 1..]);
+    let results: Vec<String> = after.iter().flat_map(|m| tool_results(format, m)).collect();
+    match plan.get(results.len()) {
+        Some((name, args)) => {
+            let prefix = if format == Format::OpenAi { "call" } else { "toolu" };
+            Reply::Call(SimCall {
+                id: format!("{prefix}_sim_{n}_{}", results.len()),
+                name: (*name).to_owned(),
+                arguments: json!({ "args": args }).to_string(),
+            })
+        }
+        None => {
+            let quoted: Vec<String> = results.iter().map(|r| format!("\"{}\"", r.trim())).collect();
+            Reply::Text(format!("The tools answered: {}.", quoted.join(" then ")))
+        }
+    }
+}
+
+fn whole(format: Format, model: &str, reply: &Reply, (input, output): (u64, u64), fault: Fault) -> Response {
     let body = match format {
-        Format::OpenAi => json!({
-            "id": "chatcmpl-sim", "object": "chat.completion", "created": CREATED, "model": model,
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": text },
-                          "logprobs": null, "finish_reason": "stop" }],
-            "usage": { "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output },
-        }),
-        Format::Anthropic => json!({
-            "id": "msg_sim", "type": "message", "role": "assistant", "model": model,
-            "content": [{ "type": "text", "text": text }],
-            "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": { "input_tokens": input, "output_tokens": output },
-        }),
+        Format::OpenAi => {
+            let (message, finish) = match reply {
+                Reply::Text(text) => (json!({ "role": "assistant", "content": text, "refusal": null }), "stop"),
+                Reply::Call(call) => (
+                    json!({ "role": "assistant", "content": null, "refusal": null, "tool_calls": [{
+                        "id": call.id, "type": "function",
+                        "function": { "name": call.name, "arguments": call.arguments } }] }),
+                    "tool_calls",
+                ),
+            };
+            json!({
+                "id": "chatcmpl-sim", "object": "chat.completion", "created": CREATED, "model": model,
+                "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": finish }],
+                "usage": { "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output },
+            })
+        }
+        Format::Anthropic => {
+            let (block, stop) = match reply {
+                Reply::Text(text) => (json!({ "type": "text", "text": text }), "end_turn"),
+                Reply::Call(call) => {
+                    (json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": call.input() }), "tool_use")
+                }
+            };
+            json!({
+                "id": "msg_sim", "type": "message", "role": "assistant", "model": model,
+                "content": [block], "stop_reason": stop, "stop_sequence": null,
+                "usage": { "input_tokens": input, "output_tokens": output },
+            })
+        }
     };
     let mut bytes = body.to_string().into_bytes();
     match fault {
@@ -319,8 +434,20 @@ fn whole(format: Format, model: &str, text: &str, (input, output): (u64, u64), f
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64), fault: Fault) -> Response {
-    let pieces: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+fn streamed(format: Format, model: &str, reply: &Reply, (input, output): (u64, u64), fault: Fault) -> Response {
+    let text = match reply {
+        Reply::Text(text) => text.as_str(),
+        Reply::Call(call) => call.arguments.as_str(),
+    };
+    // Text in words; a call's arguments in pieces of a few bytes, as providers send them.
+    let pieces: Vec<String> = match reply {
+        Reply::Text(_) => text.split_inclusive(' ').map(str::to_owned).collect(),
+        Reply::Call(_) => text.chars().collect::<Vec<_>>().chunks(7).map(|c| c.iter().collect()).collect(),
+    };
+    let call = match reply {
+        Reply::Call(call) => Some(call),
+        Reply::Text(_) => None,
+    };
     let mut events: Vec<String> = Vec::new();
     let data = |v: Value| format!("data: {v}\n\n");
     let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
@@ -331,11 +458,26 @@ fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64)
                         "model": model, "system_fingerprint": "fp_sim", "choices": choices })
             };
             let choice = |delta: Value, finish: Value| json!([{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]);
-            events.push(data(chunk(choice(json!({ "role": "assistant", "content": "" }), Value::Null))));
-            for piece in &pieces {
-                events.push(data(chunk(choice(json!({ "content": piece }), Value::Null))));
-            }
-            events.push(data(chunk(choice(json!({}), json!("stop")))));
+            let finish = match call {
+                None => {
+                    events.push(data(chunk(choice(json!({ "role": "assistant", "content": "" }), Value::Null))));
+                    for piece in &pieces {
+                        events.push(data(chunk(choice(json!({ "content": piece }), Value::Null))));
+                    }
+                    "stop"
+                }
+                Some(call) => {
+                    let start = json!({ "role": "assistant", "content": null, "tool_calls": [{ "index": 0,
+                        "id": call.id, "type": "function", "function": { "name": call.name, "arguments": "" } }] });
+                    events.push(data(chunk(choice(start, Value::Null))));
+                    for piece in &pieces {
+                        let delta = json!({ "tool_calls": [{ "index": 0, "function": { "arguments": piece } }] });
+                        events.push(data(chunk(choice(delta, Value::Null))));
+                    }
+                    "tool_calls"
+                }
+            };
+            events.push(data(chunk(choice(json!({}), json!(finish)))));
             let mut usage = chunk(json!([]));
             usage["usage"] =
                 json!({ "prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output });
@@ -350,22 +492,31 @@ fn streamed(format: Format, model: &str, text: &str, (input, output): (u64, u64)
                     "stop_reason": null, "stop_sequence": null,
                     "usage": { "input_tokens": input, "output_tokens": 1 } } }),
             ));
+            let (block, stop) = match call {
+                None => (json!({ "type": "text", "text": "" }), "end_turn"),
+                Some(call) => {
+                    (json!({ "type": "tool_use", "id": call.id, "name": call.name, "input": {} }), "tool_use")
+                }
+            };
             events.push(event(
                 "content_block_start",
-                json!({ "type": "content_block_start", "index": 0, "content_block": { "type": "text", "text": "" } }),
+                json!({ "type": "content_block_start", "index": 0, "content_block": block }),
             ));
             events.push(event("ping", json!({ "type": "ping" })));
             for piece in &pieces {
+                let delta = match call {
+                    None => json!({ "type": "text_delta", "text": piece }),
+                    Some(_) => json!({ "type": "input_json_delta", "partial_json": piece }),
+                };
                 events.push(event(
                     "content_block_delta",
-                    json!({ "type": "content_block_delta", "index": 0,
-                    "delta": { "type": "text_delta", "text": piece } }),
+                    json!({ "type": "content_block_delta", "index": 0, "delta": delta }),
                 ));
             }
             events.push(event("content_block_stop", json!({ "type": "content_block_stop", "index": 0 })));
             events.push(event(
                 "message_delta",
-                json!({ "type": "message_delta", "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+                json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null },
                         "usage": { "output_tokens": output } }),
             ));
             events.push(event("message_stop", json!({ "type": "message_stop" })));

@@ -45,11 +45,12 @@ pub struct AiCtx {
 
 fn request(req: WitRequest) -> AiRequest {
     AiRequest {
-        messages: req.messages.into_iter().map(|m| Message { role: m.role, content: m.content }).collect(),
+        messages: req.messages.into_iter().map(|m| Message::new(m.role, m.content)).collect(),
         provider: None,
         model: req.model,
         max_tokens: req.max_tokens,
         temperature: req.temperature,
+        tools: Vec::new(),
     }
 }
 

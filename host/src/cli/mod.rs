@@ -6,9 +6,11 @@
 //! stdout (`isaac ... | head`) is not an error.
 
 mod ai;
+mod ask;
 mod bench;
 mod cache;
 mod context;
+mod mcp;
 mod output;
 mod plugins;
 mod rlimit;
@@ -55,6 +57,10 @@ enum Command {
     Stats(stats::StatsArgs),
     /// Run the seed suite's benchmarks against isaac and report PASS or FAIL for each target.
     Bench(bench::BenchArgs),
+    /// Serve the plugins' commands as tools of an MCP server (stdio, or `--http` on loopback).
+    Mcp(mcp::McpArgs),
+    /// Ask the configured AI model, with the plugins' commands as its tools.
+    Ask(ask::AskArgs),
 }
 
 impl Command {
@@ -63,8 +69,8 @@ impl Command {
     /// reserving the pool (benches/loading.rs, `engine`). `None`: the default.
     fn pooling(&self) -> Option<bool> {
         match self {
-            Command::Run(_) | Command::Cache(_) | Command::Ai(_) | Command::Stats(_) => Some(false),
-            Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) => None,
+            Command::Run(_) | Command::Cache(_) | Command::Ai(_) | Command::Stats(_) | Command::Ask(_) => Some(false),
+            Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) | Command::Mcp(_) => None,
         }
     }
 
@@ -78,7 +84,8 @@ impl Command {
             Command::Cache(c) => format!("cache {}", name(c)),
             Command::Ai(c) => format!("ai {}", name(c)),
             Command::Shell(_) => "shell".to_owned(),
-            Command::Stats(_) | Command::Bench(_) => return None,
+            Command::Ask(_) => "ask".to_owned(),
+            Command::Stats(_) | Command::Bench(_) | Command::Mcp(_) => return None,
         })
     }
 }
@@ -116,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Ai(command) => ai::run(&cx, command),
         Command::Stats(args) => stats::run(&cx, args),
         Command::Bench(args) => bench::run(&cx, args),
+        Command::Mcp(args) => mcp::run(&cx, args),
+        Command::Ask(args) => ask::run(&cx, args),
     };
     cx.finish(label.as_deref());
     if cx.profile_memory {

@@ -84,6 +84,6 @@ impl Line {
             (None, None) => return Err("give `prompt` (text) or `messages` (a conversation)".into()),
         };
         let Line { provider, model, max_tokens, temperature, .. } = self;
-        Ok(AiRequest { messages, provider, model, max_tokens, temperature })
+        Ok(AiRequest { messages, provider, model, max_tokens, temperature, tools: Vec::new() })
     }
 }

@@ -45,7 +45,7 @@ pub fn run(cx: &Context, args: QueryArgs) -> Result<u8, Failure> {
     let router = host.ai()?;
     let mut messages = Vec::new();
     if let Some(system) = args.system {
-        messages.push(Message { role: "system".into(), content: system });
+        messages.push(Message::new("system", system));
     }
     messages.push(Message::user(args.prompt));
     let req = AiRequest {
@@ -54,6 +54,7 @@ pub fn run(cx: &Context, args: QueryArgs) -> Result<u8, Failure> {
         model: args.model,
         max_tokens: args.max_tokens,
         temperature: args.temperature,
+        tools: Vec::new(),
     };
     let runtime = crate::cli::runtime()?;
     let streaming = args.stream && !cx.json;

@@ -1,0 +1,181 @@
+//! `isaac ask`: one conversation with the configured model in which the
+//! installed plugin commands are offered as tools. Each call the model asks
+//! for runs in its plugin's sandbox (as `isaac run` would) and its result
+//! goes back, until the model answers or the steps run out. Every step is a
+//! query like any other: the response cache, the providers' limits and the
+//! daily budget apply to each.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ai::{AiError, AiRequest, AiRouter, Message, ToolCall, ToolDef, Usage};
+use crate::host::{LoadReport, LoadedPlugin};
+use crate::tools::{self, Exposed, ToolSpec};
+
+/// How a conversation runs.
+#[derive(Debug, Clone, Default)]
+pub struct AskOptions {
+    /// The provider; default: the configured default.
+    pub provider: Option<String>,
+    /// The model; default: the provider's.
+    pub model: Option<String>,
+    /// The most answers asked of the model (each tool-calling turn is one).
+    pub max_steps: usize,
+}
+
+/// One answer of the model and the tools it called.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Its text (often empty when it calls tools).
+    pub text: String,
+    /// The calls it asked for, with their results.
+    pub calls: Vec<CallRecord>,
+    /// Its token counts.
+    pub usage: Usage,
+    /// What it cost, in dollars.
+    pub cost_usd: f64,
+    /// Whether it came from the response cache.
+    pub cached: bool,
+}
+
+/// One tool call and what came of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRecord {
+    /// The tool (`PLUGIN__COMMAND`).
+    pub tool: String,
+    /// The words the command got.
+    pub args: Vec<String>,
+    /// Its output, or why it failed.
+    pub result: String,
+    /// Whether it failed (or was refused, or named no tool).
+    pub is_error: bool,
+    /// Whether the user refused to run it.
+    pub refused: bool,
+}
+
+/// Why a conversation ended without an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// A query failed (the provider, the budget).
+    #[error("step {step}: {source}")]
+    Ai {
+        /// The step that failed.
+        step: usize,
+        /// Why.
+        #[source]
+        source: AiError,
+    },
+    /// The model kept calling tools.
+    #[error("the model was still calling tools after {0} steps: raise --max-steps, or ask more narrowly")]
+    MaxSteps(usize),
+}
+
+/// What the conversation needs from whoever runs it.
+pub trait AskUi {
+    /// Whether `tool` may run with `args` (asked only for plugins granted
+    /// files or environment variables).
+    fn confirm(&mut self, tool: &ToolSpec, args: &[String]) -> bool;
+    /// Text of the model's answer as it arrives; `None`: wait for whole answers.
+    fn on_text(&mut self) -> Option<&mut (dyn FnMut(&str) + Send)>;
+    /// A call has run.
+    fn on_call(&mut self, call: &CallRecord);
+}
+
+/// The tools `isaac ask` offers: every command of a plugin that may run.
+pub fn offered(loaded: &LoadReport) -> Vec<ToolSpec> {
+    tools::list(loaded, &Exposed::All).into_iter().filter(|t| t.refused.is_none()).collect()
+}
+
+/// Whether running `plugin` reaches the user's files or environment, so a
+/// model's call of it needs the user's yes.
+pub fn needs_confirmation(plugin: &LoadedPlugin) -> bool {
+    let p = &plugin.manifest.permissions;
+    !p.files.read.is_empty() || !p.files.write.is_empty() || !p.env.is_empty()
+}
+
+/// Ask `prompt`, offering `loaded`'s commands as tools; the answer's text.
+/// `steps` gets every step as it ends (it holds what happened also when
+/// the conversation fails).
+pub async fn ask(
+    router: &AiRouter,
+    loaded: &LoadReport,
+    prompt: &str,
+    options: &AskOptions,
+    ui: &mut dyn AskUi,
+    steps: &mut Vec<Step>,
+) -> Result<String, AskError> {
+    let specs = offered(loaded);
+    let schema = Value::Object(ToolSpec::input_schema());
+    let defs: Vec<ToolDef> = specs
+        .iter()
+        .map(|t| ToolDef { name: t.name.clone(), description: t.description.clone(), parameters: schema.clone() })
+        .collect();
+    let mut messages = vec![Message::user(prompt)];
+    for step in 1..=options.max_steps {
+        let req = AiRequest {
+            messages: messages.clone(),
+            provider: options.provider.clone(),
+            model: options.model.clone(),
+            tools: defs.clone(),
+            ..AiRequest::default()
+        };
+        let answer = match ui.on_text() {
+            Some(on_text) => router.stream(&req, on_text).await,
+            None => router.query(&req).await,
+        }
+        .map_err(|source| AskError::Ai { step, source })?;
+        let mut record = Step {
+            text: answer.text.clone(),
+            calls: Vec::new(),
+            usage: answer.usage,
+            cost_usd: answer.cost_usd,
+            cached: answer.cached,
+        };
+        if answer.tool_calls.is_empty() {
+            steps.push(record);
+            return Ok(answer.text);
+        }
+        messages.push(Message::assistant_calls(answer.text, answer.tool_calls.clone()));
+        for call in &answer.tool_calls {
+            let done = run_call(loaded, &specs, call, ui).await;
+            ui.on_call(&done);
+            messages.push(Message::tool_result(call.id.clone(), done.result.clone()));
+            record.calls.push(done);
+        }
+        steps.push(record);
+    }
+    Err(AskError::MaxSteps(options.max_steps))
+}
+
+/// Run one call the model asked for; every failure is a result the model reads.
+async fn run_call(loaded: &LoadReport, specs: &[ToolSpec], call: &ToolCall, ui: &mut dyn AskUi) -> CallRecord {
+    let failed = |args: Vec<String>, result: String| CallRecord {
+        tool: call.name.clone(),
+        args,
+        result,
+        is_error: true,
+        refused: false,
+    };
+    let Some(spec) = specs.iter().find(|t| t.name == call.name) else {
+        return failed(Vec::new(), format!("there is no tool named `{}`", call.name));
+    };
+    let arguments: Value = match serde_json::from_str(&call.arguments) {
+        Ok(v) => v,
+        Err(e) => return failed(Vec::new(), format!("the arguments are not JSON: {e}")),
+    };
+    let args = match tools::words(arguments.as_object()) {
+        Ok(args) => args,
+        Err(message) => return failed(Vec::new(), message),
+    };
+    let Some(plugin) = loaded.plugins.iter().find(|p| p.name == spec.plugin) else {
+        return failed(args, format!("plugin `{}` is not loaded", spec.plugin));
+    };
+    if needs_confirmation(plugin) && !ui.confirm(spec, &args) {
+        let result = "the user did not allow this call".to_owned();
+        return CallRecord { refused: true, ..failed(args, result) };
+    }
+    match plugin.run(&spec.command, &args).await {
+        Ok(output) => CallRecord { tool: call.name.clone(), args, result: output, is_error: false, refused: false },
+        Err(e) => failed(args, crate::error::one_line(&e)),
+    }
+}
