@@ -24,7 +24,7 @@ fn mcp(c: &mut Criterion) {
     let rt = runtime();
     let mut cmd = tokio::process::Command::from(home.isaac());
     cmd.args(["mcp", "-q"]);
-    let client = rt.block_on(().serve(TokioChildProcess::new(cmd).unwrap())).unwrap();
+    let client = rt.block_on(async { ().serve(TokioChildProcess::new(cmd).unwrap()).await }).unwrap();
     let args = json!({ "args": ["bench"] }).as_object().unwrap().clone();
     let call = CallToolRequestParams::new("hello__hello").with_arguments(args);
     let mut group = c.benchmark_group("mcp");

@@ -105,10 +105,13 @@ pub async fn ask(
     steps: &mut Vec<Step>,
 ) -> Result<String, AskError> {
     let specs = offered(loaded);
-    let schema = Value::Object(ToolSpec::input_schema());
     let defs: Vec<ToolDef> = specs
         .iter()
-        .map(|t| ToolDef { name: t.name.clone(), description: t.description.clone(), parameters: schema.clone() })
+        .map(|t| ToolDef {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            parameters: Value::Object(t.schema()),
+        })
         .collect();
     let mut messages = vec![Message::user(prompt)];
     for step in 1..=options.max_steps {
@@ -163,7 +166,7 @@ async fn run_call(loaded: &LoadReport, specs: &[ToolSpec], call: &ToolCall, ui: 
         Ok(v) => v,
         Err(e) => return failed(Vec::new(), format!("the arguments are not JSON: {e}")),
     };
-    let args = match tools::words(arguments.as_object()) {
+    let args = match spec.words(arguments.as_object()) {
         Ok(args) => args,
         Err(message) => return failed(Vec::new(), message),
     };

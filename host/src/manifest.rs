@@ -21,6 +21,7 @@
 //! The commands come from the component's `metadata` export, not from here.
 //! Unknown keys are errors, reported with file and line.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,54 @@ pub struct Manifest {
     pub limits: Limits,
     /// What the plugin asks to be granted.
     pub permissions: Permissions,
+    /// `[tools.COMMAND]`: how a command is offered as a tool to an AI
+    /// (`isaac mcp`, `isaac ask`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, ToolManifest>,
+}
+
+/// `[tools.COMMAND]`: one command as a tool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolManifest {
+    /// The JSON schema of the tool's input (an object). With it, a call's
+    /// arguments reach the command as one word: their JSON text.
+    pub input_schema: serde_json::Value,
+}
+
+/// The largest `input_schema` accepted, as JSON text.
+pub const MAX_SCHEMA_BYTES: usize = 16 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTool {
+    input_schema: toml::Spanned<toml::Value>,
+}
+
+/// Check a declared input schema: a JSON object of `type = "object"`,
+/// small, every string in it plain.
+fn check_schema(schema: &serde_json::Value) -> Result<(), String> {
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                strings(v, out);
+            }),
+            _ => {}
+        }
+    }
+    if schema.get("type").and_then(|t| t.as_str()) != Some("object") {
+        return Err(
+            "`input_schema` must be a table with type = \"object\" (a JSON schema of the call's arguments)".into()
+        );
+    }
+    if schema.to_string().len() > MAX_SCHEMA_BYTES {
+        return Err(format!("`input_schema` is larger than {} KiB", MAX_SCHEMA_BYTES / 1024));
+    }
+    let mut all = Vec::new();
+    strings(schema, &mut all);
+    all.iter().try_for_each(|s| check_plain(s))
 }
 
 /// Per-call limits a plugin asks for. The config file may override them per
@@ -160,6 +209,8 @@ struct RawManifest {
     limits: Limits,
     #[serde(default)]
     permissions: Permissions,
+    #[serde(default)]
+    tools: BTreeMap<String, RawTool>,
 }
 
 impl Manifest {
@@ -209,6 +260,14 @@ impl Manifest {
             }
             None => None,
         };
+        let mut tools = BTreeMap::new();
+        for (command, tool) in raw.tools {
+            let span = tool.input_schema.span();
+            let schema =
+                serde_json::to_value(tool.input_schema.into_inner()).map_err(|e| at(span.clone(), e.to_string()))?;
+            check_schema(&schema).map_err(|why| at(span, format!("[tools.{command}] {why}")))?;
+            tools.insert(command, ToolManifest { input_schema: schema });
+        }
         Ok(Manifest {
             name: raw.name.into_inner(),
             version: raw.version.into_inner(),
@@ -216,6 +275,7 @@ impl Manifest {
             component,
             limits: raw.limits,
             permissions: raw.permissions,
+            tools,
         })
     }
 }

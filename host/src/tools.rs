@@ -5,7 +5,9 @@
 //! A tool is `PLUGIN__COMMAND` (plugin and command names are lowercase
 //! letters, digits and `-`, so the name fits MCP's, OpenAI's and
 //! Anthropic's alphabets). Its input is `{"args": ["word", ...]}`: the words
-//! `isaac run COMMAND` would get.
+//! `isaac run COMMAND` would get; or, when the plugin's `plugin.toml`
+//! declares `[tools.COMMAND] input_schema`, an object of that schema, which
+//! reaches the command as one word, its JSON text.
 
 use std::collections::BTreeSet;
 
@@ -34,11 +36,27 @@ pub struct ToolSpec {
     pub description: String,
     /// Why calls are refused (the grant is missing or stale), if so.
     pub refused: Option<String>,
+    /// The input schema `plugin.toml` declares for the command, if any.
+    pub declared: Option<Map<String, Value>>,
 }
 
 impl ToolSpec {
-    /// The JSON schema of every tool's input.
-    pub fn input_schema() -> Map<String, Value> {
+    /// The JSON schema of this tool's input: the declared one, or `args`.
+    pub fn schema(&self) -> Map<String, Value> {
+        self.declared.clone().unwrap_or_else(ToolSpec::args_schema)
+    }
+
+    /// The words a call's `arguments` become: with a declared schema, one
+    /// word, their JSON text; otherwise `args`.
+    pub fn words(&self, arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, String> {
+        match &self.declared {
+            Some(_) => Ok(vec![Value::Object(arguments.cloned().unwrap_or_default()).to_string()]),
+            None => words(arguments),
+        }
+    }
+
+    /// The JSON schema of a tool's input without a declared one: `args`.
+    pub fn args_schema() -> Map<String, Value> {
         let schema = json!({
             "type": "object",
             "properties": {
@@ -104,6 +122,7 @@ pub fn list(loaded: &LoadReport, exposed: &Exposed) -> Vec<ToolSpec> {
                 command: command.name.clone(),
                 description,
                 refused: refused.clone(),
+                declared: plugin.manifest.tools.get(&command.name).and_then(|t| t.input_schema.as_object().cloned()),
             });
         }
     }

@@ -11,7 +11,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::support::{TestHome, dist, fixture, manifest, runtime};
+use crate::support::{TestHome, dist, example_wasm, fixture, manifest, runtime};
 
 /// A client that counts `notifications/tools/list_changed`.
 #[derive(Clone, Default)]
@@ -251,4 +251,38 @@ fn streamable_http_serves_loopback_clients_and_no_web_page() {
     let out = home.run(&["mcp", "--http", "0.0.0.0:8931"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback only"));
+}
+
+#[test]
+fn a_declared_input_schema_is_the_tools_and_its_arguments_arrive_as_json() {
+    let home = TestHome::new();
+    let tools = "[tools.echo]\ninput_schema = { type = \"object\", properties = { text = { type = \"string\" } }, required = [\"text\"] }\n";
+    home.plant("hello", &manifest("hello", tools), "hello.wasm", &example_wasm("hello"));
+    runtime().block_on(async {
+        let service = connect(&home, Client::default()).await;
+        let listed = service.list_all_tools().await.unwrap();
+        let echo = listed.iter().find(|t| t.name == "hello__echo").unwrap();
+        assert_eq!(echo.input_schema["required"], json!(["text"]), "{echo:?}");
+        let hello = listed.iter().find(|t| t.name == "hello__hello").unwrap();
+        assert!(hello.input_schema["properties"].get("args").is_some());
+        let args = json!({ "text": "hi there" }).as_object().unwrap().clone();
+        let result = service.call_tool(CallToolRequestParams::new("hello__echo").with_arguments(args)).await.unwrap();
+        assert_eq!(text(&result), r#"{"text":"hi there"}"#);
+        service.cancel().await.unwrap();
+    });
+
+    // A schema that is not an object's is refused where it is written.
+    let bad = TestHome::new();
+    let src = tempfile::tempdir().unwrap();
+    let toml = manifest("hello", "[tools.echo]\ninput_schema = { type = \"string\" }\n");
+    std::fs::write(src.path().join("plugin.toml"), toml).unwrap();
+    std::fs::write(src.path().join("hello.wasm"), example_wasm("hello")).unwrap();
+    let out = bad.run(&["plugins", "add", "--yes", src.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("plugin.toml:")
+            && stderr.contains("[tools.echo] `input_schema` must be a table with type = \"object\""),
+        "{stderr}"
+    );
 }

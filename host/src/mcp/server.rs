@@ -64,7 +64,7 @@ pub struct McpServer {
 }
 
 fn tool(spec: &ToolSpec) -> Tool {
-    let mut tool = Tool::new(spec.name.clone(), spec.description.clone(), Arc::new(ToolSpec::input_schema()));
+    let mut tool = Tool::new(spec.name.clone(), spec.description.clone(), Arc::new(spec.schema()));
     tool.title = Some(format!("{} {}", spec.plugin, spec.command));
     tool
 }
@@ -109,7 +109,7 @@ impl ServerHandler for McpServer {
                 None,
             ));
         };
-        let words = match tools::words(request.arguments.as_ref()) {
+        let words = match spec.words(request.arguments.as_ref()) {
             Ok(words) => words,
             Err(message) => return Ok(text_result(&format!("{}: {message}", spec.name), true)),
         };
