@@ -286,3 +286,41 @@ fn a_declared_input_schema_is_the_tools_and_its_arguments_arrive_as_json() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_reload_neither_waits_for_calls_in_flight_nor_makes_calls_wait() {
+    let home = TestHome::new();
+    home.ok(&["plugins", "add", dist("wordcount").to_str().unwrap()]);
+    let limits = "[limits]\ndeadline_ms = 8000\n";
+    home.plant("misbehave", &manifest("misbehave", limits), "misbehave.wasm", &fixture("misbehave"));
+    home.grant("misbehave");
+    runtime().block_on(async {
+        let client = Client::default();
+        let changed = client.changed.clone();
+        let service = connect(&home, client).await;
+        let spin = async {
+            let result = service.call_tool(call("misbehave__spin", &[])).await.unwrap();
+            assert!(text(&result).contains("deadline"), "{}", text(&result));
+            Instant::now()
+        };
+        let meanwhile = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let out = tokio::process::Command::from(home.isaac())
+                .args(["plugins", "add", "--yes"])
+                .arg(dist("hello"))
+                .output()
+                .await
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            tokio::time::timeout(Duration::from_secs(60), changed.notified()).await.expect("no tools/list_changed");
+            let listed = Instant::now();
+            let result = service.call_tool(call("hello__hello", &["reloaded"])).await.unwrap();
+            assert_eq!(text(&result), "Hello, reloaded!");
+            (listed, Instant::now())
+        };
+        let (spin_done, (listed, answered)) = tokio::join!(spin, meanwhile);
+        assert!(listed < spin_done, "the reload waited for the call in flight");
+        assert!(answered < spin_done, "a new call waited for the call in flight");
+        service.cancel().await.unwrap();
+    });
+}

@@ -5,8 +5,9 @@
 //! Every plugin is loaded once; each `tools/call` runs in a fresh sandbox
 //! with the plugin's grant and limits, exactly as `isaac run` does, at most
 //! `[mcp] max_concurrent_calls` at once. The plugins folder is watched: an
-//! install, upgrade or removal reloads what changed and tells every client
-//! (`notifications/tools/list_changed`). Nothing a client sends can install,
+//! install, upgrade or removal loads the plugins again (from the
+//! compiled-code cache) and swaps them in without waiting for calls in
+//! flight, and tells every client (`notifications/tools/list_changed`). Nothing a client sends can install,
 //! grant or change anything.
 
 mod server;

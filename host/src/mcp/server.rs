@@ -15,16 +15,17 @@ use crate::host::{Host, LoadReport};
 use crate::terminal::{self, Lines};
 use crate::tools::{self, Exposed, ToolSpec};
 
-/// The plugins a server has loaded and the tools they offer.
+/// The plugins a server has loaded and the tools they offer. A call holds
+/// its own reference, so a reload never waits for calls, nor calls for it.
 pub(super) struct Loaded {
-    pub(super) report: LoadReport,
+    pub(super) report: Arc<LoadReport>,
     pub(super) tools: Vec<ToolSpec>,
 }
 
 impl Loaded {
     pub(super) fn new(report: LoadReport, exposed: &Exposed) -> Self {
         let tools = tools::list(&report, exposed);
-        Loaded { report, tools }
+        Loaded { report: Arc::new(report), tools }
     }
 }
 
@@ -101,8 +102,12 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let loaded = self.shared.loaded.read().await;
-        let Some(spec) = loaded.tools.iter().find(|t| t.name == request.name) else {
+        let (report, spec) = {
+            let loaded = self.shared.loaded.read().await;
+            let spec = loaded.tools.iter().find(|t| t.name == request.name).cloned();
+            (loaded.report.clone(), spec)
+        };
+        let Some(spec) = spec else {
             let name = terminal::clean(&request.name, Lines::One);
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{name}`: `tools/list` names the tools"),
@@ -113,7 +118,7 @@ impl ServerHandler for McpServer {
             Ok(words) => words,
             Err(message) => return Ok(text_result(&format!("{}: {message}", spec.name), true)),
         };
-        let Some(plugin) = loaded.report.plugins.iter().find(|p| p.name == spec.plugin) else {
+        let Some(plugin) = report.plugins.iter().find(|p| p.name == spec.plugin) else {
             return Err(ErrorData::internal_error(format!("{} is no longer loaded", spec.plugin), None));
         };
         let _turn = self.shared.calls.acquire().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;

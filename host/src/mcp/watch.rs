@@ -8,7 +8,6 @@ use notify::{RecursiveMode, Watcher};
 
 use super::McpError;
 use super::server::{Loaded, Shared};
-use crate::host::LoadReport;
 
 /// Changes closer together than this are one (an install writes several files).
 const SETTLE: Duration = Duration::from_millis(200);
@@ -41,34 +40,24 @@ pub(super) fn start(shared: &Arc<Shared>) -> Result<(), McpError> {
     Ok(())
 }
 
-/// Reload the plugins (calls in flight finish first); whether the tools changed.
+/// Load the plugins again (from the compiled-code cache; what changed is
+/// compiled) and swap them in: calls in flight finish on the plugins they
+/// started with. Whether the tools changed.
 async fn reload(shared: &Shared) -> bool {
-    let mut loaded = shared.loaded.write().await;
-    let previous = std::mem::replace(&mut loaded.report, LoadReport::empty());
-    let report = match shared.host.reload(Some(previous), &|_| {}).await {
-        Ok((report, summary)) => {
-            tracing::info!(
-                "mcp: plugins reloaded: {} added, {} changed, {} removed, {} failed",
-                summary.added.len(),
-                summary.changed.len(),
-                summary.removed.len(),
-                summary.failed.len()
-            );
-            report
-        }
+    let report = match shared.host.load_all(&|_| {}).await {
+        Ok(report) => report,
         Err(e) => {
-            tracing::warn!("mcp: reloading the plugins failed: {e}; loading them afresh");
-            shared.host.load_all(&|_| {}).await.unwrap_or_else(|e| {
-                tracing::error!("mcp: loading the plugins failed: {e}; no tools until the next change");
-                LoadReport::empty()
-            })
+            tracing::error!("mcp: loading the plugins failed: {e}; keeping the tools as they were");
+            return false;
         }
     };
     for failure in &report.failures {
         tracing::warn!("{failure}");
     }
     let fresh = Loaded::new(report, &shared.exposed);
+    let mut loaded = shared.loaded.write().await;
     let changed = fresh.tools != loaded.tools;
+    tracing::info!("mcp: plugins reloaded: {} tools", fresh.tools.len());
     *loaded = fresh;
     changed
 }
