@@ -12,6 +12,10 @@ use crate::ai::{AiError, AiRequest, AiRouter, Message, ToolCall, ToolDef, Usage}
 use crate::host::{LoadReport, LoadedPlugin};
 use crate::tools::{self, Exposed, ToolSpec};
 
+/// The most tool calls run for one answer; the rest are answered with an
+/// error (a model steered by a tool's output could ask for thousands).
+pub const MAX_CALLS_PER_STEP: usize = 32;
+
 /// How a conversation runs.
 #[derive(Debug, Clone, Default)]
 pub struct AskOptions {
@@ -139,8 +143,17 @@ pub async fn ask(
             return Ok(answer.text);
         }
         messages.push(Message::assistant_calls(answer.text, answer.tool_calls.clone()));
-        for call in &answer.tool_calls {
-            let done = run_call(loaded, &specs, call, ui).await;
+        for (i, call) in answer.tool_calls.iter().enumerate() {
+            let done = match i < MAX_CALLS_PER_STEP {
+                true => run_call(loaded, &specs, call, ui).await,
+                false => CallRecord {
+                    tool: call.name.clone(),
+                    args: Vec::new(),
+                    result: format!("not run: at most {MAX_CALLS_PER_STEP} tool calls are run per answer"),
+                    is_error: true,
+                    refused: false,
+                },
+            };
             ui.on_call(&done);
             messages.push(Message::tool_result(call.id.clone(), done.result.clone()));
             record.calls.push(done);

@@ -83,7 +83,8 @@ impl AskUi for Terminal {
         let mark = if call.is_error { "failed: " } else { "" };
         eprintln!(
             "[{}] {} -> {mark}{}{more}",
-            call.tool,
+            // The name is the model's: it may be anything.
+            terminal::clean(&call.tool.chars().take(64).collect::<String>(), Lines::One),
             terminal::clean(&words, Lines::One),
             terminal::clean(&preview, Lines::One)
         );
