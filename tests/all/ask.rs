@@ -163,3 +163,14 @@ fn a_plugin_without_its_grant_is_not_offered_to_the_model() {
     assert_eq!(t["answer"], "Simulated answer to: fetch__fetch http://127.0.0.1:9/");
     assert_eq!(sims.stats("sim").requests.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[test]
+fn on_a_terminal_the_calls_are_shown_and_the_answer_streams() {
+    let (_sims, home) = home(ProviderKind::Anthropic, SimConfig::default(), "");
+    let mut cmd = home.isaac();
+    cmd.args(["ask", "wordcount__wc one two"]).env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    p.exp_string("[wordcount__wc] one two -> 1 2 7").unwrap();
+    p.exp_string("The tools answered: \"1 2 7\".").unwrap();
+    p.exp_eof().unwrap();
+}
