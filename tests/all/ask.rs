@@ -152,9 +152,7 @@ fn tool_calls_stream_in_both_formats_as_they_come_whole() {
 fn a_plugin_without_its_grant_is_not_offered_to_the_model() {
     let (sims, home) = home(ProviderKind::Openai, SimConfig::default(), "");
     // fetch asks for network access and is not granted.
-    let fetch = dist("fetch");
-    let manifest = std::fs::read_to_string(fetch.join("plugin.toml")).unwrap();
-    home.plant("fetch", &manifest, "fetch.wasm", &std::fs::read(fetch.join("fetch.wasm")).unwrap());
+    home.plant_ungranted("fetch");
     let (code, t) = ask(&home, &["fetch__fetch http://127.0.0.1:9/"]);
     assert_eq!(code, Some(0), "{t}");
     // The model was not offered the tool, so it could not call it.

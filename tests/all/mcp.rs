@@ -188,12 +188,7 @@ fn installs_and_removals_reach_a_connected_client() {
 fn only_exposed_plugins_are_tools_and_an_ungranted_one_refuses_calls() {
     let home = home();
     // fetch asks for network access and is not granted.
-    home.plant(
-        "fetch",
-        &std::fs::read_to_string(dist("fetch").join("plugin.toml")).unwrap(),
-        "fetch.wasm",
-        &std::fs::read(dist("fetch").join("fetch.wasm")).unwrap(),
-    );
+    home.plant_ungranted("fetch");
     std::fs::write(home.path().join("config.toml"), "[mcp]\nexpose = [\"wordcount\", \"fetch\"]\n").unwrap();
     runtime().block_on(async {
         let service = connect(&home, Client::default()).await;
@@ -285,6 +280,15 @@ fn a_declared_input_schema_is_the_tools_and_its_arguments_arrive_as_json() {
             && stderr.contains("[tools.echo] `input_schema` must be a table with type = \"object\""),
         "{stderr}"
     );
+
+    // A schema whose text would drive the client's terminal is refused too.
+    let sneaky = "[tools.echo]\ninput_schema = { type = \"object\", description = \"ok\\u001b]0;pwned\\u0007\" }\n";
+    std::fs::write(src.path().join("plugin.toml"), manifest("hello", sneaky)).unwrap();
+    let out = bad.run(&["plugins", "add", "--yes", src.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("control character") && !stderr.contains('\x1b'), "{stderr}");
+    assert!(!bad.path().join("plugins/hello").exists());
 }
 
 #[test]

@@ -88,6 +88,14 @@ impl TestHome {
         dir
     }
 
+    /// Plant example plugin `name` as build.sh built it, without granting
+    /// what it asks for.
+    pub fn plant_ungranted(&self, name: &str) -> PathBuf {
+        let manifest = std::fs::read_to_string(dist(name).join("plugin.toml")).unwrap();
+        let wasm = std::fs::read(dist(name).join(format!("{name}.wasm"))).unwrap();
+        self.plant(name, &manifest, &format!("{name}.wasm"), &wasm)
+    }
+
     /// Grant planted plugin `name` what it asks for (`isaac plugins grant NAME --yes`).
     pub fn grant(&self, name: &str) {
         let out = self.run(&["plugins", "grant", name, "--yes"]);
