@@ -69,6 +69,29 @@ pub struct Config {
     /// `[mcp]`
     #[serde(default)]
     pub mcp: McpConfig,
+    /// `[downloads]`
+    #[serde(default)]
+    pub downloads: DownloadsConfig,
+}
+
+/// `[downloads]`: the bounds of `isaac plugins add` from a URL or registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DownloadsConfig {
+    /// Most MiB downloaded (an archive; an artifact's layers together).
+    pub max_mb: u64,
+    /// Most MiB an archive unpacks to.
+    pub max_unpacked_mb: u64,
+    /// Most entries in an archive.
+    pub max_entries: u64,
+    /// Most seconds a whole download may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for DownloadsConfig {
+    fn default() -> Self {
+        DownloadsConfig { max_mb: 64, max_unpacked_mb: 256, max_entries: 1000, timeout_secs: 120 }
+    }
 }
 
 /// `[mcp]`: what `isaac mcp` offers an MCP client.
@@ -498,6 +521,10 @@ impl Config {
         }
         if self.storage.map_size_mb < 1 {
             return Err(bad("[storage] map_size_mb must be at least 1".into()));
+        }
+        let d = &self.downloads;
+        if d.max_mb == 0 || d.max_unpacked_mb == 0 || d.max_entries == 0 || d.timeout_secs == 0 {
+            return Err(bad("[downloads] values must be greater than 0".into()));
         }
         if self.mcp.max_concurrent_calls == 0 {
             return Err(bad("[mcp] max_concurrent_calls must be at least 1".into()));

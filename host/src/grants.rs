@@ -169,27 +169,17 @@ impl Grants {
 
     /// Plugin `name`'s grant.
     pub fn get(&self, name: &str) -> Result<Option<Grant>, StateError> {
-        let err = |e| self.state.error(e);
-        let txn = self.state.env().read_txn().map_err(err)?;
-        let raw = self.state.grants.get(&txn, name).map_err(err)?;
-        Ok(raw.and_then(|r| serde_json::from_slice(r).ok()))
+        self.state.get_json(self.state.grants, name)
     }
 
     /// Store plugin `name`'s grant.
     pub fn put(&self, name: &str, grant: &Grant) -> Result<(), StateError> {
-        let err = |e| self.state.error(e);
-        let mut txn = self.state.env().write_txn().map_err(err)?;
-        let json = serde_json::to_vec(grant).expect("grants serialize");
-        self.state.grants.put(&mut txn, name, &json).map_err(err)?;
-        txn.commit().map_err(err)
+        self.state.put_json(self.state.grants, name, Some(grant))
     }
 
     /// Forget plugin `name`'s grant.
     pub fn remove(&self, name: &str) -> Result<(), StateError> {
-        let err = |e| self.state.error(e);
-        let mut txn = self.state.env().write_txn().map_err(err)?;
-        self.state.grants.delete(&mut txn, name).map_err(err)?;
-        txn.commit().map_err(err)
+        self.state.put_json::<Grant>(self.state.grants, name, None)
     }
 }
 

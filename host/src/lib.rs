@@ -79,6 +79,7 @@ pub mod registry;
 pub mod sandbox;
 pub mod session;
 pub mod settings;
+pub mod sources;
 pub mod state;
 pub(crate) mod suite;
 pub(crate) mod terminal;

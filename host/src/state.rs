@@ -43,6 +43,8 @@ pub struct State {
     pub(crate) metrics: Database<Str, Bytes>,
     /// Grants: plugin name → JSON.
     pub(crate) grants: Database<Str, Bytes>,
+    /// Where each plugin came from: plugin name → JSON.
+    pub(crate) sources: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -95,8 +97,9 @@ impl State {
         let cache_meta = env.create_database(&mut wtxn, Some("cache-meta")).map_err(err)?;
         let metrics = env.create_database(&mut wtxn, Some("metrics")).map_err(err)?;
         let grants = env.create_database(&mut wtxn, Some("grants")).map_err(err)?;
+        let sources = env.create_database(&mut wtxn, Some("sources")).map_err(err)?;
         wtxn.commit().map_err(err)?;
-        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants })
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources })
     }
 
     /// The environment.
@@ -112,6 +115,40 @@ impl State {
     /// Wrap an LMDB error with the path.
     pub fn error(&self, source: heed::Error) -> StateError {
         StateError { path: self.path.clone(), source }
+    }
+
+    /// The JSON value under `key` in `db`; `None` when absent or when it
+    /// does not decode (written by another isaac version).
+    pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        db: Database<Str, Bytes>,
+        key: &str,
+    ) -> Result<Option<T>, StateError> {
+        let err = |e| self.error(e);
+        let txn = self.env.read_txn().map_err(err)?;
+        let raw = db.get(&txn, key).map_err(err)?;
+        Ok(raw.and_then(|r| serde_json::from_slice(r).ok()))
+    }
+
+    /// Store `value` as JSON under `key` in `db`, or delete `key` (`None`).
+    pub(crate) fn put_json<T: serde::Serialize>(
+        &self,
+        db: Database<Str, Bytes>,
+        key: &str,
+        value: Option<&T>,
+    ) -> Result<(), StateError> {
+        let err = |e| self.error(e);
+        let mut txn = self.env.write_txn().map_err(err)?;
+        match value {
+            Some(value) => {
+                let json = serde_json::to_vec(value).expect("state values serialize");
+                db.put(&mut txn, key, &json).map_err(err)?;
+            }
+            None => {
+                db.delete(&mut txn, key).map_err(err)?;
+            }
+        }
+        txn.commit().map_err(err)
     }
 
     /// Flush committed writes to disk (fsync).

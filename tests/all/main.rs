@@ -23,4 +23,5 @@ mod redis;
 mod sdk;
 mod security;
 mod settings;
+mod sharing;
 mod shell;

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use isaac_host::{Host, Settings};
 
 pub mod redis;
+pub mod registry;
 
 /// The folder of the example plugin `name`, as `example-plugins/build.sh`
 /// built it for this test run.
@@ -123,6 +124,20 @@ impl TestHome {
         self.isaac().args(args).output().unwrap()
     }
 
+    /// Run `isaac ARGS`, which must succeed and print JSON, and return it.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let stdout = self.ok(args);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("isaac {args:?}: {e}: {stdout}"))
+    }
+
+    /// Run `isaac ARGS`, which must fail, and return its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "isaac {args:?} succeeded: {stderr}");
+        stderr
+    }
+
     /// Run `isaac ARGS`, which must succeed, and return its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -154,4 +169,34 @@ pub fn text(output: &Output) -> (String, String) {
 /// A single-threaded runtime, as `isaac` uses.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Whether the server `command` (Debian's `package`, installed by
+/// `scripts/test-services.sh`) can be run here. Under `CI=true` it must be:
+/// a missing server fails the test instead of skipping it.
+pub fn server_available(command: &str, package: &str, test: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {command}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var("CI").is_err(), "{test}: {command} is required in CI (.ci/run installs it)");
+        eprintln!("{test}: skipped: {command} is not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// A free loopback port (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Wait until something accepts connections on loopback `port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{what} did not listen on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -143,8 +143,10 @@ pub fn main() -> ExitCode {
 }
 
 fn report(failure: &Failure, json: bool) -> ExitCode {
-    // The error and its sources, each said once.
+    // The error and its sources, each said once. Its text may hold bytes a
+    // plugin, a server or a registry chose: shown, never obeyed.
     let message = crate::error::one_line(failure.error.as_ref());
+    let message = crate::terminal::clean(&message, crate::terminal::Lines::Keep);
     if json {
         output::json(&serde_json::json!({ "error": message, "exit_code": failure.code }));
     }

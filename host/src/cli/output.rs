@@ -71,12 +71,22 @@ fn finish(result: std::io::Result<()>) {
 /// A progress bar of `len` steps on stderr, hidden unless stderr is a
 /// terminal and the output is not JSON.
 pub fn progress(len: u64, message: &str, json: bool) -> ProgressBar {
+    bar(len, "{pos}/{len} {elapsed}", message, json)
+}
+
+/// A progress bar of bytes downloaded, shown as [`progress`] is;
+/// [`ProgressBar::set_length`] once the size is known.
+pub fn download_bar(message: &str, json: bool) -> ProgressBar {
+    bar(0, "{bytes}/{total_bytes} {bytes_per_sec}", message, json)
+}
+
+fn bar(len: u64, counts: &str, message: &str, json: bool) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
+        ProgressStyle::with_template(&format!("{{spinner}} {{msg}} [{{bar:30}}] {counts}"))
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );

@@ -110,8 +110,31 @@ pub enum InstallError {
         message: String,
     },
     /// A plugin of that name is installed.
-    #[error("plugin `{0}` is already installed; add --force to replace it")]
+    #[error("plugin `{0}` is already installed; add --force to replace it (or `isaac plugins update {0}`)")]
     Exists(String),
+    /// A plugin of that name is installed from another origin.
+    #[error(
+        "plugin `{name}` is installed from {installed}, and this one comes from {new}: it would inherit neither the installed one's grant nor its cached data. Remove the installed one first (`isaac plugins remove {name}`), or add --force to replace it (its grant and cached data are dropped)"
+    )]
+    OtherOrigin {
+        /// The plugin.
+        name: String,
+        /// Where the installed one came from.
+        installed: String,
+        /// Where this one comes from.
+        new: String,
+    },
+    /// The plugin could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] crate::sources::SourceError),
+    /// The replaced plugin's cached data could not be dropped.
+    #[error("cannot drop the cached data of the replaced plugin `{name}`: {error}")]
+    Purge {
+        /// The plugin.
+        name: String,
+        /// Why.
+        error: crate::cache::CacheError,
+    },
     /// The plugin does not load.
     #[error("{0}")]
     Invalid(PluginFailure),

@@ -7,11 +7,14 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::Source;
+use crate::cache::Namespace;
+use crate::cache::clock::{Clock, SystemClock};
 use crate::grants::Grant;
 use crate::loader::{self, LoadError, PluginFailure};
 use crate::manifest::Manifest;
 use crate::registry::ResolveError;
+use crate::sources::{DownloadLimits, Provenance, Source, SourceError};
+use crate::state::StateError;
 
 use super::{Catalog, GrantError, Host, HostError, InstallError, LoadedPlugin, RemoveError, indexed_entry};
 
@@ -29,49 +32,146 @@ pub struct PluginFiles {
     wasm_name: OsString,
 }
 
-impl Host {
+impl PluginFiles {
     /// Read the plugin at `path` (a plugin folder, or a `.wasm` file with a
-    /// `plugin.toml` beside it) into memory, once.
+    /// `plugin.toml` beside it) into memory, once, checking its manifest.
+    pub fn read(path: &Path) -> Result<PluginFiles, InstallError> {
+        read_plugin(path)
+    }
+
+    /// The text of its `plugin.toml`.
+    pub fn manifest_text(&self) -> &str {
+        &self.manifest_text
+    }
+
+    /// The component's bytes.
+    pub fn wasm(&self) -> &[u8] {
+        &self.wasm
+    }
+
+    /// The component's file name.
+    pub fn wasm_name(&self) -> String {
+        self.wasm_name.to_string_lossy().into_owned()
+    }
+}
+
+/// What an install does about the plugin's grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantAction {
+    /// Grant nothing: a plugin that asks for anything waits for `isaac
+    /// plugins grant`.
+    Nothing,
+    /// Grant what the manifest asks for: the user reviewed it.
+    Reviewed,
+    /// Move the installed version's grant to the new component when the
+    /// new one comes from the same origin and asks for exactly what was
+    /// granted (an update); else grant nothing.
+    Carry,
+}
+
+/// How to install.
+#[derive(Debug, Clone, Copy)]
+pub struct InstallOptions<'a> {
+    /// Replace an installed plugin of the same name.
+    pub force: bool,
+    /// What to do about its grant.
+    pub grant: GrantAction,
+    /// Where it came from (recorded, shown by `plugins info`).
+    pub provenance: &'a Provenance,
+}
+
+impl Host {
+    /// Read the plugin at `path` into memory, once ([`PluginFiles::read`]).
     pub fn read_plugin(&self, path: &Path) -> Result<PluginFiles, InstallError> {
         read_plugin(path)
+    }
+
+    /// Fetch the plugin `source` names into memory: read a folder, or
+    /// download an archive or an OCI artifact (within the `[downloads]`
+    /// limits) and read what it unpacks to exactly as a folder is read. A
+    /// URL's archive must hash to `pin` when one is given (hex).
+    pub async fn fetch(
+        &self,
+        source: &Source,
+        pin: Option<&str>,
+        progress: crate::sources::Progress<'_>,
+    ) -> Result<(PluginFiles, Provenance), InstallError> {
+        let limits = DownloadLimits::from(&self.settings.config.downloads);
+        let parent = self.home.plugins_dir();
+        match source {
+            Source::Folder(path) => {
+                let files = read_plugin(path)?;
+                let provenance = Provenance::new(source, &files.sha256);
+                Ok((files, provenance))
+            }
+            Source::Url(url) => {
+                let (bytes, digest) = crate::sources::download(url, &limits, progress).await?;
+                if let Some(expected) = pin
+                    && expected != digest
+                {
+                    let location = url.to_string();
+                    return Err(SourceError::Digest { location, expected: expected.to_owned(), actual: digest }.into());
+                }
+                let dir = tempfile::Builder::new()
+                    .prefix(".downloading-")
+                    .tempdir_in(&parent)
+                    .map_err(|source| SourceError::Io { dir: parent.clone(), source })?;
+                let folder = crate::sources::archive::unpack(&bytes, dir.path(), url.as_str(), &limits)?;
+                Ok((read_plugin(&folder)?, Provenance::new(source, &digest)))
+            }
+            Source::Oci(reference) => {
+                let pulled = crate::sources::oci::pull(reference, &parent, &limits, progress).await?;
+                Ok((read_plugin(&pulled.folder)?, Provenance::new(source, &pulled.digest)))
+            }
+        }
     }
 
     /// Install the plugin at `path`: [`read_plugin`](Self::read_plugin),
     /// then [`install_files`](Self::install_files) without granting.
     pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, InstallError> {
         let files = self.read_plugin(path)?;
-        self.install_files(&files, force, false).await
+        let provenance = Provenance::new(&Source::Folder(path.to_owned()), &files.sha256);
+        let options = InstallOptions { force, grant: GrantAction::Nothing, provenance: &provenance };
+        self.install_files(&files, &options).await
     }
 
     /// Install `files` into `$ISAAC_HOME/plugins/NAME/`: write those bytes
-    /// to a staging folder, check that they load, and move them in place.
-    /// With `force`, replace an installed plugin of the same name. With
-    /// `grant`, grant what `files.manifest` asks for, pinned to `files`'
-    /// component (the request the user reviewed, on the bytes installed).
+    /// to a staging folder, check that they load, and move them in place;
+    /// record where they came from.
+    ///
+    /// Replacing an installed plugin needs `force`. A plugin from another
+    /// origin than the installed one (see [`Source::origin`]) inherits
+    /// neither its grant nor its cache namespace: both are dropped when it
+    /// replaces it. The grant is then what [`GrantAction`] says, pinned to
+    /// `files`' component (the request the user reviewed, on the bytes
+    /// installed).
     pub async fn install_files(
         &self,
         files: &PluginFiles,
-        force: bool,
-        grant: bool,
+        options: &InstallOptions<'_>,
     ) -> Result<Installed, InstallError> {
         let name = files.manifest.name.clone();
         let dest = self.home.plugin_dir(&name);
-        if dest.exists() && !force {
-            return Err(InstallError::Exists(name));
+        let previous_source = self.sources.get(&name)?;
+        let installed = dest.exists();
+        let new_origin = options.provenance.origin();
+        let other_origin = previous_source.map(|p| p.origin()).filter(|old| installed && *old != new_origin);
+        if installed && !options.force {
+            return Err(match other_origin {
+                Some(installed) => InstallError::OtherOrigin { name, installed, new: new_origin },
+                None => InstallError::Exists(name),
+            });
         }
         let plugins_dir = self.home.plugins_dir();
         let copy_err = |source: std::io::Error| InstallError::Copy { dir: dest.clone(), source };
-        let staging = stage(files, &plugins_dir).map_err(copy_err)?;
         let failure = |error| InstallError::Invalid(PluginFailure { plugin: name.clone(), error });
-        let staged = loader::read_source(staging.path(), Some(&name)).map_err(failure)?;
-        let (_, result) = self.load_sources(vec![staged], &HashMap::new(), &|_| {}).await.remove(0);
-        let plugin = result.map_err(failure)?;
-        if plugin.meta.sha256 != files.sha256 {
-            return Err(InstallError::Changed { dir: staging.path().to_owned() });
-        }
-        let grant = match grant {
-            true => Some(self.grant_for(&files.manifest, &files.sha256).map_err(|e| failure(LoadError::Grant(e)))?),
-            false => None,
+        let (staging, plugin) = self.staged(files).await?;
+        let grant = match options.grant {
+            GrantAction::Reviewed => {
+                Some(self.grant_for(&files.manifest, &files.sha256).map_err(|e| failure(LoadError::Grant(e)))?)
+            }
+            GrantAction::Carry if other_origin.is_none() => self.carried(&name, &files.manifest, &files.sha256)?,
+            GrantAction::Carry | GrantAction::Nothing => None,
         };
         let previous = self.index.all()?.into_iter().find(|(n, _)| *n == name).map(|(_, e)| e);
         swap_in(staging, &plugins_dir, &dest, &name).map_err(copy_err)?;
@@ -83,15 +183,62 @@ impl Host {
         }
         let (n, e) = indexed_entry(installed_source, Ok(&plugin));
         self.index.update(&[(&n, &e)], &[])?;
+        if other_origin.is_some() {
+            self.grants.remove(&name)?;
+            self.cache
+                .purge(&Namespace::plugin(&name))
+                .map_err(|e| InstallError::Purge { name: name.clone(), error: e })?;
+        }
         if let Some(grant) = &grant {
             self.grants.put(&name, grant)?;
         }
+        self.sources.put(&name, options.provenance)?;
         let catalog = self.catalog().await.map_err(|e| match e {
             HostError::State(e) => InstallError::State(e),
             other => InstallError::Reindex(Box::new(other)),
         })?;
         let shared = shared_commands(&catalog, &name);
-        Ok(Installed { plugin, replaced: previous.is_some(), shared_commands: shared })
+        Ok(Installed {
+            plugin,
+            replaced: installed,
+            shared_commands: shared,
+            replaced_origin: other_origin,
+            granted: grant.is_some(),
+        })
+    }
+
+    /// Check that `files` load (compiled, asked for their metadata) without
+    /// installing them: the plugin as it would be installed.
+    pub async fn preview(&self, files: &PluginFiles) -> Result<LoadedPlugin, InstallError> {
+        Ok(self.staged(files).await?.1)
+    }
+
+    /// `files` written to a staging folder in the plugins folder, and loaded
+    /// from there.
+    async fn staged(&self, files: &PluginFiles) -> Result<(tempfile::TempDir, LoadedPlugin), InstallError> {
+        let name = &files.manifest.name;
+        let plugins_dir = self.home.plugins_dir();
+        let staging =
+            stage(files, &plugins_dir).map_err(|source| InstallError::Copy { dir: plugins_dir.clone(), source })?;
+        let failure = |error| InstallError::Invalid(PluginFailure { plugin: name.clone(), error });
+        let staged = loader::read_source(staging.path(), Some(name)).map_err(failure)?;
+        let (_, result) = self.load_sources(vec![staged], &HashMap::new(), &|_| {}).await.remove(0);
+        let plugin = result.map_err(failure)?;
+        if plugin.meta.sha256 != files.sha256 {
+            return Err(InstallError::Changed { dir: staging.path().to_owned() });
+        }
+        Ok((staging, plugin))
+    }
+
+    /// The installed plugin `name`'s grant moved to the component `sha256`
+    /// of `manifest`, when that asks for exactly what was granted.
+    fn carried(&self, name: &str, manifest: &Manifest, sha256: &str) -> Result<Option<Grant>, StateError> {
+        let request = self.request(manifest);
+        Ok(self
+            .grants
+            .get(name)?
+            .filter(|g| g.permissions == request.permissions && g.limits == request.limits)
+            .map(|g| Grant { sha256: sha256.to_owned(), ..g }))
     }
 
     /// The grant of what `manifest` asks for, pinned to the component with
@@ -104,9 +251,7 @@ impl Host {
             permissions: request.permissions,
             limits: request.limits,
             dirs,
-            granted_at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            granted_at_ms: SystemClock.now_ms(),
         })
     }
 
@@ -140,6 +285,7 @@ impl Host {
         fs::remove_dir_all(&dir).map_err(|source| RemoveError::Io { dir: dir.clone(), source })?;
         self.index.update(&[], &[name])?;
         self.grants.remove(name)?;
+        self.sources.remove(name)?;
         Ok(())
     }
 }
@@ -152,6 +298,11 @@ pub struct Installed {
     pub replaced: bool,
     /// Its commands that other plugins offer too (`name:command` runs them).
     pub shared_commands: Vec<String>,
+    /// The origin of the installed plugin it replaced, when that was
+    /// another one (its grant and cached data were dropped).
+    pub replaced_origin: Option<String>,
+    /// Whether it was granted (reviewed, or carried over).
+    pub granted: bool,
 }
 
 fn shared_commands(catalog: &Catalog, name: &str) -> Vec<String> {
@@ -178,7 +329,9 @@ fn read_plugin(path: &Path) -> Result<PluginFiles, InstallError> {
         return Err(bad("not a plugin folder (with plugin.toml) or a .wasm component with a plugin.toml beside it"));
     };
     let invalid = |error| InstallError::Invalid(PluginFailure { plugin: stem(path), error });
-    let io = |p: &Path, e: std::io::Error| invalid(LoadError::Io { path: p.to_owned(), source: Source::new(e) });
+    let io = |p: &Path, e: std::io::Error| {
+        invalid(LoadError::Io { path: p.to_owned(), source: crate::error::Source::new(e) })
+    };
     let manifest_path = dir.join(Manifest::FILE_NAME);
     let manifest_text = fs::read_to_string(&manifest_path).map_err(|e| io(&manifest_path, e))?;
     let manifest = Manifest::parse(&manifest_path, &manifest_text).map_err(|e| invalid(LoadError::Manifest(e)))?;

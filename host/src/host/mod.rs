@@ -43,10 +43,11 @@ use crate::metrics::{self, History, RunRecord};
 use crate::registry::Registry;
 use crate::sandbox::{self, CallSpec, HostState};
 use crate::settings::Settings;
+use crate::sources::store::Sources;
 use crate::state::State;
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
-pub use install::{Installed, PluginFiles};
+pub use install::{GrantAction, InstallOptions, Installed, PluginFiles};
 pub use load::link;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 
@@ -63,6 +64,7 @@ pub struct Host {
     http_net: OnceLock<Arc<HttpNet>>,
     history: History,
     grants: Grants,
+    sources: Sources,
     allow_read: Vec<WasiDir>,
     protected: Protected,
     record: Mutex<RunRecord>,
@@ -97,6 +99,7 @@ impl Host {
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
+        let sources = Sources::new(state.clone());
         let cache = Arc::new(MultiLevelCache::new(
             cold_store(&settings.config.storage, state),
             settings.config.cache.clone(),
@@ -115,6 +118,7 @@ impl Host {
             http_net: OnceLock::new(),
             history,
             grants,
+            sources,
             allow_read: Vec::new(),
             protected,
             record: Mutex::new(RunRecord {
@@ -198,6 +202,11 @@ impl Host {
     /// The grants of this home.
     pub fn grants(&self) -> &Grants {
         &self.grants
+    }
+
+    /// Where the installed plugins came from.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
     }
 
     /// The directories `--allow-read` added to every call.
@@ -438,9 +447,7 @@ impl Host {
     pub fn finish(&self, label: &str) {
         let mut record = std::mem::take(&mut *self.record.lock().unwrap_or_else(|e| e.into_inner()));
         record.command = label.to_owned();
-        record.at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        record.at_ms = crate::cache::clock::Clock::now_ms(&crate::cache::clock::SystemClock);
         record.total_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
         let counters = self.cache.pending_counters();
         record.cache_hits = counters.hits();

@@ -46,7 +46,14 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
         )
         .into());
     }
-    let _ = write!(err, "grant these permissions? [y/N] ");
+    drop(err);
+    Ok(confirm("grant these permissions?")?)
+}
+
+/// Ask `question` on the terminal; `Ok(true)` for yes.
+pub fn confirm(question: &str) -> std::io::Result<bool> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
     let _ = err.flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -29,6 +29,7 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
     let m = &entry.manifest;
     let limits = host.settings().limits_for(m);
     let meta = entry.status.as_ref().map_err(|e| anyhow::anyhow!("plugin `{}` is not loaded: {e}", args.name))?;
+    let source = host.sources().get(&args.name)?;
     if cx.json {
         output::json(&serde_json::json!({
             "name": m.name,
@@ -44,11 +45,12 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
             "permissions": m.permissions,
             "granted": grant_status(host, &args.name, m, &meta.sha256).is_none(),
             "grant": host.grants().get(&args.name)?,
+            "source": source,
         }));
         return Ok(0);
     }
     let mut text = format!(
-        "{} {}\n{}\n\ncomponent: {}\nsha256:    {}\nwit:       isaac:plugin@{}\nlimits:    {} MiB memory, {} ms per call\n\ncommands:\n",
+        "{} {}\n{}\n\ncomponent: {}\nsha256:    {}\nwit:       isaac:plugin@{}\nlimits:    {} MiB memory, {} ms per call\n",
         m.name,
         m.version,
         m.description,
@@ -58,6 +60,11 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
         limits.memory_bytes >> 20,
         limits.deadline.as_millis()
     );
+    text.push_str(&match &source {
+        Some(s) => format!("source:    {}\ndigest:    {}\n", s.location, s.digest),
+        None => "source:    not recorded (placed in the plugins folder by hand)\n".to_owned(),
+    });
+    text.push_str("\ncommands:\n");
     for c in &meta.commands {
         text.push_str(&format!("  {:<12} {}\n  {:<12} usage: {}\n", c.name, c.summary, "", c.usage));
     }

@@ -10,9 +10,10 @@ use crate::host::LoadReport;
 ///
 /// With --json, prints one array; each element is
 /// `{"name", "loaded": true, "version", "description", "commands": [names],
-/// "from_cache", "load_ms", "wit_version", "sha256", "granted"}` for a plugin
-/// that loaded (`granted`: false when it asks for permissions it was not
-/// granted: `isaac plugins grant NAME`), or
+/// "from_cache", "load_ms", "wit_version", "sha256", "granted", "source"}`
+/// for a plugin that loaded (`granted`: false when it asks for permissions
+/// it was not granted: `isaac plugins grant NAME`; `source`: `{"kind",
+/// "location", "digest", "fetched_at_ms"}` or null), or
 /// `{"name", "loaded": false, "error"}` for one that did not.
 /// Exit status 1 when any plugin failed to load.
 #[derive(Debug, Args)]
@@ -25,7 +26,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
     let report = runtime.block_on(host.load_all(&|_| bar.inc(1)))?;
     bar.finish_and_clear();
     if cx.json {
-        output::json(&to_json(&report));
+        output::json(&to_json(host, &report));
     } else {
         print_table(&report);
     }
@@ -43,7 +44,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
     Ok(u8::from(!report.failures.is_empty()))
 }
 
-fn to_json(report: &LoadReport) -> serde_json::Value {
+fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
     let mut items: Vec<(String, serde_json::Value)> = report
         .plugins
         .iter()
@@ -59,6 +60,7 @@ fn to_json(report: &LoadReport) -> serde_json::Value {
                 "wit_version": p.meta.wit_version,
                 "sha256": p.meta.sha256,
                 "granted": p.refused().is_none(),
+                "source": host.sources().get(&p.name).ok().flatten(),
             });
             (p.name.clone(), value)
         })

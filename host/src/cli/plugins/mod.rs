@@ -4,7 +4,9 @@ mod add;
 mod grant;
 mod info;
 mod list;
+mod publish;
 mod remove;
+mod update;
 
 use clap::Subcommand;
 
@@ -13,8 +15,12 @@ use super::{Context, Failure};
 /// Install, list, inspect and remove plugins.
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
-    /// Install a plugin from a folder (plugin.toml + component) or a .wasm file with a plugin.toml beside it.
+    /// Install a plugin from a folder, a URL of a .tar.gz pinned by --sha256, or oci://REGISTRY/REPO:TAG.
     Add(add::AddArgs),
+    /// Fetch plugins again from where they came from and install what changed.
+    Update(update::UpdateArgs),
+    /// Push a plugin folder to an OCI registry and print its digest.
+    Publish(publish::PublishArgs),
     /// Load every installed plugin (compiling what is not cached) and list them.
     List(list::ListArgs),
     /// Show one plugin: version, commands, limits, permissions and its grant.
@@ -28,6 +34,8 @@ pub enum PluginsCommand {
 pub fn run(cx: &Context, command: PluginsCommand) -> Result<u8, Failure> {
     match command {
         PluginsCommand::Add(args) => add::run(cx, args),
+        PluginsCommand::Update(args) => update::run(cx, args),
+        PluginsCommand::Publish(args) => publish::run(cx, args),
         PluginsCommand::List(args) => list::run(cx, args),
         PluginsCommand::Info(args) => info::run(cx, args),
         PluginsCommand::Grant(args) => grant::run(cx, args),

@@ -1,0 +1,77 @@
+//! A bounded HTTP download: https (or http to loopback), at most
+//! [`DownloadLimits::max_bytes`], within [`DownloadLimits::timeout`],
+//! redirects followed only to where the first URL could have gone.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::{DownloadLimits, Progress, SourceError, check_scheme};
+use crate::error::one_line;
+
+/// Most redirects followed.
+const MAX_REDIRECTS: usize = 5;
+
+/// The bytes at `url`, and their sha256 (hex).
+pub async fn download(
+    url: &reqwest::Url,
+    limits: &DownloadLimits,
+    progress: Progress<'_>,
+) -> Result<(Vec<u8>, String), SourceError> {
+    let location = url.to_string();
+    let fail = |message: String| SourceError::Fetch { location: location.clone(), message };
+    let too_big = || SourceError::TooBig {
+        location: location.clone(),
+        message: format!("the download is larger than {} MiB", limits.max_bytes >> 20),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else if let Err(why) = check_scheme(attempt.url()) {
+            let error = format!("redirected to {}: {why}", attempt.url());
+            attempt.error(error)
+        } else {
+            attempt.follow()
+        }
+    });
+    let client = reqwest::Client::builder()
+        .redirect(policy)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(limits.timeout)
+        .user_agent(concat!("isaac/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| fail(one_line(&e)))?;
+    let timed_out = || fail(format!("the download took longer than {} s", limits.timeout.as_secs()));
+    let request = async {
+        let response = client.get(url.clone()).send().await.map_err(|e| match e.is_timeout() {
+            true => timed_out(),
+            false => fail(format!("cannot download: {}", one_line(&e))),
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(fail(format!("the server answered {status}")));
+        }
+        let total = response.content_length();
+        if total.is_some_and(|n| n > limits.max_bytes) {
+            return Err(too_big());
+        }
+        let mut body = Vec::with_capacity(usize::try_from(total.unwrap_or(0)).unwrap_or(0));
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| match e.is_timeout() {
+                true => timed_out(),
+                false => fail(format!("the download broke off: {}", one_line(&e))),
+            })?;
+            if body.len() as u64 + chunk.len() as u64 > limits.max_bytes {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+            progress(body.len() as u64, total);
+        }
+        Ok(body)
+    };
+    let body = tokio::time::timeout(limits.timeout, request).await.map_err(|_| timed_out())??;
+    let digest = crate::digest::sha256_hex(&body);
+    Ok((body, digest))
+}
