@@ -9,6 +9,7 @@ mod ai_wire;
 mod architecture;
 mod ask;
 mod atomics;
+mod authoring;
 mod bad_plugins;
 mod cache;
 mod cli;

@@ -10,7 +10,9 @@ mod ask;
 mod bench;
 mod cache;
 mod context;
+mod dev;
 mod mcp;
+mod new;
 mod output;
 mod plugins;
 mod rlimit;
@@ -61,6 +63,10 @@ enum Command {
     Mcp(mcp::McpArgs),
     /// Ask the configured AI model, with the plugins' commands as its tools.
     Ask(ask::AskArgs),
+    /// Write a new plugin folder in a language, ready to build (and build it).
+    New(new::NewArgs),
+    /// Build, install and run a plugin folder; again on every save.
+    Dev(dev::DevArgs),
 }
 
 impl Command {
@@ -69,7 +75,13 @@ impl Command {
     /// reserving the pool (benches/loading.rs, `engine`). `None`: the default.
     fn pooling(&self) -> Option<bool> {
         match self {
-            Command::Run(_) | Command::Cache(_) | Command::Ai(_) | Command::Stats(_) | Command::Ask(_) => Some(false),
+            Command::Run(_)
+            | Command::Cache(_)
+            | Command::Ai(_)
+            | Command::Stats(_)
+            | Command::Ask(_)
+            | Command::New(_)
+            | Command::Dev(_) => Some(false),
             Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) | Command::Mcp(_) => None,
         }
     }
@@ -85,7 +97,7 @@ impl Command {
             Command::Ai(c) => format!("ai {}", name(c)),
             Command::Shell(_) => "shell".to_owned(),
             Command::Ask(_) => "ask".to_owned(),
-            Command::Stats(_) | Command::Bench(_) | Command::Mcp(_) => return None,
+            Command::Stats(_) | Command::Bench(_) | Command::Mcp(_) | Command::New(_) | Command::Dev(_) => return None,
         })
     }
 }
@@ -125,6 +137,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&cx, args),
         Command::Mcp(args) => mcp::run(&cx, args),
         Command::Ask(args) => ask::run(&cx, args),
+        Command::New(args) => new::run(&cx, args),
+        Command::Dev(args) => dev::run(&cx, args),
     };
     cx.finish(label.as_deref());
     if cx.profile_memory {

@@ -1,7 +1,7 @@
 //! `isaac plugins ...`
 
-mod add;
-mod grant;
+pub(super) mod add;
+pub(super) mod grant;
 mod info;
 mod list;
 mod publish;

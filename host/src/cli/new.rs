@@ -1,0 +1,290 @@
+//! `isaac new NAME --lang LANG [--install] [--no-build] [--dir PARENT]`
+//!
+//! The templates are the `greet` example plugins themselves (one command
+//! that counts visits in the cache and logs a line), renamed, with the WIT
+//! files, `toolchains.sh` (the toolchains and build steps that
+//! example-plugins/build.sh uses) and a `build.sh` that builds into
+//! `dist/`. A Rust plugin gets a copy of the plugin SDK, so the folder
+//! builds anywhere.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Args, ValueEnum};
+
+use super::{Context, Failure, output};
+
+/// Write a new plugin folder: plugin.toml, the source of one command that
+/// uses the cache and logs, the build files and a README; then build it
+/// into NAME/dist/ (a missing toolchain is named with the command that
+/// installs it; --install runs it).
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The plugin's name (lowercase letters, digits and `-`): its folder,
+    /// its command and its component.
+    name: String,
+    /// Its language.
+    #[arg(long, value_enum)]
+    lang: Lang,
+    /// Install a missing toolchain (once, into ~/.cache/isaac-tools).
+    #[arg(long)]
+    install: bool,
+    /// Write the folder only.
+    #[arg(long)]
+    no_build: bool,
+    /// Where to create the folder (default: here).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+/// The languages `isaac new` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Rust, with the isaac plugin SDK.
+    Rust,
+    /// Python, with componentize-py.
+    Python,
+    /// JavaScript, with componentize-js.
+    Js,
+    /// C, with wit-bindgen c and clang.
+    C,
+    /// Go, with wit-bindgen go.
+    Go,
+}
+
+/// A file of the repository, embedded.
+macro_rules! embed {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../", $path))
+    };
+}
+
+/// The isaac:plugin WIT files.
+const WIT: [(&str, &str); 5] = [
+    ("ai.wit", embed!("wit/ai.wit")),
+    ("cache.wit", embed!("wit/cache.wit")),
+    ("log.wit", embed!("wit/log.wit")),
+    ("types.wit", embed!("wit/types.wit")),
+    ("world.wit", embed!("wit/world.wit")),
+];
+
+const SDK: [(&str, &str); 5] = [
+    ("lib.rs", embed!("plugin-sdk/src/lib.rs")),
+    ("cache.rs", embed!("plugin-sdk/src/cache.rs")),
+    ("log.rs", embed!("plugin-sdk/src/log.rs")),
+    ("http.rs", embed!("plugin-sdk/src/http.rs")),
+    ("ai.rs", embed!("plugin-sdk/src/ai.rs")),
+];
+
+impl Lang {
+    fn id(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+            Lang::Js => "js",
+            Lang::C => "c",
+            Lang::Go => "go",
+        }
+    }
+
+    /// The example's name, its manifest, and its source files (path, text).
+    fn example(self, name: &str) -> (&'static str, &'static str, Vec<(String, &'static str)>) {
+        match self {
+            Lang::Rust => (
+                "greet-rs",
+                embed!("example-plugins/rust/greet/plugin.toml"),
+                vec![("src/lib.rs".into(), embed!("example-plugins/rust/greet/src/lib.rs"))],
+            ),
+            Lang::Python => (
+                "greet-py",
+                embed!("example-plugins/python/greet/plugin.toml"),
+                vec![("app.py".into(), embed!("example-plugins/python/greet/app.py"))],
+            ),
+            Lang::Js => (
+                "greet-js",
+                embed!("example-plugins/js/greet/plugin.toml"),
+                vec![("app.js".into(), embed!("example-plugins/js/greet/app.js"))],
+            ),
+            Lang::C => (
+                "greet-c",
+                embed!("example-plugins/c/greet/plugin.toml"),
+                vec![(format!("{name}.c"), embed!("example-plugins/c/greet/greet.c"))],
+            ),
+            Lang::Go => (
+                "greet-go",
+                embed!("example-plugins/go/greet/plugin.toml"),
+                vec![(
+                    format!("export_wit_world/{name}.go"),
+                    embed!("example-plugins/go/greet/export_wit_world/greet.go"),
+                )],
+            ),
+        }
+    }
+}
+
+/// Every file of a new plugin `name` in `lang`: relative path, contents.
+pub fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
+    let (example, manifest, sources) = lang.example(name);
+    let renamed = |text: &str| text.replace(example, name);
+    let mut files: Vec<(PathBuf, String)> = vec![
+        ("plugin.toml".into(), renamed(manifest)),
+        ("build.sh".into(), build_script(name, lang)),
+        ("toolchains.sh".into(), embed!("example-plugins/toolchains.sh").to_owned()),
+        ("README.md".into(), readme(name, lang)),
+        (".gitignore".into(), "dist/\ntarget/\nnode_modules/\n__pycache__/\n".into()),
+    ];
+    files.extend(sources.into_iter().map(|(path, text)| (PathBuf::from(path), renamed(text))));
+    files.extend(WIT.iter().map(|(file, text)| (Path::new("wit").join(file), (*text).to_owned())));
+    if lang == Lang::Rust {
+        files.push(("Cargo.toml".into(), rust_manifest(name)));
+        let sdk = Path::new("isaac-plugin-sdk");
+        files.push((sdk.join("Cargo.toml"), SDK_MANIFEST.to_owned()));
+        files.extend(SDK.iter().map(|(file, text)| (sdk.join("src").join(file), (*text).to_owned())));
+        files.extend(WIT.iter().map(|(file, text)| (sdk.join("wit").join(file), (*text).to_owned())));
+    }
+    files
+}
+
+const SDK_MANIFEST: &str = r#"# The isaac plugin SDK, copied by `isaac new`.
+[package]
+name = "isaac-plugin-sdk"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+wit-bindgen = { version = "0.61", default-features = false, features = ["macros", "realloc"] }
+wasip2 = { version = "1", default-features = false, features = ["std"] }
+"#;
+
+fn rust_manifest(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+isaac-plugin-sdk = {{ path = "isaac-plugin-sdk" }}
+
+# Not part of any enclosing workspace.
+[workspace]
+
+# Small components compile fast in the host: optimise for size.
+[profile.release]
+opt-level = "s"
+lto = true
+codegen-units = 1
+strip = true
+panic = "abort"
+"#
+    )
+}
+
+fn build_script(name: &str, lang: Lang) -> String {
+    let lang = lang.id();
+    format!(
+        r#"#!/usr/bin/env bash
+# Build the isaac plugin `{name}` into dist/ (plugin.toml + {name}.wasm):
+#   ./build.sh            build; a missing toolchain is named, with the command that installs it
+#   ./build.sh --install  install a missing toolchain first (once, into ~/.cache/isaac-tools)
+set -euo pipefail
+here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+wit="$here/wit"
+tools="${{ISAAC_TOOLS:-${{XDG_CACHE_HOME:-$HOME/.cache}}/isaac-tools}}"
+install=0
+[[ "${{1:-}}" == --install ]] && install=1
+say() {{ echo "build.sh: $*" >&2; }}
+# shellcheck source=toolchains.sh
+source "$here/toolchains.sh"
+if ! setup_{lang}; then
+    say "$why; install it with: $hint (or: ./build.sh --install)"
+    exit 2
+fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+build_{lang} "$here" {name} "$out"
+mkdir -p "$here/dist"
+cp "$out/{name}.wasm" "$here/dist/{name}.wasm"
+cp "$here/plugin.toml" "$here/dist/plugin.toml"
+say "built $here/dist: isaac plugins add $here/dist"
+"#
+    )
+}
+
+fn readme(name: &str, lang: Lang) -> String {
+    let lang = lang.id();
+    format!(
+        r#"# {name}
+
+An isaac plugin in {lang}, made by `isaac new`. Its command `{name} WHO` greets
+WHO and counts the visits in the host's cache (`cache = true` in
+plugin.toml), and logs one line.
+
+```sh
+./build.sh                     # build into dist/ (--install: install a missing toolchain first)
+isaac plugins add --yes dist   # install it (it asks for the cache)
+isaac run {name} you           # Hello, you! (visit #1)
+isaac dev . -- {name} you      # rebuild, reinstall and run again on every save
+```
+
+The plugin's interface is in `wit/` (`isaac:plugin`); the guide for {lang}
+plugins is docs/plugins/{lang}.md in the isaac repository.
+"#
+    )
+}
+
+pub fn run(cx: &Context, args: NewArgs) -> Result<u8, Failure> {
+    crate::manifest::check_name(&args.name).map_err(|why| anyhow::anyhow!("plugin name {:?}: {why}", args.name))?;
+    let dest = args.dir.join(&args.name);
+    if dest.exists() {
+        return Err(anyhow::anyhow!("{} exists: choose another name or folder", dest.display()).into());
+    }
+    write(&dest, &files(&args.name, args.lang))
+        .map_err(|e| anyhow::anyhow!("cannot write the new plugin into {}: {e}", dest.display()))?;
+    output::line(&format!("created {} ({} plugin `{}`)", dest.display(), args.lang.id(), args.name));
+    if args.no_build {
+        return Ok(0);
+    }
+    let mut build = Command::new("bash");
+    build.arg(dest.join("build.sh"));
+    if args.install {
+        build.arg("--install");
+    }
+    let status = build.status().map_err(|e| anyhow::anyhow!("cannot run bash for {}/build.sh: {e}", dest.display()))?;
+    if !status.success() {
+        eprintln!("the folder is ready; build it with `{}/build.sh` once the toolchain is there", dest.display());
+        return Ok(1);
+    }
+    if !cx.quiet() {
+        eprintln!(
+            "next: isaac plugins add --yes {0}/dist && isaac run {1} you   (or: isaac dev {0} -- {1} you)",
+            dest.display(),
+            args.name
+        );
+    }
+    Ok(0)
+}
+
+/// Write `files` into the new folder `dest`; `build.sh` executable.
+fn write(dest: &Path, files: &[(PathBuf, String)]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dest.parent().unwrap_or(Path::new(".")))?;
+    std::fs::create_dir(dest)?;
+    for (path, text) in files {
+        let path = dest.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::File::create_new(&path)?.write_all(text.as_bytes())?;
+        if path.extension().is_some_and(|e| e == "sh") {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `isaac new` and `isaac dev` through the real binary: a new plugin in
+//! every language builds with its own build.sh and runs; `dev` rebuilds on a
+//! save and keeps the last working install when a build breaks.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestHome, example_built};
+
+/// (language, the example whose toolchain it shares)
+const LANGS: [(&str, &str); 5] =
+    [("rust", "greet-rs"), ("python", "greet-py"), ("js", "greet-js"), ("c", "greet-c"), ("go", "greet-go")];
+
+/// Where new Rust plugins build: one folder for every test run, so their
+/// dependencies compile once.
+fn cargo_target() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    base.join("new-plugins")
+}
+
+/// `isaac new NAME --lang LANG --dir DIR EXTRA...`, which must succeed.
+fn new(home: &TestHome, dir: &Path, name: &str, lang: &str, extra: &[&str]) {
+    let out = home
+        .isaac()
+        .env("CARGO_TARGET_DIR", cargo_target())
+        .args(["new", name, "--lang", lang, "--dir"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = crate::support::text(&out);
+    assert!(out.status.success(), "isaac new {name} --lang {lang}: {stdout}{stderr}");
+}
+
+#[test]
+fn new_plugins_build_and_run_in_every_language() {
+    for (lang, example) in LANGS {
+        if !example_built(example, lang) {
+            continue;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let home = TestHome::new();
+        let name = format!("hi-{lang}");
+        new(&home, work.path(), &name, lang, &[]);
+        let dist = work.path().join(&name).join("dist");
+        assert!(dist.join(format!("{name}.wasm")).is_file(), "{lang}: built into dist/");
+        for file in ["plugin.toml", "build.sh", "README.md", "wit/world.wit"] {
+            assert!(work.path().join(&name).join(file).is_file(), "{lang}: {file}");
+        }
+        home.ok(&["plugins", "add", "--yes", dist.to_str().unwrap()]);
+        assert_eq!(home.ok(&["run", &name, "you"]), "Hello, you! (visit #1)\n", "{lang}");
+        assert_eq!(home.ok(&["run", &name, "you"]), "Hello, you! (visit #2)\n", "{lang}: counted in the cache");
+    }
+}
+
+#[test]
+fn new_refuses_bad_names_and_existing_folders_and_names_missing_toolchains() {
+    let work = tempfile::tempdir().unwrap();
+    let home = TestHome::new();
+    let err = home.fails(&["new", "Bad_Name", "--lang", "rust", "--dir", work.path().to_str().unwrap()]);
+    assert!(err.contains("plugin name"), "{err}");
+    new(&home, work.path(), "twice", "python", &["--no-build"]);
+    let err = home.fails(&["new", "twice", "--lang", "python", "--dir", work.path().to_str().unwrap()]);
+    assert!(err.contains("exists"), "{err}");
+    // A toolchain cache without componentize-py: the build names the
+    // command that installs it, and the folder stays for later.
+    let empty_tools = tempfile::tempdir().unwrap();
+    let out = home
+        .isaac()
+        .env("ISAAC_TOOLS", empty_tools.path())
+        .args(["new", "later", "--lang", "python", "--dir"])
+        .arg(work.path())
+        .output()
+        .unwrap();
+    let (_, stderr) = crate::support::text(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("componentize-py") && stderr.contains("pip install"), "{stderr}");
+    assert!(stderr.contains("--install"), "{stderr}");
+    assert!(work.path().join("later/plugin.toml").is_file());
+}
+
+/// Lines of a child's stdout and stderr, as they come.
+fn lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || BufReader::new(out).lines().map_while(Result::ok).for_each(|l| drop(tx.send(l))));
+    std::thread::spawn(move || BufReader::new(err).lines().map_while(Result::ok).for_each(|l| drop(tx2.send(l))));
+    rx
+}
+
+/// Wait for a line containing `wanted`, at most `within`.
+fn wait_for(rx: &mpsc::Receiver<String>, wanted: &str, within: Duration) {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while let Some(left) = within.checked_sub(start.elapsed()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(wanted) => return,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {wanted:?} within {within:?}; saw:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
+    if !example_built("greet-py", "python") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let home = TestHome::new();
+    new(&home, work.path(), "hi-dev", "python", &["--no-build"]);
+    let folder = work.path().join("hi-dev");
+    let mut child = home
+        .isaac()
+        .args(["dev", "--yes"])
+        .arg(&folder)
+        .args(["--", "hi-dev", "you"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines(&mut child);
+    wait_for(&rx, "Hello, you! (visit #1)", Duration::from_secs(120));
+    wait_for(&rx, "watching", Duration::from_secs(10));
+
+    let app = folder.join("app.py");
+    let source = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, source.replace("Hello, ", "Howdy, ")).unwrap();
+    wait_for(&rx, "Howdy, you! (visit #2)", Duration::from_secs(60));
+
+    // A broken edit: the build fails, the last working install stays.
+    std::fs::write(&app, "def broken(:\n").unwrap();
+    wait_for(&rx, "the last working install stays", Duration::from_secs(60));
+    assert_eq!(home.ok(&["run", "hi-dev", "you"]), "Howdy, you! (visit #3)\n");
+    // Build outputs are not edits: writing into dist/ starts no build.
+    std::fs::write(folder.join("dist/noise.txt"), "x").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = child.kill();
+    let _ = child.wait();
+    let after: Vec<String> = rx.try_iter().collect();
+    assert!(!after.iter().any(|l| l.contains("building")), "{after:?}");
+}
