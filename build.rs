@@ -28,6 +28,7 @@ fn main() {
         "example-plugins/c",
         "example-plugins/go",
         "example-plugins/build.sh",
+        "example-plugins/toolchains.sh",
         "plugin-sdk",
         "wit",
         "tests/fixtures/plugins",
@@ -36,7 +37,8 @@ fn main() {
         println!("cargo:rerun-if-changed={watched}");
     }
 
-    // The servers the tests start (redis-server).
+    // The servers the tests start (redis-server, docker-registry) and the
+    // official AI SDKs.
     run(Command::new("bash").arg(root.join("scripts/test-services.sh")));
     let dist = out.join("dist");
     run(guest_command("bash", &target).arg(root.join("example-plugins/build.sh")).env("ISAAC_DIST", &dist));

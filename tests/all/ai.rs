@@ -24,6 +24,8 @@ pub(crate) struct Sims {
 
 impl Sims {
     pub(crate) fn new() -> Self {
+        // The tests' own reqwest clients (built without a default provider).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         Sims { runtime, servers: Vec::new() }
     }

@@ -171,3 +171,49 @@ fn both_formats_list_their_models() {
     assert!(anthropic["data"][0]["display_name"].is_string() && anthropic["data"][0]["created_at"].is_string());
     assert_eq!(anthropic["has_more"], false);
 }
+
+/// The Python with the official `openai` and `anthropic` packages, which
+/// `scripts/test-services.sh` installs into the toolchain venv.
+fn sdk_python() -> Option<std::path::PathBuf> {
+    let tools = std::env::var_os("ISAAC_TOOLS").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+        cache.join("isaac-tools")
+    });
+    let python = tools.join("venv/bin/python");
+    let found = std::process::Command::new(&python)
+        .args(["-c", "import openai, anthropic"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var("CI").is_err(), "the official SDKs are required in CI (scripts/test-services.sh installs them)");
+        eprintln!("skipped: {} has no openai and anthropic packages", python.display());
+    }
+    found.then_some(python)
+}
+
+#[test]
+fn the_official_python_sdks_read_the_simulator() {
+    let Some(python) = sdk_python() else { return };
+    let sims = Sims::new().add("sim", ProviderKind::Openai, latency(0));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ai/sdk_clients.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(format!("http://{}", sims.addr("sim")))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = |key: &str| got[key].as_str().unwrap_or_default().to_owned();
+    assert!(!text("openai_whole").is_empty(), "{got}");
+    assert_eq!(text("openai_stream"), text("openai_whole"), "the stream says what the whole answer says");
+    assert_eq!(text("openai_finish"), "stop");
+    assert_eq!(text("anthropic_stream"), text("anthropic_whole"));
+    assert!(!text("anthropic_whole").is_empty());
+    assert_eq!(text("anthropic_stop"), "end_turn");
+    assert!(got["anthropic_output_tokens"].as_u64().unwrap() > 0, "{got}");
+    for list in ["openai_models", "anthropic_models"] {
+        assert!(!got[list].as_array().unwrap().is_empty(), "{got}");
+    }
+}
