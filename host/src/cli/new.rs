@@ -51,6 +51,8 @@ pub enum Lang {
     C,
     /// Go, with wit-bindgen go.
     Go,
+    /// Zig, on the C bindings.
+    Zig,
 }
 
 /// A file of the repository, embedded.
@@ -85,6 +87,7 @@ impl Lang {
             Lang::Js => "js",
             Lang::C => "c",
             Lang::Go => "go",
+            Lang::Zig => "zig",
         }
     }
 
@@ -118,6 +121,11 @@ impl Lang {
                     format!("export_wit_world/{name}.go"),
                     embed!("example-plugins/go/greet/export_wit_world/greet.go"),
                 )],
+            ),
+            Lang::Zig => (
+                "greet-zig",
+                embed!("example-plugins/zig/greet/plugin.toml"),
+                vec![("plugin.zig".into(), embed!("example-plugins/zig/greet/greet.zig"))],
             ),
         }
     }
