@@ -112,10 +112,7 @@ impl Host {
                     let location = url.to_string();
                     return Err(SourceError::Digest { location, expected: expected.to_owned(), actual: digest }.into());
                 }
-                let dir = tempfile::Builder::new()
-                    .prefix(".downloading-")
-                    .tempdir_in(&parent)
-                    .map_err(|source| SourceError::Io { dir: parent.clone(), source })?;
+                let dir = crate::sources::temp_dir(&parent)?;
                 let folder = crate::sources::archive::unpack(&bytes, dir.path(), url.as_str(), &limits)?;
                 Ok((read_plugin(&folder)?, Provenance::new(source, &digest)))
             }

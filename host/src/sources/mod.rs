@@ -287,7 +287,7 @@ pub fn parse_sha256(text: &str) -> Result<String, String> {
 }
 
 /// A new temporary folder for a download, in `parent`.
-fn temp_dir(parent: &Path) -> Result<tempfile::TempDir, SourceError> {
+pub(crate) fn temp_dir(parent: &Path) -> Result<tempfile::TempDir, SourceError> {
     tempfile::Builder::new()
         .prefix(".downloading-")
         .tempdir_in(parent)
