@@ -28,6 +28,8 @@ fn main() {
         "example-plugins/c",
         "example-plugins/go",
         "example-plugins/zig",
+        "example-plugins/cpp",
+        "example-plugins/assemblyscript",
         "example-plugins/build.sh",
         "example-plugins/toolchains.sh",
         "plugin-sdk",

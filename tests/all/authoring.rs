@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 use crate::support::{TestHome, example_built};
 
 /// (language, the example whose toolchain it shares)
-const LANGS: [(&str, &str); 6] = [
+const LANGS: [(&str, &str); 8] = [
     ("rust", "greet-rs"),
     ("python", "greet-py"),
     ("js", "greet-js"),
     ("c", "greet-c"),
     ("go", "greet-go"),
     ("zig", "greet-zig"),
+    ("cpp", "greet-cpp"),
+    ("assemblyscript", "greet-as"),
 ];
 
 /// Where new Rust plugins build: one folder for every test run, so their

@@ -1,12 +1,12 @@
 //! One plugin, many languages: `greet-LANG NAME` in Rust, Python,
-//! JavaScript, C, Go and Zig, each built by `example-plugins/build.sh` and run through the
+//! JavaScript, C, Go, Zig, C++ and AssemblyScript, each built by `example-plugins/build.sh` and run through the
 //! real binary from a home where it was installed with `isaac plugins add`.
 //! A language whose toolchain was missing at build time is skipped with a
 //! message (CI requires them all through ISAAC_LANGS).
 
 use crate::support::{TestHome, dist, example_built, text};
 
-const LANGS: [&str; 6] = ["rs", "py", "js", "c", "go", "zig"];
+const LANGS: [&str; 8] = ["rs", "py", "js", "c", "go", "zig", "cpp", "as"];
 
 #[test]
 fn greet_counts_visits_in_every_language() {
@@ -17,6 +17,7 @@ fn greet_counts_visits_in_every_language() {
         let lang_name = match lang {
             "rs" => "rust",
             "py" => "python",
+            "as" => "assemblyscript",
             other => other,
         };
         if !example_built(&name, lang_name) {

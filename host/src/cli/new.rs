@@ -53,6 +53,10 @@ pub enum Lang {
     Go,
     /// Zig, on the C bindings.
     Zig,
+    /// C++, with wit-bindgen cpp and clang.
+    Cpp,
+    /// AssemblyScript, with hand-written canonical-ABI glue.
+    Assemblyscript,
 }
 
 /// A file of the repository, embedded.
@@ -88,6 +92,8 @@ impl Lang {
             Lang::C => "c",
             Lang::Go => "go",
             Lang::Zig => "zig",
+            Lang::Cpp => "cpp",
+            Lang::Assemblyscript => "assemblyscript",
         }
     }
 
@@ -126,6 +132,19 @@ impl Lang {
                 "greet-zig",
                 embed!("example-plugins/zig/greet/plugin.toml"),
                 vec![("plugin.zig".into(), embed!("example-plugins/zig/greet/greet.zig"))],
+            ),
+            Lang::Cpp => (
+                "greet-cpp",
+                embed!("example-plugins/cpp/greet/plugin.toml"),
+                vec![(format!("{name}.cpp"), embed!("example-plugins/cpp/greet/greet.cpp"))],
+            ),
+            Lang::Assemblyscript => (
+                "greet-as",
+                embed!("example-plugins/assemblyscript/greet/plugin.toml"),
+                vec![
+                    ("plugin.ts".into(), embed!("example-plugins/assemblyscript/greet/greet.ts")),
+                    ("isaac.ts".into(), embed!("example-plugins/assemblyscript/greet/isaac.ts")),
+                ],
             ),
         }
     }
