@@ -42,6 +42,7 @@ use crate::digest::sha256_hex;
 use crate::error::Source;
 use crate::index::{FileId, PluginMeta};
 use crate::loader::LoadError;
+use crate::tiers::Tier;
 
 /// What the index recorded of a component and its compiled code: digests,
 /// and the identities the files had when they were hashed.
@@ -55,6 +56,8 @@ pub struct Known<'a> {
     pub artifact_sha256: Option<&'a str>,
     /// The artifact's identity then.
     pub artifact_id: Option<FileId>,
+    /// The compiler that made the artifact.
+    pub tier: Tier,
 }
 
 impl<'a> Known<'a> {
@@ -65,6 +68,7 @@ impl<'a> Known<'a> {
             wasm_id: meta.wasm_id,
             artifact_sha256: meta.artifact_sha256.as_deref(),
             artifact_id: meta.artifact_id,
+            tier: meta.tier,
         }
     }
 }
@@ -89,6 +93,68 @@ pub struct Compiled {
     pub artifact_id: Option<FileId>,
     /// How long compiling (or deserializing) took.
     pub elapsed: Duration,
+    /// The compiler that made the code.
+    pub tier: Tier,
+}
+
+/// A component file, opened once and identified: its digest (hashed, or
+/// trusted when its identity is the recorded one) and its bytes, read once.
+pub struct Opened {
+    path: PathBuf,
+    file: File,
+    bytes: Vec<u8>,
+    trusted: bool,
+    /// The component's digest.
+    pub sha256: String,
+    /// Its identity when it was hashed or trusted.
+    pub wasm_id: Option<FileId>,
+    start: Instant,
+}
+
+impl Opened {
+    /// Open `wasm` and hash it, unless its identity is the one `known`
+    /// recorded with its digest.
+    pub fn open(wasm: &Path, known: &Known<'_>) -> Result<Opened, LoadError> {
+        let start = Instant::now();
+        let mut file = File::open(wasm).map_err(|e| io_error(wasm, e))?;
+        // Taken before reading: a change while it is read shows next time.
+        let wasm_id = FileId::of(&file).ok();
+        let trusted = known.sha256.filter(|_| wasm_id.is_some() && wasm_id == known.wasm_id);
+        let mut bytes = Vec::new();
+        let sha256 = match trusted {
+            Some(sha256) => sha256.to_owned(),
+            None => {
+                file.read_to_end(&mut bytes).map_err(|e| io_error(wasm, e))?;
+                sha256_hex(&bytes)
+            }
+        };
+        Ok(Opened { path: wasm.to_owned(), file, bytes, trusted: trusted.is_some(), sha256, wasm_id, start })
+    }
+
+    /// The component's size in bytes.
+    pub fn size(&self) -> u64 {
+        if self.trusted { self.wasm_id.map_or(0, |id| id.size) } else { self.bytes.len() as u64 }
+    }
+
+    /// The bytes to compile: those hashed, or, when the digest was
+    /// trusted, the bytes of this same open file, hashed now.
+    fn bytes(&mut self) -> Result<&[u8], LoadError> {
+        if self.trusted {
+            let mut bytes = Vec::new();
+            self.file
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| self.file.read_to_end(&mut bytes))
+                .map_err(|e| io_error(&self.path, e))?;
+            self.sha256 = sha256_hex(&bytes);
+            self.bytes = bytes;
+            self.trusted = false;
+        }
+        Ok(&self.bytes)
+    }
+}
+
+fn io_error(path: &Path, e: io::Error) -> LoadError {
+    LoadError::Io { path: path.to_owned(), source: Source::new(e) }
 }
 
 /// The compiled-code folder of one engine configuration.
@@ -194,49 +260,58 @@ impl CompiledCache {
         known: Known<'_>,
         pool: &Pool<'_>,
     ) -> Result<Compiled, LoadError> {
-        let start = Instant::now();
-        let io_err = |e| LoadError::Io { path: wasm.to_owned(), source: Source::new(e) };
-        let mut file = File::open(wasm).map_err(io_err)?;
-        // Taken before reading: a change while it is read shows next time.
-        let wasm_id = FileId::of(&file).ok();
-        let trusted = known.sha256.filter(|_| wasm_id.is_some() && wasm_id == known.wasm_id);
-        let mut bytes = Vec::new();
-        let sha256 = match trusted {
-            Some(sha256) => sha256.to_owned(),
-            None => {
-                file.read_to_end(&mut bytes).map_err(io_err)?;
-                sha256_hex(&bytes)
-            }
-        };
+        let mut opened = Opened::open(wasm, &known)?;
         if let Some(expected) = known.artifact_sha256
-            && let Some((component, artifact_id)) = self.load_verified(engine, &sha256, expected, known.artifact_id)
+            && let Some(compiled) = self.cached(engine, &opened, expected, known.artifact_id, known.tier)
         {
-            let artifact_sha256 = Some(expected.to_owned());
-            let elapsed = start.elapsed();
-            return Ok(Compiled {
-                component,
-                sha256,
-                from_cache: true,
-                artifact_sha256,
-                wasm_id,
-                artifact_id,
-                elapsed,
-            });
+            return Ok(compiled);
         }
-        if trusted.is_some() {
-            // No usable code: compile the bytes of this same open file.
-            file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).map_err(io_err)?;
-        }
-        let sha256 = sha256_hex(&bytes);
-        check_header(wasm, &bytes)?;
+        self.compile(engine, &mut opened, pool, known.tier)
+    }
+
+    /// The code of `opened` from this cache, if there is an artifact whose
+    /// digest is `expected` (see [`load_verified`](Self::load_verified)).
+    pub fn cached(
+        &self,
+        engine: &Engine,
+        opened: &Opened,
+        expected: &str,
+        expected_id: Option<FileId>,
+        tier: Tier,
+    ) -> Option<Compiled> {
+        let (component, artifact_id) = self.load_verified(engine, &opened.sha256, expected, expected_id)?;
+        Some(Compiled {
+            component,
+            sha256: opened.sha256.clone(),
+            from_cache: true,
+            artifact_sha256: Some(expected.to_owned()),
+            wasm_id: opened.wasm_id,
+            artifact_id,
+            elapsed: opened.start.elapsed(),
+            tier,
+        })
+    }
+
+    /// Compile `opened` with `engine` (whose code is of `tier`) and save the
+    /// code here.
+    pub fn compile(
+        &self,
+        engine: &Engine,
+        opened: &mut Opened,
+        pool: &Pool<'_>,
+        tier: Tier,
+    ) -> Result<Compiled, LoadError> {
+        let wasm = opened.path.clone();
+        let bytes = opened.bytes()?;
+        check_header(&wasm, bytes)?;
         // wasmtime's parallel compilation runs in the pool it is called from.
-        let compile = || Component::new(engine, &bytes);
+        let compile = || Component::new(engine, bytes);
         let component = match pool() {
             Some(pool) => pool.install(compile),
             None => compile(),
         }
-        .map_err(|e| LoadError::Invalid { path: wasm.to_owned(), source: Source::wasm(e) })?;
-        let artifact_sha256 = match self.store(&sha256, &component) {
+        .map_err(|e| LoadError::Invalid { path: wasm.clone(), source: Source::wasm(e) })?;
+        let artifact_sha256 = match self.store(&opened.sha256, &component) {
             Ok(digest) => Some(digest),
             Err(e) => {
                 tracing::warn!(
@@ -246,32 +321,16 @@ impl CompiledCache {
                 None
             }
         };
-        let elapsed = start.elapsed();
-        Ok(Compiled { component, sha256, from_cache: false, artifact_sha256, wasm_id, artifact_id: None, elapsed })
-    }
-
-    /// [`load_or_compile`](Self::load_or_compile) each `(wasm, known)`:
-    /// several in the pool `pool` gives (without one, on this thread), one
-    /// on this thread (the pool is then asked for only if it must compile:
-    /// a pool's idle threads spinning cost a single cached start more than
-    /// the load). `done(i)` is called as item `i` is ready. Results keep the
-    /// order of `items`.
-    pub fn load_or_compile_all(
-        &self,
-        engine: &Engine,
-        pool: &Pool<'_>,
-        items: &[(&Path, Known<'_>)],
-        done: &(dyn Fn(usize) + Sync),
-    ) -> Vec<Result<Compiled, LoadError>> {
-        let one = |i: usize, (wasm, known): &(&Path, Known<'_>)| {
-            let result = self.load_or_compile(engine, wasm, *known, pool);
-            done(i);
-            result
-        };
-        match if items.len() > 1 { pool() } else { None } {
-            Some(pool) => pool.install(|| items.par_iter().enumerate().map(|(i, item)| one(i, item)).collect()),
-            None => items.iter().enumerate().map(|(i, item)| one(i, item)).collect(),
-        }
+        Ok(Compiled {
+            component,
+            sha256: opened.sha256.clone(),
+            from_cache: false,
+            artifact_sha256,
+            wasm_id: opened.wasm_id,
+            artifact_id: None,
+            elapsed: opened.start.elapsed(),
+            tier,
+        })
     }
 
     /// Save the compiled code of `component` under `sha256`; returns the
@@ -291,6 +350,22 @@ impl CompiledCache {
                 let _ = fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+/// `load(i, item)` for each of `items`: several in the pool `pool` gives
+/// (without one, on this thread), one on this thread (the pool is then
+/// asked for only if it must compile: a pool's idle threads spinning cost a
+/// single cached start more than the load). Results keep the order of
+/// `items`.
+pub fn load_all<T: Sync>(
+    pool: &Pool<'_>,
+    items: &[T],
+    load: &(dyn Fn(usize, &T) -> Result<Compiled, LoadError> + Sync),
+) -> Vec<Result<Compiled, LoadError>> {
+    match if items.len() > 1 { pool() } else { None } {
+        Some(pool) => pool.install(|| items.par_iter().enumerate().map(|(i, item)| load(i, item)).collect()),
+        None => items.iter().enumerate().map(|(i, item)| load(i, item)).collect(),
     }
 }
 

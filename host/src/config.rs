@@ -426,11 +426,22 @@ impl Default for CacheConfig {
 }
 
 /// `[loader]`: how plugins are compiled.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LoaderConfig {
     /// Compile threads; default: all cores.
     pub max_workers: Option<usize>,
+    /// Tiered compilation: big components run on Winch code at once while
+    /// Cranelift compiles them in the background.
+    pub tiered: bool,
+    /// The size over which a component is compiled with Winch first, in KiB.
+    pub baseline_above_kb: u64,
+}
+
+impl Default for LoaderConfig {
+    fn default() -> Self {
+        LoaderConfig { max_workers: None, tiered: true, baseline_above_kb: 1024 }
+    }
 }
 
 /// `[limits]`: defaults for every plugin and the host's maximum.

@@ -31,6 +31,16 @@ pub enum Allocation {
     OnDemand,
 }
 
+/// Which compiler makes an engine's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compiler {
+    /// Cranelift: optimised code, compiled slowly.
+    #[default]
+    Cranelift,
+    /// Winch, wasmtime's baseline compiler: code at once, running slower.
+    Winch,
+}
+
 /// What the engine is built for.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
@@ -40,6 +50,10 @@ pub struct EngineOptions {
     pub pooling: bool,
     /// Instances alive at once in the pool (concurrent calls).
     pub pool_instances: u32,
+    /// The compiler.
+    pub compiler: Compiler,
+    /// Compile a component's functions on several threads.
+    pub parallel: bool,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +62,8 @@ impl Default for EngineOptions {
             max_memory_bytes: crate::config::DEFAULT_MAX_MEMORY_MB << 20,
             pooling: true,
             pool_instances: 100,
+            compiler: Compiler::Cranelift,
+            parallel: true,
         }
     }
 }
@@ -59,6 +75,8 @@ pub struct HostEngine {
     pub engine: Engine,
     /// Which allocator it uses.
     pub allocation: Allocation,
+    /// Which compiler it uses.
+    pub compiler: Compiler,
     /// Hex digest of everything that makes compiled code loadable here: the
     /// wasmtime version and the engine's settings.
     pub compatibility: String,
@@ -73,23 +91,23 @@ impl HostEngine {
     /// Build the engine, probing the pooling allocator first when asked.
     pub fn new(options: &EngineOptions) -> Result<Self, EngineError> {
         if options.pooling {
-            let mut config = base_config();
+            let mut config = compiler_config(options);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(options)));
             match Engine::new(&config) {
-                Ok(engine) => return Ok(Self::from_engine(engine, Allocation::Pooling)),
+                Ok(engine) => return Ok(Self::from_engine(engine, Allocation::Pooling, options.compiler)),
                 Err(e) => tracing::debug!("pooling allocator unavailable ({e}); using on-demand allocation"),
             }
         }
-        let engine = Engine::new(&base_config()).map_err(|e| EngineError(Source::wasm(e)))?;
-        Ok(Self::from_engine(engine, Allocation::OnDemand))
+        let engine = Engine::new(&compiler_config(options)).map_err(|e| EngineError(Source::wasm(e)))?;
+        Ok(Self::from_engine(engine, Allocation::OnDemand, options.compiler))
     }
 
-    fn from_engine(engine: Engine, allocation: Allocation) -> Self {
+    fn from_engine(engine: Engine, allocation: Allocation, compiler: Compiler) -> Self {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compatibility = format!("{:016x}", hasher.finish());
-        HostEngine { engine, allocation, compatibility }
+        HostEngine { engine, allocation, compiler, compatibility }
     }
 
     /// Start a thread that advances the epoch every [`EPOCH_TICK`] until the
@@ -109,6 +127,19 @@ pub fn base_config() -> Config {
     config.concurrency_support(false);
     config.parallel_compilation(true);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    config
+}
+
+/// [`base_config`] with the compiler of `options`. Winch code needs an
+/// engine of its own: wasmtime refuses, at load, an artifact made by
+/// another compiler, and the compatibility digest (so the artifact's file
+/// name) differs.
+fn compiler_config(options: &EngineOptions) -> Config {
+    let mut config = base_config();
+    config.parallel_compilation(options.parallel);
+    if options.compiler == Compiler::Winch {
+        config.strategy(wasmtime::Strategy::Winch);
+    }
     config
 }
 
@@ -173,6 +204,12 @@ mod tests {
         let on_demand = HostEngine::new(&EngineOptions { pooling: false, ..Default::default() }).unwrap();
         assert_eq!(on_demand.allocation, Allocation::OnDemand);
         assert_eq!(pooled.compatibility, on_demand.compatibility);
+        // The background optimiser compiles on one thread: its code is the
+        // foreground's.
+        let serial = HostEngine::new(&EngineOptions { parallel: false, ..Default::default() }).unwrap();
+        assert_eq!(serial.compatibility, pooled.compatibility);
+        let winch = HostEngine::new(&EngineOptions { compiler: Compiler::Winch, ..Default::default() }).unwrap();
+        assert_ne!(winch.compatibility, pooled.compatibility, "artifacts are keyed by compiler");
         // Where the address space is not limited, the pool must be used.
         let limit = rustix::process::getrlimit(rustix::process::Resource::As);
         if limit.current.is_none() {

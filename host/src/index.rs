@@ -102,6 +102,9 @@ pub struct PluginMeta {
     pub commands: Vec<CommandEntry>,
     /// Milliseconds its last cold compile took.
     pub compile_ms: f64,
+    /// The compiler of the code it runs.
+    #[serde(default)]
+    pub tier: crate::tiers::Tier,
     /// The digest of its compiled artifact, checked before the artifact is
     /// loaded.
     #[serde(default)]

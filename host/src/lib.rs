@@ -85,6 +85,7 @@ pub(crate) mod suite;
 pub(crate) mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tiers;
 mod tomlfile;
 pub mod tools;
 

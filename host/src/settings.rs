@@ -12,6 +12,7 @@
 //! | jobs | `--jobs` | `ISAAC_JOBS` | `[loader] max_workers` | all cores |
 //! | log level | `-q`, `-v` | | | warnings |
 //! | pooling | (per command) | | | on |
+//! | tiered compilation | | `ISAAC_TIERED` (`0`, `1`) | `[loader] tiered` | on (the CLI) |
 //!
 //! Per plugin, the limits are `[plugins.NAME]`, then `plugin.toml` (capped),
 //! then `[limits]` ([`Settings::limits_for`]).
@@ -50,6 +51,10 @@ pub struct Flags {
     /// The command's choice of the pooling allocator (long-lived commands
     /// pool; one call does not need to).
     pub pooling: Option<bool>,
+    /// The program that compiles optimised code in the background (the
+    /// CLI passes its own binary): tiered compilation, unless `[loader]
+    /// tiered = false` or `ISAAC_TIERED=0`.
+    pub optimizer: Option<PathBuf>,
 }
 
 /// Where environment variables come from: the process, or a table in tests.
@@ -111,6 +116,10 @@ pub struct Settings {
     pub log_level: Level,
     /// Whether to try the pooling allocator (it falls back by itself).
     pub pooling: bool,
+    /// The program that compiles optimised code in the background (the
+    /// `isaac` binary); `None`: no tiered compilation, every component is
+    /// compiled optimised at once (libraries, tests, benches).
+    pub optimizer: Option<PathBuf>,
 }
 
 impl Settings {
@@ -140,7 +149,17 @@ impl Settings {
             (false, 2) => Level::Debug,
             (false, _) => Level::Trace,
         };
-        Ok(Settings { home, config_file, config, jobs, log_level, pooling: flags.pooling.unwrap_or(true) })
+        let tiered = match env.var("ISAAC_TIERED").as_deref() {
+            None => config.loader.tiered,
+            Some("1") => true,
+            Some("0") => false,
+            Some(value) => {
+                let value = value.to_owned();
+                return Err(SettingsError::BadEnv { name: "ISAAC_TIERED", value, why: "not 0 or 1" });
+            }
+        };
+        let optimizer = flags.optimizer.clone().filter(|_| tiered);
+        Ok(Settings { home, config_file, config, jobs, log_level, pooling: flags.pooling.unwrap_or(true), optimizer })
     }
 
     /// Compile threads: as set, or one per core.

@@ -45,6 +45,9 @@ pub struct State {
     pub(crate) grants: Database<Str, Bytes>,
     /// Where each plugin came from: plugin name → JSON.
     pub(crate) sources: Database<Str, Bytes>,
+    /// Optimised code compiled in the background: component and engine →
+    /// the artifact's digest (JSON).
+    pub(crate) artifacts: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -98,8 +101,9 @@ impl State {
         let metrics = env.create_database(&mut wtxn, Some("metrics")).map_err(err)?;
         let grants = env.create_database(&mut wtxn, Some("grants")).map_err(err)?;
         let sources = env.create_database(&mut wtxn, Some("sources")).map_err(err)?;
+        let artifacts = env.create_database(&mut wtxn, Some("artifacts")).map_err(err)?;
         wtxn.commit().map_err(err)?;
-        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources })
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources, artifacts })
     }
 
     /// The environment.

@@ -26,3 +26,4 @@ mod security;
 mod settings;
 mod sharing;
 mod shell;
+mod tiers;

@@ -49,7 +49,11 @@ fn config_file(dir: &Path, name: &str, workers: usize) -> PathBuf {
 fn the_documented_precedence_is_the_resolved_one() {
     let rows = table();
     let names: Vec<&str> = rows.iter().map(|r| r.setting.as_str()).collect();
-    assert_eq!(names, ["home", "config file", "jobs", "log level"], "a new row needs a check here");
+    assert_eq!(
+        names,
+        ["home", "config file", "jobs", "log level", "tiered compilation"],
+        "a new row needs a check here"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -108,6 +112,24 @@ fn the_documented_precedence_is_the_resolved_one() {
                 assert_eq!(level(1, false), Level::Info);
                 assert_eq!(level(2, false), Level::Debug);
                 assert_eq!(level(3, false), Level::Trace);
+            }
+            "tiered compilation" => {
+                assert!(row.flag.is_empty());
+                assert_eq!(row.config, "[loader] tiered");
+                assert!(row.env.starts_with("ISAAC_TIERED"), "{}", row.env);
+                let program = Some(PathBuf::from("/bin/isaac"));
+                let flags = Flags { optimizer: program.clone(), ..Flags::default() };
+                std::fs::write(home.join("config.toml"), "[loader]\ntiered = false\n").unwrap();
+                let env = [("ISAAC_HOME", home_s), ("ISAAC_TIERED", "1")];
+                assert_eq!(resolve(&flags, &env).optimizer, program, "ISAAC_TIERED wins over the config file");
+                assert_eq!(resolve(&flags, &env[..1]).optimizer, None, "the config file wins over the default");
+                std::fs::remove_file(home.join("config.toml")).unwrap();
+                assert!(row.default.starts_with("on"), "{}", row.default);
+                assert_eq!(resolve(&flags, &env[..1]).optimizer, program);
+                let off = [("ISAAC_HOME", home_s), ("ISAAC_TIERED", "0")];
+                assert_eq!(resolve(&flags, &off).optimizer, None);
+                // A library host (no program to run in the background) is never tiered.
+                assert_eq!(resolve(&Flags::default(), &env).optimizer, None);
             }
             other => panic!("docs/configuration.md names a setting `{other}` this test does not check"),
         }

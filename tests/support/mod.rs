@@ -115,7 +115,9 @@ impl TestHome {
     /// The `isaac` binary with `--home` set to this home.
     pub fn isaac(&self) -> Command {
         let mut cmd = Command::new(isaac_bin());
-        cmd.env_remove("ISAAC_CONFIG").env_remove("ISAAC_JOBS").env("ISAAC_HOME", self.path());
+        // Compiled in the foreground: no background optimiser outlives a test
+        // (tests/all/tiers.rs turns tiering on where it is the subject).
+        cmd.env_remove("ISAAC_CONFIG").env_remove("ISAAC_JOBS").env("ISAAC_HOME", self.path()).env("ISAAC_TIERED", "0");
         cmd
     }
 

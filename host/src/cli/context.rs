@@ -60,6 +60,7 @@ impl Context {
             verbose: args.verbose,
             quiet: args.quiet,
             pooling,
+            optimizer: std::env::current_exe().ok(),
         };
         Ok(Context {
             settings: Settings::resolve(&flags, &ProcessEnv)?,

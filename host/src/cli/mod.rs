@@ -67,6 +67,19 @@ enum Command {
     New(new::NewArgs),
     /// Build, install and run a plugin folder; again on every save.
     Dev(dev::DevArgs),
+    /// Compile a component's optimised code in the background (started by
+    /// isaac itself for tiered compilation).
+    #[command(hide = true)]
+    CompileOptimized(CompileOptimizedArgs),
+}
+
+/// `isaac compile-optimized WASM SHA256`
+#[derive(Debug, clap::Args)]
+struct CompileOptimizedArgs {
+    /// The component file.
+    wasm: std::path::PathBuf,
+    /// Its digest, checked before compiling.
+    sha256: String,
 }
 
 impl Command {
@@ -81,7 +94,8 @@ impl Command {
             | Command::Stats(_)
             | Command::Ask(_)
             | Command::New(_)
-            | Command::Dev(_) => Some(false),
+            | Command::Dev(_)
+            | Command::CompileOptimized(_) => Some(false),
             Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) | Command::Mcp(_) => None,
         }
     }
@@ -97,7 +111,12 @@ impl Command {
             Command::Ai(c) => format!("ai {}", name(c)),
             Command::Shell(_) => "shell".to_owned(),
             Command::Ask(_) => "ask".to_owned(),
-            Command::Stats(_) | Command::Bench(_) | Command::Mcp(_) | Command::New(_) | Command::Dev(_) => return None,
+            Command::Stats(_)
+            | Command::Bench(_)
+            | Command::Mcp(_)
+            | Command::New(_)
+            | Command::Dev(_)
+            | Command::CompileOptimized(_) => return None,
         })
     }
 }
@@ -139,6 +158,9 @@ pub fn main() -> ExitCode {
         Command::Ask(args) => ask::run(&cx, args),
         Command::New(args) => new::run(&cx, args),
         Command::Dev(args) => dev::run(&cx, args),
+        Command::CompileOptimized(args) => crate::tiers::optimize(&cx.settings, &args.wasm, &args.sha256)
+            .map(|_| 0)
+            .map_err(|e| anyhow::Error::from(e).into()),
     };
     cx.finish(label.as_deref());
     if cx.profile_memory {

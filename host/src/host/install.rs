@@ -15,6 +15,7 @@ use crate::manifest::Manifest;
 use crate::registry::ResolveError;
 use crate::sources::{DownloadLimits, Provenance, Source, SourceError};
 use crate::state::StateError;
+use crate::tiers::{self, Tier};
 
 use super::{Catalog, GrantError, Host, HostError, InstallError, LoadedPlugin, RemoveError, indexed_entry};
 
@@ -177,6 +178,11 @@ impl Host {
             && old.sha256 != plugin.meta.sha256
         {
             self.compiled.remove(&old.sha256);
+        }
+        if plugin.meta.tier == Tier::Baseline {
+            // Runs on Winch code now; the optimised code is compiled from
+            // the installed file (the staged one is gone).
+            tiers::spawn_optimizer(&self.settings, &installed_source.wasm, &plugin.meta.sha256);
         }
         let (n, e) = indexed_entry(installed_source, Ok(&plugin));
         self.index.update(&[(&n, &e)], &[])?;

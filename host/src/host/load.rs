@@ -10,14 +10,26 @@ use wasmtime::component::{Component, Linker};
 
 use super::{Host, LoadedPlugin};
 use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
-use crate::compiled::{Compiled, Known};
+use crate::compiled::{self, Compiled, CompiledCache, Known, Opened};
+use crate::engine::{Compiler, EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{LoadError, PluginSource, Progress};
 use crate::manifest;
+use crate::sandbox;
 use crate::sandbox::{CallSpec, HostState};
 use crate::settings::CallLimits;
 use crate::terminal::{self, Lines};
+use crate::tiers::{self, Tier};
+
+/// The Winch engine of a host (tiered compilation), with its own linker,
+/// compiled-code cache and epoch ticker.
+pub(super) struct Baseline {
+    engine: HostEngine,
+    linker: Linker<HostState>,
+    compiled: CompiledCache,
+    _ticker: EpochTicker,
+}
 
 impl Host {
     /// Compile (in parallel), link and describe `sources`. `known` holds
@@ -35,8 +47,12 @@ impl Host {
             known.get(&s.manifest.name).and_then(|e| e.status.as_ref().ok()).map_or_else(Known::default, Known::of)
         };
         let items: Vec<(&Path, Known<'_>)> = sources.iter().map(|s| (s.wasm.as_path(), recorded(s))).collect();
-        let done = |i: usize| progress(&sources[i].manifest.name);
-        let compiled = self.compiled.load_or_compile_all(&self.engine.engine, &|| self.pool(), &items, &done);
+        let load = |i: usize, (wasm, known): &(&Path, Known<'_>)| {
+            let result = self.load_code(wasm, *known);
+            progress(&sources[i].manifest.name);
+            result
+        };
+        let compiled = compiled::load_all(&|| self.pool(), &items, &load);
         let mut out = Vec::with_capacity(sources.len());
         for (source, compiled) in sources.into_iter().zip(compiled) {
             let result = self.finish_load(&source, compiled, known.get(&source.manifest.name)).await;
@@ -52,7 +68,7 @@ impl Host {
         known: Option<&IndexEntry>,
     ) -> Result<LoadedPlugin, LoadError> {
         let compiled = compiled?;
-        let (pre, wit_version) = link(&self.linker, &compiled.component, &source.wasm)?;
+        let (pre, wit_version) = link(self.linker_for(compiled.tier), &compiled.component, &source.wasm)?;
         let spec = self.spec(&source.manifest, &compiled.sha256);
         let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
         let mut meta = match reusable {
@@ -64,6 +80,7 @@ impl Host {
             }
         };
         meta.artifact_sha256 = compiled.artifact_sha256.clone();
+        meta.tier = compiled.tier;
         (meta.wasm_id, meta.artifact_id) = (compiled.wasm_id, compiled.artifact_id);
         Ok(LoadedPlugin {
             name: source.manifest.name.clone(),
@@ -75,6 +92,87 @@ impl Host {
             spec,
             stamps: (source.manifest_stamp, source.wasm_stamp),
         })
+    }
+
+    /// The code of the component `wasm`, `known` what the index recorded of
+    /// it: the recorded optimised code; else optimised code compiled in the
+    /// background since; else the recorded baseline code (its optimiser
+    /// started again if none is at work); else compiled, with Winch first
+    /// if it is big and tiering is on. Every artifact is checked against
+    /// its recorded digest before it is used.
+    fn load_code(&self, wasm: &Path, known: Known<'_>) -> Result<Compiled, LoadError> {
+        let pool = || self.pool();
+        let mut opened = Opened::open(wasm, &known)?;
+        let optimized = |opened: &Opened, digest: &str, id| {
+            self.compiled.cached(&self.engine.engine, opened, digest, id, Tier::Optimized)
+        };
+        if known.tier == Tier::Optimized
+            && let Some(digest) = known.artifact_sha256
+            && let Some(code) = optimized(&opened, digest, known.artifact_id)
+        {
+            return Ok(code);
+        }
+        if let Some(digest) = self.artifacts.get(&opened.sha256, &self.engine.compatibility).ok().flatten()
+            && self.compiled.path_for(&opened.sha256).is_file()
+            && let Some(code) = optimized(&opened, &digest, None)
+        {
+            return Ok(code);
+        }
+        // The Winch engine is built only when Winch code is wanted.
+        if known.tier == Tier::Baseline
+            && let Some(digest) = known.artifact_sha256
+            && let Some(b) = self.baseline()
+            && let Some(code) = b.compiled.cached(&b.engine.engine, &opened, digest, known.artifact_id, Tier::Baseline)
+        {
+            if !tiers::optimizing(&self.home.compiled_dir(), &opened.sha256) {
+                tiers::spawn_optimizer(&self.settings, wasm, &opened.sha256);
+            }
+            return Ok(code);
+        }
+        if opened.size() > self.settings.config.loader.baseline_above_kb << 10
+            && let Some(b) = self.baseline()
+        {
+            match b.compiled.compile(&b.engine.engine, &mut opened, &pool, Tier::Baseline) {
+                Ok(code) => return Ok(code),
+                Err(LoadError::Invalid { source, .. }) => {
+                    tracing::debug!("Winch cannot compile {} ({source}); compiling it with Cranelift", wasm.display());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.compiled.compile(&self.engine.engine, &mut opened, &pool, Tier::Optimized)
+    }
+
+    /// The Winch engine, its linker, compiled-code cache and epoch ticker,
+    /// built on first use; `None` when tiering is off (or the engine cannot
+    /// be built: then everything is compiled with Cranelift).
+    fn baseline(&self) -> Option<&Baseline> {
+        self.settings.optimizer.as_ref()?;
+        let built = self.baseline.get_or_init(|| {
+            let options = EngineOptions {
+                compiler: Compiler::Winch,
+                max_memory_bytes: self.settings.max_memory_bytes(),
+                pooling: self.settings.pooling,
+                ..EngineOptions::default()
+            };
+            let engine =
+                HostEngine::new(&options).map_err(|e| tracing::debug!("no Winch engine ({e}); tiering off")).ok()?;
+            let linker = sandbox::linker(&engine.engine)
+                .map_err(|e| tracing::debug!("no Winch linker ({e}); tiering off"))
+                .ok()?;
+            let compiled = CompiledCache::new(self.home.compiled_dir(), engine.compatibility.clone());
+            let ticker = engine.start_ticker();
+            Some(Baseline { engine, linker, compiled, _ticker: ticker })
+        });
+        built.as_ref()
+    }
+
+    /// The linker of the engine that made code of `tier`.
+    fn linker_for(&self, tier: Tier) -> &Linker<HostState> {
+        match (tier, self.baseline.get()) {
+            (Tier::Baseline, Some(Some(baseline))) => &baseline.linker,
+            _ => &self.linker,
+        }
     }
 
     /// The host's one compile pool of `jobs` threads, built on first use
@@ -142,6 +240,7 @@ pub async fn metadata(
             })
             .collect(),
         compile_ms,
+        tier: Tier::Optimized,
         artifact_sha256: None,
         wasm_id: None,
         artifact_id: None,

@@ -45,6 +45,7 @@ use crate::sandbox::{self, CallSpec, HostState};
 use crate::settings::Settings;
 use crate::sources::store::Sources;
 use crate::state::State;
+use crate::tiers::Artifacts;
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
 pub use install::{GrantAction, InstallOptions, Installed, PluginFiles};
@@ -69,6 +70,8 @@ pub struct Host {
     protected: Protected,
     record: Mutex<RunRecord>,
     pool: OnceLock<Option<rayon::ThreadPool>>,
+    baseline: OnceLock<Option<load::Baseline>>,
+    artifacts: Artifacts,
     _ticker: EpochTicker,
 }
 
@@ -100,6 +103,7 @@ impl Host {
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
         let sources = Sources::new(state.clone());
+        let artifacts = Artifacts::new(state.clone());
         let cache = Arc::new(MultiLevelCache::new(
             cold_store(&settings.config.storage, state),
             settings.config.cache.clone(),
@@ -126,6 +130,8 @@ impl Host {
                 ..RunRecord::default()
             }),
             pool: OnceLock::new(),
+            baseline: OnceLock::new(),
+            artifacts,
             _ticker: ticker,
         })
     }

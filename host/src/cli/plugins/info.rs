@@ -38,6 +38,7 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
             "component": entry.wasm,
             "sha256": meta.sha256,
             "wit_version": meta.wit_version,
+            "tier": meta.tier,
             "commands": meta.commands.iter().map(|c| serde_json::json!({
                 "name": c.name, "summary": c.summary, "usage": c.usage,
             })).collect::<Vec<_>>(),
@@ -50,13 +51,14 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     let mut text = format!(
-        "{} {}\n{}\n\ncomponent: {}\nsha256:    {}\nwit:       isaac:plugin@{}\nlimits:    {} MiB memory, {} ms per call\n",
+        "{} {}\n{}\n\ncomponent: {}\nsha256:    {}\nwit:       isaac:plugin@{}\ncode:      {}\nlimits:    {} MiB memory, {} ms per call\n",
         m.name,
         m.version,
         m.description,
         entry.wasm.display(),
         meta.sha256,
         meta.wit_version,
+        meta.tier.label(),
         limits.memory_bytes >> 20,
         limits.deadline.as_millis()
     );

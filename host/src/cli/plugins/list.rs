@@ -4,13 +4,16 @@ use clap::Args;
 
 use crate::cli::{Context, Failure, output};
 use crate::host::LoadReport;
+use crate::tiers::Tier;
 
 /// Load every installed plugin, compiling what the compiled-code cache lacks
 /// with --jobs threads, and list them.
 ///
 /// With --json, prints one array; each element is
 /// `{"name", "loaded": true, "version", "description", "commands": [names],
-/// "from_cache", "load_ms", "wit_version", "sha256", "granted", "source"}`
+/// "from_cache", "load_ms", "wit_version", "tier", "sha256", "granted",
+/// "source"}` (`tier`: `optimized`, or `baseline` while Winch code runs
+/// and Cranelift compiles in the background)
 /// for a plugin that loaded (`granted`: false when it asks for permissions
 /// it was not granted: `isaac plugins grant NAME`; `source`: `{"kind",
 /// "location", "digest", "fetched_at_ms"}` or null), or
@@ -58,6 +61,7 @@ fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
                 "from_cache": p.from_cache,
                 "load_ms": p.load_time.as_secs_f64() * 1e3,
                 "wit_version": p.meta.wit_version,
+                "tier": p.meta.tier,
                 "sha256": p.meta.sha256,
                 "granted": p.refused().is_none(),
                 "source": host.sources().get(&p.name).ok().flatten(),
@@ -74,7 +78,7 @@ fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
 }
 
 fn print_table(report: &LoadReport) {
-    let rows: Vec<[String; 5]> = report
+    let rows: Vec<[String; 6]> = report
         .plugins
         .iter()
         .map(|p| {
@@ -88,9 +92,14 @@ fn print_table(report: &LoadReport) {
                     (false, false) => "compiled",
                 }
                 .to_owned(),
+                match p.meta.tier {
+                    Tier::Optimized => "optimized",
+                    Tier::Baseline => "baseline",
+                }
+                .to_owned(),
                 format!("{:.1} ms", p.load_time.as_secs_f64() * 1e3),
             ]
         })
         .collect();
-    output::line(&super::table(["NAME", "VERSION", "COMMANDS", "CODE", "LOAD"], &rows));
+    output::line(&super::table(["NAME", "VERSION", "COMMANDS", "CODE", "TIER", "LOAD"], &rows));
 }

@@ -1,0 +1,203 @@
+//! Tiered compilation: a big component runs at once on Winch code, and
+//! Cranelift's optimised code replaces it when ready.
+//!
+//! A component over `[loader] baseline_above_kb` (1 MiB by default) that
+//! has no compiled code yet is compiled with Winch, wasmtime's baseline
+//! compiler (greet-py: a few hundred milliseconds instead of seconds), and
+//! runs on that code. Then a detached `isaac` (`isaac compile-optimized`,
+//! at nice 19, on one thread) compiles it with Cranelift into the
+//! compiled-code cache and records the artifact's digest here, in the
+//! `artifacts` database: the next load of the plugin finds the record,
+//! checks the artifact against it as every artifact is checked, and runs
+//! the optimised code; the index then says `optimized`. A lock file per
+//! component keeps one optimiser at work on it.
+//!
+//! Winch code needs an engine of its own (wasmtime refuses at load an
+//! artifact from another compiler); its artifacts carry that engine's
+//! compatibility digest in their file names, so the two tiers never mix.
+//! A component Winch cannot compile (it lacks GC, function references, tail
+//! calls, exceptions, relaxed SIMD) is compiled with Cranelift at once.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use rustix::fs::FlockOperation;
+use serde::{Deserialize, Serialize};
+use wasmtime::component::Component;
+
+use crate::compiled::CompiledCache;
+use crate::digest::sha256_hex;
+use crate::engine::{EngineOptions, HostEngine};
+use crate::home::Home;
+use crate::settings::Settings;
+use crate::state::{State, StateError};
+
+/// Which compiler made the code a plugin runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Cranelift's optimised code.
+    #[default]
+    Optimized,
+    /// Winch's baseline code, until the optimised code is ready.
+    Baseline,
+}
+
+impl Tier {
+    /// How `plugins list` and `plugins info` name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Optimized => "optimized (Cranelift)",
+            Tier::Baseline => "baseline (Winch; optimizing in the background)",
+        }
+    }
+}
+
+/// The digests of optimised artifacts made in the background, by
+/// component and engine.
+#[derive(Clone)]
+pub struct Artifacts {
+    state: Arc<State>,
+}
+
+impl Artifacts {
+    /// The records in `state`.
+    pub fn new(state: Arc<State>) -> Self {
+        Artifacts { state }
+    }
+
+    fn key(sha256: &str, compatibility: &str) -> String {
+        format!("{sha256}-{compatibility}")
+    }
+
+    /// The digest of the artifact compiled for component `sha256` by an
+    /// engine with this compatibility digest.
+    pub fn get(&self, sha256: &str, compatibility: &str) -> Result<Option<String>, StateError> {
+        self.state.get_json(self.state.artifacts, &Self::key(sha256, compatibility))
+    }
+
+    /// Record that digest.
+    pub fn put(&self, sha256: &str, compatibility: &str, digest: &str) -> Result<(), StateError> {
+        self.state.put_json(self.state.artifacts, &Self::key(sha256, compatibility), Some(&digest))
+    }
+}
+
+/// Why the background compile did not record code.
+#[derive(Debug, thiserror::Error)]
+pub enum OptimizeError {
+    /// The home or a file could not be used.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The engine could not be built.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    /// The state could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Cranelift refused the component.
+    #[error("cannot compile {path}: {message}")]
+    Compile {
+        /// The component.
+        path: PathBuf,
+        /// wasmtime's message.
+        message: String,
+    },
+}
+
+/// The lock file that one optimiser of component `sha256` holds.
+fn lock_path(compiled_dir: &Path, sha256: &str) -> PathBuf {
+    compiled_dir.join(format!("{sha256}.optimizing"))
+}
+
+/// Whether an optimiser holds the lock of component `sha256` now.
+pub fn optimizing(compiled_dir: &Path, sha256: &str) -> bool {
+    let Ok(file) = File::open(lock_path(compiled_dir, sha256)) else { return false };
+    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockShared) {
+        Ok(()) => false,
+        Err(_) => true,
+    }
+}
+
+/// Start `isaac compile-optimized` for component `wasm` (digest `sha256`)
+/// in the background: its own process group (a Ctrl-C of this one does not
+/// reach it), nice 19, no terminal. Nothing waits for it but a thread that
+/// reaps it.
+pub fn spawn_optimizer(settings: &Settings, wasm: &Path, sha256: &str) {
+    let Some(program) = &settings.optimizer else { return };
+    let mut command = Command::new(program);
+    command
+        .arg("--home")
+        .arg(&settings.home)
+        .arg("--config")
+        .arg(&settings.config_file)
+        .arg("compile-optimized")
+        .arg(wasm)
+        .arg(sha256)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        // SAFETY: the closure only makes one system call (async-signal-safe).
+        unsafe {
+            command.pre_exec(|| {
+                rustix::process::setpriority_process(None, 19)?;
+                Ok(())
+            });
+        }
+    }
+    match command.spawn() {
+        Ok(mut child) => {
+            tracing::debug!("optimizing {} in the background (pid {})", wasm.display(), child.id());
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => tracing::debug!("cannot start the background compile of {}: {e}", wasm.display()),
+    }
+}
+
+/// Compile component `wasm`, whose digest must be `sha256`, with Cranelift
+/// on one thread into the compiled-code cache of `settings`' home, and
+/// record the artifact's digest. `false`: nothing to do (another optimiser
+/// holds the lock, the code is there already, or the file changed).
+pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, OptimizeError> {
+    let io = |what: String| move |source| OptimizeError::Io { what, source };
+    let home = Home::open(&settings.home).map_err(|e| OptimizeError::Io {
+        what: format!("cannot open the home {}", settings.home.display()),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let lock_file = lock_path(&home.compiled_dir(), sha256);
+    let lock = File::create(&lock_file).map_err(io(format!("cannot create {}", lock_file.display())))?;
+    if rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(false);
+    }
+    let engine = HostEngine::new(&EngineOptions {
+        pooling: false,
+        parallel: false,
+        max_memory_bytes: settings.max_memory_bytes(),
+        ..EngineOptions::default()
+    })?;
+    let cache = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
+    let artifacts = Artifacts::new(State::open(&home.state_dir(), settings.config.storage.map_size_mb)?);
+    if artifacts.get(sha256, &engine.compatibility)?.is_some() && cache.path_for(sha256).is_file() {
+        return Ok(false);
+    }
+    let bytes = std::fs::read(wasm).map_err(io(format!("cannot read {}", wasm.display())))?;
+    if sha256_hex(&bytes) != sha256 {
+        return Ok(false);
+    }
+    let component = Component::new(&engine.engine, &bytes)
+        .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), message: e.to_string() })?;
+    let digest = cache.store(sha256, &component).map_err(io(format!("cannot save the code of {}", wasm.display())))?;
+    artifacts.put(sha256, &engine.compatibility, &digest)?;
+    let _ = std::fs::remove_file(&lock_file);
+    Ok(true)
+}
