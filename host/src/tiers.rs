@@ -133,11 +133,12 @@ pub fn optimizing(compiled_dir: &Path, sha256: &str) -> bool {
 pub fn spawn_optimizer(settings: &Settings, wasm: &Path, sha256: &str) {
     let Some(program) = &settings.optimizer else { return };
     let mut command = Command::new(program);
+    command.arg("--home").arg(&settings.home);
+    // A named config file must exist; an absent default one is absent there too.
+    if settings.config_file.is_file() {
+        command.arg("--config").arg(&settings.config_file);
+    }
     command
-        .arg("--home")
-        .arg(&settings.home)
-        .arg("--config")
-        .arg(&settings.config_file)
         .arg("compile-optimized")
         .arg(wasm)
         .arg(sha256)

@@ -124,8 +124,12 @@ fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
     let home = TestHome::new();
     new(&home, work.path(), "hi-dev", "python", &["--no-build"]);
     let folder = work.path().join("hi-dev");
+    // Tiered, as a user's `isaac dev` is: each rebuilt Python plugin runs on
+    // Winch code at once (a Cranelift compile of it alone took over 20 s on
+    // this 2-core machine under load).
     let mut child = home
         .isaac()
+        .env("ISAAC_TIERED", "1")
         .args(["dev", "--yes"])
         .arg(&folder)
         .args(["--", "hi-dev", "you"])

@@ -102,6 +102,25 @@ fn the_optimised_code_replaces_the_baseline_code_when_ready() {
 }
 
 #[test]
+fn a_big_plugin_is_optimised_in_a_home_without_a_config_file() {
+    let home = TestHome::new();
+    let tiered = |args: &[&str]| home.isaac().env("ISAAC_TIERED", "1").args(args).output().unwrap();
+    // greet-py is over the default 1 MiB.
+    if !crate::support::example_built("greet-py", "python") {
+        return;
+    }
+    let out = tiered(&["plugins", "add", "--yes", dist("greet-py").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(home.json(&["plugins", "info", "greet-py", "--json"])["tier"], "baseline");
+    let start = Instant::now();
+    while listed_tier(&home, "greet-py") != "optimized" {
+        assert!(start.elapsed() < Duration::from_secs(300), "no optimised code after five minutes");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(text(&tiered(&["run", "greet-py", "bars"])).0, "Hello, bars! (visit #1)\n");
+}
+
+#[test]
 fn without_tiering_everything_is_compiled_optimised() {
     let home = TestHome::new();
     std::fs::write(home.path().join("config.toml"), ALL_BIG).unwrap();
