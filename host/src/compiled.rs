@@ -39,10 +39,10 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::digest::sha256_hex;
+use crate::engine::Tier;
 use crate::error::Source;
 use crate::index::{FileId, PluginMeta};
 use crate::loader::LoadError;
-use crate::tiers::Tier;
 
 /// What the index recorded of a component and its compiled code: digests,
 /// and the identities the files had when they were hashed.

@@ -41,6 +41,27 @@ pub enum Compiler {
     Winch,
 }
 
+/// Which compiler made the code a plugin runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Cranelift's optimised code.
+    #[default]
+    Optimized,
+    /// Winch's baseline code, until the optimised code is ready.
+    Baseline,
+}
+
+impl Tier {
+    /// How `plugins list` and `plugins info` name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Optimized => "optimized (Cranelift)",
+            Tier::Baseline => "baseline (Winch; optimizing in the background)",
+        }
+    }
+}
+
 /// What the engine is built for.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {

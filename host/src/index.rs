@@ -104,7 +104,7 @@ pub struct PluginMeta {
     pub compile_ms: f64,
     /// The compiler of the code it runs.
     #[serde(default)]
-    pub tier: crate::tiers::Tier,
+    pub tier: crate::engine::Tier,
     /// The digest of its compiled artifact, checked before the artifact is
     /// loaded.
     #[serde(default)]

@@ -24,36 +24,15 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use rustix::fs::FlockOperation;
-use serde::{Deserialize, Serialize};
 use wasmtime::component::Component;
 
 use crate::compiled::CompiledCache;
 use crate::digest::sha256_hex;
+pub use crate::engine::Tier;
 use crate::engine::{EngineOptions, HostEngine};
 use crate::home::Home;
 use crate::settings::Settings;
 use crate::state::{State, StateError};
-
-/// Which compiler made the code a plugin runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// Cranelift's optimised code.
-    #[default]
-    Optimized,
-    /// Winch's baseline code, until the optimised code is ready.
-    Baseline,
-}
-
-impl Tier {
-    /// How `plugins list` and `plugins info` name it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Tier::Optimized => "optimized (Cranelift)",
-            Tier::Baseline => "baseline (Winch; optimizing in the background)",
-        }
-    }
-}
 
 /// The digests of optimised artifacts made in the background, by
 /// component and engine.

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use crate::cli::{Context, Failure, output};
+use crate::engine::Tier;
 use crate::host::LoadReport;
-use crate::tiers::Tier;
 
 /// Load every installed plugin, compiling what the compiled-code cache lacks
 /// with --jobs threads, and list them.
