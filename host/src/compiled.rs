@@ -23,10 +23,11 @@
 //! file) is hashed again through the descriptor, as above. A freshly written
 //! artifact's identity is not recorded until a start has hashed it.
 //!
-//! [`CompiledCache::load_or_compile`] is the one way to code: the component
-//! is read and hashed once, then its code is mapped from here or compiled
-//! (in the host's rayon pool, wasmtime's parallel compilation inside it) and
-//! saved.
+//! The way to code: [`Opened::open`] reads and hashes (or trusts) the
+//! component once, then [`CompiledCache::cached`] maps its checked code or
+//! [`CompiledCache::compile`] compiles (in the host's rayon pool,
+//! wasmtime's parallel compilation inside it) and saves it.
+//! `Host::load_code` composes them for both compilers (`crate::tiers`).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -247,26 +248,6 @@ impl CompiledCache {
                 None
             }
         }
-    }
-
-    /// Hash `wasm` (unless its identity is the one `known` recorded with its
-    /// digest), then load its code from the cache (only if the artifact is
-    /// the one `known` recorded) or compile (and cache) it.
-    /// Compiling runs in the pool `pool` gives, asked for only then.
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &Path,
-        known: Known<'_>,
-        pool: &Pool<'_>,
-    ) -> Result<Compiled, LoadError> {
-        let mut opened = Opened::open(wasm, &known)?;
-        if let Some(expected) = known.artifact_sha256
-            && let Some(compiled) = self.cached(engine, &opened, expected, known.artifact_id, known.tier)
-        {
-            return Ok(compiled);
-        }
-        self.compile(engine, &mut opened, pool, known.tier)
     }
 
     /// The code of `opened` from this cache, if there is an artifact whose
