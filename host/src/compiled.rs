@@ -27,7 +27,7 @@
 //! component once, then [`CompiledCache::cached`] maps its checked code or
 //! [`CompiledCache::compile`] compiles (in the host's rayon pool,
 //! wasmtime's parallel compilation inside it) and saves it.
-//! `Host::load_code` composes them for both compilers (`crate::tiers`).
+//! `Host::load_code` (`host/load.rs`) composes them for both compilers.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
