@@ -323,11 +323,13 @@ impl CompiledCache {
     }
 
     /// Remove every artifact of the component with digest `sha256`, for any
-    /// engine.
+    /// engine (not the lock file of its optimiser, which may be at work).
     pub fn remove(&self, sha256: &str) {
         let Ok(entries) = fs::read_dir(&self.dir) else { return };
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(sha256) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(sha256) && name.ends_with(".cwasm") {
                 let _ = fs::remove_file(entry.path());
             }
         }

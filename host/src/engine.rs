@@ -160,6 +160,10 @@ fn compiler_config(options: &EngineOptions) -> Config {
     config.parallel_compilation(options.parallel);
     if options.compiler == Compiler::Winch {
         config.strategy(wasmtime::Strategy::Winch);
+        // Winch compiles function bodies; Cranelift still compiles the
+        // trampolines around them (entry from the host, component adapters),
+        // thousands for a big component. Unoptimised, they take less time.
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
     }
     config
 }

@@ -56,11 +56,15 @@ fn bench_reports_every_phase_as_json() {
         "20ms",
         "--plugin",
         dist("hello").to_str().unwrap(),
+        "--tiered-plugin",
+        dist("greet-rs").to_str().unwrap(),
+        "--cpu-plugin",
+        dist("primes").to_str().unwrap(),
     ]);
     let (stdout, stderr) = text(&out);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {stderr}"));
     let figures = report["figures"].as_array().unwrap();
-    for phase in ["routing", "ai", "loading", "cache", "startup", "memory"] {
+    for phase in ["routing", "ai", "loading", "cache", "startup", "memory", "tiering"] {
         assert!(figures.iter().any(|f| f["phase"] == phase), "no {phase} figure: {report}");
     }
     for f in figures {
@@ -69,6 +73,16 @@ fn bench_reports_every_phase_as_json() {
             assert!(verdict == "pass" || verdict == "fail" || verdict.get("not_applicable").is_some(), "{f}");
         }
     }
+    assert_eq!(report["notes"], serde_json::json!([]), "every phase measured");
+    // The Winch-first figures come from Winch code: the bench checks the
+    // tier of what it installed, and Winch's artifact is not Cranelift's.
+    let value = |name: &str| {
+        figures.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).unwrap()["value"].as_f64().unwrap()
+    };
+    assert!(
+        value("compiled code of greet-rs, Winch") > 0.0 && value("compiled code of greet-rs, Cranelift") > 0.0,
+        "{report}"
+    );
     // The exit status says whether every applicable target passed.
     assert_eq!(out.status.code(), Some(if report["passed"] == true { 0 } else { 1 }));
 }

@@ -121,6 +121,37 @@ fn a_big_plugin_is_optimised_in_a_home_without_a_config_file() {
 }
 
 #[test]
+fn an_optimiser_whose_plugin_is_removed_meanwhile_leaves_no_code_behind() {
+    // greet-py's optimiser takes seconds: time to remove the plugin under it.
+    if !crate::support::example_built("greet-py", "python") {
+        return;
+    }
+    let home = TestHome::new();
+    let tiered = |args: &[&str]| home.isaac().env("ISAAC_TIERED", "1").args(args).output().unwrap();
+    let out = tiered(&["plugins", "add", "--yes", dist("greet-py").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let info = home.json(&["plugins", "info", "greet-py", "--json"]);
+    let sha256 = info["sha256"].as_str().unwrap().to_owned();
+    let compiled = home.path().join("compiled");
+    let wait = |at_work: bool| {
+        let start = Instant::now();
+        while isaac_host::tiers::optimizing(&compiled, &sha256) != at_work {
+            assert!(start.elapsed() < Duration::from_secs(300), "the optimiser never became {at_work}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(true);
+    home.ok(&["plugins", "remove", "greet-py"]);
+    wait(false);
+    let left: Vec<String> = std::fs::read_dir(&compiled)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&sha256) && n.ends_with(".cwasm"))
+        .collect();
+    assert!(left.is_empty(), "code of a removed plugin: {left:?}");
+}
+
+#[test]
 fn without_tiering_everything_is_compiled_optimised() {
     let home = TestHome::new();
     std::fs::write(home.path().join("config.toml"), ALL_BIG).unwrap();

@@ -12,12 +12,14 @@ use crate::suite::{Report, SuiteOptions};
 /// no network: command routing, async AI (a simulated provider on
 /// loopback), plugin loading (N distinct copies of the hello plugin in a
 /// temporary home), the cache (tier access times, hit rate on a Zipf trace),
-/// start-up (`isaac run` as a separate process) and peak memory of each
-/// phase. Prints each figure beside the seed's target and isaac's own, with
-/// PASS or FAIL; exit status 0 when every applicable target passes.
+/// start-up (`isaac run` as a separate process), peak memory of each phase,
+/// and tiered compilation (a big plugin installed Winch first beside
+/// Cranelift only, and a CPU-bound command on each tier's code). Prints
+/// each figure beside the seed's target and isaac's own, with PASS or FAIL;
+/// exit status 0 when every applicable target passes.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Under 30 s: 10 plugins, 200 ms AI latency, 1000 dispatches, a 200k-request trace, 10 start-ups.
+    /// Smaller: 10 plugins, 200 ms AI latency, 1000 dispatches, a 200k-request trace, 10 start-ups, 2 add-and-run cycles.
     #[arg(long)]
     quick: bool,
     /// Simulated AI latency [default: 2s; --quick: 200ms].
@@ -29,6 +31,12 @@ pub struct BenchArgs {
     /// The hello example plugin's folder [default: example-plugins/dist/hello, else $ISAAC_HOME/plugins/hello].
     #[arg(long, value_name = "DIR")]
     plugin: Option<PathBuf>,
+    /// The big plugin of the tiering phase [default: greet-py beside the hello plugin's folder].
+    #[arg(long, value_name = "DIR")]
+    tiered_plugin: Option<PathBuf>,
+    /// The CPU-bound plugin of the tiering phase, run as `NAME N` [default: primes beside the hello plugin's folder].
+    #[arg(long, value_name = "DIR")]
+    cpu_plugin: Option<PathBuf>,
 }
 
 pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
@@ -49,7 +57,9 @@ pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
     if let Some(n) = args.plugins {
         options.plugins = n.max(1);
     }
-    let bar = output::progress(5, "benchmarking", cx.json);
+    options.tiered_plugin = args.tiered_plugin.unwrap_or(options.tiered_plugin);
+    options.cpu_plugin = args.cpu_plugin.unwrap_or(options.cpu_plugin);
+    let bar = output::progress(6, "benchmarking", cx.json);
     let report = crate::suite::run(&options, &|phase| {
         bar.set_message(phase.to_owned());
         bar.inc(1);
@@ -94,6 +104,9 @@ fn table(report: &Report) -> String {
             f.isaac_target,
             if f.isaac_target.is_empty() { "" } else { f.isaac.label() },
         ));
+    }
+    for note in &report.notes {
+        out.push_str(&format!("\n{note}"));
     }
     for f in &report.figures {
         if let crate::suite::Verdict::NotApplicable(why) = &f.seed

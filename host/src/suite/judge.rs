@@ -9,7 +9,7 @@ use super::policies::PolicyRates;
 use super::{Figure, Verdict};
 use crate::cache::traces::Trace;
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -194,6 +194,77 @@ pub(super) fn startup(n: usize, cold: Duration, median: Duration, runs: usize, p
     ]
 }
 
+/// What the tiering phase measured; pairs are (Winch first, Cranelift only).
+pub(super) struct TieringRun<'a> {
+    /// The big plugin's name.
+    pub plugin: &'a str,
+    /// Winch-first add-and-run cycles.
+    pub cycles: usize,
+    /// `isaac plugins add`, median.
+    pub add: (Duration, Duration),
+    /// The first `isaac run` after the add, median.
+    pub first_run: (Duration, Duration),
+    /// Cranelift-only add-and-run cycles.
+    pub cranelift_cycles: usize,
+    /// A warm `isaac run` on each tier's code, median.
+    pub warm: (Duration, Duration),
+    /// Warm runs timed on each.
+    pub warm_runs: usize,
+    /// From the start of a Winch-first add until the optimised code is in use.
+    pub ready: Duration,
+    /// The compiled code on disk, MB.
+    pub compiled_mb: (f64, f64),
+    /// The CPU-bound command.
+    pub cpu: &'a str,
+    /// Its `isaac run` on each tier's code, median.
+    pub cpu_time: (Duration, Duration),
+    /// Runs of it timed on each.
+    pub cpu_runs: usize,
+}
+
+/// The tiering figures: the goals of tiered compilation are a Winch-first
+/// add within 1.5 s and its first run under 100 ms.
+pub(super) fn tiering(r: &TieringRun<'_>) -> Vec<Figure> {
+    let p = r.plugin;
+    let ratio = |(winch, cranelift): (Duration, Duration), faster: bool| {
+        let (a, b) = if faster { (winch, cranelift) } else { (cranelift, winch) };
+        a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+    };
+    let (n, c, w, k) = (r.cycles, r.cranelift_cycles, r.warm_runs, r.cpu_runs);
+    vec![
+        Figure::info("tiering", &format!("plugins add {p}, Winch first (median of {n})"), ms(r.add.0), "ms")
+            .isaac("<= 1500 ms", r.add.0 <= Duration::from_millis(1500)),
+        Figure::info("tiering", &format!("plugins add {p}, Cranelift only (median of {c})"), ms(r.add.1), "ms"),
+        Figure::info("tiering", "plugins add, Winch first: times faster", ratio(r.add, false), "x"),
+        Figure::info(
+            "tiering",
+            &format!("first isaac run {p} after the add, Winch first (median of {n})"),
+            ms(r.first_run.0),
+            "ms",
+        )
+        .isaac("< 100 ms", r.first_run.0 < Duration::from_millis(100)),
+        Figure::info(
+            "tiering",
+            &format!("first isaac run {p} after the add, Cranelift only (median of {c})"),
+            ms(r.first_run.1),
+            "ms",
+        ),
+        Figure::info("tiering", &format!("optimised code of {p} in use, from the add"), ms(r.ready), "ms"),
+        Figure::info("tiering", &format!("warm isaac run {p}, Winch code (median of {w})"), ms(r.warm.0), "ms"),
+        Figure::info("tiering", &format!("warm isaac run {p}, Cranelift code (median of {w})"), ms(r.warm.1), "ms"),
+        Figure::info("tiering", &format!("isaac run {}, Winch code (median of {k})", r.cpu), ms(r.cpu_time.0), "ms"),
+        Figure::info(
+            "tiering",
+            &format!("isaac run {}, Cranelift code (median of {k})", r.cpu),
+            ms(r.cpu_time.1),
+            "ms",
+        ),
+        Figure::info("tiering", "CPU-bound, Cranelift code: times faster", ratio(r.cpu_time, true), "x"),
+        Figure::info("tiering", &format!("compiled code of {p}, Winch"), r.compiled_mb.0, "MB"),
+        Figure::info("tiering", &format!("compiled code of {p}, Cranelift"), r.compiled_mb.1, "MB"),
+    ]
+}
+
 /// Whether every applicable target passed.
 pub(super) fn passed(figures: &[Figure]) -> bool {
     !figures.iter().any(|f| f.seed.failed() || f.isaac.failed())
@@ -307,6 +378,35 @@ mod tests {
         assert_eq!(verdicts(&cache(&slow), "get, L1"), (Verdict::Pass, Verdict::Fail));
         assert_eq!(verdicts(&cache(&slow), "get, L3").1, Verdict::Fail);
         assert_eq!(verdicts(&cache(&slow), "hit rate, any"), (Verdict::Fail, Verdict::Fail));
+    }
+
+    #[test]
+    fn tiering_goals_and_ratios() {
+        let run = TieringRun {
+            plugin: "greet-py",
+            cycles: 10,
+            add: (1500 * MS, 4500 * MS),
+            first_run: (99 * MS, 40 * MS),
+            cranelift_cycles: 3,
+            warm: (20 * MS, 15 * MS),
+            warm_runs: 20,
+            ready: 9000 * MS,
+            compiled_mb: (45.7, 35.0),
+            cpu: "primes 3000000",
+            cpu_time: (1250 * MS, 1000 * MS),
+            cpu_runs: 5,
+        };
+        let figures = tiering(&run);
+        assert_eq!(verdicts(&figures, "plugins add greet-py, Winch first").1, Verdict::Pass);
+        assert_eq!(verdicts(&figures, "first isaac run greet-py after the add, Winch").1, Verdict::Pass);
+        let value = |name: &str| figures.iter().find(|f| f.name.starts_with(name)).unwrap().value;
+        assert!((value("plugins add, Winch first: times faster") - 3.0).abs() < 1e-9);
+        assert!((value("CPU-bound, Cranelift code: times faster") - 1.25).abs() < 1e-9);
+        let slow = TieringRun { add: (1501 * MS, 4500 * MS), first_run: (100 * MS, 40 * MS), ..run };
+        let figures = tiering(&slow);
+        assert_eq!(verdicts(&figures, "plugins add greet-py, Winch first").1, Verdict::Fail);
+        assert_eq!(verdicts(&figures, "first isaac run greet-py after the add, Winch").1, Verdict::Fail);
+        assert!(!passed(&figures));
     }
 
     #[test]

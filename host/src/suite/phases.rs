@@ -23,9 +23,9 @@ use crate::state::State;
 /// A failure that stops the suite.
 #[derive(Debug, thiserror::Error)]
 #[error("isaac bench: {0}")]
-pub struct SuiteError(String);
+pub struct SuiteError(pub(super) String);
 
-fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> SuiteError + '_ {
+pub(super) fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> SuiteError + '_ {
     move |e| SuiteError(format!("{context}: {e}"))
 }
 
@@ -74,10 +74,6 @@ fn open(home: &Path, jobs: usize) -> Result<Host, SuiteError> {
     Host::open(&Settings { jobs, ..settings }).map_err(|e| fail("opening a host")(&e))
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn peak_mib() -> f64 {
     metrics::peak_rss_kb().unwrap_or(0) as f64 / 1024.0
 }
@@ -107,13 +103,16 @@ pub fn run(o: &SuiteOptions, progress: &dyn Fn(&str)) -> Result<Report, SuiteErr
     cache(o, scratch.path(), &mut figures)?;
     progress("start-up");
     startup(o, &home, &mut figures)?;
+    progress("tiered compilation");
+    let notes = super::tiering::run(o, scratch.path(), &mut figures)?.into_iter().collect();
 
     let passed = judge::passed(&figures);
     Ok(Report {
         cores,
         plugins: o.plugins,
-        ai_latency_ms: ms(o.ai_latency),
+        ai_latency_ms: judge::ms(o.ai_latency),
         figures,
+        notes,
         passed,
         seconds: start.elapsed().as_secs_f64(),
     })
@@ -144,7 +143,7 @@ fn loading(
     let sequential = timed_load(&one, 1)?;
     let parallel = timed_load(&all, cores)?;
     let warm = timed_load(&all, cores)?;
-    let warm_peak = child_peak_mib(o, &all, &["plugins", "list", "-q"])?;
+    let warm_peak = child(o, &all, &["plugins", "list", "-q"])?.peak_mib;
     figures.extend(judge::loading(n, cores, sequential, parallel, warm, warm_peak));
     Ok(all)
 }
@@ -306,14 +305,26 @@ fn cache(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<
     Ok(())
 }
 
-/// Run `isaac --profile-memory ARGS` on `home`: its wall time and peak RSS.
-fn child(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<(Duration, f64), SuiteError> {
+/// What one `isaac` process did.
+pub(super) struct Ran {
+    /// Its wall time.
+    pub took: Duration,
+    /// Its peak RSS, as it reported it.
+    pub peak_mib: f64,
+    /// What it printed.
+    pub stdout: String,
+}
+
+/// Run `isaac --profile-memory ARGS` on `home` (its config file, the
+/// defaults otherwise: no `ISAAC_CONFIG` or `ISAAC_TIERED` from here).
+pub(super) fn child(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<Ran, SuiteError> {
     let t = Instant::now();
     let out = Command::new(&o.isaac)
         .arg("--profile-memory")
         .args(args)
         .env("ISAAC_HOME", home)
         .env_remove("ISAAC_CONFIG")
+        .env_remove("ISAAC_TIERED")
         .output()
         .map_err(|e| fail(&format!("running {}", o.isaac.display()))(&e))?;
     let took = t.elapsed();
@@ -321,27 +332,29 @@ fn child(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<(Duration, f64)
     if !out.status.success() {
         return Err(SuiteError(format!("isaac {} failed: {stderr}", args.join(" "))));
     }
-    let peak = stderr
+    let peak_mib = stderr
         .split("resident now, ")
         .nth(1)
         .and_then(|rest| rest.split(" MiB").next())
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0);
-    Ok((took, peak))
+    Ok(Ran { took, peak_mib, stdout: String::from_utf8_lossy(&out.stdout).into_owned() })
 }
 
-fn child_peak_mib(o: &SuiteOptions, home: &Path, args: &[&str]) -> Result<f64, SuiteError> {
-    Ok(child(o, home, args)?.1)
+/// The median of `runs` (sorted here).
+pub(super) fn median(runs: &mut [Duration]) -> Duration {
+    runs.sort();
+    runs.get(runs.len() / 2).copied().unwrap_or_default()
 }
 
 fn startup(o: &SuiteOptions, home: &Path, figures: &mut Vec<Figure>) -> Result<(), SuiteError> {
     let run = || child(o, home, &["run", "hello-0:hello", "bench"]);
     std::fs::remove_dir_all(home.join("compiled")).map_err(|e| fail("clearing compiled code")(&e))?;
     std::fs::create_dir_all(home.join("compiled")).map_err(|e| fail("clearing compiled code")(&e))?;
-    let (cold, _) = run()?;
-    let mut warm: Vec<(Duration, f64)> = (0..o.startup_runs).map(|_| run()).collect::<Result<_, _>>()?;
-    warm.sort_by_key(|(d, _)| *d);
-    let (median, peak) = warm[warm.len() / 2];
-    figures.extend(judge::startup(o.plugins, cold, median, warm.len(), peak));
+    let cold = run()?.took;
+    let mut warm: Vec<Ran> = (0..o.startup_runs).map(|_| run()).collect::<Result<_, _>>()?;
+    warm.sort_by_key(|r| r.took);
+    let Ran { took: median, peak_mib, .. } = &warm[warm.len() / 2];
+    figures.extend(judge::startup(o.plugins, cold, *median, warm.len(), *peak_mib));
     Ok(())
 }

@@ -1,0 +1,179 @@
+//! The tiering phase of `isaac bench`: a big plugin installed Winch first
+//! beside Cranelift only, and a CPU-bound command on the code of each,
+//! every figure a whole `isaac` process as a user runs it.
+//!
+//! Winch-first homes compile every component with Winch first
+//! (`baseline_above_kb = 0`, whatever the plugin's size). To time Winch code
+//! alone, the bench holds the component's optimiser lock
+//! ([`tiers::claim`]): no background compile runs beside the timed
+//! processes, and the code stays Winch's. One more add is left to finish
+//! on its own, to time how long after the add the optimised code is in use.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::phases::{Ran, SuiteError, child, fail, median};
+use super::{Figure, SuiteOptions, judge};
+use crate::digest::sha256_hex;
+use crate::loader;
+use crate::manifest::Manifest;
+use crate::tiers;
+
+const WINCH_FIRST: &str = "[loader]\ntiered = true\nbaseline_above_kb = 0\n";
+const CRANELIFT_ONLY: &str = "[loader]\ntiered = false\n";
+
+/// How long the bench waits for the background compile.
+const READY_WITHIN: Duration = Duration::from_secs(600);
+
+/// A plugin folder the phase installs.
+struct Plugin {
+    dir: String,
+    name: String,
+    sha256: String,
+}
+
+impl Plugin {
+    /// The plugin in `dir`; `None` when there is none (not built).
+    fn read(dir: &Path) -> Result<Option<Plugin>, SuiteError> {
+        if !dir.join(Manifest::FILE_NAME).is_file() {
+            return Ok(None);
+        }
+        let source = loader::read_source(dir, None).map_err(|e| fail("reading a plugin")(&e))?;
+        let bytes = std::fs::read(&source.wasm).map_err(|e| fail(&format!("reading {}", source.wasm.display()))(&e))?;
+        Ok(Some(Plugin { dir: dir.display().to_string(), name: source.manifest.name, sha256: sha256_hex(&bytes) }))
+    }
+}
+
+/// A fresh home under `scratch` with `config`.
+fn home(scratch: &Path, name: &str, config: &str) -> Result<PathBuf, SuiteError> {
+    let home = scratch.join(name);
+    let make = fail("making a home for the tiering phase");
+    std::fs::create_dir_all(home.join("compiled")).map_err(|e| make(&e))?;
+    std::fs::write(home.join("config.toml"), config).map_err(|e| make(&e))?;
+    Ok(home)
+}
+
+/// Hold the optimiser of `plugin` off in `home` while the file is open.
+fn hold_off(home: &Path, plugin: &Plugin) -> Result<File, SuiteError> {
+    tiers::claim(&home.join("compiled"), &plugin.sha256)
+        .map_err(|e| fail("locking the optimiser out")(&e))?
+        .ok_or_else(|| SuiteError(format!("an optimiser of {} is at work in {}", plugin.name, home.display())))
+}
+
+/// The tier `isaac plugins list` reports for `plugin` in `home`.
+fn tier(o: &SuiteOptions, home: &Path, plugin: &Plugin) -> Result<String, SuiteError> {
+    let listed = child(o, home, &["plugins", "list", "--json"])?.stdout;
+    let list: serde_json::Value = serde_json::from_str(&listed).map_err(|e| fail("reading plugins list")(&e))?;
+    let found = list.as_array().into_iter().flatten().find(|p| p["name"] == plugin.name.as_str());
+    Ok(found.and_then(|p| p["tier"].as_str()).unwrap_or("unknown").to_owned())
+}
+
+/// Install `plugin` in `home` and run it once with `arg`: the two wall
+/// times, after checking that its code is of `expected` tier.
+fn add_and_run(
+    o: &SuiteOptions,
+    home: &Path,
+    plugin: &Plugin,
+    arg: &str,
+    expected: &str,
+) -> Result<(Duration, Duration), SuiteError> {
+    let add = child(o, home, &["plugins", "add", "--yes", &plugin.dir])?.took;
+    let first = child(o, home, &["run", &plugin.name, arg])?.took;
+    let tier = tier(o, home, plugin)?;
+    if tier != expected {
+        return Err(SuiteError(format!("{} was installed on {tier} code, not {expected}", plugin.name)));
+    }
+    Ok((add, first))
+}
+
+/// The median wall time of `runs` processes of `isaac ARGS` in `home`.
+fn warm(o: &SuiteOptions, home: &Path, args: &[&str], runs: usize) -> Result<Duration, SuiteError> {
+    let mut took: Vec<Duration> =
+        (0..runs.max(1)).map(|_| child(o, home, args).map(|r: Ran| r.took)).collect::<Result<_, _>>()?;
+    Ok(median(&mut took))
+}
+
+/// The bytes of compiled code in `home`, in MB.
+fn compiled_mb(home: &Path) -> f64 {
+    let entries = std::fs::read_dir(home.join("compiled")).into_iter().flatten().flatten();
+    let cwasm = entries.filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"));
+    cwasm.filter_map(|e| e.metadata().ok()).map(|m| m.len() as f64).sum::<f64>() / 1e6
+}
+
+/// Run the phase; a note instead when a plugin is not built.
+pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<Option<String>, SuiteError> {
+    let (Some(big), Some(cpu)) = (Plugin::read(&o.tiered_plugin)?, Plugin::read(&o.cpu_plugin)?) else {
+        return Ok(Some(format!(
+            "tiering: not measured: no plugin in {} or {} (build them with example-plugins/build.sh, or pass --tiered-plugin and --cpu-plugin)",
+            o.tiered_plugin.display(),
+            o.cpu_plugin.display()
+        )));
+    };
+    let cycles = o.tiering_cycles.max(1);
+    let (mut winch_add, mut winch_first, mut cranelift_add, mut cranelift_first) = (vec![], vec![], vec![], vec![]);
+    let mut winch_home = PathBuf::new();
+    let mut held = None;
+    for i in 0..cycles {
+        winch_home = home(scratch, &format!("tiering-winch-{i}"), WINCH_FIRST)?;
+        held = Some(hold_off(&winch_home, &big)?);
+        let (add, first) = add_and_run(o, &winch_home, &big, "bench", "baseline")?;
+        winch_add.push(add);
+        winch_first.push(first);
+    }
+    let mut cranelift_home = PathBuf::new();
+    for i in 0..cycles.min(3) {
+        cranelift_home = home(scratch, &format!("tiering-cranelift-{i}"), CRANELIFT_ONLY)?;
+        let (add, first) = add_and_run(o, &cranelift_home, &big, "bench", "optimized")?;
+        cranelift_add.push(add);
+        cranelift_first.push(first);
+    }
+    let run_big = ["run", big.name.as_str(), "bench"];
+    let warm_winch = warm(o, &winch_home, &run_big, o.startup_runs)?;
+    let warm_cranelift = warm(o, &cranelift_home, &run_big, o.startup_runs)?;
+    let (winch_mb, cranelift_mb) = (compiled_mb(&winch_home), compiled_mb(&cranelift_home));
+    drop(held);
+
+    // One add left to finish on its own: the optimised code is in use when
+    // `plugins list` says so.
+    let ready_home = home(scratch, "tiering-ready", WINCH_FIRST)?;
+    let start = Instant::now();
+    add_and_run(o, &ready_home, &big, "bench", "baseline")?;
+    while tier(o, &ready_home, &big)? != "optimized" {
+        if start.elapsed() > READY_WITHIN {
+            return Err(SuiteError(format!("no optimised code for {} after {READY_WITHIN:?}", big.name)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ready = start.elapsed();
+
+    let (cpu_winch, cpu_cranelift) =
+        (home(scratch, "cpu-winch", WINCH_FIRST)?, home(scratch, "cpu-cranelift", CRANELIFT_ONLY)?);
+    let _held = hold_off(&cpu_winch, &cpu)?;
+    let below = o.primes_below.to_string();
+    add_and_run(o, &cpu_winch, &cpu, &below, "baseline")?;
+    add_and_run(o, &cpu_cranelift, &cpu, &below, "optimized")?;
+    let run_cpu = ["run", cpu.name.as_str(), below.as_str()];
+    let cpu_runs = cycles.min(5);
+    let (mut on_winch, mut on_cranelift) = (vec![], vec![]);
+    for _ in 0..cpu_runs {
+        on_winch.push(warm(o, &cpu_winch, &run_cpu, 1)?);
+        on_cranelift.push(warm(o, &cpu_cranelift, &run_cpu, 1)?);
+    }
+
+    figures.extend(judge::tiering(&judge::TieringRun {
+        plugin: &big.name,
+        cycles,
+        add: (median(&mut winch_add), median(&mut cranelift_add)),
+        first_run: (median(&mut winch_first), median(&mut cranelift_first)),
+        cranelift_cycles: cranelift_add.len(),
+        warm: (warm_winch, warm_cranelift),
+        warm_runs: o.startup_runs.max(1),
+        ready,
+        compiled_mb: (winch_mb, cranelift_mb),
+        cpu: &format!("{} {below}", cpu.name),
+        cpu_time: (median(&mut on_winch), median(&mut on_cranelift)),
+        cpu_runs,
+    }));
+    Ok(None)
+}
