@@ -114,7 +114,11 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
     let (mut winch_add, mut winch_first, mut cranelift_add, mut cranelift_first) = (vec![], vec![], vec![], vec![]);
     let mut winch_home = PathBuf::new();
     let mut held = None;
+    // Each cycle's home replaces the one before (45 MB of code each).
     for i in 0..cycles {
+        if i > 0 {
+            let _ = std::fs::remove_dir_all(&winch_home);
+        }
         winch_home = home(scratch, &format!("tiering-winch-{i}"), WINCH_FIRST)?;
         held = Some(hold_off(&winch_home, &big)?);
         let (add, first) = add_and_run(o, &winch_home, &big, "bench", "baseline")?;
@@ -123,6 +127,9 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
     }
     let mut cranelift_home = PathBuf::new();
     for i in 0..cycles.min(3) {
+        if i > 0 {
+            let _ = std::fs::remove_dir_all(&cranelift_home);
+        }
         cranelift_home = home(scratch, &format!("tiering-cranelift-{i}"), CRANELIFT_ONLY)?;
         let (add, first) = add_and_run(o, &cranelift_home, &big, "bench", "optimized")?;
         cranelift_add.push(add);
