@@ -155,6 +155,13 @@ impl Granted {
     pub fn none() -> Self {
         Granted::default()
     }
+
+    /// Whether a call may reach the network through the async runtime (AI
+    /// queries, outbound HTTP), so it needs a runtime with an I/O driver.
+    /// The cache needs none: a Redis tier runs on a runtime of its own.
+    pub fn needs_io(&self) -> bool {
+        self.ai.is_some() || self.http.is_some()
+    }
 }
 
 capabilities! {

@@ -34,7 +34,9 @@ impl RunArgs {
 
 pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
     let (command, rest) = args.words.split_first().expect("clap requires COMMAND");
-    let runtime = super::runtime()?;
+    // A timer is all most calls need; the I/O driver (an epoll instance,
+    // its wakers) only for a plugin granted the network.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let (allow_read, _copies) = allow_read(&args.allow_read)?;
     let host = cx.host_with(allow_read)?;
     for dir in host.allow_read() {
@@ -42,17 +44,17 @@ pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
             .check(&dir.guest, &dir.identity.path)
             .map_err(|why| anyhow::anyhow!("--allow-read {}: {why}", dir.guest))?;
     }
-    match runtime.block_on(host.run(command, rest)) {
-        Ok(result) if cx.json => {
-            output::json(&serde_json::json!({ "command": command, "output": result }));
-            Ok(0)
-        }
-        Ok(result) => {
-            output::plugin_text(&result);
-            Ok(0)
-        }
-        Err(e) => Err(Failure { code: e.exit_code(), error: e.into() }),
+    let fail = |e: crate::RunError| Failure { code: e.exit_code(), error: e.into() };
+    let (plugin, resolved) = runtime.block_on(host.prepare(command)).map_err(fail)?;
+    let call = plugin.run(&resolved, rest);
+    let result = if plugin.needs_io() { super::runtime()?.block_on(call) } else { runtime.block_on(call) };
+    let result = result.map_err(fail)?;
+    if cx.json {
+        output::json(&serde_json::json!({ "command": command, "output": result }));
+    } else {
+        output::plugin_text(&result);
     }
+    Ok(0)
 }
 
 /// Directories to map read-only for `--allow-read`: a directory as itself, a

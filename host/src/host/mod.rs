@@ -300,6 +300,13 @@ impl Host {
     /// Resolve `name` and run it with `args` in a fresh sandbox, loading only
     /// the plugin that owns it.
     pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
+        let (plugin, command) = self.prepare(name).await?;
+        plugin.run(&command, args).await
+    }
+
+    /// What [`Host::run`] does before the call: resolve `name` and load
+    /// the one plugin it needs. Returns the plugin and the command's name.
+    pub async fn prepare(&self, name: &str) -> Result<(LoadedPlugin, String), RunError> {
         let mut catalog = self.catalog().await?;
         let target = catalog.registry.resolve(name).map_err(|error| RunError::Resolve {
             error,
@@ -320,7 +327,7 @@ impl Host {
             r.plugins_loaded += 1;
             r.startup_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
         });
-        plugin.run(&command, args).await
+        Ok((plugin, command))
     }
 
     /// Load one indexed plugin: hash its component, take its code from the

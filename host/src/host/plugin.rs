@@ -40,6 +40,13 @@ impl LoadedPlugin {
         self.spec.refused.as_deref()
     }
 
+    /// Whether its calls need an async runtime with an I/O driver (it was
+    /// granted AI queries or outbound HTTP); a runtime with a timer alone
+    /// runs the others.
+    pub fn needs_io(&self) -> bool {
+        self.spec.granted.needs_io()
+    }
+
     /// Instantiate the plugin in a fresh sandbox and drop it, without a
     /// call: the instantiation phase alone, for benchmarks.
     pub async fn instantiate_only(&self) -> Result<(), RunError> {
