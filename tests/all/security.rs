@@ -67,6 +67,10 @@ fn every_attack_is_stopped_and_nothing_is_lost() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     refused(&home, &["run", "connect", &listener.local_addr().unwrap().to_string()], "hostile:connect failed");
+    // By name: the lookup is refused too (a clean error, not a panic of the
+    // runtime, which has no I/O driver for a plugin granted no network).
+    let by_name = format!("localhost:{}", listener.local_addr().unwrap().port());
+    refused(&home, &["run", "connect", &by_name], "hostile:connect failed");
     assert!(listener.accept().is_err(), "no connection reached the listener");
 
     // Its bytes change after the grant: it does not run until granted again.
