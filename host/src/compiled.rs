@@ -26,7 +26,8 @@
 //! The way to code: [`Opened::open`] reads and hashes (or trusts) the
 //! component once, then [`CompiledCache::cached`] maps its checked code or
 //! [`CompiledCache::compile`] compiles (in the host's rayon pool,
-//! wasmtime's parallel compilation inside it) and saves it.
+//! wasmtime's parallel compilation inside it), saves it, and runs the code
+//! mapped from the saved file, as later starts do.
 //! `Host::load_code` (`host/load.rs`) composes them for both compilers.
 
 use std::fs::{self, File};
@@ -202,7 +203,7 @@ impl CompiledCache {
             let _ = fs::remove_file(&path);
             return None;
         }
-        let same_file = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let same_file = proc_path(&file);
         let loaded = if same_file.exists() {
             // SAFETY: as in `load`: only this host writes here, by rename, so
             // the open file that was just hashed is never modified in place.
@@ -292,14 +293,14 @@ impl CompiledCache {
             None => compile(),
         }
         .map_err(|e| LoadError::Invalid { path: wasm.clone(), source: Source::wasm(e) })?;
-        let artifact_sha256 = match self.store(&opened.sha256, &component) {
-            Ok(digest) => Some(digest),
+        let (component, artifact_sha256) = match self.store_open(&opened.sha256, &component) {
+            Ok((digest, file)) => (mapped(engine, &file).unwrap_or(component), Some(digest)),
             Err(e) => {
                 tracing::warn!(
                     "cannot save compiled code of {}: {e}; the next start compiles it again",
                     wasm.display()
                 );
-                None
+                (component, None)
             }
         };
         Ok(Compiled {
@@ -317,9 +318,14 @@ impl CompiledCache {
     /// Save the compiled code of `component` under `sha256`; returns the
     /// artifact's own digest, to record and check before it is loaded.
     pub fn store(&self, sha256: &str, component: &Component) -> io::Result<String> {
+        self.store_open(sha256, component).map(|(digest, _)| digest)
+    }
+
+    /// [`store`](Self::store), and the file written, still open.
+    fn store_open(&self, sha256: &str, component: &Component) -> io::Result<(String, File)> {
         let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
-        write_atomically(&self.path_for(sha256), &bytes)?;
-        Ok(crate::digest::sha256_hex(&bytes))
+        let file = write_atomically(&self.path_for(sha256), &bytes)?;
+        Ok((crate::digest::sha256_hex(&bytes), file))
     }
 
     /// Remove every artifact of the component with digest `sha256`, for any
@@ -366,14 +372,33 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder and a
-/// rename, so readers see the old file or the whole new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// rename, so readers see the old file or the whole new one; returns the
+/// file written, still open.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<File> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    tmp.persist(path).map_err(|e| e.error)
+}
+
+/// The code just written to the open `file`, mapped from that same file, as
+/// every later start maps it. Code compiled in this process could run from
+/// its own bytes, but then wasmtime copies each memory's initial image into
+/// a sealed memfd at the first instantiation, and the kernel can refuse the
+/// seal (`EBUSY`) while a page of it is still pinned, which on a loaded
+/// machine failed `plugins add` of a big plugin; an image mapped from the
+/// artifact is neither copied nor sealed. `None` without `/proc`.
+fn mapped(engine: &Engine, file: &File) -> Option<Component> {
+    // SAFETY: as in `load`: this host wrote the file and renamed it into
+    // place; it is never modified in place.
+    unsafe { Component::deserialize_file(engine, proc_path(file)) }.ok()
+}
+
+/// The path that opens `file` again, the same file even if it was renamed
+/// or replaced since (Linux's `/proc/self/fd/N`).
+fn proc_path(file: &File) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 #[cfg(test)]

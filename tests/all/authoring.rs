@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -90,15 +90,19 @@ fn new_refuses_bad_names_and_existing_folders_and_names_missing_toolchains() {
     assert!(work.path().join("later/plugin.toml").is_file());
 }
 
-/// Lines of a child's stdout and stderr, as they come.
-fn lines(child: &mut Child) -> mpsc::Receiver<String> {
+/// `command` started with its stdout and stderr on one pipe, and the lines
+/// of that pipe as they come, in the order they were written (two pipes
+/// read by two threads could deliver a line of one after a later line of
+/// the other).
+fn spawn_with_lines(command: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    let child = command.stdout(writer.try_clone().unwrap()).stderr(writer).spawn().unwrap();
+    // The command's copies of the write end close here, so the pipe ends
+    // when the child's do.
+    command.stdout(Stdio::null()).stderr(Stdio::null());
     let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    let tx2 = tx.clone();
-    std::thread::spawn(move || BufReader::new(out).lines().map_while(Result::ok).for_each(|l| drop(tx.send(l))));
-    std::thread::spawn(move || BufReader::new(err).lines().map_while(Result::ok).for_each(|l| drop(tx2.send(l))));
-    rx
+    std::thread::spawn(move || BufReader::new(reader).lines().map_while(Result::ok).for_each(|l| drop(tx.send(l))));
+    (child, rx)
 }
 
 /// Wait for a line containing `wanted`, at most `within`.
@@ -127,17 +131,9 @@ fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
     // Tiered, as a user's `isaac dev` is: each rebuilt Python plugin runs on
     // Winch code at once (a Cranelift compile of it alone took over 20 s on
     // this 2-core machine under load).
-    let mut child = home
-        .isaac()
-        .env("ISAAC_TIERED", "1")
-        .args(["dev", "--yes"])
-        .arg(&folder)
-        .args(["--", "hi-dev", "you"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = lines(&mut child);
+    let (mut child, rx) = spawn_with_lines(
+        home.isaac().env("ISAAC_TIERED", "1").args(["dev", "--yes"]).arg(&folder).args(["--", "hi-dev", "you"]),
+    );
     wait_for(&rx, "Hello, you! (visit #1)", Duration::from_secs(120));
     wait_for(&rx, "watching", Duration::from_secs(10));
 
