@@ -227,6 +227,8 @@ struct Inner {
     checked_at: u64,
     /// Whether the first use (generation read, hot-set preload) happened.
     started: bool,
+    /// Where a lookup builds its key's full name.
+    key_buffer: String,
 }
 
 impl Inner {
@@ -276,6 +278,7 @@ impl MultiLevelCache {
             seen: 0,
             checked_at: 0,
             started: false,
+            key_buffer: String::new(),
         };
         MultiLevelCache {
             store,
@@ -403,15 +406,21 @@ impl MultiLevelCache {
     /// counted in the statistics and the key's usage count.
     fn lookup(&self, ns: &Namespace, key: &str, counted: bool) -> Result<Option<Bytes>, CacheError> {
         self.check_key(key)?;
-        let full = ns.key(key);
         let now = self.clock.now_ms();
-        let epoch = {
-            let mut inner = self.lock();
-            self.refresh(&mut inner, now)?;
+        let (full, epoch) = {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            self.refresh(inner, now)?;
+            // A hit allocates nothing: the full key is built in a buffer
+            // kept for it, and copied out only on the way to L3.
+            let full = &mut inner.key_buffer;
+            full.clear();
+            full.push_str(ns.prefix());
+            full.push_str(key);
             if counted {
-                inner.usage.touch(&full);
+                inner.usage.touch(full);
             }
-            match inner.tiers.lookup(&full, now) {
+            match inner.tiers.lookup(full, now) {
                 Found::L1(value) => {
                     inner.counters.l1_hits += u64::from(counted);
                     return Ok(Some(value));
@@ -420,7 +429,7 @@ impl MultiLevelCache {
                     inner.counters.l2_hits += u64::from(counted);
                     return Ok(Some(value));
                 }
-                Found::Expired | Found::Absent => self.epoch.load(Ordering::SeqCst),
+                Found::Expired | Found::Absent => (full.clone(), self.epoch.load(Ordering::SeqCst)),
             }
         };
         let loaded = self.load(&full, now)?;
