@@ -16,7 +16,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 /// `CLOCK_REALTIME_COARSE`: 1 to 4 ms, 4 ms on the machine isaac is
 /// measured on), so a TTL holds to within a tick. Every cache get reads the
 /// clock: the coarse clock costs a few nanoseconds where the precise one
-/// cost ~50 of an L1 hit's ~175 ns there (`perf`).
+/// cost ~50 of a memory hit's ~175 ns there (`perf`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
