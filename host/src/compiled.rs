@@ -32,7 +32,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -203,7 +202,7 @@ impl CompiledCache {
             let _ = fs::remove_file(&path);
             return None;
         }
-        let same_file = proc_path(&file);
+        let same_file = crate::dirs::fd_path(&file);
         let loaded = if same_file.exists() {
             // SAFETY: as in `load`: only this host writes here, by rename, so
             // the open file that was just hashed is never modified in place.
@@ -392,13 +391,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<File> {
 fn mapped(engine: &Engine, file: &File) -> Option<Component> {
     // SAFETY: as in `load`: this host wrote the file and renamed it into
     // place; it is never modified in place.
-    unsafe { Component::deserialize_file(engine, proc_path(file)) }.ok()
-}
-
-/// The path that opens `file` again, the same file even if it was renamed
-/// or replaced since (Linux's `/proc/self/fd/N`).
-fn proc_path(file: &File) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+    unsafe { Component::deserialize_file(engine, crate::dirs::fd_path(file)) }.ok()
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl DirIdentity {
         if stat.st_dev != self.dev || stat.st_ino != self.ino {
             return Err(DirError::Replaced { path: self.path.clone() });
         }
-        let proc_path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let proc_path = fd_path(&fd);
         if rustix::fs::stat(&proc_path).map_or(true, |s| s.st_ino != self.ino || s.st_dev != self.dev) {
             return Err(DirError::NoProc);
         }
@@ -99,6 +99,12 @@ impl VerifiedDir {
     pub fn proc_path(&self) -> &Path {
         &self.proc_path
     }
+}
+
+/// The path that opens `fd`'s file again: that very file, whatever has
+/// happened to its name since (Linux's `/proc/self/fd/N`).
+pub fn fd_path(fd: &impl AsRawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 fn flags() -> OFlags {
