@@ -201,32 +201,50 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     Ok((host, port))
 }
 
-/// Whether `ip` is an address no name may lead to: loopback, unspecified,
-/// private, shared (100.64.0.0/10), link-local, multicast, broadcast or
-/// reserved IPv4; `::`, `::1`, unique-local (fc00::/7), link-local
-/// (fe80::/10), multicast, IPv4-mapped (::ffff:0:0/96) or NAT64
-/// (64:ff9b::/96) IPv6.
+/// Whether `ip` is an address no name may lead to.
+///
+/// IPv4: "this network" (0.0.0.0/8), loopback, private, shared
+/// (100.64.0.0/10), link-local, the IETF's own (192.0.0.0/24), the
+/// documentation and benchmarking ranges, multicast, reserved and broadcast
+/// (240.0.0.0/4).
+///
+/// IPv6: every address whose first 96 bits are zero (`::`, `::1` and the
+/// deprecated IPv4-compatible `::a.b.c.d`), IPv4-mapped (::ffff:0:0/96),
+/// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), discard-only
+/// (100::/64), Teredo (2001::/32) and 6to4 (2002::/16), which both embed an
+/// IPv4 address a relay would reach, documentation (2001:db8::/32),
+/// unique-local (fc00::/7), site-local (fec0::/10, deprecated but still
+/// routed by some stacks), link-local (fe80::/10) and multicast. A form that
+/// embeds an IPv4 address is refused whatever the address: the embedded
+/// one is what a translator reaches.
 pub fn is_special(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             a == 0
                 || v4.is_loopback()
                 || v4.is_private()
                 || (a == 100 && (b & 0xc0) == 64)
                 || v4.is_link_local()
+                || (a == 192 && b == 0 && (c == 0 || c == 2))
+                || (a == 198 && (b & 0xfe) == 18)
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113)
                 || v4.is_multicast()
                 || a >= 240
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            v6.is_unspecified()
-                || v6.is_loopback()
+            s[..6] == [0; 6]
+                || v6.to_ipv4_mapped().is_some()
+                || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1))
+                || (s[0] == 0x100 && s[1..4] == [0; 3])
+                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0xdb8))
+                || s[0] == 0x2002
                 || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] & 0xffc0) == 0xfe80
                 || v6.is_multicast()
-                || v6.to_ipv4_mapped().is_some()
-                || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0])
         }
     }
 }
@@ -306,10 +324,41 @@ mod tests {
             "ff02::1",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::1",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "::a00:1",
+            "2002:c0a8:101::1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:808:808::1",
+            "2001:0:4136:e378::1",
+            "2001:db8::1",
+            "100::1",
+            "fec0::1",
+            "feff::1",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
         ] {
             assert!(is_special(special.parse().unwrap()), "{special}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "100.128.0.1", "2606:4700::1111"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.128.0.1",
+            "198.20.0.1",
+            "192.0.3.1",
+            "2606:4700::1111",
+            "2001:4860:4860::8888",
+            "64:ff9b:2::1",
+            "2003::1",
+            "2a00::1:0:0",
+        ] {
             assert!(!is_special(public.parse().unwrap()), "{public}");
         }
         let entry = AllowedHost::parse("http://127.0.0.1:8080").unwrap();

@@ -4,6 +4,14 @@
 //! goes back, until the model answers or the steps run out. Every step is a
 //! query like any other: the response cache, the providers' limits and the
 //! daily budget apply to each.
+//!
+//! A tool's output is words its plugin, or a page it fetched, chose: it can
+//! tell the model what to do next. So a call that could carry data off this
+//! machine (a plugin granted `http` or `ai`) runs only with the user's yes
+//! once any tool's output is in the conversation, and a call that reaches
+//! the user's files or environment always needs it. Without a terminal to
+//! ask on (and without `--yes`) such a call is refused and the model is told
+//! why.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -74,11 +82,37 @@ pub enum AskError {
     MaxSteps(usize),
 }
 
+/// Why a call needs the user's yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Its plugin was granted files or environment variables.
+    LocalData,
+    /// Its plugin can send data off the machine (`http`, `ai`), and these
+    /// tools' output is already in the conversation.
+    OffMachine {
+        /// The tools whose output the model has read.
+        after: Vec<String>,
+    },
+}
+
+impl Confirm {
+    /// What the call may do, for the question asked and the refusal.
+    pub fn reason(&self) -> String {
+        match self {
+            Confirm::LocalData => "it may read your files or environment".to_owned(),
+            Confirm::OffMachine { after } => format!(
+                "it can send data off this machine, and the conversation holds the output of {}, which may be steering the model",
+                after.join(", ")
+            ),
+        }
+    }
+}
+
 /// What the conversation needs from whoever runs it.
 pub trait AskUi {
-    /// Whether `tool` may run with `args` (asked only for plugins granted
-    /// files or environment variables).
-    fn confirm(&mut self, tool: &ToolSpec, args: &[String]) -> bool;
+    /// Whether `tool` may run with `args`: asked only for a call that
+    /// needs a yes, and why.
+    fn confirm(&mut self, tool: &ToolSpec, args: &[String], why: &Confirm) -> bool;
     /// Text of the model's answer as it arrives; `None`: wait for whole answers.
     fn on_text(&mut self) -> Option<&mut (dyn FnMut(&str) + Send)>;
     /// A call has run.
@@ -90,11 +124,14 @@ pub fn offered(loaded: &LoadReport) -> Vec<ToolSpec> {
     tools::list(loaded, &Exposed::All).into_iter().filter(|t| t.refused.is_none()).collect()
 }
 
-/// Whether running `plugin` reaches the user's files or environment, so a
-/// model's call of it needs the user's yes.
-pub fn needs_confirmation(plugin: &LoadedPlugin) -> bool {
+/// Whether a model's call of `plugin` needs the user's yes, and why, when
+/// the output of the tools in `read` is already in the conversation.
+pub fn needs_confirmation(plugin: &LoadedPlugin, read: &[String]) -> Option<Confirm> {
     let p = &plugin.manifest.permissions;
-    !p.files.read.is_empty() || !p.files.write.is_empty() || !p.env.is_empty()
+    if !p.files.read.is_empty() || !p.files.write.is_empty() || !p.env.is_empty() {
+        return Some(Confirm::LocalData);
+    }
+    (plugin.sends_off_machine() && !read.is_empty()).then(|| Confirm::OffMachine { after: read.to_vec() })
 }
 
 /// Ask `prompt`, offering `loaded`'s commands as tools; the answer's text.
@@ -118,6 +155,8 @@ pub async fn ask(
         })
         .collect();
     let mut messages = vec![Message::user(prompt)];
+    // The tools whose output the model has read, in order.
+    let mut read: Vec<String> = Vec::new();
     for step in 1..=options.max_steps {
         let req = AiRequest {
             messages: messages.clone(),
@@ -145,7 +184,7 @@ pub async fn ask(
         messages.push(Message::assistant_calls(answer.text, answer.tool_calls.clone()));
         for (i, call) in answer.tool_calls.iter().enumerate() {
             let done = match i < MAX_CALLS_PER_STEP {
-                true => run_call(loaded, &specs, call, ui).await,
+                true => run_call(loaded, &specs, call, ui, &mut read).await,
                 false => CallRecord {
                     tool: call.name.clone(),
                     args: Vec::new(),
@@ -164,7 +203,13 @@ pub async fn ask(
 }
 
 /// Run one call the model asked for; every failure is a result the model reads.
-async fn run_call(loaded: &LoadReport, specs: &[ToolSpec], call: &ToolCall, ui: &mut dyn AskUi) -> CallRecord {
+async fn run_call(
+    loaded: &LoadReport,
+    specs: &[ToolSpec],
+    call: &ToolCall,
+    ui: &mut dyn AskUi,
+    read: &mut Vec<String>,
+) -> CallRecord {
     let failed = |args: Vec<String>, result: String| CallRecord {
         tool: call.name.clone(),
         args,
@@ -186,9 +231,19 @@ async fn run_call(loaded: &LoadReport, specs: &[ToolSpec], call: &ToolCall, ui: 
     let Some(plugin) = loaded.plugins.iter().find(|p| p.name == spec.plugin) else {
         return failed(args, format!("plugin `{}` is not loaded", spec.plugin));
     };
-    if needs_confirmation(plugin) && !ui.confirm(spec, &args) {
-        let result = "the user did not allow this call".to_owned();
+    if let Some(why) = needs_confirmation(plugin, read)
+        && !ui.confirm(spec, &args, &why)
+    {
+        let result = match why {
+            Confirm::LocalData => "the user did not allow this call".to_owned(),
+            Confirm::OffMachine { .. } => format!("the user did not allow this call: {}", why.reason()),
+        };
         return CallRecord { refused: true, ..failed(args, result) };
+    }
+    // From here on its output (or its error, also its words) is in the
+    // conversation.
+    if !read.contains(&spec.name) {
+        read.push(spec.name.clone());
     }
     match plugin.run(&spec.command, &args).await {
         Ok(output) => CallRecord { tool: call.name.clone(), args, result: output, is_error: false, refused: false },

@@ -240,7 +240,7 @@ mod tests {
         if limit.current.is_none() {
             assert_eq!(pooled.allocation, Allocation::Pooling, "the pooling allocator should fit here");
         } else {
-            eprintln!("address space limited to {:?} bytes: pooling not required here", limit.current);
+            crate::say!("address space limited to {:?} bytes: pooling not required here", limit.current);
         }
     }
 }

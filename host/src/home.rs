@@ -77,6 +77,11 @@ impl Home {
         self.root.join("state")
     }
 
+    /// The bearer token of the running `isaac mcp --http` (owner-only).
+    pub fn mcp_token_file(&self) -> PathBuf {
+        self.root.join("mcp-token")
+    }
+
     /// The default config file.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("config.toml")

@@ -63,6 +63,7 @@ pub(crate) mod capabilities;
 pub mod cli;
 pub mod compiled;
 pub mod config;
+pub mod console;
 pub(crate) mod digest;
 pub mod dirs;
 pub mod engine;

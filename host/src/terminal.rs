@@ -11,8 +11,12 @@
 //! - C0 controls, DEL and C1 controls as `\x1b`, `\x7f`, `\x9b`;
 //! - a carriage return as `\r` (in [`Lines::Keep`] mode a `\r\n` pair is an
 //!   ordinary line end);
-//! - the zero-width and bidirectional formatting characters (U+200B–U+200F,
-//!   U+202A–U+202E, U+2066–U+2069) as `\u{202e}`.
+//! - every Unicode format character (general category Cf: the zero-width
+//!   and bidirectional controls U+200B–U+200F, U+202A–U+202E, U+2066–U+2069,
+//!   the Arabic letter mark U+061C, the byte-order mark U+FEFF, the tag
+//!   characters, the interlinear annotations, ...) and the line and
+//!   paragraph separators U+2028 and U+2029 (which some terminals and most
+//!   editors break lines at) as `\u{202e}`.
 //!
 //! Newlines and tabs stay where a multi-line text is expected (a result, a
 //! usage text); a log line or a one-line summary never spans lines.
@@ -33,9 +37,35 @@ pub enum Lines {
     One,
 }
 
-/// Whether `c` could change what a terminal shows beyond printing itself.
+/// Whether `c` could change what a terminal shows beyond printing itself:
+/// a control character, a format character (Unicode 16's category Cf,
+/// listed in full), or a line or paragraph separator.
 pub fn is_hazard(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
 }
 
 /// `text` with every hazardous character made visible; borrowed when there
@@ -99,11 +129,25 @@ mod tests {
         assert_eq!(sanitize("abc\u{202e}txt.exe", Lines::Keep), "abc\\u{202e}txt.exe");
         assert_eq!(sanitize("zero\u{200b}width\u{2066}", Lines::One), "zero\\u{200b}width\\u{2066}");
         assert_eq!(sanitize("héllo wörld ✓", Lines::One), Cow::Borrowed("héllo wörld ✓"));
+        for (c, shown) in [
+            ('\u{61c}', "\\u{61c}"),
+            ('\u{2028}', "\\u{2028}"),
+            ('\u{2029}', "\\u{2029}"),
+            ('\u{feff}', "\\u{feff}"),
+            ('\u{2060}', "\\u{2060}"),
+            ('\u{206f}', "\\u{206f}"),
+            ('\u{e0041}', "\\u{e0041}"),
+            ('\u{fffb}', "\\u{fffb}"),
+        ] {
+            assert_eq!(sanitize(&format!("a{c}b"), Lines::Keep), format!("a{shown}b"), "{c:?}");
+        }
+        assert_eq!(sanitize("한국어 العربية עברית 日本語", Lines::One), Cow::Borrowed("한국어 العربية עברית 日本語"));
     }
 
     #[test]
     fn nothing_hazardous_survives() {
-        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let all: String =
+            (0u32..0x3000).chain(0xfe00..0x10000).chain(0xe0000..0xe0080).filter_map(char::from_u32).collect();
         for lines in [Lines::Keep, Lines::One] {
             let out = sanitize(&all, lines);
             let allowed = |c: char| lines == Lines::Keep && matches!(c, '\n' | '\t');

@@ -3,7 +3,7 @@
 //! loopback (plain, and TLS with a test CA). Each refusal is checked by what
 //! the guest sees and by the line `isaac -v` logs.
 
-mod server;
+pub(crate) mod server;
 
 use server::{Server, TestCa};
 
@@ -204,4 +204,37 @@ fn hoarding_wasi_http_resources_ends_the_call_not_the_host() {
     assert_eq!(code, 1, "past the 10 000 entries of a call's resource table: {stderr}");
     assert!(stderr.contains("crashed") && stderr.contains("resource table has no free keys"), "{stderr}");
     assert_eq!(probe(&home, &["get", &server.url("http", "/hello")]).1, "200 hello\n", "the next call is fine");
+}
+
+#[test]
+fn an_authority_with_user_information_is_refused_and_host_is_the_checked_one() {
+    let server = Server::plain();
+    let home = probe_home(&allowing(&server, "http", ""), "");
+    // A front that cuts the host at the first `:` would route this to
+    // `evil.example`, a virtual host the allow-list never named.
+    let sneaky = format!("http://evil.example:1@{}/hello", server.addr);
+    denied(&home, &["get", &sneaky], "denied", "user information");
+    let at_only = format!("http://user@{}/hello", server.addr);
+    denied(&home, &["get", &at_only], "denied", "user information");
+    assert!(server.hosts.lock().unwrap().is_empty(), "nothing was sent");
+    // An allowed request's `host` is built from the checked host and port.
+    let spelled = format!("http://127.0.0.1:{}/hello", server.addr.port());
+    assert_eq!(probe(&home, &["get", &spelled]).1, "200 hello\n");
+    assert_eq!(server.hosts.lock().unwrap().clone(), vec![server.addr.to_string()]);
+}
+
+#[test]
+fn names_resolving_to_addresses_that_embed_or_translate_to_local_ones_are_denied() {
+    let server = Server::plain();
+    let port = server.addr.port();
+    let permission = format!("allowed_hosts = [\"http://api.example.com:{port}\"]");
+    for address in ["64:ff9b:1::7f00:1", "::127.0.0.1", "2002:7f00:1::1", "2002:c0a8:101::1", "fec0::1"] {
+        let config = format!("[http]\nresolve = {{ \"api.example.com\" = [\"{address}\"] }}\n");
+        let home = probe_home(&permission, &config);
+        let url = format!("http://api.example.com:{port}/hello");
+        let shown: std::net::IpAddr = address.parse().unwrap();
+        let logged = format!("resolves to {shown}, a local, private or reserved address");
+        denied(&home, &["get", &url], "denied", &logged);
+    }
+    assert!(server.hosts.lock().unwrap().is_empty());
 }

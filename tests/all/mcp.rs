@@ -45,6 +45,36 @@ pub(crate) async fn connect(home: &TestHome, client: Client) -> RunningService<R
     client.serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap()
 }
 
+/// A server process, killed when dropped (also when a test fails).
+pub(crate) struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `isaac mcp --http` on a free loopback port: the server, its URL, and the
+/// bearer token it printed (the one in its token file too).
+pub(crate) fn serve_http(home: &TestHome) -> (Served, String, String) {
+    let mut child =
+        home.isaac().args(["mcp", "--http", "127.0.0.1:0"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let child = Served(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line}")).to_owned();
+    // The token file is written before the server says where it listens.
+    let token = std::fs::read_to_string(home.path().join("mcp-token")).expect("the token file").trim().to_owned();
+    line.clear();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains(&format!("Bearer {token}")), "the token is printed once: {line}");
+    // Keep reading what the server says, so it never writes to a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (child, url, token)
+}
+
 pub(crate) fn call(name: &str, args: &[&str]) -> CallToolRequestParams {
     let arguments = json!({ "args": args });
     CallToolRequestParams::new(name.to_owned()).with_arguments(arguments.as_object().unwrap().clone())
@@ -215,19 +245,18 @@ fn only_exposed_plugins_are_tools_and_an_ungranted_one_refuses_calls() {
 #[test]
 fn streamable_http_serves_loopback_clients_and_no_web_page() {
     let home = home();
-    let mut child =
-        home.isaac().args(["mcp", "--http", "127.0.0.1:0"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line}")).to_owned();
+    let (server, url, token) = serve_http(&home);
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
     runtime().block_on(async {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let post = |origin: Option<&str>| {
-            let mut request = http.post(&url).header("accept", "application/json, text/event-stream").json(&initialize);
+            let mut request = http
+                .post(&url)
+                .header("accept", "application/json, text/event-stream")
+                .bearer_auth(&token)
+                .json(&initialize);
             if let Some(origin) = origin {
                 request = request.header("origin", origin);
             }
@@ -246,8 +275,7 @@ fn streamable_http_serves_loopback_clients_and_no_web_page() {
         let answer = post(Some("https://evil.example")).await.unwrap();
         assert_eq!(answer.status(), 403);
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
 
     let out = home.run(&["mcp", "--http", "0.0.0.0:8931"]);
     assert_eq!(out.status.code(), Some(1));

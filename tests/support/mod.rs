@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use isaac_host::{Host, Settings};
 
+pub mod recorder;
 pub mod redis;
 pub mod registry;
 

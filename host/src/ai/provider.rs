@@ -29,6 +29,14 @@ type Parts = (String, Vec<ToolCall>, Option<String>, Usage);
 
 /// The most of an error body quoted in a message.
 const ERROR_BODY_LIMIT: usize = 300;
+/// The most bytes read of an error answer (of which the first
+/// [`ERROR_BODY_LIMIT`] characters are shown).
+const ERROR_BODY_READ: usize = 64 << 10;
+/// The most bytes read of one answer, whole or streamed: far more than any
+/// `max_tokens` yields, so only a broken or hostile endpoint meets it.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+/// The most bytes of one server-sent event still waiting for its end.
+const MAX_EVENT_BYTES: usize = 1 << 20;
 
 impl Provider {
     /// The provider `name` configured by `config`.
@@ -130,8 +138,8 @@ impl Provider {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response.text().await.unwrap_or_default();
-        let mut message: String = body.chars().take(ERROR_BODY_LIMIT).collect();
+        let body = crate::sources::net::read_capped(response, ERROR_BODY_READ).await.unwrap_or_default();
+        let mut message: String = String::from_utf8_lossy(&body).chars().take(ERROR_BODY_LIMIT).collect();
         if status.as_u16() == 401 || status.as_u16() == 403 {
             let var = self.config.api_key_env.as_deref().unwrap_or("(none configured)");
             message = format!("the API key was refused; check {var} ({message})");
@@ -161,7 +169,9 @@ impl Provider {
     pub async fn complete(&self, client: &reqwest::Client, req: &AiRequest) -> Result<AiResponse, AiError> {
         let start = Instant::now();
         let response = self.send(self.request(client, req, false)?).await?;
-        let bytes = response.bytes().await.map_err(|e| self.send_error(e))?;
+        let bytes = crate::sources::net::read_capped(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|why| self.bad(format!("the answer is refused: {why}")))?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(format!("malformed JSON: {e}")))?;
         let parsed = match self.config.kind {
             ProviderKind::Openai => openai::parse(&value),
@@ -184,8 +194,15 @@ impl Provider {
         let mut reader = sse::Reader::default();
         let (mut text, mut usage, mut done) = (String::new(), Usage::default(), false);
         let mut calls = CallParts::default();
+        let mut received = 0usize;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| self.send_error(e))?;
+            received += chunk.len();
+            if received > MAX_ANSWER_BYTES || reader.buffered() + chunk.len() > MAX_EVENT_BYTES {
+                return Err(self.bad(format!(
+                    "the stream is refused: more than {MAX_ANSWER_BYTES} bytes, or an event longer than {MAX_EVENT_BYTES}"
+                )));
+            }
             for event in reader.feed(&chunk) {
                 match self.config.kind {
                     ProviderKind::Openai => {

@@ -17,6 +17,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Bytes received that no complete event holds yet.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// Add bytes; return the events they complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
         self.buffer.extend_from_slice(bytes);

@@ -7,7 +7,6 @@
 //! terminal nor forge a line of isaac's own, and a call may log at most [`MAX_LOG_BYTES_PER_CALL`]:
 //! past it the call is stopped (a flood of logs is a fault, not output).
 
-use std::io::Write;
 use std::sync::Arc;
 
 use wasmtime::component::Linker;
@@ -69,7 +68,7 @@ impl LogCtx {
             return Ok(());
         }
         let clean = terminal::sanitize(message, Lines::One);
-        let _ = writeln!(std::io::stderr().lock(), "{}: {}: {clean}", self.plugin, name(level));
+        crate::say!("{}: {}: {clean}", self.plugin, name(level));
         Ok(())
     }
 }

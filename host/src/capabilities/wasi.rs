@@ -105,13 +105,10 @@ impl Printed {
 
     /// Show what was printed, on stderr, each line prefixed with the plugin.
     pub fn show(&self, plugin: &str) {
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
         for pipe in [&self.stdout, &self.stderr] {
             let text = pipe.contents();
             for line in String::from_utf8_lossy(&text).lines() {
-                let clean = terminal::sanitize(line, Lines::One);
-                let _ = writeln!(err, "{plugin}| {clean}");
+                crate::say!("{plugin}| {}", terminal::sanitize(line, Lines::One));
             }
         }
     }

@@ -1,11 +1,11 @@
 //! `isaac ask PROMPT`: the configured model, with the plugins as its tools.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 
 use super::{Context, Failure, output};
-use crate::ask::{self, AskOptions, AskUi, CallRecord, Step};
+use crate::ask::{self, AskOptions, AskUi, CallRecord, Confirm, Step};
 use crate::terminal::{self, Lines};
 use crate::tools::ToolSpec;
 
@@ -14,7 +14,12 @@ use crate::tools::ToolSpec;
 /// would, and its result goes back, until the model answers.
 ///
 /// A command of a plugin granted files or environment variables runs only
-/// after you say yes (`--yes` allows them all). Every step is one AI query:
+/// after you say yes; so does a command that can send data off this machine
+/// (a plugin granted http or ai) once any tool's output is in the
+/// conversation, since that output may be steering the model. Without a
+/// terminal such calls are refused and the model is told why. `--yes` runs
+/// them all without asking: the model, and whatever the tools' output tells
+/// it, then decides what leaves the machine. Every step is one AI query:
 /// the response cache, the provider's limits and `[ai] daily_budget_usd`
 /// apply to each. With --json: `{"answer", "steps": [{"text", "calls":
 /// [{"tool", "args", "result", "is_error", "refused"}], "usage",
@@ -33,7 +38,8 @@ pub struct AskArgs {
     /// The most answers asked of the model; each turn that calls tools is one.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     max_steps: u16,
-    /// Run every call without asking, files and environment included.
+    /// Run every call without asking: files, environment, and network or AI
+    /// calls made after reading another tool's output.
     #[arg(long, short = 'y')]
     yes: bool,
 }
@@ -47,23 +53,23 @@ struct Terminal {
 }
 
 impl AskUi for Terminal {
-    fn confirm(&mut self, tool: &ToolSpec, args: &[String]) -> bool {
+    fn confirm(&mut self, tool: &ToolSpec, args: &[String], why: &Confirm) -> bool {
         if self.yes {
             return true;
         }
         let stdin = std::io::stdin();
         if !stdin.is_terminal() {
-            eprintln!("isaac ask: not running {} (it reaches files or the environment; --yes allows it)", tool.name);
+            crate::say!("isaac ask: not running {}: {} (--yes allows it)", tool.name, why.reason());
             return false;
         }
         let words = shlex::try_join(args.iter().map(String::as_str)).unwrap_or_default();
-        eprint!(
-            "The model asks to run `{}:{} {}`, which may read your files or environment. Run it? [y/N] ",
+        crate::console::prompt(format_args!(
+            "The model asks to run `{}:{} {}`; {}. Run it? [y/N] ",
             tool.plugin,
             tool.command,
-            terminal::clean(&words, Lines::One)
-        );
-        let _ = std::io::stderr().flush();
+            terminal::clean(&words, Lines::One),
+            why.reason()
+        ));
         let mut answer = String::new();
         stdin.lock().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
     }
@@ -81,7 +87,7 @@ impl AskUi for Terminal {
         let preview: String = first.chars().take(60).collect();
         let more = if preview.len() < call.result.trim_end().len() { "…" } else { "" };
         let mark = if call.is_error { "failed: " } else { "" };
-        eprintln!(
+        crate::say!(
             "[{}] {} -> {mark}{}{more}",
             // The name is the model's: it may be anything.
             terminal::clean(&call.tool.chars().take(64).collect::<String>(), Lines::One),
@@ -96,16 +102,9 @@ pub fn run(cx: &Context, args: AskArgs) -> Result<u8, Failure> {
     let host = cx.host()?;
     let router = host.ai()?;
     let loaded = runtime.block_on(host.load_all(&|_| {}))?;
-    let stream = !cx.json && std::io::stdout().is_terminal();
-    let mut ui = Terminal {
-        yes: args.yes,
-        stream,
-        quiet: cx.quiet() || cx.json,
-        printer: Box::new(|text: &str| {
-            print!("{}", terminal::clean(text, Lines::Keep));
-            let _ = std::io::stdout().flush();
-        }),
-    };
+    let stream = !cx.json && crate::console::stdout_is_terminal();
+    let mut ui =
+        Terminal { yes: args.yes, stream, quiet: cx.quiet() || cx.json, printer: Box::new(crate::console::part) };
     let options = AskOptions { provider: args.provider, model: args.model, max_steps: usize::from(args.max_steps) };
     let prompt = args.prompt.join(" ");
     let mut steps: Vec<Step> = Vec::new();
@@ -117,17 +116,17 @@ pub fn run(cx: &Context, args: AskArgs) -> Result<u8, Failure> {
         let code = u8::from(error.is_some());
         output::json(&serde_json::json!({ "answer": answer, "steps": steps, "error": error, "exit_code": code }));
         if let Some(error) = error {
-            eprintln!("error: {error}");
+            crate::say!("error: {error}");
         }
         return Ok(code);
     }
     match result {
         Ok(_) if stream => {
-            println!();
+            output::line("");
             Ok(0)
         }
         Ok(answer) => {
-            output::plugin_text(&answer);
+            output::line(&answer);
             Ok(0)
         }
         Err(e) => Err(Failure::from(e)),

@@ -106,8 +106,10 @@ impl Context {
             Level::Trace => tracing::Level::TRACE,
         };
         let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            // Sanitised like every line on stderr: fields may hold a
+            // plugin's or a server's words (so no colours either).
+            .with_writer(|| crate::console::DiagWriter)
+            .with_ansi(false)
             .with_max_level(level)
             .without_time()
             .with_target(false)

@@ -68,7 +68,7 @@ pub fn run(cx: &Context, args: DevArgs) -> Result<u8, Failure> {
     watcher
         .watch(&folder, RecursiveMode::Recursive)
         .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", folder.display()))?;
-    eprintln!("watching {} (Ctrl-C ends)", folder.display());
+    crate::say!("watching {} (Ctrl-C ends)", folder.display());
     while let Ok(paths) = rx.recv() {
         if !paths.iter().any(|p| is_source(&folder, p)) {
             continue;
@@ -89,15 +89,15 @@ fn is_source(folder: &Path, path: &Path) -> bool {
 /// Build, install, run once; whether all went well.
 fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &Path, args: &DevArgs) -> bool {
     let started = Instant::now();
-    eprintln!("── building {}", folder.display());
+    crate::say!("── building {}", folder.display());
     match Command::new("bash").arg(folder.join("build.sh")).current_dir(folder).status() {
         Ok(status) if status.success() => {}
         Ok(_) => {
-            eprintln!("── the build failed (its output is above); the last working install stays");
+            crate::say!("── the build failed (its output is above); the last working install stays");
             return false;
         }
         Err(e) => {
-            eprintln!("── cannot run bash: {e}");
+            crate::say!("── cannot run bash: {e}");
             return false;
         }
     }
@@ -106,15 +106,15 @@ fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &
         false => folder.to_owned(),
     };
     if let Err(failure) = install(cx, host, runtime, &built, args.yes) {
-        eprintln!(
+        crate::say!(
             "error: {}",
             crate::terminal::clean(&crate::error::one_line(failure.error.as_ref()), crate::terminal::Lines::Keep)
         );
-        eprintln!("── not installed; the last working install stays");
+        crate::say!("── not installed; the last working install stays");
         return false;
     }
     let Some((command, rest)) = args.command.split_first() else {
-        eprintln!("── installed in {:.1} s", started.elapsed().as_secs_f64());
+        crate::say!("── installed in {:.1} s", started.elapsed().as_secs_f64());
         return true;
     };
     let ran = Instant::now();
@@ -125,7 +125,7 @@ fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &
     }
     let status = run.arg("run").arg("--").arg(command).args(rest).status();
     let ok = status.as_ref().is_ok_and(|s| s.success());
-    eprintln!(
+    crate::say!(
         "── `{command}` {} in {:.0} ms (build and install {:.1} s)",
         if ok { "ran" } else { "failed" },
         ran.elapsed().as_secs_f64() * 1e3,
@@ -154,8 +154,9 @@ fn install(
     } else {
         return Err(anyhow::anyhow!("permissions not granted").into());
     };
-    let options = InstallOptions { force: true, grant, provenance: &provenance };
+    let updating = same.then_some(files.manifest.name.as_str());
+    let options = InstallOptions { force: true, updating, grant, provenance: &provenance };
     let installed = super::plugins::add::install(cx, host, runtime, &files, &options)?;
-    output::plugin_text(&format!("── installed {} {}", installed.plugin.name, installed.plugin.manifest.version));
+    output::line(&format!("── installed {} {}", installed.plugin.name, installed.plugin.manifest.version));
     Ok(())
 }

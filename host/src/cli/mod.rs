@@ -165,7 +165,7 @@ pub fn main() -> ExitCode {
     cx.finish(label.as_deref());
     if cx.profile_memory {
         let mib = |kb: Option<u64>| kb.map_or("?".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0));
-        eprintln!(
+        crate::say!(
             "memory: {} resident now, {} at the peak",
             mib(crate::metrics::current_rss_kb()),
             mib(crate::metrics::peak_rss_kb())
@@ -186,7 +186,7 @@ fn report(failure: &Failure, json: bool) -> ExitCode {
     if json {
         output::json(&serde_json::json!({ "error": message, "exit_code": failure.code }));
     }
-    eprintln!("error: {message}");
+    crate::say!("error: {message}");
     ExitCode::from(failure.code)
 }
 

@@ -285,11 +285,11 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<u8, Failure> {
     }
     let status = build.status().map_err(|e| anyhow::anyhow!("cannot run bash for {}/build.sh: {e}", dest.display()))?;
     if !status.success() {
-        eprintln!("the folder is ready; build it with `{}/build.sh` once the toolchain is there", dest.display());
+        crate::say!("the folder is ready; build it with `{}/build.sh` once the toolchain is there", dest.display());
         return Ok(1);
     }
     if !cx.quiet() {
-        eprintln!(
+        crate::say!(
             "next: isaac plugins add --yes {0}/dist && isaac run {1} you   (or: isaac dev {0} -- {1} you)",
             dest.display(),
             args.name

@@ -52,7 +52,7 @@ pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
     if cx.json {
         output::json(&serde_json::json!({ "command": command, "output": result }));
     } else {
-        output::plugin_text(&result);
+        output::line(&result);
     }
     Ok(0)
 }

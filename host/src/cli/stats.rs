@@ -1,7 +1,5 @@
 //! `isaac stats`: the run history.
 
-use std::io::IsTerminal;
-
 use clap::Args;
 
 use super::{Context, Failure, output};
@@ -39,7 +37,7 @@ pub fn run(cx: &Context, args: StatsArgs) -> Result<u8, Failure> {
         output::line("no runs recorded yet");
         return Ok(0);
     }
-    output::line(&summary(&records, args.last, std::io::stdout().is_terminal()));
+    output::line(&summary(&records, args.last, crate::console::stdout_is_terminal()));
     Ok(0)
 }
 

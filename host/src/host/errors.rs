@@ -124,6 +124,29 @@ pub enum InstallError {
         /// Where this one comes from.
         new: String,
     },
+    /// An update of one plugin carries another plugin's name.
+    #[error(
+        "the update of plugin `{installed}` is a plugin named `{new}`: an update keeps the plugin's name, so nothing was changed (if you want `{new}`, review it and install it with `isaac plugins add`)"
+    )]
+    NameChanged {
+        /// The plugin being updated.
+        installed: String,
+        /// The name the new version gives itself.
+        new: String,
+    },
+    /// An update would take commands another installed plugin offers.
+    #[error(
+        "the update of plugin `{name}` would add {}, which {} already offer{}: an update does not take another plugin's command, so nothing was changed (to install it anyway, review it with `isaac plugins add SOURCE --force`)",
+        commands.iter().map(|(c, _)| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+        commands.iter().map(|(_, p)| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+        if commands.len() == 1 { "s" } else { "" }
+    )]
+    TakesCommands {
+        /// The plugin being updated.
+        name: String,
+        /// Each command it would add, and the installed plugin offering it.
+        commands: Vec<(String, String)>,
+    },
     /// The plugin could not be fetched.
     #[error(transparent)]
     Fetch(#[from] crate::sources::SourceError),

@@ -64,9 +64,10 @@ pub enum GrantAction {
     Nothing,
     /// Grant what the manifest asks for: the user reviewed it.
     Reviewed,
-    /// Move the installed version's grant to the new component when the
-    /// new one comes from the same origin and asks for exactly what was
-    /// granted (an update); else grant nothing.
+    /// Move the installed version's grant to the new component when this
+    /// is an update ([`InstallOptions::updating`]), the new one comes from
+    /// the same origin and asks for exactly what was granted; else grant
+    /// nothing.
     Carry,
 }
 
@@ -75,6 +76,10 @@ pub enum GrantAction {
 pub struct InstallOptions<'a> {
     /// Replace an installed plugin of the same name.
     pub force: bool,
+    /// The installed plugin this install updates, if it is an update: the
+    /// new files must carry its name and may not add a command another
+    /// installed plugin offers.
+    pub updating: Option<&'a str>,
     /// What to do about its grant.
     pub grant: GrantAction,
     /// Where it came from (recorded, shown by `plugins info`).
@@ -129,7 +134,7 @@ impl Host {
     pub async fn install(&self, path: &Path, force: bool) -> Result<Installed, InstallError> {
         let files = self.read_plugin(path)?;
         let provenance = Provenance::new(&Source::Folder(path.to_owned()), &files.sha256);
-        let options = InstallOptions { force, grant: GrantAction::Nothing, provenance: &provenance };
+        let options = InstallOptions { force, updating: None, grant: GrantAction::Nothing, provenance: &provenance };
         self.install_files(&files, &options).await
     }
 
@@ -149,6 +154,11 @@ impl Host {
         options: &InstallOptions<'_>,
     ) -> Result<Installed, InstallError> {
         let name = files.manifest.name.clone();
+        if let Some(installed) = options.updating
+            && installed != name
+        {
+            return Err(InstallError::NameChanged { installed: installed.to_owned(), new: name });
+        }
         let dest = self.home.plugin_dir(&name);
         let previous_source = self.sources.get(&name)?;
         let installed = dest.exists();
@@ -164,11 +174,20 @@ impl Host {
         let copy_err = |source: std::io::Error| InstallError::Copy { dir: dest.clone(), source };
         let failure = |error| InstallError::Invalid(PluginFailure { plugin: name.clone(), error });
         let (staging, plugin) = self.staged(files).await?;
+        if options.updating.is_some() {
+            let catalog = self.catalog().await.map_err(|e| InstallError::Reindex(Box::new(e)))?;
+            let taken = taken_commands(&catalog, &name, &plugin);
+            if !taken.is_empty() {
+                return Err(InstallError::TakesCommands { name, commands: taken });
+            }
+        }
         let grant = match options.grant {
             GrantAction::Reviewed => {
                 Some(self.grant_for(&files.manifest, &files.sha256).map_err(|e| failure(LoadError::Grant(e)))?)
             }
-            GrantAction::Carry if other_origin.is_none() => self.carried(&name, &files.manifest, &files.sha256)?,
+            GrantAction::Carry if other_origin.is_none() && options.updating.is_some() => {
+                self.carried(&name, &files.manifest, &files.sha256)?
+            }
             GrantAction::Carry | GrantAction::Nothing => None,
         };
         let previous = self.index.all()?.into_iter().find(|(n, _)| *n == name).map(|(_, e)| e);
@@ -306,6 +325,29 @@ pub struct Installed {
     pub replaced_origin: Option<String>,
     /// Whether it was granted (reviewed, or carried over).
     pub granted: bool,
+}
+
+/// The commands `new` offers that the installed plugin `name` did not and
+/// another installed plugin does, each with that plugin.
+pub fn taken_commands(catalog: &Catalog, name: &str, new: &LoadedPlugin) -> Vec<(String, String)> {
+    let had = |command: &str| {
+        catalog
+            .entry(name)
+            .and_then(|e| e.status.as_ref().ok())
+            .is_some_and(|m| m.commands.iter().any(|c| c.name == command))
+    };
+    let owner = |command: &str| {
+        catalog.entries.iter().find_map(|(other, entry)| {
+            let offers = entry.status.as_ref().is_ok_and(|m| m.commands.iter().any(|c| c.name == command));
+            (other != name && offers).then(|| other.clone())
+        })
+    };
+    new.meta
+        .commands
+        .iter()
+        .filter(|c| !had(&c.name))
+        .filter_map(|c| owner(&c.name).map(|other| (c.name.clone(), other)))
+        .collect()
 }
 
 fn shared_commands(catalog: &Catalog, name: &str) -> Vec<String> {

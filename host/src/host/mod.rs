@@ -48,7 +48,7 @@ use crate::state::State;
 use crate::tiers::Artifacts;
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
-pub use install::{GrantAction, InstallOptions, Installed, PluginFiles};
+pub use install::{GrantAction, InstallOptions, Installed, PluginFiles, taken_commands};
 pub use load::link;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 

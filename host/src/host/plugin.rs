@@ -47,6 +47,12 @@ impl LoadedPlugin {
         self.spec.granted.needs_io()
     }
 
+    /// Whether its calls can send data off this machine: it was granted
+    /// outbound HTTP or AI queries (whose prompts go to a provider).
+    pub fn sends_off_machine(&self) -> bool {
+        self.spec.granted.http.is_some() || self.spec.granted.ai.is_some()
+    }
+
     /// Instantiate the plugin in a fresh sandbox and drop it, without a
     /// call: the instantiation phase alone, for benchmarks.
     pub async fn instantiate_only(&self) -> Result<(), RunError> {

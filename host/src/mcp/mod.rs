@@ -8,9 +8,11 @@
 //! install, upgrade or removal loads the plugins again (from the
 //! compiled-code cache) and swaps them in without waiting for calls in
 //! flight, and tells every client (`notifications/tools/list_changed`). Nothing a client sends can install,
-//! grant or change anything.
+//! grant or change anything. Over HTTP, a client must show the bearer
+//! token the server made at start ([`Token`]).
 
 mod server;
+mod token;
 mod watch;
 
 use std::net::SocketAddr;
@@ -21,6 +23,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 pub use server::McpServer;
+pub use token::Token;
 
 use crate::host::{Host, HostError};
 use crate::tools::Exposed;
@@ -95,11 +98,13 @@ impl McpServer {
         Ok(())
     }
 
-    /// Serve Streamable HTTP at `http://ADDR/mcp` (loopback only) until
+    /// Serve Streamable HTTP at `http://ADDR/mcp` (loopback only) to
+    /// clients that send `token` as `Authorization: Bearer`, until
     /// `shutdown` completes. `ready` is told the bound address.
     pub async fn serve_http(
         self,
         addr: SocketAddr,
+        token: Token,
         ready: impl FnOnce(SocketAddr),
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), McpError> {
@@ -112,7 +117,10 @@ impl McpServer {
         let config = StreamableHttpServerConfig::default().enforce_origin_validation();
         let service =
             StreamableHttpService::new(move || Ok(self.clone()), Arc::new(LocalSessionManager::default()), config);
-        let router = axum::Router::new().nest_service("/mcp", service);
+        // Every request, whatever its path, shows the token first.
+        let router = axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn_with_state(token, token::require));
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| transport(&e))?;
         ready(listener.local_addr().map_err(|e| transport(&e))?);
         axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(|e| transport(&e))

@@ -1,16 +1,11 @@
 //! A bounded HTTP download: https (or http to loopback), at most
 //! [`DownloadLimits::max_bytes`], within [`DownloadLimits::timeout`],
-//! redirects followed only to where the first URL could have gone.
-
-use std::time::Duration;
+//! redirects followed only as [`super::net`] allows.
 
 use futures::StreamExt;
 
-use super::{DownloadLimits, Progress, SourceError, check_scheme};
+use super::{DownloadLimits, Progress, SourceError};
 use crate::error::one_line;
-
-/// Most redirects followed.
-const MAX_REDIRECTS: usize = 5;
 
 /// The bytes at `url`, and their sha256 (hex).
 pub async fn download(
@@ -24,24 +19,7 @@ pub async fn download(
         location: location.clone(),
         message: format!("the download is larger than {} MiB", limits.max_bytes >> 20),
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() >= MAX_REDIRECTS {
-            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-        } else if let Err(why) = check_scheme(attempt.url()) {
-            let error = format!("redirected to {}: {why}", attempt.url());
-            attempt.error(error)
-        } else {
-            attempt.follow()
-        }
-    });
-    let client = reqwest::Client::builder()
-        .redirect(policy)
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(limits.timeout)
-        .user_agent(concat!("isaac/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| fail(one_line(&e)))?;
+    let client = super::net::client(url, limits.timeout).map_err(|e| fail(one_line(&e)))?;
     let timed_out = || fail(format!("the download took longer than {} s", limits.timeout.as_secs()));
     let request = async {
         let response = client.get(url.clone()).send().await.map_err(|e| match e.is_timeout() {

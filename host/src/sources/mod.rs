@@ -10,8 +10,11 @@
 //!   digest.
 //!
 //! Plain `http://` (and a registry without TLS) is allowed for loopback
-//! hosts only. Every download is bounded ([`DownloadLimits`]: bytes, time,
-//! unpacked bytes, entries). What was fetched lands in a temporary folder
+//! hosts only, and redirects are followed only as [`net`] allows (never
+//! from https to http, never to a special address the user did not name,
+//! credentials never across hosts). Every byte read is bounded
+//! ([`DownloadLimits`]: bytes, time, unpacked bytes, entries; a registry's
+//! manifests and answers at small fixed caps). What was fetched lands in a temporary folder
 //! that the host then reads exactly as it reads a local folder.
 //!
 //! Each installed plugin's [`Provenance`] (where it came from and the digest
@@ -20,6 +23,7 @@
 pub mod archive;
 pub mod auth;
 mod download;
+pub(crate) mod net;
 pub mod oci;
 pub mod store;
 
@@ -43,7 +47,7 @@ pub enum Source {
     /// A `.tar.gz` of a plugin folder.
     Url(reqwest::Url),
     /// An OCI reference (without the `oci://`).
-    Oci(oci_client::Reference),
+    Oci(oci::Reference),
 }
 
 /// Which kind of [`Source`] a plugin came from.
@@ -168,7 +172,7 @@ impl Source {
                     bad("name the registry: oci://REGISTRY/REPO:TAG (e.g. oci://ghcr.io/me/plugin:1.0)".into()),
                 );
             }
-            let reference: oci_client::Reference =
+            let reference: oci::Reference =
                 rest.parse().map_err(|e| bad(format!("{e}; expected oci://REGISTRY/REPO:TAG or …@sha256:DIGEST")))?;
             return Ok(Source::Oci(reference));
         }

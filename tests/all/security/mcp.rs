@@ -55,3 +55,39 @@ fn a_hostile_plugin_behind_mcp_reaches_the_client_sanitised_and_contained() {
         service.cancel().await.unwrap();
     });
 }
+
+#[test]
+fn the_http_endpoint_runs_nothing_for_a_client_without_the_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TestHome::new();
+    // A plugin with a visible effect: `note add` writes to its cache.
+    home.ok(&["plugins", "add", dist("notes").to_str().unwrap(), "--yes"]);
+    let (server, url, token) = crate::mcp::serve_http(&home);
+    let mode = std::fs::metadata(home.path().join("mcp-token")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is its owner's alone");
+    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "other-user", "version": "1"}}});
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "notes__note", "arguments": {"args": ["add", "planted by another user"]}}});
+    runtime().block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let wrong = format!("{}x", &token[..token.len() - 1]);
+        for auth in [None, Some(format!("Bearer {wrong}")), Some(format!("Basic {token}")), Some(token.clone())] {
+            for body in [&initialize, &call] {
+                let mut request = http.post(&url).header("accept", "application/json, text/event-stream").json(body);
+                if let Some(auth) = &auth {
+                    request = request.header("authorization", auth);
+                }
+                let answer = request.send().await.unwrap();
+                assert_eq!(answer.status(), 401, "{auth:?}");
+                assert!(answer.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+            }
+        }
+        // Other paths are behind the token too.
+        assert_eq!(http.get(url.replace("/mcp", "/")).send().await.unwrap().status(), 401);
+    });
+    drop(server);
+    let notes = home.run(&["run", "note", "list"]);
+    assert!(!String::from_utf8_lossy(&notes.stdout).contains("planted"), "nothing ran");
+}

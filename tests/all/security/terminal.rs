@@ -4,6 +4,7 @@
 
 use rexpect::session::spawn_command;
 
+use crate::support::recorder::{Recorder, Reply, Seen};
 use crate::support::{TestHome, distinct, fixture, manifest, text};
 
 fn hostile_home() -> TestHome {
@@ -61,4 +62,61 @@ fn errors_logs_and_metadata_are_sanitised() {
     let info = text(&home.run(&["plugins", "info", "hostile"])).0;
     assert!(info.contains("Fakes the terminal\\x1b[2K") && info.contains("usage: ansi\\x1b[1A"), "{info}");
     assert!(!info.contains('\x1b') && !info.contains('\u{202e}'), "{info}");
+}
+
+/// A registry on loopback serving example hello as `x/hello:1`, until
+/// `hostile` is set: then its manifest answers with an error whose text
+/// would drive a terminal.
+fn hello_registry(hostile: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Recorder {
+    use crate::support::registry::sha256;
+    let wasm = crate::support::example_wasm("hello");
+    let toml = manifest("hello", "").into_bytes();
+    let config = br#"{"architecture":"wasm","os":"wasip2"}"#.to_vec();
+    let digest = |b: &[u8]| format!("sha256:{}", sha256(b));
+    let descriptor = |b: &[u8], t: &str| serde_json::json!({"mediaType": t, "digest": digest(b), "size": b.len()});
+    let body = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor(&config, "application/vnd.wasm.config.v0+json"),
+        "layers": [descriptor(&wasm, "application/wasm"), descriptor(&toml, "application/vnd.isaac.plugin.manifest.v1+toml")],
+    })
+    .to_string()
+    .into_bytes();
+    let blobs = [(digest(&wasm), wasm), (digest(&toml), toml), (digest(&config), config)];
+    Recorder::start(move |seen: &Seen| {
+        let ok = |bytes: Vec<u8>| Reply::Status(200, vec![], bytes);
+        if seen.path.contains("/manifests/") {
+            let hostile = hostile.load(std::sync::atomic::Ordering::SeqCst);
+            return match (hostile, seen.method.as_str()) {
+                (false, _) => Reply::Status(200, vec![("content-type".into(), "application/vnd.oci.image.manifest.v1+json".into())], body.clone()),
+                // Something new to fetch...
+                (true, "HEAD") => Reply::Status(200, vec![("docker-content-digest".into(), format!("sha256:{}", "e".repeat(64)))], vec![]),
+                // ...and an answer that would set the title, ring, move the cursor.
+                (true, _) => Reply::Status(404, vec![], br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"\u001b]0;pwned\u0007\u001b[1A\u001b[2K\u2028\u061c\ufeffnothing to see"}]}"#.to_vec()),
+            };
+        }
+        match blobs.iter().find(|(d, _)| seen.path.ends_with(d.as_str())) {
+            Some((_, bytes)) => ok(bytes.clone()),
+            None => Reply::Status(404, vec![], b"{}".to_vec()),
+        }
+    })
+}
+
+#[test]
+fn a_registry_s_error_text_under_update_reaches_stderr_sanitised() {
+    let hostile = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let registry = hello_registry(hostile.clone());
+    let home = TestHome::new();
+    home.ok(&["plugins", "add", &format!("oci://127.0.0.1:{}/x/hello:1", registry.port)]);
+    assert_eq!(home.ok(&["run", "hello", "Ada"]), "Hello, Ada!\n");
+    hostile.store(true, std::sync::atomic::Ordering::SeqCst);
+    for args in [&["plugins", "update"][..], &["plugins", "update", "hello"]] {
+        let out = home.run(args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout} {stderr}");
+        assert!(stderr.contains("nothing to see") && stderr.contains("\\x1b]0;pwned"), "{args:?}: {stderr}");
+        for bad in ['\x1b', '\x07', '\u{2028}', '\u{061c}', '\u{feff}'] {
+            assert!(!stderr.contains(bad) && !stdout.contains(bad), "{args:?}: {bad:?} in {stderr:?}");
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! registry (`docker-registry`) and a real HTTP server on loopback.
 
 mod archives;
+mod credentials;
 mod registry;
+mod updates;
 
 use std::path::Path;
 

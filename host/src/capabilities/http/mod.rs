@@ -153,6 +153,11 @@ impl Hooks {
             _ => return Err(denied(plugin, &shown, "only http and https")),
         };
         let authority = uri.authority().ok_or_else(|| denied(plugin, &shown, "no host"))?;
+        // `user@host`: a front that splits the authority otherwise than we
+        // do would route by the part before the `@`.
+        if authority.as_str().contains('@') {
+            return Err(denied(plugin, &shown, "a URL with user information (`user@`) is refused"));
+        }
         let target = Target::parse(authority.host()).map_err(|why| denied(plugin, &shown, &why))?;
         let port = authority.port_u16().unwrap_or(scheme.default_port());
         let Some(entry) = grant.allowed.iter().find(|a| a.allows(scheme, &target, port)) else {
@@ -214,6 +219,15 @@ impl WasiHttpHooks for Hooks {
 }
 
 impl Checked {
+    /// The `Host` header: the checked target, and its port unless it is
+    /// the scheme's default.
+    fn host_header(&self) -> String {
+        match self.port == self.scheme.default_port() {
+            true => self.target.to_string(),
+            false => format!("{}:{}", self.target, self.port),
+        }
+    }
+
     fn deny(&self, why: &str) -> wasmtime_wasi_http::Error {
         denied(&self.grant.plugin, &self.shown, why)
     }

@@ -143,9 +143,12 @@ pub(super) async fn send(
     let handshake = hyper::client::conn::http1::Builder::new().handshake(TokioIo::new(stream));
     let (mut sender, conn) =
         within(connect_timeout, async { handshake.await.map_err(Error::from) }, Error::ConnectionTimeout).await?;
-    // On the wire the request names only its path (the host is in `host`).
+    // On the wire the request names only its path, and `host` is the host
+    // and port that were checked, never the guest's own spelling of them.
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
     *request.uri_mut() = path.parse().map_err(|_| Error::HttpRequestUriInvalid)?;
+    let host = http::HeaderValue::try_from(checked.host_header()).map_err(|_| Error::HttpRequestUriInvalid)?;
+    request.headers_mut().insert(http::header::HOST, host);
     let cap = checked.grant.max_request_bytes;
     let request = request.map(|body| Capped { inner: body, usage: usage.clone(), sent: true, cap });
     let mut conn = Box::pin(conn);

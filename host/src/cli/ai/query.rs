@@ -1,7 +1,5 @@
 //! `isaac ai query PROMPT`
 
-use std::io::Write;
-
 use clap::Args;
 
 use crate::ai::{AiRequest, AiResponse, Message};
@@ -66,8 +64,8 @@ pub fn run(cx: &Context, args: QueryArgs) -> Result<u8, Failure> {
         } else if args.stream {
             let mut print = |piece: &str| {
                 if streaming {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(piece.as_bytes()).and_then(|()| out.flush());
+                    // The model's words: sanitised on a terminal, exact to a pipe.
+                    crate::console::part(piece);
                 }
             };
             router.stream(&req, &mut print).await
@@ -90,7 +88,7 @@ fn print(cx: &Context, answer: &AiResponse, streamed: bool) {
         output::line(&answer.text);
     }
     if !cx.quiet() {
-        eprintln!(
+        crate::say!(
             "[{} {} | {} in, {} out | {:.0} ms | ${:.6}{}]",
             answer.provider,
             answer.model,

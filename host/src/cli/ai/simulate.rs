@@ -97,7 +97,7 @@ pub fn run(args: SimulateArgs) -> Result<u8, Failure> {
     runtime
         .block_on(async {
             let sim = Simulator::start(config, args.port).await?;
-            eprintln!(
+            crate::say!(
                 "simulated AI provider on http://{} (openai base_url: {}, anthropic base_url: {}); Ctrl-C to stop",
                 sim.addr,
                 sim.openai_url(),

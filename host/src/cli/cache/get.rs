@@ -1,7 +1,5 @@
 //! `isaac cache get KEY`
 
-use std::io::Write;
-
 use clap::Args;
 
 use super::NamespaceArg;
@@ -32,7 +30,7 @@ pub fn run(cx: &Context, args: GetArgs) -> Result<u8, Failure> {
         },
         None if cx.json => output::json(&serde_json::json!({ "key": args.key, "found": false })),
         None => {
-            let _ = writeln!(std::io::stderr(), "no entry for {}", args.key);
+            crate::say!("no entry for {}", args.key);
         }
     }
     Ok(u8::from(value.is_none()))

@@ -82,7 +82,7 @@ pub fn delete(cx: &Context, args: DeleteArgs) -> Result<u8, Failure> {
     } else if deleted {
         output::line(&format!("deleted {}", args.key));
     } else {
-        eprintln!("no entry for {}", args.key);
+        crate::say!("no entry for {}", args.key);
     }
     Ok(u8::from(!deleted))
 }

@@ -34,19 +34,19 @@ pub fn run(cx: &Context, args: AddArgs) -> Result<u8, Failure> {
     let pin = pin(&source, args.sha256.as_deref(), args.yes)?;
     let (files, provenance) = fetch(host, &runtime, &source, pin.as_deref(), cx.json)?;
     if matches!(source, Source::Url(_)) && pin.is_none() && !confirm_unpinned(&source, &provenance)? {
-        eprintln!("nothing installed");
+        crate::say!("nothing installed");
         return Ok(1);
     }
     // Refusing installs nothing.
     if !super::grant::review(host, &files.manifest, args.yes)? {
-        eprintln!("nothing installed");
+        crate::say!("nothing installed");
         return Ok(1);
     }
     let grant = match host.request(&files.manifest).asks_anything() {
         true => GrantAction::Reviewed,
         false => GrantAction::Nothing,
     };
-    let options = InstallOptions { force: args.force, grant, provenance: &provenance };
+    let options = InstallOptions { force: args.force, updating: None, grant, provenance: &provenance };
     let installed = install(cx, host, &runtime, &files, &options)?;
     report(cx, &installed, &provenance);
     Ok(0)
@@ -96,7 +96,7 @@ pub fn fetch(
 /// Show an unpinned URL's digest and ask whether to go on.
 pub fn confirm_unpinned(source: &Source, provenance: &Provenance) -> Result<bool, Failure> {
     let digest = provenance.digest.trim_start_matches("sha256:");
-    eprintln!("{source} is not pinned; the archive downloaded has sha256 {digest}");
+    crate::say!("{source} is not pinned; the archive downloaded has sha256 {digest}");
     if !std::io::stdin().is_terminal() {
         return Err(anyhow::anyhow!(
             "check that digest with the plugin's publisher, then add --sha256 {digest}; nothing was installed"
@@ -119,13 +119,13 @@ pub fn install(
     bar.finish_and_clear();
     let installed = result?;
     if let Some(old) = &installed.replaced_origin {
-        eprintln!(
+        crate::say!(
             "notice: `{}` replaced the one installed from {old}; its grant and cached data were dropped",
             installed.plugin.name
         );
     }
     for command in &installed.shared_commands {
-        eprintln!(
+        crate::say!(
             "warning: another plugin also offers `{command}`; run this one as `{}:{command}`",
             installed.plugin.name
         );
@@ -149,7 +149,7 @@ fn report(cx: &Context, installed: &Installed, provenance: &Provenance) {
         }));
     } else {
         let verb = if installed.replaced { "replaced" } else { "installed" };
-        output::plugin_text(&format!(
+        output::line(&format!(
             "{verb} {} {} ({}; compiled in {:.0} ms) from {} ({})",
             plugin.name,
             plugin.manifest.version,

@@ -1,6 +1,6 @@
 //! `isaac plugins grant NAME`, and the review shared with `plugins add`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
 
@@ -28,13 +28,12 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
         return Ok(true);
     }
     request.grant_dirs(host.protected()).map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
-    let mut err = std::io::stderr().lock();
     // The manifest's strings hold no control characters (refused when it was
     // parsed); the sanitiser also shows any bidirectional or zero-width one.
     let version = terminal::sanitize(&manifest.version, Lines::One);
-    let _ = writeln!(err, "plugin `{}` {version} asks for:", manifest.name);
+    crate::say!("plugin `{}` {version} asks for:", manifest.name);
     for line in request.describe() {
-        let _ = writeln!(err, "  - {}", terminal::sanitize(&line, Lines::One));
+        crate::say!("  - {}", terminal::sanitize(&line, Lines::One));
     }
     if yes {
         return Ok(true);
@@ -46,15 +45,12 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
         )
         .into());
     }
-    drop(err);
     Ok(confirm("grant these permissions?")?)
 }
 
 /// Ask `question` on the terminal; `Ok(true)` for yes.
 pub fn confirm(question: &str) -> std::io::Result<bool> {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question} [y/N] ");
-    let _ = err.flush();
+    crate::console::prompt(format_args!("{question} [y/N] "));
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
@@ -72,7 +68,7 @@ pub fn run(cx: &Context, args: GrantArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     if !review(host, &entry.manifest, args.yes)? {
-        eprintln!("nothing granted");
+        crate::say!("nothing granted");
         return Ok(1);
     }
     let grant = runtime.block_on(host.grant(&args.name))?;

@@ -82,7 +82,7 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
         Some(why) => format!("\n\ngranted: no: {why}"),
     });
     // Description, summaries, usage and paths come from the plugin.
-    output::plugin_text(&text);
+    output::line(&text);
     Ok(0)
 }
 

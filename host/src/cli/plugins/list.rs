@@ -34,7 +34,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
         print_table(&report);
     }
     if !cx.json && !cx.quiet() {
-        eprintln!(
+        crate::say!(
             "{} plugin(s) loaded in {:.1} ms with {} compile thread(s)",
             report.plugins.len(),
             report.elapsed.as_secs_f64() * 1e3,
@@ -42,7 +42,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
         );
     }
     for failure in &report.failures {
-        eprintln!("error: {failure}");
+        crate::say!("error: {failure}");
     }
     Ok(u8::from(!report.failures.is_empty()))
 }

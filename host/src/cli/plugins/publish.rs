@@ -49,7 +49,7 @@ pub fn run(cx: &Context, args: PublishArgs) -> Result<u8, Failure> {
             "pinned": pinned,
         }));
     } else {
-        output::plugin_text(&format!(
+        output::line(&format!(
             "published {} {} to oci://{reference}\ndigest: {digest}\ninstall it with: isaac plugins add {pinned}",
             plugin.name, plugin.manifest.version
         ));

@@ -4,8 +4,9 @@ use clap::Args;
 
 use crate::cli::{Context, Failure, output};
 use crate::grants::Request;
-use crate::host::{GrantAction, Host, InstallOptions, LoadedPlugin};
-use crate::index::IndexEntry;
+use crate::host::{Catalog, GrantAction, Host, InstallError, InstallOptions, taken_commands};
+use crate::index::{CommandEntry, IndexEntry};
+use crate::manifest::Manifest;
 use crate::sources::{Source, oci};
 
 /// Fetch installed plugins again from where they came from, show what
@@ -51,7 +52,7 @@ pub fn run(cx: &Context, args: UpdateArgs) -> Result<u8, Failure> {
     let mut failed = false;
     for name in names {
         let result = match catalog.entry(&name) {
-            Some(entry) => update_one(cx, host, &runtime, &name, entry, &args),
+            Some(entry) => update_one(cx, host, &runtime, &catalog, &name, entry, &args),
             None => {
                 Err(anyhow::anyhow!("plugin `{name}` is not installed (`isaac plugins list` shows what is)").into())
             }
@@ -59,7 +60,7 @@ pub fn run(cx: &Context, args: UpdateArgs) -> Result<u8, Failure> {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(failure) if args.name.is_none() => {
-                eprintln!("error: {name}: {}", crate::error::one_line(failure.error.as_ref()));
+                crate::say!("error: {name}: {}", crate::error::one_line(failure.error.as_ref()));
                 failed = true;
                 continue;
             }
@@ -86,13 +87,14 @@ fn update_one(
     cx: &Context,
     host: &Host,
     runtime: &tokio::runtime::Runtime,
+    catalog: &Catalog,
     name: &str,
     entry: &IndexEntry,
     args: &UpdateArgs,
 ) -> Result<Outcome, Failure> {
     let say = |text: String| {
         if !cx.json {
-            output::plugin_text(&text);
+            output::line(&text);
         }
     };
     let Some(recorded) = host.sources().get(name)? else {
@@ -115,22 +117,41 @@ fn update_one(
     }
     let pin = super::add::pin(&source, args.sha256.as_deref(), false)?;
     let (files, provenance) = super::add::fetch(host, runtime, &source, pin.as_deref(), cx.json)?;
+    // What was fetched names itself: an update of `name` must be `name`
+    // (else it would replace, and take the grant and data of, another one).
+    if files.manifest.name != name {
+        let error = InstallError::NameChanged { installed: name.to_owned(), new: files.manifest.name.clone() };
+        return Err(anyhow::Error::from(error).into());
+    }
     let installed_sha = entry.status.as_ref().map(|m| m.sha256.as_str()).unwrap_or_default();
     if files.sha256 == installed_sha && files.manifest == entry.manifest {
         say(format!("{name}: up to date ({source})"));
         return Ok(Outcome::UpToDate);
     }
     let new = runtime.block_on(host.preview(&files))?;
+    let taken = taken_commands(catalog, name, &new);
+    if !taken.is_empty() {
+        let error = InstallError::TakesCommands { name: name.to_owned(), commands: taken };
+        return Err(anyhow::Error::from(error).into());
+    }
     let old_request = host.request(&entry.manifest);
     let new_request = host.request(&files.manifest);
-    say(changes(name, entry, &new, &old_request, &new_request));
+    let installed_digest = entry.status.as_ref().map(|m| m.sha256.as_str()).unwrap_or("?");
+    let before = Reviewed::of(
+        &entry.manifest,
+        entry.status.as_ref().ok().map(|m| &m.commands[..]),
+        &old_request,
+        installed_digest,
+    );
+    let after = Reviewed::of(&files.manifest, Some(&new.meta.commands), &new_request, &files.sha256);
+    say(changes(name, &before, &after));
     if args.dry_run {
         return Ok(Outcome::Updated);
     }
     let unpinned_changed = matches!(source, Source::Url(_)) && pin.is_none() && provenance.digest != recorded.digest;
     if unpinned_changed && (args.yes || !super::add::confirm_unpinned(&source, &provenance)?) {
         if args.yes {
-            eprintln!(
+            crate::say!(
                 "{name}: {source} now serves other bytes (sha256 {}); check them and pin them with --sha256",
                 provenance.digest
             );
@@ -142,39 +163,63 @@ fn update_one(
     } else if super::grant::review(host, &files.manifest, args.yes)? {
         GrantAction::Reviewed
     } else {
-        eprintln!("{name}: not updated");
+        crate::say!("{name}: not updated");
         return Ok(Outcome::Refused);
     };
-    let options = InstallOptions { force: true, grant, provenance: &provenance };
+    let options = InstallOptions { force: true, updating: Some(name), grant, provenance: &provenance };
     let installed = super::add::install(cx, host, runtime, &files, &options)?;
     if grant == GrantAction::Carry && installed.granted {
-        eprintln!("notice: {name} asks for the same permissions: its grant moved to the new component");
+        crate::say!("notice: {name} asks for the same permissions: its grant moved to the new component");
     }
     say(format!("{name}: updated to {} ({})", files.manifest.version, provenance.digest));
     Ok(Outcome::Updated)
 }
 
-/// What differs between the installed version and `new`.
-fn changes(name: &str, entry: &IndexEntry, new: &LoadedPlugin, old: &Request, asked: &Request) -> String {
-    let mut text = format!("{name}: {} -> {}\n", entry.manifest.version, new.manifest.version);
-    let old_commands: Vec<&str> =
-        entry.status.as_ref().map(|m| m.commands.iter().map(|c| c.name.as_str()).collect()).unwrap_or_default();
-    let new_commands: Vec<&str> = new.meta.commands.iter().map(|c| c.name.as_str()).collect();
-    let diff = |before: &[&str], after: &[&str], what: &str, text: &mut String| {
-        for gone in before.iter().filter(|c| !after.contains(c)) {
-            text.push_str(&format!("  - {what} {gone}\n"));
+/// Everything the user reviews about one version of a plugin, as lines
+/// of `field: value` (a list field gives one line per item).
+struct Reviewed {
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Reviewed {
+    fn of(manifest: &Manifest, commands: Option<&[CommandEntry]>, request: &Request, sha256: &str) -> Self {
+        let mut fields = vec![
+            ("name", manifest.name.clone()),
+            ("version", manifest.version.clone()),
+            ("description", manifest.description.clone()),
+            (
+                "component",
+                manifest.component.as_ref().map_or_else(|| "(the only .wasm)".into(), |c| c.display().to_string()),
+            ),
+            ("component sha256", sha256.to_owned()),
+        ];
+        for c in commands.unwrap_or_default() {
+            fields.push(("command", format!("{}: {} (usage: {})", c.name, c.summary, c.usage)));
         }
-        for added in after.iter().filter(|c| !before.contains(c)) {
-            text.push_str(&format!("  + {what} {added}\n"));
+        for (command, tool) in &manifest.tools {
+            fields.push(("tool schema", format!("{command}: {}", tool.input_schema)));
         }
-    };
-    diff(&old_commands, &new_commands, "command", &mut text);
-    let before = old.describe();
-    let after = asked.describe();
-    let before: Vec<&str> = before.iter().map(String::as_str).collect();
-    let after: Vec<&str> = after.iter().map(String::as_str).collect();
-    diff(&before, &after, "asks for", &mut text);
-    if old == asked {
+        for line in request.describe() {
+            fields.push(("asks for", line));
+        }
+        Reviewed { fields }
+    }
+}
+
+/// Every reviewed field that differs between the installed version and
+/// the new one: `-` what goes, `+` what comes.
+fn changes(name: &str, before: &Reviewed, after: &Reviewed) -> String {
+    let version =
+        |r: &Reviewed| r.fields.iter().find(|(f, _)| *f == "version").map_or("?", |(_, v)| v.as_str()).to_owned();
+    let mut text = format!("{name}: {} -> {}\n", version(before), version(after));
+    for (field, value) in before.fields.iter().filter(|f| !after.fields.contains(f)) {
+        text.push_str(&format!("  - {field} {value}\n"));
+    }
+    for (field, value) in after.fields.iter().filter(|f| !before.fields.contains(f)) {
+        text.push_str(&format!("  + {field} {value}\n"));
+    }
+    let asks = |r: &Reviewed| r.fields.iter().filter(|(f, _)| *f == "asks for").cloned().collect::<Vec<_>>();
+    if asks(before) == asks(after) {
         text.push_str("  permissions asked: unchanged\n");
     }
     text.trim_end().to_owned()

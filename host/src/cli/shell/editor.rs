@@ -56,7 +56,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, host: &Host, mut session: Session<
     let history = host.home().root().join("shell_history");
     let _ = editor.load_history(&history);
     let loaded = session.loaded();
-    eprintln!(
+    crate::say!(
         "isaac shell: {} plugin(s) loaded in {:.1} ms{}; :help for help, Ctrl-D to leave",
         loaded.plugins.len(),
         session.load_time().as_secs_f64() * 1e3,
@@ -71,12 +71,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, host: &Host, mut session: Session<
             Ok(line) => match runtime.block_on(execute(&mut session, &line, true)) {
                 Outcome::Nothing => {}
                 Outcome::Output(text) => {
-                    output::plugin_text(&text);
+                    output::line(&text);
                     if line.trim_start().starts_with(":reload") {
                         editor.set_helper(Some(ShellHelper { names: session.command_names() }));
                     }
                 }
-                Outcome::Failed(_, message) => eprintln!("error: {message}"),
+                Outcome::Failed(_, message) => crate::say!("error: {message}"),
                 Outcome::Quit => break,
             },
             // Ctrl-C at the prompt clears the line.
