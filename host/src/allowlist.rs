@@ -209,10 +209,13 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
 /// (240.0.0.0/4).
 ///
 /// IPv6: every address whose first 96 bits are zero (`::`, `::1` and the
-/// deprecated IPv4-compatible `::a.b.c.d`), IPv4-mapped (::ffff:0:0/96),
+/// deprecated IPv4-compatible `::a.b.c.d`), IPv4-mapped (::ffff:0:0/96) and
+/// IPv4-translated (::ffff:0:0:0/96),
 /// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), discard-only
 /// (100::/64), Teredo (2001::/32) and 6to4 (2002::/16), which both embed an
-/// IPv4 address a relay would reach, documentation (2001:db8::/32),
+/// IPv4 address a relay would reach (and the 6to4 relays' 192.88.99.0/24),
+/// benchmarking (2001:2::/48), ORCHID (2001:10::/28, 2001:20::/28),
+/// documentation (2001:db8::/32, 3fff::/20),
 /// unique-local (fc00::/7), site-local (fec0::/10, deprecated but still
 /// routed by some stacks), link-local (fe80::/10) and multicast. A form that
 /// embeds an IPv4 address is refused whatever the address: the embedded
@@ -227,6 +230,7 @@ pub fn is_special(ip: IpAddr) -> bool {
                 || (a == 100 && (b & 0xc0) == 64)
                 || v4.is_link_local()
                 || (a == 192 && b == 0 && (c == 0 || c == 2))
+                || (a == 192 && b == 88 && c == 99)
                 || (a == 198 && (b & 0xfe) == 18)
                 || (a == 198 && b == 51 && c == 100)
                 || (a == 203 && b == 0 && c == 113)
@@ -237,9 +241,12 @@ pub fn is_special(ip: IpAddr) -> bool {
             let s = v6.segments();
             s[..6] == [0; 6]
                 || v6.to_ipv4_mapped().is_some()
+                || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
                 || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1))
                 || (s[0] == 0x100 && s[1..4] == [0; 3])
-                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0xdb8))
+                || (s[0] == 0x2001 && (s[1] == 0 || s[1] == 0xdb8 || (s[1] == 2 && s[2] == 0)))
+                || (s[0] == 0x2001 && matches!(s[1] & 0xfff0, 0x10 | 0x20))
+                || (s[0] == 0x3fff && s[1] < 0x1000)
                 || s[0] == 0x2002
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfec0
@@ -343,6 +350,14 @@ mod tests {
             "198.18.0.1",
             "198.19.255.255",
             "198.51.100.7",
+            "192.88.99.1",
+            "::ffff:0:7f00:1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "2001:2f::1",
+            "3fff::1",
+            "3fff:fff::1",
             "203.0.113.9",
         ] {
             assert!(is_special(special.parse().unwrap()), "{special}");
@@ -357,6 +372,7 @@ mod tests {
             "2001:4860:4860::8888",
             "64:ff9b:2::1",
             "2003::1",
+            "3fff:1000::1",
             "2a00::1:0:0",
         ] {
             assert!(!is_special(public.parse().unwrap()), "{public}");

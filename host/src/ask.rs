@@ -5,13 +5,13 @@
 //! query like any other: the response cache, the providers' limits and the
 //! daily budget apply to each.
 //!
-//! A tool's output is words its plugin, or a page it fetched, chose: it can
-//! tell the model what to do next. So a call that could carry data off this
-//! machine (a plugin granted `http` or `ai`) runs only with the user's yes
-//! once any tool's output is in the conversation, and a call that reaches
-//! the user's files or environment always needs it. Without a terminal to
-//! ask on (and without `--yes`) such a call is refused and the model is told
-//! why.
+//! A tool's description and output are words its plugin, or a page it
+//! fetched, chose: they can tell the model what to do next. So a call that
+//! could carry data off this machine (a plugin granted `http` or `ai`) runs
+//! only with the user's yes (the question names the tools whose output the
+//! model has read), and so does a call that reaches the user's files or
+//! environment. Without a terminal to ask on (and without `--yes`) such a
+//! call is refused and the model is told why.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -84,27 +84,32 @@ pub enum AskError {
 
 /// Why a call needs the user's yes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirm {
+pub struct Confirm {
     /// Its plugin was granted files or environment variables.
-    LocalData,
-    /// Its plugin can send data off the machine (`http`, `ai`), and these
-    /// tools' output is already in the conversation.
-    OffMachine {
-        /// The tools whose output the model has read.
-        after: Vec<String>,
-    },
+    pub local_data: bool,
+    /// Its plugin can send data off the machine (`http`, `ai`).
+    pub off_machine: bool,
+    /// The tools whose output the model has read so far.
+    pub after: Vec<String>,
 }
 
 impl Confirm {
     /// What the call may do, for the question asked and the refusal.
     pub fn reason(&self) -> String {
-        match self {
-            Confirm::LocalData => "it may read your files or environment".to_owned(),
-            Confirm::OffMachine { after } => format!(
-                "it can send data off this machine, and the conversation holds the output of {}, which may be steering the model",
-                after.join(", ")
-            ),
+        let mut parts = Vec::new();
+        if self.local_data {
+            parts.push("it may read your files or environment".to_owned());
         }
+        if self.off_machine {
+            parts.push(match self.after.is_empty() {
+                true => "it can send data off this machine, and the model chose it after reading the tools' descriptions, which plugins wrote".to_owned(),
+                false => format!(
+                    "it can send data off this machine, and the conversation holds the output of {}, which may be steering the model",
+                    self.after.join(", ")
+                ),
+            });
+        }
+        parts.join("; ")
     }
 }
 
@@ -125,13 +130,15 @@ pub fn offered(loaded: &LoadReport) -> Vec<ToolSpec> {
 }
 
 /// Whether a model's call of `plugin` needs the user's yes, and why, when
-/// the output of the tools in `read` is already in the conversation.
+/// the output of the tools in `read` is already in the conversation. A
+/// call that can send data off the machine always does: from the first
+/// step the conversation holds text plugins chose (the tools'
+/// descriptions), and later their output.
 pub fn needs_confirmation(plugin: &LoadedPlugin, read: &[String]) -> Option<Confirm> {
     let p = &plugin.manifest.permissions;
-    if !p.files.read.is_empty() || !p.files.write.is_empty() || !p.env.is_empty() {
-        return Some(Confirm::LocalData);
-    }
-    (plugin.sends_off_machine() && !read.is_empty()).then(|| Confirm::OffMachine { after: read.to_vec() })
+    let local_data = !p.files.read.is_empty() || !p.files.write.is_empty() || !p.env.is_empty();
+    let off_machine = plugin.sends_off_machine();
+    (local_data || off_machine).then(|| Confirm { local_data, off_machine, after: read.to_vec() })
 }
 
 /// Ask `prompt`, offering `loaded`'s commands as tools; the answer's text.
@@ -234,9 +241,9 @@ async fn run_call(
     if let Some(why) = needs_confirmation(plugin, read)
         && !ui.confirm(spec, &args, &why)
     {
-        let result = match why {
-            Confirm::LocalData => "the user did not allow this call".to_owned(),
-            Confirm::OffMachine { .. } => format!("the user did not allow this call: {}", why.reason()),
+        let result = match why.off_machine {
+            false => "the user did not allow this call".to_owned(),
+            true => format!("the user did not allow this call: {}", why.reason()),
         };
         return CallRecord { refused: true, ..failed(args, result) };
     }

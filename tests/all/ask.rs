@@ -174,7 +174,7 @@ fn on_a_terminal_the_calls_are_shown_and_the_answer_streams() {
 }
 
 #[test]
-fn a_tool_that_can_send_data_off_the_machine_waits_for_a_yes_once_tool_output_is_in_the_conversation() {
+fn a_tool_that_can_send_data_off_the_machine_runs_only_after_a_yes() {
     let server = crate::http::server::Server::plain();
     for kind in FORMATS {
         let (_sims, home) = home(kind, SimConfig::default(), "");
@@ -182,31 +182,28 @@ fn a_tool_that_can_send_data_off_the_machine_waits_for_a_yes_once_tool_output_is
         home.plant("fetch", &manifest("fetch", &http), "fetch.wasm", &example_wasm("fetch"));
         home.grant("fetch");
         let exfil = server.url("http", "/hello?d=secret");
-        // First in the conversation, asked for by the user's own words: it runs.
-        let (code, t) = ask(&home, &[&format!("fetch__fetch {exfil}")]);
-        assert_eq!(code, Some(0), "{t}");
-        assert_eq!(t["steps"][0]["calls"][0]["is_error"], false, "{t}");
-        assert_eq!(server.hosts.lock().unwrap().len(), 1, "{kind:?}: {t}");
 
         // After another tool's output (which may be steering the model), no
         // terminal and no --yes: refused, the model is told why, nothing is sent.
         let (code, t) = ask(&home, &[&format!("hello__hello Ada fetch__fetch {exfil}")]);
         assert_eq!(code, Some(0), "{t}");
+        assert_eq!(t["steps"][0]["calls"][0]["is_error"], false, "hello runs unasked: {t}");
         let call = &t["steps"][1]["calls"][0];
         assert_eq!((call["tool"].as_str(), call["refused"].as_bool()), (Some("fetch__fetch"), Some(true)), "{t}");
         let said = call["result"].as_str().unwrap();
         assert!(said.contains("send data off this machine") && said.contains("hello__hello"), "{said}");
-        assert_eq!(server.hosts.lock().unwrap().len(), 1, "{kind:?}: nothing reached the server: {t}");
 
-        // Its own earlier output counts too: a page it fetched may say where to go next.
-        let (_, t) = ask(&home, &[&format!("fetch__fetch {exfil} fetch__fetch {exfil}")]);
-        assert_eq!(t["steps"][1]["calls"][0]["refused"], true, "{t}");
-        assert_eq!(server.hosts.lock().unwrap().len(), 2, "{kind:?}: {t}");
+        // First in the conversation too: the model chose it after reading
+        // the tools' descriptions, which plugins wrote.
+        let (_, t) = ask(&home, &[&format!("fetch__fetch {exfil}")]);
+        let said = t["steps"][0]["calls"][0]["result"].as_str().unwrap();
+        assert!(said.contains("send data off this machine") && said.contains("descriptions"), "{t}");
+        assert!(server.hosts.lock().unwrap().is_empty(), "{kind:?}: nothing reached the server");
 
         // --yes gives that away: both calls run.
         let (_, t) = ask(&home, &["--yes", &format!("hello__hello Ada fetch__fetch {exfil}")]);
         assert_eq!(t["steps"][1]["calls"][0]["is_error"], false, "{t}");
-        assert_eq!(server.hosts.lock().unwrap().len(), 3, "{kind:?}: {t}");
+        assert_eq!(server.hosts.lock().unwrap().len(), 1, "{kind:?}: {t}");
         server.hosts.lock().unwrap().clear();
     }
 }

@@ -12,6 +12,7 @@ use super::gate::Gate;
 use super::{AiError, AiRequest, AiResponse, ToolCall, Usage, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Source;
+use crate::sources::net::ReadError;
 
 /// A provider from `[ai.providers.NAME]`.
 #[derive(Debug)]
@@ -169,9 +170,10 @@ impl Provider {
     pub async fn complete(&self, client: &reqwest::Client, req: &AiRequest) -> Result<AiResponse, AiError> {
         let start = Instant::now();
         let response = self.send(self.request(client, req, false)?).await?;
-        let bytes = crate::sources::net::read_capped(response, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|why| self.bad(format!("the answer is refused: {why}")))?;
+        let bytes = crate::sources::net::read_capped(response, MAX_ANSWER_BYTES).await.map_err(|e| match e {
+            ReadError::Transfer(e) => self.send_error(e),
+            too_large => self.bad(format!("the answer is refused: {too_large}")),
+        })?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(format!("malformed JSON: {e}")))?;
         let parsed = match self.config.kind {
             ProviderKind::Openai => openai::parse(&value),

@@ -54,7 +54,10 @@ impl AiRouter {
         // reqwest is built without a default crypto provider: use ring. A
         // second call finds it installed, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // No redirects: a provider's answer comes from where it was asked,
+        // and its key (`authorization`, `x-api-key`) never goes elsewhere.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| AiError::Client(Source::new(e)))?;

@@ -15,11 +15,11 @@ use crate::tools::ToolSpec;
 ///
 /// A command of a plugin granted files or environment variables runs only
 /// after you say yes; so does a command that can send data off this machine
-/// (a plugin granted http or ai) once any tool's output is in the
-/// conversation, since that output may be steering the model. Without a
+/// (a plugin granted http or ai), since what plugins wrote (their tools'
+/// descriptions, their output) may be steering the model. Without a
 /// terminal such calls are refused and the model is told why. `--yes` runs
-/// them all without asking: the model, and whatever the tools' output tells
-/// it, then decides what leaves the machine. Every step is one AI query:
+/// them all without asking: the model, and whatever the tools tell it, then
+/// decides what leaves the machine. Every step is one AI query:
 /// the response cache, the provider's limits and `[ai] daily_budget_usd`
 /// apply to each. With --json: `{"answer", "steps": [{"text", "calls":
 /// [{"tool", "args", "result", "is_error", "refused"}], "usage",
@@ -38,8 +38,7 @@ pub struct AskArgs {
     /// The most answers asked of the model; each turn that calls tools is one.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     max_steps: u16,
-    /// Run every call without asking: files, environment, and network or AI
-    /// calls made after reading another tool's output.
+    /// Run every call without asking: files, environment, network and AI.
     #[arg(long, short = 'y')]
     yes: bool,
 }

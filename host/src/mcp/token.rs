@@ -56,7 +56,9 @@ impl Token {
 
     /// Whether `header` is `Bearer` and this token (compared in constant time).
     fn matches(&self, header: Option<&HeaderValue>) -> bool {
-        let Some(given) = header.and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) else {
+        // The scheme's name is case-insensitive (RFC 9110).
+        let text = header.and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let Some(given) = text.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &text[7..]) else {
             return false;
         };
         let (given, ours) = (given.trim().as_bytes(), self.0.as_bytes());
@@ -90,6 +92,7 @@ mod tests {
         assert_ne!(token.as_str(), Token::generate().unwrap().as_str());
         let header = |text: &str| Some(HeaderValue::from_str(text).unwrap());
         assert!(token.matches(header(&format!("Bearer {}", token.as_str())).as_ref()));
+        assert!(token.matches(header(&format!("bearer {}", token.as_str())).as_ref()));
         assert!(!token.matches(None));
         assert!(!token.matches(header(token.as_str()).as_ref()));
         assert!(!token.matches(header(&format!("Basic {}", token.as_str())).as_ref()));

@@ -9,10 +9,12 @@
 //!   refused (the name the user gave may resolve to anything: that is their
 //!   choice);
 //! - at most [`MAX_REDIRECTS`] redirects, and credentials never cross to
-//!   another host: reqwest drops `Authorization` (and cookies) when a
-//!   redirect changes the scheme, host or port, and isaac attaches
-//!   credentials itself only to requests for the registry they belong to;
-//! - no proxy from the environment (a variable must not reroute a fetch).
+//!   another host: a request with credentials goes through a client that
+//!   follows no redirect ([`direct_client`]), and its caller follows a
+//!   redirect with a new request that carries none;
+//! - a proxy from the environment (`HTTPS_PROXY`, ...) is used as reqwest
+//!   uses it: the user's own choice of route (the proxy then resolves the
+//!   names).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -96,11 +98,28 @@ impl Resolve for Guarded {
     }
 }
 
-/// A client for fetches that begin at `first`, bounded by `timeout`.
+/// A client for fetches that begin at `first`, bounded by `timeout`, that
+/// follows redirects under the rules above. Never give it a request that
+/// carries credentials: reqwest restores a request's first headers at every
+/// hop and drops `Authorization` only when a hop changes the host, so a
+/// second hop on the new host would get them back. Credentials go through
+/// [`direct_client`].
 pub fn client(first: &Url, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    builder(first, timeout, true).build()
+}
+
+/// A client like [`client`] that follows no redirect: for requests that
+/// carry credentials; the caller follows a redirect itself, without them.
+pub fn direct_client(first: &Url, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    builder(first, timeout, false).build()
+}
+
+fn builder(first: &Url, timeout: Duration, follow: bool) -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let named = Named::of(first);
-    let policy = {
+    let policy = if !follow {
+        reqwest::redirect::Policy::none()
+    } else {
         let named = named.clone();
         reqwest::redirect::Policy::custom(move |attempt| {
             let previous = attempt.previous().last().cloned();
@@ -117,23 +136,31 @@ pub fn client(first: &Url, timeout: Duration) -> reqwest::Result<reqwest::Client
     reqwest::Client::builder()
         .redirect(policy)
         .dns_resolver(Arc::new(Guarded(named)))
-        .no_proxy()
         .connect_timeout(Duration::from_secs(10))
         .timeout(timeout)
         .user_agent(concat!("isaac/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
-/// Read at most `cap` bytes of `response`'s body; `Err` names the cap when
-/// there is more.
-pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+/// A body could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// It holds more than the cap.
+    #[error("it is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The transfer failed (timed out, broke off).
+    #[error(transparent)]
+    Transfer(#[from] reqwest::Error),
+}
+
+/// Read at most `cap` bytes of `response`'s body.
+pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, ReadError> {
     if response.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(format!("it is larger than {cap} bytes"));
+        return Err(ReadError::TooLarge(cap));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| crate::error::one_line(&e))? {
+    while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
-            return Err(format!("it is larger than {cap} bytes"));
+            return Err(ReadError::TooLarge(cap));
         }
         body.extend_from_slice(&chunk);
     }

@@ -45,7 +45,10 @@ pub enum Failed {
 
 /// One registry, for one operation.
 pub struct Registry {
+    /// Follows no redirect: its requests may carry credentials.
     http: reqwest::Client,
+    /// Follows redirects: its requests never carry credentials.
+    plain: reqwest::Client,
     base: Url,
     credentials: Credentials,
     /// Said with errors (a helper that was not run, an unscoped token).
@@ -58,14 +61,20 @@ impl Registry {
     /// A client of `reference`'s registry: https, or plain http for a
     /// loopback registry.
     pub fn new(reference: &Reference, timeout: std::time::Duration) -> Result<Self, Failed> {
-        let host = reference.registry().to_owned();
+        // Docker Hub's name and the address of its registry differ.
+        let host = match reference.registry() {
+            "docker.io" | "index.docker.io" => "registry-1.docker.io".to_owned(),
+            other => other.to_owned(),
+        };
         let scheme = if super::super::is_loopback_host(&host) { "http" } else { "https" };
         let base: Url = format!("{scheme}://{host}/")
             .parse()
             .map_err(|e| Failed::Other(format!("{host} is not a registry address: {e}")))?;
-        let http = net::client(&base, timeout).map_err(|e| Failed::Other(crate::error::one_line(&e)))?;
+        let client_error = |e: reqwest::Error| Failed::Other(crate::error::one_line(&e));
+        let http = net::direct_client(&base, timeout).map_err(client_error)?;
+        let plain = net::client(&base, timeout).map_err(client_error)?;
         let (credentials, note) = auth::for_registry(&host);
-        Ok(Registry { http, base, credentials, note, earned: Mutex::new(None) })
+        Ok(Registry { http, plain, base, credentials, note, earned: Mutex::new(None) })
     }
 
     fn url(&self, path: &str) -> Url {
@@ -73,17 +82,41 @@ impl Registry {
     }
 
     /// Send the request `build` makes, answering one authentication
-    /// challenge; the response, whatever its status.
+    /// challenge and following a redirect (of a GET or HEAD) without
+    /// credentials; the response, whatever its status.
     async fn send(&self, build: impl Fn(&reqwest::Client) -> RequestBuilder) -> Result<Response, Failed> {
         let earned = self.earned.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let response = self.attach(build(&self.http), earned).send().await.map_err(unreachable)?;
         if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
+            return self.follow(response, &build).await;
         }
         let challenge = response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(header) = self.answer(challenge.as_deref()).await? else { return Ok(response) };
         *self.earned.lock().unwrap_or_else(|e| e.into_inner()) = Some(header.clone());
-        self.attach(build(&self.http), Some(header)).send().await.map_err(unreachable)
+        let response = self.attach(build(&self.http), Some(header)).send().await.map_err(unreachable)?;
+        self.follow(response, &build).await
+    }
+
+    /// Where `response` redirects a GET or HEAD (a blob on a CDN), the
+    /// same request there, through the client that carries no credentials
+    /// and keeps the redirect rules for any further hop.
+    async fn follow(
+        &self,
+        response: Response,
+        build: &impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, Failed> {
+        let location = response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        let Some(location) = location.filter(|_| response.status().is_redirection()) else { return Ok(response) };
+        let next = response.url().join(location).map_err(|e| Failed::Other(format!("a bad redirect: {e}")))?;
+        net::check_pointed(&self.base, &next)
+            .map_err(|why| Failed::Unreachable(format!("redirected to {next}, not followed: {why}")))?;
+        let mut request = build(&self.plain).build().map_err(unreachable)?;
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return Ok(response);
+        }
+        *request.url_mut() = next;
+        request.headers_mut().remove(AUTHORIZATION);
+        self.plain.execute(request).await.map_err(unreachable)
     }
 
     fn attach(&self, request: RequestBuilder, header: Option<HeaderValue>) -> RequestBuilder {
