@@ -43,15 +43,6 @@ impl Home {
         Ok(home)
     }
 
-    /// The default home: `$XDG_DATA_HOME/isaac`, else `~/.local/share/isaac`.
-    pub fn default_root() -> Option<PathBuf> {
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-        Some(data.join("isaac"))
-    }
-
     /// The home folder itself.
     pub fn root(&self) -> &Path {
         &self.root

@@ -120,6 +120,8 @@ pub struct Settings {
     /// `isaac` binary); `None`: no tiered compilation, every component is
     /// compiled optimised at once (libraries, tests, benches).
     pub optimizer: Option<PathBuf>,
+    /// The bounds of every download (`[downloads]`), resolved once.
+    pub downloads: crate::sources::DownloadLimits,
 }
 
 impl Settings {
@@ -159,7 +161,9 @@ impl Settings {
             }
         };
         let optimizer = flags.optimizer.clone().filter(|_| tiered);
-        Ok(Settings { home, config_file, config, jobs, log_level, pooling: flags.pooling.unwrap_or(true), optimizer })
+        let downloads = crate::sources::DownloadLimits::from(&config.downloads);
+        let pooling = flags.pooling.unwrap_or(true);
+        Ok(Settings { home, config_file, config, jobs, log_level, pooling, optimizer, downloads })
     }
 
     /// Compile threads: as set, or one per core.

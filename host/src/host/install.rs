@@ -13,7 +13,7 @@ use crate::grants::Grant;
 use crate::loader::{self, LoadError, PluginFailure};
 use crate::manifest::Manifest;
 use crate::registry::ResolveError;
-use crate::sources::{DownloadLimits, Provenance, Source, SourceError};
+use crate::sources::{Provenance, Source, SourceError};
 use crate::state::StateError;
 use crate::tiers::{self, Tier};
 
@@ -102,7 +102,7 @@ impl Host {
         pin: Option<&str>,
         progress: crate::sources::Progress<'_>,
     ) -> Result<(PluginFiles, Provenance), InstallError> {
-        let limits = DownloadLimits::from(&self.settings.config.downloads);
+        let limits = self.settings.downloads;
         let parent = self.home.plugins_dir();
         match source {
             Source::Folder(path) => {

@@ -109,7 +109,7 @@ fn update_one(
         return Ok(Outcome::Pinned);
     }
     if let Source::Oci(reference) = &source {
-        let limits = crate::sources::DownloadLimits::from(&host.config().downloads);
+        let limits = host.settings().downloads;
         if runtime.block_on(oci::resolve(reference, &limits))? == recorded.digest {
             say(format!("{name}: up to date ({source})"));
             return Ok(Outcome::UpToDate);
