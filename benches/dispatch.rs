@@ -10,7 +10,7 @@
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use isaac_host::Registry;
+use isaac_host::{Registry, RunOptions};
 
 use support::{TestHome, dist, runtime};
 
@@ -42,7 +42,7 @@ fn dispatch(c: &mut Criterion) {
     });
     group.bench_function("wc-loaded-host", |b| b.iter(|| rt.block_on(report.run("wc", &args)).unwrap()));
     group.bench_function("host-run-50-installed", |b| {
-        b.iter(|| assert_eq!(rt.block_on(host.run("hello:hello", &args)).unwrap(), "Hello, bars!"))
+        b.iter(|| assert_eq!(host.run("hello:hello", &args, &RunOptions::default()).unwrap(), "Hello, bars!"))
     });
     // A shell line: split like a shell, resolve, fresh sandbox, call.
     let mut session = rt.block_on(isaac_host::session::Session::open(&host, &|_| {})).unwrap();

@@ -10,7 +10,6 @@ mod support;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use isaac_host::{Host, Settings};
 
 use support::{TestHome, runtime};
 
@@ -21,7 +20,7 @@ fn planted(n: usize) -> TestHome {
 }
 
 fn load(home: &TestHome, jobs: usize) -> usize {
-    let host = Host::open(&Settings { jobs, ..home.settings() }).unwrap();
+    let host = home.host_with_jobs(jobs);
     let report = runtime().block_on(host.load_all(&|_| {})).unwrap();
     assert!(report.failures.is_empty());
     report.plugins.len()

@@ -15,7 +15,7 @@
 //! file renamed into its place between the check and the map is never run.
 //!
 //! **Unchanged files are not hashed again.** The index records each file's
-//! identity ([`FileId`]: device, inode, size, mtime, ctime, through `fstat`
+//! identity ([`FileStamp`]: device, inode, size, mtime, ctime, through `fstat`
 //! of the descriptor that was hashed). A start opens the component and the
 //! artifact, `fstat`s the descriptors, and where both identities equal the
 //! recorded ones trusts the recorded digests and maps that same open
@@ -42,7 +42,7 @@ use wasmtime::component::Component;
 use crate::digest::sha256_hex;
 use crate::engine::Tier;
 use crate::error::Source;
-use crate::index::{FileId, PluginMeta};
+use crate::index::{FileStamp, PluginMeta};
 use crate::loader::LoadError;
 
 /// What the index recorded of a component and its compiled code: digests,
@@ -52,11 +52,11 @@ pub struct Known<'a> {
     /// The component's digest.
     pub sha256: Option<&'a str>,
     /// The component file's identity then.
-    pub wasm_id: Option<FileId>,
+    pub wasm_id: Option<FileStamp>,
     /// The artifact's digest.
     pub artifact_sha256: Option<&'a str>,
     /// The artifact's identity then.
-    pub artifact_id: Option<FileId>,
+    pub artifact_id: Option<FileStamp>,
     /// The compiler that made the artifact.
     pub tier: Tier,
 }
@@ -88,10 +88,10 @@ pub struct Compiled {
     /// The digest of the compiled artifact on disk (to record in the index).
     pub artifact_sha256: Option<String>,
     /// The component file's identity when it was hashed or trusted.
-    pub wasm_id: Option<FileId>,
+    pub wasm_id: Option<FileStamp>,
     /// The artifact's identity when it was hashed or trusted (none for one
     /// just written).
-    pub artifact_id: Option<FileId>,
+    pub artifact_id: Option<FileStamp>,
     /// How long compiling (or deserializing) took.
     pub elapsed: Duration,
     /// The compiler that made the code.
@@ -108,7 +108,7 @@ pub struct Opened {
     /// The component's digest.
     pub sha256: String,
     /// Its identity when it was hashed or trusted.
-    pub wasm_id: Option<FileId>,
+    pub wasm_id: Option<FileStamp>,
     start: Instant,
 }
 
@@ -119,7 +119,7 @@ impl Opened {
         let start = Instant::now();
         let mut file = File::open(wasm).map_err(|e| io_error(wasm, e))?;
         // Taken before reading: a change while it is read shows next time.
-        let wasm_id = FileId::of(&file).ok();
+        let wasm_id = FileStamp::of_file(&file).ok();
         let trusted = known.sha256.filter(|_| wasm_id.is_some() && wasm_id == known.wasm_id);
         let mut bytes = Vec::new();
         let sha256 = match trusted {
@@ -187,12 +187,12 @@ impl CompiledCache {
         engine: &Engine,
         sha256: &str,
         expected: &str,
-        expected_id: Option<FileId>,
-    ) -> Option<(Component, Option<FileId>)> {
+        expected_id: Option<FileStamp>,
+    ) -> Option<(Component, Option<FileStamp>)> {
         let path = self.path_for(sha256);
         let mut file = File::open(&path).ok()?;
         // Taken before hashing: a change while it is read shows next time.
-        let id = FileId::of(&file).ok();
+        let id = FileStamp::of_file(&file).ok();
         let unchanged = id.is_some() && id == expected_id;
         if !unchanged && crate::digest::sha256_hex_of(&mut file).ok()? != expected {
             tracing::warn!(
@@ -257,7 +257,7 @@ impl CompiledCache {
         engine: &Engine,
         opened: &Opened,
         expected: &str,
-        expected_id: Option<FileId>,
+        expected_id: Option<FileStamp>,
         tier: Tier,
     ) -> Option<Compiled> {
         let (component, artifact_id) = self.load_verified(engine, &opened.sha256, expected, expected_id)?;

@@ -21,9 +21,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::LimitsConfig;
 use crate::dirs::DirIdentity;
-use crate::manifest::{Limits, Manifest, Permissions};
+use crate::manifest::{Limits, Permissions};
 use crate::state::{State, StateError};
 
 /// One plugin's grant.
@@ -65,18 +64,6 @@ pub struct Request {
 }
 
 impl Request {
-    /// What `manifest` asks for, against the default limits `defaults`.
-    pub fn of(manifest: &Manifest, defaults: &LimitsConfig) -> Self {
-        let above = |asked: Option<u64>, default: u64| asked.filter(|n| *n > default);
-        Request {
-            permissions: manifest.permissions.clone(),
-            limits: Limits {
-                memory_mb: above(manifest.limits.memory_mb, defaults.memory_mb),
-                deadline_ms: above(manifest.limits.deadline_ms, defaults.deadline_ms),
-            },
-        }
-    }
-
     /// Whether it needs a grant at all.
     pub fn asks_anything(&self) -> bool {
         *self != Request::default()
@@ -88,25 +75,13 @@ impl Request {
         files.read.iter().map(|d| (d, false)).chain(files.write.iter().map(|d| (d, true)))
     }
 
-    /// One line per permission and raised limit, for showing a request or a
-    /// grant; warnings (secret-looking variables) are marked.
-    pub fn describe(&self) -> Vec<String> {
-        let mut lines = describe(&self.permissions);
-        if let Some(mb) = self.limits.memory_mb {
-            lines.push(format!("memory: up to {mb} MiB per call (more than the default)"));
-        }
-        if let Some(ms) = self.limits.deadline_ms {
-            lines.push(format!("time: up to {ms} ms per call (longer than the default)"));
-        }
-        lines
-    }
-
     /// Check the directories (see the module documentation) and record each
     /// one's identity, for a grant.
-    pub fn grant_dirs(&self, protected: &Protected) -> Result<Vec<GrantedDir>, String> {
+    /// `~` is `user_home` ([`Settings::user_home`](crate::Settings::user_home)).
+    pub fn grant_dirs(&self, protected: &Protected, user_home: Option<&Path>) -> Result<Vec<GrantedDir>, String> {
         let mut granted: Vec<GrantedDir> = Vec::new();
         for (dir, write) in self.dirs() {
-            let path = expand(dir);
+            let path = expand(dir, user_home);
             if !path.is_absolute() {
                 return Err(format!("file permission {dir:?} must be an absolute path (or start with ~/)"));
             }
@@ -211,51 +186,13 @@ pub fn looks_secret(var: &str) -> bool {
     v.ends_with("_KEY") || v.ends_with("_TOKEN") || v.contains("SECRET") || v.contains("PASSWORD")
 }
 
-/// `~/x` → `$HOME/x`; other paths as they are.
-pub fn expand(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest),
-        _ if path == "~" => std::env::var_os("HOME").map_or_else(|| PathBuf::from(path), PathBuf::from),
+/// `~/x` → `user_home/x`, `~` → `user_home`; other paths as they are.
+pub fn expand(path: &str, user_home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~/"), user_home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        (None, Some(home)) if path == "~" => home.to_path_buf(),
         _ => PathBuf::from(path),
     }
-}
-
-/// One line per permission, for showing a request or a grant; warnings
-/// (secret-looking variables) are marked.
-fn describe(p: &Permissions) -> Vec<String> {
-    let mut lines = Vec::new();
-    if p.cache {
-        lines.push("cache: its own namespace of the cache".to_owned());
-    }
-    if let Some(ai) = p.ai {
-        lines.push(format!("ai: up to {} requests and {} tokens per call", ai.max_requests, ai.max_tokens));
-    }
-    for dir in &p.files.read {
-        lines.push(format!("read files in {dir}"));
-    }
-    for dir in &p.files.write {
-        lines.push(format!("read and write files in {dir}"));
-    }
-    for var in &p.env {
-        if looks_secret(var) {
-            lines.push(format!("environment variable {var}  (warning: this looks like a secret)"));
-        } else {
-            lines.push(format!("environment variable {var}"));
-        }
-    }
-    if p.stdout {
-        lines.push("print to the terminal (on stderr)".to_owned());
-    }
-    if let Some(http) = &p.http {
-        for host in &http.allowed_hosts {
-            lines.push(format!("http: send requests to {host}"));
-        }
-        lines.push(format!(
-            "http: up to {} requests, {} KiB sent and {} KiB received per call",
-            http.max_requests, http.max_request_kb, http.max_response_kb
-        ));
-    }
-    lines
 }
 
 #[cfg(test)]
@@ -293,35 +230,24 @@ mod tests {
     }
 
     #[test]
-    fn limits_above_the_defaults_are_asked_for() {
-        let defaults = LimitsConfig::default();
-        let manifest = |limits: &str| {
-            Manifest::parse(Path::new("plugin.toml"), &format!("name = \"p\"\nversion = \"1\"\n[limits]\n{limits}"))
-                .unwrap()
-        };
-        assert!(!Request::of(&manifest("memory_mb = 16\ndeadline_ms = 500"), &defaults).asks_anything());
-        let raised = Request::of(&manifest("memory_mb = 512\ndeadline_ms = 500"), &defaults);
-        assert_eq!(raised.limits, Limits { memory_mb: Some(512), deadline_ms: None });
-        assert!(raised.describe().iter().any(|l| l.contains("512 MiB")));
-    }
-
-    #[test]
     fn secrets_and_dirs() {
         assert!(looks_secret("OPENAI_API_KEY") && looks_secret("GH_TOKEN") && looks_secret("my_secret"));
         assert!(!looks_secret("LANG") && !looks_secret("HOME"));
         let home = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let protected = Protected::new(home.path(), &home.path().join("config.toml"));
-        let granted = reading(&[outside.path()]).grant_dirs(&protected).unwrap();
+        let granted = reading(&[outside.path()]).grant_dirs(&protected, None).unwrap();
         assert_eq!(granted[0].identity.path, outside.path().canonicalize().unwrap());
         std::fs::create_dir(home.path().join("plugins")).unwrap();
-        let refused = |r: Request| r.grant_dirs(&protected).unwrap_err();
+        let refused = |r: Request| r.grant_dirs(&protected, None).unwrap_err();
         assert!(refused(reading(&[home.path()])).contains("covers the isaac home"));
         assert!(refused(reading(&[Path::new("/")])).contains("covers the isaac home"));
         assert!(refused(reading(&[&home.path().join("plugins")])).contains("covers the isaac home"));
         assert!(refused(reading(&[Path::new("relative/dir")])).contains("absolute"));
         let config_elsewhere = Protected::new(home.path(), &outside.path().join("config.toml"));
-        assert!(reading(&[outside.path()]).grant_dirs(&config_elsewhere).unwrap_err().contains("the config file"));
+        assert!(
+            reading(&[outside.path()]).grant_dirs(&config_elsewhere, None).unwrap_err().contains("the config file")
+        );
         std::fs::create_dir(outside.path().join("sub")).unwrap();
         let nested = reading(&[outside.path(), &outside.path().join("sub")]);
         assert!(refused(nested).contains("nested"));

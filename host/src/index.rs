@@ -13,7 +13,6 @@
 //! environment ([`State`]), shared with other isaac processes.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use std::sync::Arc;
 
@@ -22,32 +21,14 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::Manifest;
 use crate::state::{State, StateError};
 
-/// The size and modification time of a file, to notice that it changed.
+/// Who a file is, as `stat` tells it: device, inode, size, and modification
+/// and change times. Any write, truncate, `chmod` or rename-into-place
+/// changes it (the change time cannot be set from user space). It notices
+/// that an installed plugin's files changed (taken by path), and, taken
+/// through the descriptor its bytes were hashed through, lets loading trust
+/// a recorded digest instead of hashing again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
-    /// Bytes.
-    pub size: u64,
-    /// Nanoseconds since the Unix epoch.
-    pub mtime_ns: u128,
-}
-
-impl FileStamp {
-    /// Stamp `path`.
-    pub fn of(path: &Path) -> std::io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
-        let mtime_ns = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        Ok(FileStamp { size: meta.len(), mtime_ns })
-    }
-}
-
-/// Who a file is, as `fstat` tells it through an open descriptor: device,
-/// inode, size, and modification and change times. Any write, truncate,
-/// `chmod` or rename-into-place changes it (the change time cannot be set
-/// from user space), so a file whose identity equals one recorded right
-/// after its bytes were hashed through the same descriptor still has those
-/// bytes: loading trusts the recorded digest instead of hashing again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileId {
     /// Device.
     pub dev: u64,
     /// Inode.
@@ -60,19 +41,27 @@ pub struct FileId {
     pub ctime_ns: i128,
 }
 
-impl FileId {
-    /// The identity of the open `file`.
-    pub fn of(file: &std::fs::File) -> std::io::Result<Self> {
+impl FileStamp {
+    /// The stamp of the file at `path` (symlinks followed).
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        Ok(Self::from_metadata(&std::fs::metadata(path)?))
+    }
+
+    /// The stamp of the open `file`.
+    pub fn of_file(file: &std::fs::File) -> std::io::Result<Self> {
+        Ok(Self::from_metadata(&file.metadata()?))
+    }
+
+    fn from_metadata(m: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
-        let m = file.metadata()?;
         let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        Ok(FileId {
+        FileStamp {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
             mtime_ns: ns(m.mtime(), m.mtime_nsec()),
             ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-        })
+        }
     }
 }
 
@@ -111,10 +100,10 @@ pub struct PluginMeta {
     pub artifact_sha256: Option<String>,
     /// The component file's identity when its bytes hashed to `sha256`.
     #[serde(default)]
-    pub wasm_id: Option<FileId>,
+    pub wasm_id: Option<FileStamp>,
     /// The artifact's identity when its bytes hashed to `artifact_sha256`.
     #[serde(default)]
-    pub artifact_id: Option<FileId>,
+    pub artifact_id: Option<FileStamp>,
 }
 
 /// One installed plugin, as indexed.

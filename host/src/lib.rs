@@ -10,12 +10,13 @@
 //! deadline and only the capabilities the user granted.
 //!
 //! ```no_run
-//! use isaac_host::{Host, Settings};
+//! use isaac_host::{Host, RunOptions, Settings};
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let host = Host::open(&Settings::for_home("/tmp/isaac-home")?)?;
-//! host.install("example-plugins/dist/hello".as_ref(), false).await?;
-//! let output = host.run("hello", &["bars".to_owned()]).await?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! runtime.block_on(host.install("example-plugins/dist/hello".as_ref(), false))?;
+//! let output = host.run("hello", &["bars".to_owned()], &RunOptions::default())?;
 //! assert_eq!(output, "Hello, bars!");
 //! host.finish("demo");
 //! # Ok(()) }
@@ -92,7 +93,9 @@ pub mod tools;
 
 pub use config::Config;
 pub use home::Home;
-pub use host::{Catalog, Host, HostError, InstallError, Installed, LoadReport, LoadedPlugin, RemoveError, RunError};
+pub use host::{
+    Catalog, Host, HostError, InstallError, Installed, LoadReport, LoadedPlugin, RemoveError, RunError, RunOptions,
+};
 pub use loader::{LoadError, PluginFailure};
 pub use manifest::Manifest;
 pub use registry::{CommandRef, Registry, ResolveError};

@@ -127,27 +127,49 @@ pub struct PluginFailure {
 /// Called with a plugin's name when its code is ready (for progress bars).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
-/// Read the plugin folder `dir`. With `expect_name`, the manifest's name
-/// must match it (installed plugins live in a folder named after them).
+/// A plugin folder, read: its manifest, the text it was parsed from, and
+/// where its component is.
+pub struct Folder {
+    /// `plugin.toml`, checked.
+    pub manifest: Manifest,
+    /// Its text.
+    pub manifest_text: String,
+    /// The component.
+    pub wasm: PathBuf,
+}
+
+/// Read the plugin folder `dir`: parse its `plugin.toml` and find its
+/// component: `named` (a `.wasm` file the user named), else the manifest's
+/// `component`, else the folder's one `.wasm` file. The one reader of a
+/// plugin folder, for installing and for loading.
+pub fn read_folder(dir: &Path, named: Option<PathBuf>) -> Result<Folder, LoadError> {
+    let (manifest, manifest_text) = Manifest::read(&dir.join(Manifest::FILE_NAME)).map_err(LoadError::Manifest)?;
+    let wasm = match (named, &manifest.component) {
+        (Some(file), _) => file,
+        (None, Some(file)) => dir.join(file),
+        (None, None) => only_wasm_file(dir)?,
+    };
+    Ok(Folder { manifest, manifest_text, wasm })
+}
+
+/// Read the installed plugin folder `dir` ([`read_folder`]) and stamp its
+/// files. With `expect_name`, the manifest's name must match it (installed
+/// plugins live in a folder named after them).
 pub fn read_source(dir: &Path, expect_name: Option<&str>) -> Result<PluginSource, LoadError> {
-    let manifest_path = dir.join(Manifest::FILE_NAME);
-    let manifest = Manifest::read(&manifest_path).map_err(LoadError::Manifest)?;
+    let Folder { manifest, wasm, .. } = read_folder(dir, None)?;
     if let Some(expected) = expect_name
         && expected != manifest.name
     {
         return Err(LoadError::NameMismatch { dir: dir.to_owned(), name: manifest.name });
     }
-    let wasm = match &manifest.component {
-        Some(file) => dir.join(file),
-        None => only_wasm_file(dir)?,
-    };
+    let manifest_path = dir.join(Manifest::FILE_NAME);
     let io_err = |path: &Path, e: io::Error| LoadError::Io { path: path.to_owned(), source: Source::new(e) };
     let manifest_stamp = FileStamp::of(&manifest_path).map_err(|e| io_err(&manifest_path, e))?;
     let wasm_stamp = FileStamp::of(&wasm).map_err(|e| io_err(&wasm, e))?;
     Ok(PluginSource { dir: dir.to_owned(), manifest, wasm, manifest_stamp, wasm_stamp })
 }
 
-pub(crate) fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
+fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
     let entries = fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_owned(), source: Source::new(e) })?;
     let mut wasm: Vec<PathBuf> =
         entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();

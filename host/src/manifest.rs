@@ -217,14 +217,14 @@ impl Manifest {
     /// The file name of a manifest inside a plugin folder.
     pub const FILE_NAME: &'static str = "plugin.toml";
 
-    /// Read and check `path`.
-    pub fn read(path: &Path) -> Result<Self, TomlError> {
+    /// Read and check `path`: the manifest, and the text it was parsed from.
+    pub fn read(path: &Path) -> Result<(Self, String), TomlError> {
         let text = std::fs::read_to_string(path).map_err(|e| TomlError {
             path: path.to_owned(),
             position: None,
             message: format!("cannot read the plugin manifest: {e}"),
         })?;
-        Self::parse(path, &text)
+        Ok((Self::parse(path, &text)?, text))
     }
 
     /// Parse and check `text`, the contents of `path`.

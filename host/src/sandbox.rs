@@ -21,9 +21,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{AnyPre, GuestError, PluginInfo};
 use crate::capabilities::http::MAX_TABLE_ENTRIES;
-use crate::capabilities::log::LogFlood;
 use crate::capabilities::wasi::{MAX_PRINT_BYTES, Printed};
-use crate::capabilities::{self, CallData, Contexts, Granted};
+use crate::capabilities::{self, CallData, Contexts, Granted, Stopped};
 use crate::error::Source;
 use crate::settings::CallLimits;
 
@@ -280,14 +279,9 @@ impl CallSpec {
             }
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Deadline) => Err(deadline),
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Cancelled) => Err(CallError::Interrupted { plugin }),
-            Ok(Err(e)) if e.downcast_ref::<LogFlood>().is_some() => Err(CallError::OutputLimit {
-                plugin,
-                what: format!(
-                    "{}, and was stopped",
-                    e.downcast_ref::<LogFlood>().map_or_else(String::new, ToString::to_string)
-                ),
-                how: "nothing: a plugin's log is for diagnostics; return large output as the result".into(),
-            }),
+            Ok(Err(e)) if let Some(Stopped { what, how }) = capabilities::stopped(&e) => {
+                Err(CallError::OutputLimit { plugin, what, how })
+            }
             Ok(Err(e)) if hostcall_fuel_exhausted(&e) => Err(CallError::OutputLimit {
                 plugin,
                 what: format!(

@@ -32,7 +32,7 @@ use crate::digest::sha256_hex;
 pub use crate::engine::Tier;
 use crate::engine::{EngineOptions, HostEngine};
 use crate::home::Home;
-use crate::index::FileId;
+use crate::index::FileStamp;
 use crate::settings::Settings;
 use crate::state::{State, StateError};
 
@@ -121,12 +121,12 @@ pub fn optimizing(compiled_dir: &Path, sha256: &str) -> bool {
 /// reach it), nice 19, no terminal. Nothing waits for it but a thread that
 /// reaps it.
 pub fn spawn_optimizer(settings: &Settings, wasm: &Path, sha256: &str) {
-    let Some(program) = &settings.optimizer else { return };
+    let Some(program) = &settings.optimizer() else { return };
     let mut command = Command::new(program);
-    command.arg("--home").arg(&settings.home);
+    command.arg("--home").arg(settings.home());
     // A named config file must exist; an absent default one is absent there too.
-    if settings.config_file.is_file() {
-        command.arg("--config").arg(&settings.config_file);
+    if settings.config_file().is_file() {
+        command.arg("--config").arg(settings.config_file());
     }
     command
         .arg("compile-optimized")
@@ -161,8 +161,8 @@ pub fn spawn_optimizer(settings: &Settings, wasm: &Path, sha256: &str) {
 /// holds the lock, the code is there already, or the file changed).
 pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, OptimizeError> {
     let io = |what: String| move |source| OptimizeError::Io { what, source };
-    let home = Home::open(&settings.home).map_err(|e| OptimizeError::Io {
-        what: format!("cannot open the home {}", settings.home.display()),
+    let home = Home::open(settings.home()).map_err(|e| OptimizeError::Io {
+        what: format!("cannot open the home {}", settings.home().display()),
         source: std::io::Error::other(e.to_string()),
     })?;
     let lock_file = lock_path(&home.compiled_dir(), sha256);
@@ -178,11 +178,11 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
         ..EngineOptions::default()
     })?;
     let cache = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-    let artifacts = Artifacts::new(State::open(&home.state_dir(), settings.config.storage.map_size_mb)?);
+    let artifacts = Artifacts::new(State::open(&home.state_dir(), settings.storage().map_size_mb)?);
     if artifacts.get(sha256, &engine.compatibility)?.is_some() && cache.path_for(sha256).is_file() {
         return Ok(false);
     }
-    let identity = |file: &File| FileId::of(file).ok();
+    let identity = |file: &File| FileStamp::of_file(file).ok();
     let mut file = File::open(wasm).map_err(io(format!("cannot read {}", wasm.display())))?;
     let read_from = identity(&file);
     let mut bytes = Vec::new();
@@ -194,15 +194,17 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
         .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), message: e.to_string() })?;
     let digest = cache.store(sha256, &component).map_err(io(format!("cannot save the code of {}", wasm.display())))?;
     artifacts.put(sha256, &engine.compatibility, Some(&digest))?;
-    let _ = std::fs::remove_file(&lock_file);
     // A plugin removed or replaced while this compiled: nothing would load
     // this code, so it is taken back (checked after it was recorded, so a
     // removal at any moment leaves no orphan: before, this takes it back;
     // after, the removal deletes it).
-    if File::open(wasm).ok().as_ref().and_then(identity) != read_from || read_from.is_none() {
+    let replaced = File::open(wasm).ok().as_ref().and_then(identity) != read_from || read_from.is_none();
+    if replaced {
         let _ = std::fs::remove_file(cache.path_for(sha256));
         artifacts.put(sha256, &engine.compatibility, None)?;
-        return Ok(false);
     }
-    Ok(true)
+    // Only now is the work over: the lock's file goes (while it exists
+    // and is locked, `optimizing` says so).
+    let _ = std::fs::remove_file(&lock_file);
+    Ok(!replaced)
 }

@@ -1,6 +1,7 @@
 //! Broken plugins are each reported by name with a clear error, and skipped:
 //! the others load and run, and the host never panics.
 
+use isaac_host::RunOptions;
 use isaac_host::{LoadError, PluginFailure};
 
 use crate::support::{TestHome, example_wasm, fixture, manifest, runtime, text};
@@ -64,7 +65,7 @@ fn every_broken_plugin_is_reported_and_the_rest_load() {
     // A second load reads the failures from the index and says the same.
     let catalog = rt.block_on(home.host().catalog()).unwrap();
     assert_eq!(catalog.failures.len(), EXPECTED.len());
-    assert_eq!(rt.block_on(home.host().run("hello", &[])).unwrap(), "Hello, world!");
+    assert_eq!(home.host().run("hello", &[], &RunOptions::default()).unwrap(), "Hello, world!");
 }
 
 #[test]

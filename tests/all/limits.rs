@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use isaac_host::RunError;
+use isaac_host::RunOptions;
 use isaac_host::sandbox::CallError;
 
-use crate::support::{TestHome, fixture, manifest, runtime, text};
+use crate::support::{TestHome, fixture, manifest, text};
 
 fn misbehave_home(limits: &str) -> TestHome {
     let home = TestHome::new();
@@ -23,9 +24,8 @@ fn args(a: &[&str]) -> Vec<String> {
 fn an_endless_loop_is_cut_at_the_deadline() {
     let home = misbehave_home("[limits]\ndeadline_ms = 200\n");
     let host = home.host();
-    let rt = runtime();
     let start = Instant::now();
-    let err = rt.block_on(host.run("spin", &[])).unwrap_err();
+    let err = host.run("spin", &[], &RunOptions::default()).unwrap_err();
     let took = start.elapsed();
     assert!(
         matches!(&err, RunError::Call(CallError::Deadline { plugin, limit }) if plugin == "misbehave" && *limit == Duration::from_millis(200)),
@@ -34,16 +34,18 @@ fn an_endless_loop_is_cut_at_the_deadline() {
     assert!(err.to_string().contains("deadline of 200 ms"), "{err}");
     assert!(took >= Duration::from_millis(200), "stopped early: {took:?}");
     // The host carries on.
-    assert!(rt.block_on(host.run("grow", &args(&["1"]))).unwrap().starts_with("allocated"));
+    assert!(host.run("grow", &args(&["1"]), &RunOptions::default()).unwrap().starts_with("allocated"));
 }
 
 #[test]
 fn memory_past_the_limit_ends_the_call() {
     let home = misbehave_home("[limits]\nmemory_mb = 16\n");
     let host = home.host();
-    let rt = runtime();
-    assert_eq!(rt.block_on(host.run("grow", &args(&["4"]))).unwrap(), format!("allocated {} bytes", 4 << 20));
-    let err = rt.block_on(host.run("grow", &args(&["64"]))).unwrap_err();
+    assert_eq!(
+        host.run("grow", &args(&["4"]), &RunOptions::default()).unwrap(),
+        format!("allocated {} bytes", 4 << 20)
+    );
+    let err = host.run("grow", &args(&["64"]), &RunOptions::default()).unwrap_err();
     assert!(matches!(&err, RunError::Call(CallError::Memory { limit_bytes, .. }) if *limit_bytes == 16 << 20), "{err}");
     assert!(err.to_string().contains("memory limit of 16 MiB"), "{err}");
     assert!(err.to_string().contains("memory_mb"), "{err}");
@@ -54,7 +56,7 @@ fn the_config_file_overrides_a_plugins_limits() {
     let home = misbehave_home("[limits]\nmemory_mb = 16\n");
     std::fs::write(home.path().join("config.toml"), "[plugins.misbehave]\nmemory_mb = 128\n").unwrap();
     let host = home.host();
-    let out = runtime().block_on(host.run("grow", &args(&["64"]))).unwrap();
+    let out = host.run("grow", &args(&["64"]), &RunOptions::default()).unwrap();
     assert_eq!(out, format!("allocated {} bytes", 64 << 20));
 }
 
@@ -62,12 +64,11 @@ fn the_config_file_overrides_a_plugins_limits() {
 fn a_trap_is_reported_and_the_next_call_works() {
     let home = misbehave_home("");
     let host = home.host();
-    let rt = runtime();
-    let err = rt.block_on(host.run("crash", &[])).unwrap_err();
+    let err = host.run("crash", &[], &RunOptions::default()).unwrap_err();
     assert!(matches!(&err, RunError::Call(CallError::Trap { plugin, .. }) if plugin == "misbehave"), "{err}");
     assert!(err.to_string().starts_with("plugin `misbehave` crashed"), "{err}");
     assert_eq!(err.exit_code(), 1);
-    assert_eq!(rt.block_on(host.run("fail", &[])).unwrap_err().exit_code(), 1);
+    assert_eq!(host.run("fail", &[], &RunOptions::default()).unwrap_err().exit_code(), 1);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Loading: install, run, parallel vs sequential, the compiled-code cache,
 //! lazy loading in `run`, re-indexing a changed plugin.
 
+use isaac_host::RunOptions;
 use isaac_host::registry::ResolveError;
 use isaac_host::{Host, RunError};
 
@@ -20,10 +21,10 @@ fn installs_and_runs_the_example_plugins() {
     assert!(!hello.replaced);
     rt.block_on(host.install(&dist("wordcount"), false)).unwrap();
 
-    assert_eq!(rt.block_on(host.run("hello", &args(&["bars"]))).unwrap(), "Hello, bars!");
-    assert_eq!(rt.block_on(host.run("hello", &[])).unwrap(), "Hello, world!");
-    assert_eq!(rt.block_on(host.run("wordcount:wc", &args(&["one two", "three\nfour"]))).unwrap(), "2 4 18");
-    assert_eq!(rt.block_on(host.run("echo", &args(&["-v", "--x", "y z"]))).unwrap(), "-v --x y z");
+    assert_eq!(host.run("hello", &args(&["bars"]), &RunOptions::default()).unwrap(), "Hello, bars!");
+    assert_eq!(host.run("hello", &[], &RunOptions::default()).unwrap(), "Hello, world!");
+    assert_eq!(host.run("wordcount:wc", &args(&["one two", "three\nfour"]), &RunOptions::default()).unwrap(), "2 4 18");
+    assert_eq!(host.run("echo", &args(&["-v", "--x", "y z"]), &RunOptions::default()).unwrap(), "-v --x y z");
 }
 
 #[test]
@@ -32,7 +33,7 @@ fn a_plugin_rejecting_its_arguments_is_a_usage_error() {
     let host = home.host();
     let rt = runtime();
     rt.block_on(host.install(&dist("wordcount"), false)).unwrap();
-    let err = rt.block_on(host.run("wc", &[])).unwrap_err();
+    let err = host.run("wc", &[], &RunOptions::default()).unwrap_err();
     assert!(
         matches!(&err, RunError::Usage { plugin, command, .. } if plugin == "wordcount" && command == "wc"),
         "{err}"
@@ -83,7 +84,7 @@ fn run_compiles_only_the_plugin_it_runs() {
     let compiled = home.path().join("compiled");
     std::fs::remove_dir_all(&compiled).unwrap();
     std::fs::create_dir(&compiled).unwrap();
-    let out = rt.block_on(home.host().run("hello-2:hello", &args(&["x"]))).unwrap();
+    let out = home.host().run("hello-2:hello", &args(&["x"]), &RunOptions::default()).unwrap();
     assert_eq!(out, "Hello, x!");
     assert_eq!(std::fs::read_dir(&compiled).unwrap().count(), 1, "only hello-2 should have been compiled");
 }
@@ -91,14 +92,13 @@ fn run_compiles_only_the_plugin_it_runs() {
 #[test]
 fn a_changed_component_is_reindexed() {
     let home = TestHome::new();
-    let rt = runtime();
     home.plant("tool", &manifest("tool", ""), "tool.wasm", &example_wasm("hello"));
-    assert_eq!(rt.block_on(home.host().run("hello", &[])).unwrap(), "Hello, world!");
+    assert_eq!(home.host().run("hello", &[], &RunOptions::default()).unwrap(), "Hello, world!");
     // The plugin's component is replaced by another one, with other commands.
     home.plant("tool", &manifest("tool", ""), "tool.wasm", &example_wasm("wordcount"));
     let host = home.host();
-    assert_eq!(rt.block_on(host.run("wc", &args(&["a b"]))).unwrap(), "1 2 3");
-    let err = rt.block_on(host.run("hello", &[])).unwrap_err();
+    assert_eq!(host.run("wc", &args(&["a b"]), &RunOptions::default()).unwrap(), "1 2 3");
+    let err = host.run("hello", &[], &RunOptions::default()).unwrap_err();
     assert!(matches!(err, RunError::Resolve { error: ResolveError::Unknown { .. }, .. }), "{err}");
 }
 
@@ -117,7 +117,7 @@ fn install_refuses_a_duplicate_unless_forced_and_remove_cleans_up() {
     host.remove("hello").unwrap();
     assert!(!home.path().join("plugins/hello").exists());
     assert_eq!(std::fs::read_dir(home.path().join("compiled")).unwrap().count(), 0);
-    let err = rt.block_on(host.run("hello", &[])).unwrap_err();
+    let err = host.run("hello", &[], &RunOptions::default()).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(host.remove("hello").unwrap_err().to_string().contains("not installed"));
 }
@@ -129,7 +129,7 @@ fn install_from_a_wasm_file_with_a_manifest_beside_it() {
     let rt = runtime();
     let installed = rt.block_on(host.install(&dist("wordcount").join("wordcount.wasm"), false)).unwrap();
     assert_eq!(installed.plugin.name, "wordcount");
-    assert_eq!(rt.block_on(host.run("wc", &args(&["x"]))).unwrap(), "1 1 1");
+    assert_eq!(host.run("wc", &args(&["x"]), &RunOptions::default()).unwrap(), "1 1 1");
 }
 
 #[test]

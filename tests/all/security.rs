@@ -181,6 +181,12 @@ fn grants_are_reviewed_at_install() {
     assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
     let out = home.run(&["run", "--allow-read", home.path().to_str().unwrap(), "hello"]);
     assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
+    // Nor a file in it: the run's read-only copy would hand its bytes over.
+    let inside = home.path().join("config.toml");
+    std::fs::write(&inside, "").unwrap();
+    let out = home.run(&["run", "--allow-read", inside.to_str().unwrap(), "hello"]);
+    assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use isaac_host::RunOptions;
 use isaac_host::sandbox::CallError;
+use isaac_host::settings::Flags;
 use isaac_host::tiers::Tier;
 use isaac_host::{Host, RunError, Settings};
 
@@ -21,19 +23,21 @@ fn winch_code_meets_its_deadline_and_its_memory_limit() {
     let limits = "[limits]\ndeadline_ms = 200\nmemory_mb = 16\n";
     home.plant("misbehave", &manifest("misbehave", limits), "misbehave.wasm", &fixture("misbehave"));
     // An optimiser that cannot start: the plugin stays on Winch code.
-    let settings = Settings { optimizer: Some(PathBuf::from("/nonexistent/isaac")), ..home.settings() };
+    let flags =
+        Flags { home: Some(home.path().to_owned()), optimizer: Some("/nonexistent/isaac".into()), ..Flags::default() };
+    let settings = Settings::resolve(&flags, &[][..]).unwrap();
     let host = Host::open(&settings).unwrap();
     let rt = runtime();
     let start = Instant::now();
-    let err = rt.block_on(host.run("spin", &[])).unwrap_err();
+    let err = host.run("spin", &[], &RunOptions::default()).unwrap_err();
     assert!(matches!(&err, RunError::Call(CallError::Deadline { .. })), "{err}");
     assert!(start.elapsed() >= Duration::from_millis(200));
     let catalog = rt.block_on(host.catalog()).unwrap();
     let meta = catalog.entries.iter().find(|(n, _)| n == "misbehave").unwrap().1.status.clone().unwrap();
     assert_eq!(meta.tier, Tier::Baseline, "the code that ran is Winch's");
-    let grown = rt.block_on(host.run("grow", &["4".to_owned()])).unwrap();
+    let grown = host.run("grow", &["4".to_owned()], &RunOptions::default()).unwrap();
     assert_eq!(grown, format!("allocated {} bytes", 4 << 20));
-    let err = rt.block_on(host.run("grow", &["64".to_owned()])).unwrap_err();
+    let err = host.run("grow", &["64".to_owned()], &RunOptions::default()).unwrap_err();
     assert!(matches!(&err, RunError::Call(CallError::Memory { limit_bytes, .. }) if *limit_bytes == 16 << 20), "{err}");
 }
 
@@ -49,12 +53,14 @@ fn winch_code_computes_what_cranelift_code_computes() {
     );
     let rt = runtime();
     let args = ["100000".to_owned()];
-    let optimized = rt.block_on(home.host().run("primes", &args)).unwrap();
+    let optimized = home.host().run("primes", &args, &RunOptions::default()).unwrap();
     assert_eq!(optimized, "9592 primes below 100000");
     std::fs::remove_dir_all(home.path().join("compiled")).unwrap();
-    let settings = Settings { optimizer: Some(PathBuf::from("/nonexistent/isaac")), ..home.settings() };
+    let flags =
+        Flags { home: Some(home.path().to_owned()), optimizer: Some("/nonexistent/isaac".into()), ..Flags::default() };
+    let settings = Settings::resolve(&flags, &[][..]).unwrap();
     let host = Host::open(&settings).unwrap();
-    assert_eq!(rt.block_on(host.run("primes", &args)).unwrap(), optimized);
+    assert_eq!(host.run("primes", &args, &RunOptions::default()).unwrap(), optimized);
     let catalog = rt.block_on(host.catalog()).unwrap();
     let meta = catalog.entries.iter().find(|(n, _)| n == "primes").unwrap().1.status.clone().unwrap();
     assert_eq!(meta.tier, Tier::Baseline);

@@ -2,9 +2,11 @@
 //! components are, temporary isaac homes, and the `isaac` binary.
 #![allow(dead_code)]
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use isaac_host::settings::Flags;
 use isaac_host::{Host, Settings};
 
 pub mod recorder;
@@ -77,7 +79,8 @@ impl TestHome {
     }
 
     pub fn host_with_jobs(&self, jobs: usize) -> Host {
-        Host::open(&Settings { jobs, ..self.settings() }).unwrap()
+        let flags = Flags { home: Some(self.path().to_owned()), jobs: NonZeroUsize::new(jobs), ..Flags::default() };
+        Host::open(&Settings::resolve(&flags, &[][..]).unwrap()).unwrap()
     }
 
     /// Put a plugin folder straight into `plugins/` (as a user copying files

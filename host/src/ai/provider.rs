@@ -12,6 +12,7 @@ use super::gate::Gate;
 use super::{AiError, AiRequest, AiResponse, ToolCall, Usage, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Source;
+use crate::settings::Secret;
 use crate::sources::net::ReadError;
 
 /// A provider from `[ai.providers.NAME]`.
@@ -72,9 +73,9 @@ impl Provider {
     fn key(&self) -> Result<Option<String>, AiError> {
         match &self.config.api_key_env {
             None => Ok(None),
-            Some(var) => match std::env::var(var) {
-                Ok(key) if !key.is_empty() => Ok(Some(key)),
-                _ => Err(AiError::MissingKey { provider: self.name.clone(), var: var.clone() }),
+            Some(var) => match Secret::named(var).read() {
+                Some(key) => Ok(Some(key)),
+                None => Err(AiError::MissingKey { provider: self.name.clone(), var: var.clone() }),
             },
         }
     }

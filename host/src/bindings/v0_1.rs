@@ -14,7 +14,7 @@ mod generated {
     });
 }
 
-pub(super) use generated::isaac::plugin::{ai, cache, log, types};
+pub(crate) use generated::isaac::plugin::{ai, cache, log, types};
 
 use super::{AiHost, CacheHost, LogHost, Nothing, View, WitAiError, WitCacheError, WitExpiry, WitRequest, WitResponse};
 

@@ -227,6 +227,8 @@ struct Inner {
     checked_at: u64,
     /// Whether the first use (generation read, hot-set preload) happened.
     started: bool,
+    /// Whether a flush has checked whether a sweep is due (once a process).
+    sweep_checked: bool,
     /// Where a lookup builds its key's full name.
     key_buffer: String,
 }
@@ -278,6 +280,7 @@ impl MultiLevelCache {
             seen: 0,
             checked_at: 0,
             started: false,
+            sweep_checked: false,
             key_buffer: String::new(),
         };
         MultiLevelCache {
@@ -759,12 +762,16 @@ impl MultiLevelCache {
     }
 
     /// Add this process's counters and usage counts to the totals in L3 (one
-    /// commit, no fsync), update the hot set, and sweep expired entries if a
-    /// sweep is due. Called when the cache is dropped.
+    /// commit, no fsync), update the hot set, and (at the first flush of a
+    /// process that used the cache) sweep expired entries if a sweep is due.
+    /// Called when the host finishes and when the cache is dropped; with
+    /// nothing new since the last, it reads and writes nothing.
     pub fn flush(&self) -> Result<(), CacheError> {
-        let (counters, usage, started) = {
+        let (counters, usage, check_sweep) = {
             let mut inner = self.lock();
-            (std::mem::take(&mut inner.counters), inner.usage.take(), inner.started)
+            let started = inner.started;
+            let check_sweep = started && !std::mem::replace(&mut inner.sweep_checked, started);
+            (std::mem::take(&mut inner.counters), inner.usage.take(), check_sweep)
         };
         if counters != Counters::default() || !usage.is_empty() {
             let stat_keys: Vec<(String, u64)> = stats::NAMES
@@ -787,7 +794,7 @@ impl MultiLevelCache {
             }
             self.update_hot(usage.iter().map(|(k, _)| k))?;
         }
-        if started && self.sweep_due(self.clock.now_ms())? {
+        if check_sweep && self.sweep_due(self.clock.now_ms())? {
             self.sweep()?;
         }
         Ok(())

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use wasmtime::component::Linker;
 
-use super::{CallData, Capability, GrantInputs, View, Viewed, view};
+use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
 use crate::bindings::{self, AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
-use crate::manifest::AiPermission;
+use crate::config::AiConfig;
+use crate::manifest::{AiPermission, Permissions};
 
 /// What a plugin was granted: the router, its budget per call, and the
 /// scope its answers are cached in. Each call opens a fresh [`AiCtx`].
@@ -79,12 +80,29 @@ fn to_wit(error: AiError) -> WitAiError {
 }
 
 impl Capability for AiCtx {
+    const NAME: &'static str = "ai";
+    const NEEDS_IO: bool = true;
+    /// Prompts go to a provider.
+    const OFF_MACHINE: bool = true;
+    /// `ai = { max_requests, max_tokens }`.
+    type Permission = Option<AiPermission>;
+    type Config = AiConfig;
     type Grant = AiGrant;
+
+    fn permission(asked: &Permissions) -> &Option<AiPermission> {
+        &asked.ai
+    }
+
+    fn describe(asked: &Option<AiPermission>) -> Vec<String> {
+        let line =
+            |ai: &AiPermission| format!("up to {} requests and {} tokens per call", ai.max_requests, ai.max_tokens);
+        asked.iter().map(line).collect()
+    }
 
     /// Granted `ai`: the router, within the granted budget per call. No
     /// router (a config that cannot build one) is no access, with a warning.
-    fn grant(inputs: &GrantInputs<'_>) -> Option<AiGrant> {
-        let budget = inputs.granted.ai?;
+    fn grant(asked: &Option<AiPermission>, inputs: &GrantInputs<'_>) -> Option<AiGrant> {
+        let budget = (*asked)?;
         match (inputs.ai)() {
             Ok(router) => Some(AiGrant::new(router, inputs.plugin, budget)),
             Err(e) => {
@@ -104,20 +122,23 @@ impl Capability for AiCtx {
     }
 }
 
-impl View<'_, AiCtx> {
-    fn ai_access(&mut self) -> Result<&mut AiCtx, WitAiError> {
-        self.get().ok_or(WitAiError::Denied)
+impl Refusal for WitAiError {
+    fn refused() -> Self {
+        WitAiError::Denied
     }
 }
 
 impl AiHost for View<'_, AiCtx> {
     async fn query(&mut self, req: WitRequest) -> Result<WitResponse, WitAiError> {
-        let access = self.ai_access()?;
+        let access = self.access::<WitAiError>()?;
         response(access.router.query_for(&request(req), &access.caller).await)
     }
 
     async fn batch(&mut self, reqs: Vec<WitRequest>) -> Vec<Result<WitResponse, WitAiError>> {
-        let Ok(access) = self.ai_access() else { return reqs.iter().map(|_| Err(WitAiError::Denied)).collect() };
+        let access = match self.access::<WitAiError>() {
+            Ok(access) => access,
+            Err(refused) => return reqs.iter().map(|_| Err(refused.clone())).collect(),
+        };
         let reqs: Vec<AiRequest> = reqs.into_iter().map(request).collect();
         access.router.batch_for(&reqs, &access.caller).await.into_iter().map(response).collect()
     }
@@ -127,7 +148,7 @@ impl AiHost for View<'_, AiCtx> {
         req: WitRequest,
         providers: Vec<String>,
     ) -> Result<WitResponse, WitAiError> {
-        let access = self.ai_access()?;
+        let access = self.access::<WitAiError>()?;
         response(access.router.query_with_fallback_for(&request(req), &providers, &access.caller).await)
     }
 }

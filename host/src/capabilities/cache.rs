@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use wasmtime::component::Linker;
 
-use super::{CallData, Capability, GrantInputs, View, Viewed, view};
+use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
 use crate::bindings::{self, CacheHost, WitCacheError, WitExpiry};
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
+use crate::config::CacheConfig;
+use crate::manifest::Permissions;
 
 /// A plugin's handle on the cache: the cache, its namespace and its quota.
 #[derive(Clone)]
@@ -34,12 +36,24 @@ impl std::fmt::Debug for CacheCtx {
 }
 
 impl Capability for CacheCtx {
+    const NAME: &'static str = "cache";
+    /// `cache = true`.
+    type Permission = bool;
+    type Config = CacheConfig;
     type Grant = CacheCtx;
 
+    fn permission(asked: &Permissions) -> &bool {
+        &asked.cache
+    }
+
+    fn describe(asked: &bool) -> Vec<String> {
+        asked.then(|| "its own namespace of the cache".to_owned()).into_iter().collect()
+    }
+
     /// Granted `cache`: its namespace, within its quota.
-    fn grant(inputs: &GrantInputs<'_>) -> Option<CacheCtx> {
+    fn grant(asked: &bool, inputs: &GrantInputs<'_>) -> Option<CacheCtx> {
         let quota = inputs.settings.cache_quota_for(inputs.plugin);
-        inputs.granted.cache.then(|| CacheCtx::for_plugin(inputs.cache.clone(), inputs.plugin, quota))
+        asked.then(|| CacheCtx::for_plugin(inputs.cache.clone(), inputs.plugin, quota))
     }
 
     fn open(grant: &CacheCtx) -> Self {
@@ -83,27 +97,27 @@ fn expiry_of(expiry: WitExpiry) -> Expiry {
     }
 }
 
-impl View<'_, CacheCtx> {
-    fn cache_access(&mut self) -> Result<&CacheCtx, WitCacheError> {
-        self.get().map(|c| &*c).ok_or(WitCacheError::Denied)
+impl Refusal for WitCacheError {
+    fn refused() -> Self {
+        WitCacheError::Denied
     }
 }
 
 impl CacheHost for View<'_, CacheCtx> {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         let value = access.cache.get(&access.namespace, &key).map_err(|e| access.to_wit(e))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>, expiry: WitExpiry) -> Result<(), WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         let quota = Some(access.quota);
         access.cache.set_within(&access.namespace, &key, &value, expiry_of(expiry), quota).map_err(|e| access.to_wit(e))
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> Result<i64, WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         access.cache.increment(&access.namespace, &key, delta, Some(access.quota)).map_err(|e| access.to_wit(e))
     }
 
@@ -114,7 +128,7 @@ impl CacheHost for View<'_, CacheCtx> {
         new: Vec<u8>,
         expiry: WitExpiry,
     ) -> Result<bool, WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         let (ns, quota) = (&access.namespace, Some(access.quota));
         access
             .cache
@@ -123,12 +137,12 @@ impl CacheHost for View<'_, CacheCtx> {
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         access.cache.delete(&access.namespace, &key).map_err(|e| access.to_wit(e))
     }
 
     async fn invalidate(&mut self, pattern: String) -> Result<u32, WitCacheError> {
-        let access = self.cache_access()?;
+        let access = &*self.access::<WitCacheError>()?;
         access.cache.invalidate(&access.namespace, &pattern).map_err(|e| access.to_wit(e))
     }
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use wasmtime::component::Linker;
 
-use super::{CallData, Capability, GrantInputs, View, Viewed, view};
+use super::{Always, CallData, Capability, GrantInputs, NoSettings, Stopped, View, Viewed, view};
 use crate::bindings::{self, Level, LogHost};
+use crate::manifest::Permissions;
 use crate::terminal::{self, Lines};
 
 /// The most log text one call may print; past it the call is stopped.
@@ -39,12 +40,23 @@ pub struct LogCtx {
 }
 
 impl Capability for LogCtx {
+    const NAME: &'static str = "log";
+    type Permission = Always;
+    type Config = NoSettings;
     type Grant = LogGrant;
+
+    fn permission(_: &Permissions) -> &Always {
+        &Always
+    }
+
+    fn describe(_: &Always) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Every plugin may log (a `metadata` call, granted nothing, logs
     /// nowhere).
-    fn grant(inputs: &GrantInputs<'_>) -> Option<LogGrant> {
-        Some(LogGrant { plugin: Arc::from(inputs.plugin), threshold: inputs.settings.log_level })
+    fn grant(_: &Always, inputs: &GrantInputs<'_>) -> Option<LogGrant> {
+        Some(LogGrant { plugin: Arc::from(inputs.plugin), threshold: inputs.settings.log_level() })
     }
 
     fn open(grant: &LogGrant) -> Self {
@@ -53,6 +65,25 @@ impl Capability for LogCtx {
 
     fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         bindings::add_log::<T, Viewed<Self>>(linker, view::<T, Self>)
+    }
+
+    /// A log flood stops the call at the output cap.
+    fn stopped(trap: &wasmtime::Error) -> Option<Stopped> {
+        let flood = trap.downcast_ref::<LogFlood>()?;
+        Some(Stopped {
+            what: format!("{flood}, and was stopped"),
+            how: "nothing: a plugin's log is for diagnostics; return large output as the result".into(),
+        })
+    }
+}
+
+/// A call that may not log (a `metadata` call) logs nowhere: silence is
+/// its refusal.
+struct Silenced;
+
+impl super::Refusal for Silenced {
+    fn refused() -> Self {
+        Silenced
     }
 }
 
@@ -96,9 +127,9 @@ fn name(level: Level) -> &'static str {
 
 impl LogHost for View<'_, LogCtx> {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        match self.get() {
-            Some(log) => log.emit(level, &message).map_err(wasmtime::Error::new),
-            None => Ok(()),
+        match self.access::<Silenced>() {
+            Ok(log) => log.emit(level, &message).map_err(wasmtime::Error::new),
+            Err(Silenced) => Ok(()),
         }
     }
 }

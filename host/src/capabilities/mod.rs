@@ -1,26 +1,30 @@
 //! What a plugin may use, one module per capability, in the shape of
-//! wasmtime's `wasi-keyvalue` and Spin's factors. Each capability has:
+//! wasmtime's `wasi-keyvalue` and Spin's factors. A capability owns
+//! everything about itself, in its [`Capability`] impl:
 //!
-//! - a per-call context (`LogCtx`, `CacheCtx`, `AiCtx`), the `Self` of its
-//!   [`Capability`] impl, through whose [`View`] the generated Host trait of
-//!   its WIT interface is implemented;
-//! - one constructor from the grant and the settings, [`Capability::grant`],
-//!   the only place that decides whether (and how much) a plugin gets it;
+//! - its permission ([`Capability::Permission`], `[permissions] NAME` in
+//!   `plugin.toml`) and how the review describes it ([`Capability::describe`]);
+//! - its section of `config.toml` ([`Capability::Config`], `[NAME]`);
+//! - whether its calls need a runtime with an I/O driver, and whether what
+//!   a plugin sends through it can leave the machine;
+//! - the one decision whether (and how much) a plugin gets it,
+//!   [`Capability::grant`], made when the plugin is loaded; each call's
+//!   context is opened from that decision, and an ungranted capability's
+//!   every function refuses through one path, [`View::access`];
+//! - how its own traps end a call ([`Capability::stopped`]);
 //! - its [`Capability::add_to_linker`], for every supported WIT version.
 //!
-//! The list at the bottom of this file names them all, one line each: it
-//! declares [`Contexts`] (one optional context per capability, the part of a
-//! call's state the capabilities see) and [`Granted`] (what a plugin was
-//! granted of each). Everything defaults to nothing, so a call built from
-//! [`Granted::none`] (a `metadata` call, a refused plugin) reaches nothing by
-//! construction. WASI p2 ([`wasi`]) is linked for every plugin, its host side
-//! from wasmtime-wasi; its context grants only the plugin's directories,
-//! variables and output. A capability from another crate fits the same way:
-//! linked for every plugin, its own hook deciding from the grant, sharing the
-//! call's `ResourceTable`.
+//! The list at the bottom of this file names them all, one line each; it
+//! generates every aggregate: [`Contexts`], [`Granted`] (with whether a
+//! call needs I/O or can send data off the machine), the linker, the trap
+//! mapping and the review text ([`describe`]). WASI p2 ([`wasi`]) is linked for every plugin,
+//! its host side from wasmtime-wasi; its context grants only the plugin's
+//! directories, variables and output.
 //!
-//! A new capability: its WIT interface, its manifest field, its module here,
-//! one `add_*` in [`crate::bindings`], and one line in the list.
+//! A new capability: its WIT interface (and the SDK's module), its module
+//! here, one line in the list, and its field in the manifest's
+//! `Permissions` and the config's `Config` (those are lower modules than
+//! this one, so they name the types rather than derive them from the list).
 
 pub mod ai;
 pub mod cache;
@@ -36,7 +40,7 @@ use wasmtime_wasi::WasiView;
 use crate::ai::{AiError, AiRouter};
 pub use crate::bindings::{View, Viewed};
 use crate::cache::MultiLevelCache;
-use crate::grants::{GrantedDir, Protected};
+use crate::grants::{GrantedDir, Protected, Request};
 use crate::manifest::Permissions;
 use crate::settings::Settings;
 
@@ -49,8 +53,6 @@ pub struct GrantInputs<'a> {
     pub granted: &'a Permissions,
     /// Its granted directories, with their identities.
     pub dirs: &'a [GrantedDir],
-    /// Directories every call of this host may read (`isaac run --allow-read`).
-    pub allow_read: &'a [wasi::WasiDir],
     /// What no directory may cover.
     pub protected: &'a Protected,
     /// The settings.
@@ -63,14 +65,42 @@ pub struct GrantInputs<'a> {
     pub http: &'a (dyn Fn() -> Result<Arc<http::HttpNet>, http::NetError> + Sync),
 }
 
-/// One capability: a per-call context, built from what was granted.
+/// One capability: its permission, its config, a per-call context built
+/// from what was granted, and its WIT interface.
 pub trait Capability: Slot + Send + Sized + 'static {
+    /// Its name: its key under `[permissions]` and its section of
+    /// `config.toml`.
+    const NAME: &'static str;
+
+    /// Whether its calls reach the network through the async runtime, so
+    /// need a runtime with an I/O driver.
+    const NEEDS_IO: bool = false;
+
+    /// Whether what a plugin passes through it can leave this machine (a
+    /// request to a server, a prompt to a provider): `isaac ask` asks first.
+    const OFF_MACHINE: bool = false;
+
+    /// What a plugin asks for, `[permissions] NAME` (its default: nothing).
+    type Permission: Permission;
+
+    /// Its section of `config.toml`, `[NAME]`, which the settings resolve
+    /// ([`Settings`] has an accessor per section).
+    type Config: Clone + std::fmt::Debug + Default + PartialEq + serde::de::DeserializeOwned;
+
+    /// Its permission among `asked` (a plugin's `[permissions]`).
+    fn permission(asked: &Permissions) -> &Self::Permission;
+
     /// What a plugin was granted of it, decided once per load.
     type Grant: Clone + std::fmt::Debug + Send + Sync;
 
-    /// Whether, and how much, the plugin described by `inputs` gets this
-    /// capability; `None`: not at all (its calls are `denied`).
-    fn grant(inputs: &GrantInputs<'_>) -> Option<Self::Grant>;
+    /// One line per thing `asked` allows, for the review at install (each
+    /// shown after `NAME: `).
+    fn describe(asked: &Self::Permission) -> Vec<String>;
+
+    /// Whether, and how much, the plugin described by `inputs`, which was
+    /// granted `asked`, gets this capability; `None`: not at all (each of
+    /// its calls refuses).
+    fn grant(asked: &Self::Permission, inputs: &GrantInputs<'_>) -> Option<Self::Grant>;
 
     /// The context of one call.
     fn open(grant: &Self::Grant) -> Self;
@@ -78,6 +108,60 @@ pub trait Capability: Slot + Send + Sized + 'static {
     /// Link its WIT interface, in every supported version; each call
     /// reaches its context through `T`'s [`Contexts`].
     fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()>;
+
+    /// How a trap of its own ended a call (a limit it enforces), if `trap`
+    /// is one.
+    fn stopped(trap: &wasmtime::Error) -> Option<Stopped> {
+        let _ = trap;
+        None
+    }
+}
+
+/// What a plugin asks of one capability in `[permissions]`.
+pub trait Permission:
+    Clone + std::fmt::Debug + Default + PartialEq + Eq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+{
+}
+
+impl Permission for bool {}
+impl<T> Permission for Option<T> where
+    T: Clone + std::fmt::Debug + PartialEq + Eq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+{
+}
+
+/// The permission of a capability every plugin has: nothing to ask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Always;
+
+impl Permission for Always {}
+
+/// The config of a capability with no settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct NoSettings;
+
+/// A call ended by a capability's own limit: what the plugin did and what
+/// the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// What happened ("logged more than 65536 bytes").
+    pub what: String,
+    /// What to do.
+    pub how: String,
+}
+
+/// A refusal a WIT interface can say to a plugin: its `denied` error.
+pub trait Refusal {
+    /// The refusal.
+    fn refused() -> Self;
+}
+
+impl<C> View<'_, C> {
+    /// The context, or the interface's refusal when the plugin was not
+    /// granted the capability: the one way every function of a capability
+    /// reaches its context.
+    pub fn access<E: Refusal>(&mut self) -> Result<&mut C, E> {
+        self.0.as_deref_mut().ok_or_else(E::refused)
+    }
 }
 
 /// The per-call state of a `Store`, as the capabilities see it.
@@ -105,7 +189,7 @@ pub(crate) fn view<T: CallData, C: Slot>(data: &mut T) -> View<'_, C> {
 
 /// Declares [`Contexts`], [`Granted`] and [`add_to_linker`] from the list
 /// of capabilities.
-macro_rules! capabilities {
+macro_rules! contexts {
     ($($(#[$doc:meta])* $field:ident: $ctx:ty,)*) => {
         /// The capability contexts of one call; `None` where not granted.
         #[derive(Default)]
@@ -131,12 +215,30 @@ macro_rules! capabilities {
         impl Granted {
             /// Each capability's decision for the plugin of `inputs`.
             pub fn decide(inputs: &GrantInputs<'_>) -> Self {
-                Granted { wasi: wasi::WasiGrant::decide(inputs), $($field: <$ctx>::grant(inputs),)* }
+                let asked = inputs.granted;
+                Granted {
+                    wasi: wasi::WasiGrant::decide(inputs),
+                    $($field: <$ctx>::grant(<$ctx>::permission(asked), inputs),)*
+                }
             }
 
             /// The contexts of one call.
             pub fn open(&self) -> Contexts {
                 Contexts { $($field: self.$field.as_ref().map(<$ctx>::open),)* }
+            }
+
+            /// Whether a call may reach the network through the async
+            /// runtime (a granted capability that
+            /// [needs I/O](Capability::NEEDS_IO)), so needs a runtime with
+            /// an I/O driver.
+            pub fn needs_io(&self) -> bool {
+                false $(|| (<$ctx>::NEEDS_IO && self.$field.is_some()))*
+            }
+
+            /// Whether a call can send data off this machine (a granted
+            /// capability that [can](Capability::OFF_MACHINE)).
+            pub fn off_machine(&self) -> bool {
+                false $(|| (<$ctx>::OFF_MACHINE && self.$field.is_some()))*
             }
         }
 
@@ -147,6 +249,28 @@ macro_rules! capabilities {
             $(<$ctx>::add_to_linker(linker)?;)*
             Ok(())
         }
+
+        /// How a capability's own trap ended a call, if `trap` is one.
+        pub fn stopped(trap: &wasmtime::Error) -> Option<Stopped> {
+            None $(.or_else(|| <$ctx>::stopped(trap)))*
+        }
+
+        /// The review's lines for what `request` asks: each capability's,
+        /// WASI's, and the limits it raises; warnings (secret-looking
+        /// variables) are marked.
+        pub fn describe(request: &Request) -> Vec<String> {
+            let asked = &request.permissions;
+            let mut lines = Vec::new();
+            $(lines.extend(<$ctx>::describe(<$ctx>::permission(asked)).into_iter().map(|l| format!("{}: {l}", <$ctx>::NAME)));)*
+            lines.extend(wasi::describe(asked));
+            if let Some(mb) = request.limits.memory_mb {
+                lines.push(format!("memory: up to {mb} MiB per call (more than the default)"));
+            }
+            if let Some(ms) = request.limits.deadline_ms {
+                lines.push(format!("time: up to {ms} ms per call (longer than the default)"));
+            }
+            lines
+        }
     };
 }
 
@@ -155,16 +279,9 @@ impl Granted {
     pub fn none() -> Self {
         Granted::default()
     }
-
-    /// Whether a call may reach the network through the async runtime (AI
-    /// queries, outbound HTTP), so it needs a runtime with an I/O driver.
-    /// The cache needs none: a Redis tier runs on a runtime of its own.
-    pub fn needs_io(&self) -> bool {
-        self.ai.is_some() || self.http.is_some()
-    }
 }
 
-capabilities! {
+contexts! {
     /// `isaac:plugin/log`: diagnostics on stderr.
     log: log::LogCtx,
     /// `isaac:plugin/cache`: the plugin's namespace of the cache.
@@ -174,3 +291,6 @@ capabilities! {
     /// `wasi:http/outgoing-handler`: HTTP to the granted hosts.
     http: http::HttpCtx,
 }
+
+#[cfg(test)]
+mod tests;

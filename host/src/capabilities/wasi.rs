@@ -12,6 +12,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiView};
 use super::GrantInputs;
 use crate::dirs::DirIdentity;
 use crate::grants::{self, Protected};
+use crate::manifest::Permissions;
 use crate::terminal::{self, Lines};
 
 /// The most a call may print on stdout and on stderr (each); past it the
@@ -43,20 +44,19 @@ pub struct WasiDir {
 }
 
 impl WasiGrant {
-    /// The granted directories (and `--allow-read` ones), the named
-    /// variables' values now, and whether prints are shown.
+    /// The granted directories (a run adds its `--allow-read` ones), the
+    /// named variables' values now, and whether prints are shown.
     pub fn decide(inputs: &GrantInputs<'_>) -> Self {
         let granted = inputs.granted;
-        let mut dirs: Vec<WasiDir> = inputs
+        let dirs: Vec<WasiDir> = inputs
             .dirs
             .iter()
             .map(|d| WasiDir {
-                guest: grants::expand(&d.asked).display().to_string(),
+                guest: grants::expand(&d.asked, inputs.settings.user_home()).display().to_string(),
                 identity: d.identity.clone(),
                 write: d.write,
             })
             .collect();
-        dirs.extend(inputs.allow_read.iter().cloned());
         WasiGrant {
             dirs,
             protected: inputs.protected.clone(),
@@ -117,4 +117,27 @@ impl Printed {
 /// Link WASI p2.
 pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)
+}
+
+/// The review's lines for what `asked` asks of WASI: directories,
+/// variables (a secret-looking one marked) and output.
+pub fn describe(asked: &Permissions) -> Vec<String> {
+    let mut lines = Vec::new();
+    for dir in &asked.files.read {
+        lines.push(format!("read files in {dir}"));
+    }
+    for dir in &asked.files.write {
+        lines.push(format!("read and write files in {dir}"));
+    }
+    for var in &asked.env {
+        if grants::looks_secret(var) {
+            lines.push(format!("environment variable {var}  (warning: this looks like a secret)"));
+        } else {
+            lines.push(format!("environment variable {var}"));
+        }
+    }
+    if asked.stdout {
+        lines.push("print to the terminal (on stderr)".to_owned());
+    }
+    lines
 }

@@ -42,7 +42,7 @@ pub struct BenchArgs {
 pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
     let plugin = match args.plugin {
         Some(dir) => dir,
-        None => [PathBuf::from("example-plugins/dist/hello"), cx.settings.home.join("plugins/hello")]
+        None => [PathBuf::from("example-plugins/dist/hello"), cx.settings.home().join("plugins/hello")]
             .into_iter()
             .find(|d| d.join("hello.wasm").is_file())
             .ok_or_else(|| {
@@ -73,7 +73,7 @@ pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
         // The suite's cache phase measures LMDB in a scratch home; say which
         // cold tier this home's cache uses (`cargo bench --bench cold_tiers`
         // compares the two).
-        let cold = crate::config::redact(&cx.settings.config.storage.cold);
+        let cold = crate::config::redact(&cx.settings.storage().cold);
         output::line(&format!("cache phase: cold tier lmdb (a scratch home); this home's cold tier: {cold}"));
     }
     Ok(u8::from(!report.passed))

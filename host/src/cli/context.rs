@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::bindings::Level;
-use crate::capabilities::wasi::WasiDir;
 use crate::host::{Host, HostError};
 use crate::settings::{Flags, ProcessEnv, Settings, SettingsError};
 
@@ -50,16 +49,16 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolve the global flags (over the environment and the config file);
-    /// `pooling` is the command's choice.
-    pub fn new(args: &GlobalArgs, pooling: Option<bool>) -> Result<Self, SettingsError> {
+    /// Resolve the global flags (over the environment and the config file)
+    /// for a command that makes `one_call` (and exits) or more.
+    pub fn new(args: &GlobalArgs, one_call: bool) -> Result<Self, SettingsError> {
         let flags = Flags {
             home: args.home.clone(),
             config: args.config.clone(),
-            jobs: args.jobs.map(usize::from),
+            jobs: args.jobs.and_then(|n| std::num::NonZeroUsize::new(n.into())),
             verbose: args.verbose,
             quiet: args.quiet,
-            pooling,
+            one_call,
             optimizer: std::env::current_exe().ok(),
         };
         Ok(Context {
@@ -72,15 +71,10 @@ impl Context {
 
     /// The host, opened on first use.
     pub fn host(&self) -> Result<&Host, HostError> {
-        self.host_with(Vec::new())
-    }
-
-    /// The host, opened on first use with `allow_read` for every call.
-    pub fn host_with(&self, allow_read: Vec<WasiDir>) -> Result<&Host, HostError> {
         if let Some(host) = self.host.get() {
             return Ok(host);
         }
-        let host = Host::open(&self.settings)?.with_allow_read(allow_read);
+        let host = Host::open(&self.settings)?;
         Ok(self.host.get_or_init(|| host))
     }
 
@@ -93,12 +87,12 @@ impl Context {
 
     /// `-q`: print only errors.
     pub fn quiet(&self) -> bool {
-        self.settings.log_level == Level::Error
+        self.settings.log_level() == Level::Error
     }
 
     /// Send the host's own diagnostics to stderr at the chosen level.
     pub fn init_tracing(&self) {
-        let level = match self.settings.log_level {
+        let level = match self.settings.log_level() {
             Level::Error => tracing::Level::ERROR,
             Level::Warn => tracing::Level::WARN,
             Level::Info => tracing::Level::INFO,

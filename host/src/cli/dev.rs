@@ -120,8 +120,8 @@ fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &
     let ran = Instant::now();
     let mut run = Command::new(std::env::current_exe().unwrap_or_else(|_| "isaac".into()));
     run.arg("--home").arg(host.home().root());
-    if host.settings().config_file.is_file() {
-        run.arg("--config").arg(&host.settings().config_file);
+    if host.settings().config_file().is_file() {
+        run.arg("--config").arg(host.settings().config_file());
     }
     let status = run.arg("run").arg("--").arg(command).args(rest).status();
     let ok = status.as_ref().is_ok_and(|s| s.success());
@@ -156,7 +156,7 @@ fn install(
     };
     let updating = same.then_some(files.manifest.name.as_str());
     let options = InstallOptions { force: true, updating, grant, provenance: &provenance };
-    let installed = super::plugins::add::install(cx, host, runtime, &files, &options)?;
+    let installed = super::plugins::add::install(cx, host, runtime, &files, None, &options)?;
     output::line(&format!("── installed {} {}", installed.plugin.name, installed.plugin.manifest.version));
     Ok(())
 }

@@ -83,10 +83,9 @@ struct CompileOptimizedArgs {
 }
 
 impl Command {
-    /// Whether this command wants the pooling allocator: a long-lived host
-    /// does; one call costs ~3 µs to set up on demand against ~390 µs for
-    /// reserving the pool (benches/loading.rs, `engine`). `None`: the default.
-    fn pooling(&self) -> Option<bool> {
+    /// Whether this command makes one call (or a few) and exits, rather
+    /// than hosting many ([`Flags::one_call`](crate::settings::Flags::one_call)).
+    fn one_call(&self) -> bool {
         match self {
             Command::Run(_)
             | Command::Cache(_)
@@ -95,8 +94,8 @@ impl Command {
             | Command::Ask(_)
             | Command::New(_)
             | Command::Dev(_)
-            | Command::CompileOptimized(_) => Some(false),
-            Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) | Command::Mcp(_) => None,
+            | Command::CompileOptimized(_) => true,
+            Command::Plugins(_) | Command::Shell(_) | Command::Bench(_) | Command::Mcp(_) => false,
         }
     }
 
@@ -140,7 +139,7 @@ pub fn main() -> ExitCode {
     crate::metrics::process_start();
     rlimit::raise_open_files();
     let cli = Cli::parse();
-    let cx = match Context::new(&cli.global, cli.command.pooling()) {
+    let cx = match Context::new(&cli.global, cli.command.one_call()) {
         Ok(cx) => cx,
         Err(e) => return report(&Failure::from(e), false),
     };

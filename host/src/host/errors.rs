@@ -29,6 +29,9 @@ pub enum HostError {
     /// The capabilities could not be linked (a bug).
     #[error("cannot set up the host's capabilities: {0}")]
     Linker(#[source] Source),
+    /// The async runtime a call runs on could not be built.
+    #[error("cannot start the runtime calls run on")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// A command that did not produce a result.
@@ -74,6 +77,9 @@ pub enum RunError {
     /// The host itself failed.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// A path `--allow-read` named cannot be granted.
+    #[error(transparent)]
+    AllowRead(#[from] super::run::AllowReadError),
 }
 
 fn unloaded_note(unloaded: &[String]) -> String {

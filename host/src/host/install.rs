@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cache::Namespace;
 use crate::cache::clock::{Clock, SystemClock};
 use crate::grants::Grant;
-use crate::loader::{self, LoadError, PluginFailure};
+use crate::loader::{self, LoadError, PluginFailure, PluginSource};
 use crate::manifest::Manifest;
 use crate::registry::ResolveError;
 use crate::sources::{Provenance, Source, SourceError};
@@ -102,7 +102,7 @@ impl Host {
         pin: Option<&str>,
         progress: crate::sources::Progress<'_>,
     ) -> Result<(PluginFiles, Provenance), InstallError> {
-        let limits = self.settings.downloads;
+        let limits = self.settings.downloads();
         let parent = self.home.plugins_dir();
         match source {
             Source::Folder(path) => {
@@ -111,7 +111,7 @@ impl Host {
                 Ok((files, provenance))
             }
             Source::Url(url) => {
-                let (bytes, digest) = crate::sources::download(url, &limits, progress).await?;
+                let (bytes, digest) = crate::sources::download(url, limits, progress).await?;
                 if let Some(expected) = pin
                     && expected != digest
                 {
@@ -119,11 +119,11 @@ impl Host {
                     return Err(SourceError::Digest { location, expected: expected.to_owned(), actual: digest }.into());
                 }
                 let dir = crate::sources::temp_dir(&parent)?;
-                let folder = crate::sources::archive::unpack(&bytes, dir.path(), url.as_str(), &limits)?;
+                let folder = crate::sources::archive::unpack(&bytes, dir.path(), url.as_str(), limits)?;
                 Ok((read_plugin(&folder)?, Provenance::new(source, &digest)))
             }
             Source::Oci(reference) => {
-                let pulled = crate::sources::oci::pull(reference, &parent, &limits, progress).await?;
+                let pulled = crate::sources::oci::pull(reference, &parent, limits, progress).await?;
                 Ok((read_plugin(&pulled.folder)?, Provenance::new(source, &pulled.digest)))
             }
         }
@@ -153,6 +153,23 @@ impl Host {
         files: &PluginFiles,
         options: &InstallOptions<'_>,
     ) -> Result<Installed, InstallError> {
+        let staged = self.preview(files).await?;
+        self.install_staged(files, staged, options).await
+    }
+
+    /// [`install_files`](Self::install_files) with `files` already staged
+    /// and loaded by [`preview`](Self::preview) (an update shows what it
+    /// would install first): they are not loaded again.
+    pub async fn install_staged(
+        &self,
+        files: &PluginFiles,
+        staged: Staged,
+        options: &InstallOptions<'_>,
+    ) -> Result<Installed, InstallError> {
+        let Staged { dir: staging, plugin } = staged;
+        if plugin.meta.sha256 != files.sha256 {
+            return Err(InstallError::Changed { dir: staging.path().to_owned() });
+        }
         let name = files.manifest.name.clone();
         if let Some(installed) = options.updating
             && installed != name
@@ -173,7 +190,6 @@ impl Host {
         let plugins_dir = self.home.plugins_dir();
         let copy_err = |source: std::io::Error| InstallError::Copy { dir: dest.clone(), source };
         let failure = |error| InstallError::Invalid(PluginFailure { plugin: name.clone(), error });
-        let (staging, plugin) = self.staged(files).await?;
         if options.updating.is_some() {
             let catalog = self.catalog().await.map_err(|e| InstallError::Reindex(Box::new(e)))?;
             let taken = taken_commands(&catalog, &name, &plugin);
@@ -192,7 +208,12 @@ impl Host {
         };
         let previous = self.index.all()?.into_iter().find(|(n, _)| *n == name).map(|(_, e)| e);
         swap_in(staging, &plugins_dir, &dest, &name).map_err(copy_err)?;
-        let installed_source = loader::read_source(&dest, Some(&name)).map_err(failure)?;
+        // The staged files, renamed in place: the same manifest, the same
+        // inodes (a rename stamps neither file anew).
+        let (manifest_stamp, wasm_stamp) = plugin.stamps;
+        let wasm = dest.join(&files.wasm_name);
+        let installed_source =
+            PluginSource { dir: dest.clone(), manifest: files.manifest.clone(), wasm, manifest_stamp, wasm_stamp };
         if let Some(Ok(old)) = previous.as_ref().map(|e| &e.status)
             && old.sha256 != plugin.meta.sha256
         {
@@ -230,14 +251,9 @@ impl Host {
     }
 
     /// Check that `files` load (compiled, asked for their metadata) without
-    /// installing them: the plugin as it would be installed.
-    pub async fn preview(&self, files: &PluginFiles) -> Result<LoadedPlugin, InstallError> {
-        Ok(self.staged(files).await?.1)
-    }
-
-    /// `files` written to a staging folder in the plugins folder, and loaded
-    /// from there.
-    async fn staged(&self, files: &PluginFiles) -> Result<(tempfile::TempDir, LoadedPlugin), InstallError> {
+    /// installing them: written to a staging folder in the plugins folder
+    /// and loaded from there, the plugin as it would be installed.
+    pub async fn preview(&self, files: &PluginFiles) -> Result<Staged, InstallError> {
         let name = &files.manifest.name;
         let plugins_dir = self.home.plugins_dir();
         let staging =
@@ -249,7 +265,7 @@ impl Host {
         if plugin.meta.sha256 != files.sha256 {
             return Err(InstallError::Changed { dir: staging.path().to_owned() });
         }
-        Ok((staging, plugin))
+        Ok(Staged { dir: staging, plugin })
     }
 
     /// The installed plugin `name`'s grant moved to the component `sha256`
@@ -267,7 +283,7 @@ impl Host {
     /// digest `sha256`, its directories checked and their identities taken now.
     fn grant_for(&self, manifest: &Manifest, sha256: &str) -> Result<Grant, String> {
         let request = self.request(manifest);
-        let dirs = request.grant_dirs(&self.protected)?;
+        let dirs = request.grant_dirs(&self.protected, self.settings.user_home())?;
         Ok(Grant {
             sha256: sha256.to_owned(),
             permissions: request.permissions,
@@ -359,6 +375,15 @@ fn shared_commands(catalog: &Catalog, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// A plugin written to a staging folder and loaded from there
+/// ([`Host::preview`]); [`Host::install_staged`] moves it in place. Dropped,
+/// the staging folder is removed.
+pub struct Staged {
+    dir: tempfile::TempDir,
+    /// The plugin as it would be installed.
+    pub plugin: LoadedPlugin,
+}
+
 /// Read the plugin at `path` once: its manifest's text and its component's bytes.
 fn read_plugin(path: &Path) -> Result<PluginFiles, InstallError> {
     let bad = |message: &str| InstallError::BadPath { path: path.to_owned(), message: message.to_owned() };
@@ -377,14 +402,8 @@ fn read_plugin(path: &Path) -> Result<PluginFiles, InstallError> {
     let io = |p: &Path, e: std::io::Error| {
         invalid(LoadError::Io { path: p.to_owned(), source: crate::error::Source::new(e) })
     };
-    let manifest_path = dir.join(Manifest::FILE_NAME);
-    let manifest_text = fs::read_to_string(&manifest_path).map_err(|e| io(&manifest_path, e))?;
-    let manifest = Manifest::parse(&manifest_path, &manifest_text).map_err(|e| invalid(LoadError::Manifest(e)))?;
-    let wasm_path: PathBuf = match (named_wasm, &manifest.component) {
-        (Some(file), _) => file,
-        (None, Some(file)) => dir.join(file),
-        (None, None) => loader::only_wasm_file(&dir).map_err(invalid)?,
-    };
+    let loader::Folder { manifest, manifest_text, wasm: wasm_path } =
+        loader::read_folder(&dir, named_wasm).map_err(invalid)?;
     let wasm = fs::read(&wasm_path).map_err(|e| io(&wasm_path, e))?;
     // The installed file keeps the name the manifest gives it, if any.
     let wasm_name = match &manifest.component {

@@ -129,7 +129,7 @@ impl Host {
             }
             return Ok(code);
         }
-        if opened.size() > self.settings.config.loader.baseline_above_kb << 10
+        if opened.size() > self.settings.loader().baseline_above_kb << 10
             && let Some(b) = self.baseline()
         {
             match b.compiled.compile(&b.engine.engine, &mut opened, &pool, Tier::Baseline) {
@@ -147,12 +147,12 @@ impl Host {
     /// built on first use; `None` when tiering is off (or the engine cannot
     /// be built: then everything is compiled with Cranelift).
     fn baseline(&self) -> Option<&Baseline> {
-        self.settings.optimizer.as_ref()?;
+        self.settings.optimizer().as_ref()?;
         let built = self.baseline.get_or_init(|| {
             let options = EngineOptions {
                 compiler: Compiler::Winch,
                 max_memory_bytes: self.settings.max_memory_bytes(),
-                pooling: self.settings.pooling,
+                pooling: self.settings.pooling(),
                 ..EngineOptions::default()
             };
             let engine =

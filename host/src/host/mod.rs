@@ -12,6 +12,7 @@ mod errors;
 mod install;
 mod load;
 mod plugin;
+mod run;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,10 +28,9 @@ use crate::cache::lmdb::LmdbStore;
 use crate::cache::redis::RedisStore;
 use crate::cache::store::ColdStore;
 use crate::capabilities::http::{HttpNet, NetError};
-use crate::capabilities::wasi::WasiDir;
 use crate::capabilities::{GrantInputs, Granted};
 use crate::compiled::CompiledCache;
-use crate::config::{Config, StorageConfig};
+use crate::config::StorageConfig;
 use crate::engine::{EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
 use crate::grants::{self, Grants, Protected, Request};
@@ -48,9 +48,10 @@ use crate::state::State;
 use crate::tiers::Artifacts;
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
-pub use install::{GrantAction, InstallOptions, Installed, PluginFiles, taken_commands};
+pub use install::{GrantAction, InstallOptions, Installed, PluginFiles, Staged, taken_commands};
 pub use load::link;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
+pub use run::{AllowReadError, RunOptions};
 
 /// An isaac home, opened.
 pub struct Host {
@@ -66,8 +67,8 @@ pub struct Host {
     history: History,
     grants: Grants,
     sources: Sources,
-    allow_read: Vec<WasiDir>,
     protected: Protected,
+    runtimes: run::Runtimes,
     record: Mutex<RunRecord>,
     pool: OnceLock<Option<rayon::ThreadPool>>,
     baseline: OnceLock<Option<load::Baseline>>,
@@ -89,24 +90,24 @@ impl Host {
     /// Open the home of `settings` (creating it if needed) and start the
     /// engine.
     pub fn open(settings: &Settings) -> Result<Self, HostError> {
-        let home = Home::open(&settings.home)?;
-        let protected = Protected::new(home.root(), &settings.config_file);
+        let home = Home::open(settings.home())?;
+        let protected = Protected::new(home.root(), settings.config_file());
         let engine = HostEngine::new(&EngineOptions {
             max_memory_bytes: settings.max_memory_bytes(),
-            pooling: settings.pooling,
+            pooling: settings.pooling(),
             ..EngineOptions::default()
         })?;
         let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(Source::wasm(e)))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-        let state = State::open(&home.state_dir(), settings.config.storage.map_size_mb)?;
+        let state = State::open(&home.state_dir(), settings.storage().map_size_mb)?;
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
         let sources = Sources::new(state.clone());
         let artifacts = Artifacts::new(state.clone());
         let cache = Arc::new(MultiLevelCache::new(
-            cold_store(&settings.config.storage, state),
-            settings.config.cache.clone(),
+            cold_store(settings.storage(), state),
+            settings.cache().clone(),
             Arc::new(SystemClock),
         ));
         let ticker = engine.start_ticker();
@@ -123,8 +124,8 @@ impl Host {
             history,
             grants,
             sources,
-            allow_read: Vec::new(),
             protected,
+            runtimes: run::Runtimes::default(),
             record: Mutex::new(RunRecord {
                 startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
                 ..RunRecord::default()
@@ -134,13 +135,6 @@ impl Host {
             artifacts,
             _ticker: ticker,
         })
-    }
-
-    /// Let every call of this host read `dirs` (`isaac run --allow-read`),
-    /// each with the identity taken when the user named it.
-    pub(crate) fn with_allow_read(mut self, dirs: Vec<WasiDir>) -> Self {
-        self.allow_read = dirs;
-        self
     }
 
     /// The three-tier cache of this home.
@@ -162,7 +156,7 @@ impl Host {
         if let Some(router) = self.ai.get() {
             return Ok(router.clone());
         }
-        let router = Arc::new(AiRouter::new(&self.settings.config.ai, self.cache.clone(), Arc::new(SystemClock))?);
+        let router = Arc::new(AiRouter::new(self.settings.ai(), self.cache.clone(), Arc::new(SystemClock))?);
         Ok(self.ai.get_or_init(|| router).clone())
     }
 
@@ -171,7 +165,7 @@ impl Host {
         if let Some(net) = self.http_net.get() {
             return Ok(net.clone());
         }
-        let net = Arc::new(HttpNet::new(&self.settings.config.http)?);
+        let net = Arc::new(HttpNet::new(self.settings.http())?);
         Ok(self.http_net.get_or_init(|| net).clone())
     }
 
@@ -200,11 +194,6 @@ impl Host {
         &self.settings
     }
 
-    /// The config file's contents.
-    pub fn config(&self) -> &Config {
-        &self.settings.config
-    }
-
     /// The grants of this home.
     pub fn grants(&self) -> &Grants {
         &self.grants
@@ -215,11 +204,6 @@ impl Host {
         &self.sources
     }
 
-    /// The directories `--allow-read` added to every call.
-    pub fn allow_read(&self) -> &[WasiDir] {
-        &self.allow_read
-    }
-
     /// What no grant may reach (the home and the config file).
     pub fn protected(&self) -> &Protected {
         &self.protected
@@ -227,7 +211,7 @@ impl Host {
 
     /// What the plugin described by `manifest` asks to be granted.
     pub fn request(&self, manifest: &Manifest) -> Request {
-        Request::of(manifest, &self.settings.config.limits)
+        self.settings.request(manifest)
     }
 
     /// How calls into the plugin described by `manifest`, whose component
@@ -247,7 +231,6 @@ impl Host {
             plugin: &manifest.name,
             granted: &granted,
             dirs: &dirs,
-            allow_read: &self.allow_read,
             protected: &self.protected,
             settings: &self.settings,
             cache: &self.cache,
@@ -297,16 +280,9 @@ impl Host {
         Ok(Catalog::new(fresh, failures, loaded))
     }
 
-    /// Resolve `name` and run it with `args` in a fresh sandbox, loading only
-    /// the plugin that owns it.
-    pub async fn run(&self, name: &str, args: &[String]) -> Result<String, RunError> {
-        let (plugin, command) = self.prepare(name).await?;
-        plugin.run(&command, args).await
-    }
-
     /// What [`Host::run`] does before the call: resolve `name` and load
     /// the one plugin it needs. Returns the plugin and the command's name.
-    pub async fn prepare(&self, name: &str) -> Result<(LoadedPlugin, String), RunError> {
+    pub(crate) async fn prepare(&self, name: &str) -> Result<(LoadedPlugin, String), RunError> {
         let mut catalog = self.catalog().await?;
         let target = catalog.registry.resolve(name).map_err(|error| RunError::Resolve {
             error,
@@ -474,7 +450,7 @@ impl Host {
             record.ai_cost_saved = t.saved_nusd.load(Relaxed) as f64 / 1e9;
         }
         record.peak_rss_kb = metrics::peak_rss_kb().unwrap_or(0);
-        if let Err(e) = self.history.record(&record, self.settings.config.metrics.history) {
+        if let Err(e) = self.history.record(&record, self.settings.history()) {
             tracing::debug!("run not recorded: {e}");
         }
         if let Err(e) = self.cache.flush() {

@@ -50,7 +50,7 @@ impl LoadedPlugin {
     /// Whether its calls can send data off this machine: it was granted
     /// outbound HTTP or AI queries (whose prompts go to a provider).
     pub fn sends_off_machine(&self) -> bool {
-        self.spec.granted.http.is_some() || self.spec.granted.ai.is_some()
+        self.spec.granted.off_machine()
     }
 
     /// Instantiate the plugin in a fresh sandbox and drop it, without a
@@ -76,7 +76,7 @@ impl LoadedPlugin {
         self.call(&spec, command, args).await
     }
 
-    async fn call(&self, spec: &CallSpec, command: &str, args: &[String]) -> Result<String, RunError> {
+    pub(super) async fn call(&self, spec: &CallSpec, command: &str, args: &[String]) -> Result<String, RunError> {
         match spec.run(&self.pre, command, args).await? {
             Ok(output) => Ok(output),
             // The guest's words reach the terminal in isaac's error line.

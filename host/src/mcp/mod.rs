@@ -63,7 +63,7 @@ impl McpServer {
     /// Load every installed plugin of `host` and start watching its plugins
     /// folder (for as long as the returned server lives on a Tokio runtime).
     pub async fn open(host: Arc<Host>) -> Result<Self, McpError> {
-        let mcp = &host.config().mcp;
+        let mcp = host.settings().mcp();
         let exposed = match &mcp.expose {
             None => Exposed::All,
             Some(names) => Exposed::Only(names.iter().cloned().collect()),

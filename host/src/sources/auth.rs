@@ -18,13 +18,10 @@
 //! a helper is reached anonymously, and an authentication error says how to
 //! give a token instead.
 
-use std::path::PathBuf;
-
 use base64::Engine;
 use serde::Deserialize;
 
-/// The environment variable holding registry tokens, each for its registry.
-pub const TOKEN_VAR: &str = "ISAAC_REGISTRY_TOKEN";
+pub use crate::settings::{RegistryAuth, TOKEN_VAR};
 
 /// How to authenticate to one registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,20 +46,19 @@ impl std::fmt::Debug for Credentials {
 
 /// The credentials of `registry` (`host[:port]`), and a note for errors
 /// (credentials in a helper that is not run, a token naming no registry).
-pub fn for_registry(registry: &str) -> (Credentials, Option<String>) {
-    let from_env = std::env::var(TOKEN_VAR).ok().filter(|t| !t.is_empty());
-    let (token, mut note) = match from_env {
+pub fn for_registry(auth: &RegistryAuth, registry: &str) -> (Credentials, Option<String>) {
+    let (token, mut note) = match auth.tokens.read() {
         Some(value) => token_for(&value, registry),
         None => (None, None),
     };
     if let Some(token) = token {
         return (Credentials::Bearer(token), None);
     }
-    let Some(file) = docker_config_file() else { return (Credentials::Anonymous, note) };
-    let Ok(text) = std::fs::read_to_string(&file) else { return (Credentials::Anonymous, note) };
+    let Some(file) = &auth.docker_config else { return (Credentials::Anonymous, note) };
+    let Ok(text) = std::fs::read_to_string(file) else { return (Credentials::Anonymous, note) };
     match serde_json::from_str::<DockerConfig>(&text) {
         Ok(config) => {
-            let (credentials, helper) = config.auth_for(registry, &file);
+            let (credentials, helper) = config.auth_for(registry, file);
             (credentials, helper.or(note))
         }
         Err(e) => {
@@ -97,14 +93,6 @@ fn token_for(value: &str, registry: &str) -> (Option<String>, Option<String>) {
 /// Whether two `host[:port]` spellings name the same registry.
 fn same_registry(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
-}
-
-fn docker_config_file() -> Option<PathBuf> {
-    let dir = match std::env::var_os("DOCKER_CONFIG") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
-    };
-    Some(dir.join("config.json"))
 }
 
 #[derive(Deserialize, Default)]

@@ -20,6 +20,8 @@
 //! Each installed plugin's [`Provenance`] (where it came from and the digest
 //! of what was fetched) is kept in the home's LMDB environment ([`store`]).
 
+pub use crate::settings::DownloadLimits;
+
 pub mod archive;
 pub mod auth;
 mod download;
@@ -30,12 +32,10 @@ pub mod store;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cache::clock::{Clock, SystemClock};
-use crate::config::DownloadsConfig;
 
 pub use download::download;
 
@@ -131,30 +131,6 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// How much a download may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DownloadLimits {
-    /// Most bytes downloaded (an archive; an artifact's blobs together).
-    pub max_bytes: u64,
-    /// Most bytes an archive unpacks to.
-    pub max_unpacked_bytes: u64,
-    /// Most entries in an archive.
-    pub max_entries: u64,
-    /// Most time a whole fetch may take.
-    pub timeout: Duration,
-}
-
-impl From<&DownloadsConfig> for DownloadLimits {
-    fn from(c: &DownloadsConfig) -> Self {
-        DownloadLimits {
-            max_bytes: c.max_mb.saturating_mul(1 << 20),
-            max_unpacked_bytes: c.max_unpacked_mb.saturating_mul(1 << 20),
-            max_entries: c.max_entries,
-            timeout: Duration::from_secs(c.timeout_secs),
-        }
-    }
 }
 
 /// Told how a download goes: bytes so far, and the total when known.

@@ -17,7 +17,7 @@ use crate::config::{AiConfig, CacheConfig, ProviderConfig, ProviderKind};
 use crate::host::Host;
 use crate::metrics;
 use crate::session::Session;
-use crate::settings::Settings;
+use crate::settings::{Flags, Settings};
 use crate::state::State;
 
 /// A failure that stops the suite.
@@ -70,8 +70,9 @@ fn plant(home: &Path, wasm: &[u8], n: usize) -> Result<(), SuiteError> {
 }
 
 fn open(home: &Path, jobs: usize) -> Result<Host, SuiteError> {
-    let settings = Settings::for_home(home).map_err(|e| fail("opening a host")(&e))?;
-    Host::open(&Settings { jobs, ..settings }).map_err(|e| fail("opening a host")(&e))
+    let flags = Flags { home: Some(home.to_owned()), jobs: std::num::NonZeroUsize::new(jobs), ..Flags::default() };
+    let settings = Settings::resolve(&flags, &[][..]).map_err(|e| fail("opening a host")(&e))?;
+    Host::open(&settings).map_err(|e| fail("opening a host")(&e))
 }
 
 fn peak_mib() -> f64 {

@@ -41,6 +41,7 @@ use super::store::{Applied, ColdStore, Footprint, Matching, Op, Outcome, Quota, 
 pub use crate::config::redact;
 use crate::config::{Fallback, RedisConfig};
 use crate::error::Source;
+use crate::settings::Secret;
 use keys::Keys;
 
 /// How long a failed connection is remembered before the next try.
@@ -198,8 +199,9 @@ impl RedisStore {
             redis_info = redis_info.set_username(user);
         }
         if let Some(var) = &self.settings.password_env {
-            let password = std::env::var(var)
-                .map_err(|_| self.failed(format!("[storage.redis] password_env names ${var}, which is not set")))?;
+            let password = Secret::named(var)
+                .read()
+                .ok_or_else(|| self.failed(format!("[storage.redis] password_env names ${var}, which is not set")))?;
             redis_info = redis_info.set_password(password);
         }
         info = info.set_redis_settings(redis_info);

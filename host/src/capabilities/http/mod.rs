@@ -33,6 +33,8 @@ use wasmtime_wasi_http::{WasiBody, WasiHttp, WasiHttpCtx, WasiHttpCtxView, WasiH
 
 use super::{CallData, Capability, GrantInputs};
 use crate::allowlist::{AllowedHost, Scheme, Target};
+use crate::config::HttpConfig;
+use crate::manifest::{HttpPermission, Permissions};
 use crate::terminal::{self, Lines};
 
 pub use send::{HttpNet, NetError};
@@ -73,14 +75,35 @@ impl HttpCtx {
 }
 
 impl Capability for HttpCtx {
+    const NAME: &'static str = "http";
+    const NEEDS_IO: bool = true;
+    /// Requests go to servers.
+    const OFF_MACHINE: bool = true;
+    /// `http = { allowed_hosts, max_requests, max_request_kb, max_response_kb }`.
+    type Permission = Option<HttpPermission>;
+    type Config = HttpConfig;
     type Grant = HttpGrant;
+
+    fn permission(asked: &Permissions) -> &Option<HttpPermission> {
+        &asked.http
+    }
+
+    fn describe(asked: &Option<HttpPermission>) -> Vec<String> {
+        let Some(http) = asked else { return Vec::new() };
+        let mut lines: Vec<String> = http.allowed_hosts.iter().map(|h| format!("send requests to {h}")).collect();
+        lines.push(format!(
+            "up to {} requests, {} KiB sent and {} KiB received per call",
+            http.max_requests, http.max_request_kb, http.max_response_kb
+        ));
+        lines
+    }
 
     /// Granted `http`: its allow-list and caps, sent through the host's
     /// network settings. A list that does not parse (the manifest was
     /// checked when read) or no network settings is no access, with a
     /// warning.
-    fn grant(inputs: &GrantInputs<'_>) -> Option<HttpGrant> {
-        let asked = inputs.granted.http.as_ref()?;
+    fn grant(asked: &Option<HttpPermission>, inputs: &GrantInputs<'_>) -> Option<HttpGrant> {
+        let asked = asked.as_ref()?;
         let warn = |why: String| tracing::warn!("plugin `{}` gets no HTTP access: {why}", inputs.plugin);
         let allowed: Result<Vec<AllowedHost>, String> =
             asked.allowed_hosts.iter().map(|h| AllowedHost::parse(h)).collect();
@@ -236,4 +259,16 @@ impl Checked {
 /// Add `more` bytes to `usage`; whether that passes `cap`.
 pub(crate) fn over(usage: &AtomicU64, more: u64, cap: u64) -> bool {
     usage.fetch_add(more, Ordering::Relaxed).saturating_add(more) > cap
+}
+
+/// Whether a request to `uri`, sent by a call not granted `http`, is
+/// refused before anything is sent.
+#[cfg(test)]
+pub(crate) async fn ungranted_refuses(uri: &'static str) -> bool {
+    use http_body_util::BodyExt;
+    let body = http_body_util::Empty::new().map_err(|never: std::convert::Infallible| match never {}).boxed_unsync();
+    let request = http::Request::get(uri).body(body).unwrap();
+    let mut ctx = HttpCtx::denied();
+    let sent = WasiHttpHooks::send_request(&mut ctx.hooks, request, None, Box::new(async { Ok(()) }));
+    matches!(Box::into_pin(sent).await, Err(wasmtime_wasi_http::Error::HttpRequestDenied))
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use crate::cli::{Context, Failure, output};
-use crate::host::{GrantAction, Host, InstallOptions, Installed, PluginFiles};
+use crate::host::{GrantAction, Host, InstallOptions, Installed, PluginFiles, Staged};
 use crate::sources::{Provenance, Source, parse_sha256};
 
 /// Check and compile a plugin, then copy it into $ISAAC_HOME/plugins/NAME/.
@@ -47,7 +47,7 @@ pub fn run(cx: &Context, args: AddArgs) -> Result<u8, Failure> {
         false => GrantAction::Nothing,
     };
     let options = InstallOptions { force: args.force, updating: None, grant, provenance: &provenance };
-    let installed = install(cx, host, &runtime, &files, &options)?;
+    let installed = install(cx, host, &runtime, &files, None, &options)?;
     report(cx, &installed, &provenance);
     Ok(0)
 }
@@ -112,10 +112,14 @@ pub fn install(
     host: &Host,
     runtime: &tokio::runtime::Runtime,
     files: &PluginFiles,
+    staged: Option<Staged>,
     options: &InstallOptions<'_>,
 ) -> Result<Installed, Failure> {
     let bar = output::progress(1, &format!("compiling {}", files.manifest.name), cx.json);
-    let result = runtime.block_on(host.install_files(files, options));
+    let result = match staged {
+        Some(staged) => runtime.block_on(host.install_staged(files, staged, options)),
+        None => runtime.block_on(host.install_files(files, options)),
+    };
     bar.finish_and_clear();
     let installed = result?;
     if let Some(old) = &installed.replaced_origin {

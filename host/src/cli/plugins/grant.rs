@@ -27,12 +27,14 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
     if !request.asks_anything() {
         return Ok(true);
     }
-    request.grant_dirs(host.protected()).map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
+    request
+        .grant_dirs(host.protected(), host.settings().user_home())
+        .map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
     // The manifest's strings hold no control characters (refused when it was
     // parsed); the sanitiser also shows any bidirectional or zero-width one.
     let version = terminal::sanitize(&manifest.version, Lines::One);
     crate::say!("plugin `{}` {version} asks for:", manifest.name);
-    for line in request.describe() {
+    for line in crate::capabilities::describe(&request) {
         crate::say!("  - {}", terminal::sanitize(&line, Lines::One));
     }
     if yes {

@@ -71,7 +71,8 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
         text.push_str(&format!("  {:<12} {}\n  {:<12} usage: {}\n", c.name, c.summary, "", c.usage));
     }
     text.push_str("\npermissions asked for:\n");
-    let mut asked: Vec<String> = host.request(m).describe().into_iter().map(|l| format!("  {l}")).collect();
+    let mut asked: Vec<String> =
+        crate::capabilities::describe(&host.request(m)).into_iter().map(|l| format!("  {l}")).collect();
     if asked.is_empty() {
         asked.push("  none".to_owned());
     }

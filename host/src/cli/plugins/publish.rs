@@ -35,10 +35,10 @@ pub fn run(cx: &Context, args: PublishArgs) -> Result<u8, Failure> {
         );
     }
     let files = PluginFiles::read(&args.folder)?;
-    let plugin = runtime.block_on(host.preview(&files))?;
-    let limits = host.settings().downloads;
+    let plugin = runtime.block_on(host.preview(&files))?.plugin;
+    let limits = host.settings().downloads();
     let wasm_name = files.wasm_name();
-    let digest = runtime.block_on(oci::push(&reference, files.manifest_text(), files.wasm(), &wasm_name, &limits))?;
+    let digest = runtime.block_on(oci::push(&reference, files.manifest_text(), files.wasm(), &wasm_name, limits))?;
     let pinned = format!("oci://{}/{}@{digest}", reference.registry(), reference.repository());
     if cx.json {
         output::json(&serde_json::json!({

@@ -109,8 +109,8 @@ fn update_one(
         return Ok(Outcome::Pinned);
     }
     if let Source::Oci(reference) = &source {
-        let limits = host.settings().downloads;
-        if runtime.block_on(oci::resolve(reference, &limits))? == recorded.digest {
+        let limits = host.settings().downloads();
+        if runtime.block_on(oci::resolve(reference, limits))? == recorded.digest {
             say(format!("{name}: up to date ({source})"));
             return Ok(Outcome::UpToDate);
         }
@@ -128,8 +128,8 @@ fn update_one(
         say(format!("{name}: up to date ({source})"));
         return Ok(Outcome::UpToDate);
     }
-    let new = runtime.block_on(host.preview(&files))?;
-    let taken = taken_commands(catalog, name, &new);
+    let staged = runtime.block_on(host.preview(&files))?;
+    let taken = taken_commands(catalog, name, &staged.plugin);
     if !taken.is_empty() {
         let error = InstallError::TakesCommands { name: name.to_owned(), commands: taken };
         return Err(anyhow::Error::from(error).into());
@@ -143,7 +143,7 @@ fn update_one(
         &old_request,
         installed_digest,
     );
-    let after = Reviewed::of(&files.manifest, Some(&new.meta.commands), &new_request, &files.sha256);
+    let after = Reviewed::of(&files.manifest, Some(&staged.plugin.meta.commands), &new_request, &files.sha256);
     say(changes(name, &before, &after));
     if args.dry_run {
         return Ok(Outcome::Updated);
@@ -167,7 +167,7 @@ fn update_one(
         return Ok(Outcome::Refused);
     };
     let options = InstallOptions { force: true, updating: Some(name), grant, provenance: &provenance };
-    let installed = super::add::install(cx, host, runtime, &files, &options)?;
+    let installed = super::add::install(cx, host, runtime, &files, Some(staged), &options)?;
     if grant == GrantAction::Carry && installed.granted {
         crate::say!("notice: {name} asks for the same permissions: its grant moved to the new component");
     }
@@ -199,7 +199,7 @@ impl Reviewed {
         for (command, tool) in &manifest.tools {
             fields.push(("tool schema", format!("{command}: {}", tool.input_schema)));
         }
-        for line in request.describe() {
+        for line in crate::capabilities::describe(request) {
             fields.push(("asks for", line));
         }
         Reviewed { fields }

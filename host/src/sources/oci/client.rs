@@ -60,7 +60,11 @@ pub struct Registry {
 impl Registry {
     /// A client of `reference`'s registry: https, or plain http for a
     /// loopback registry.
-    pub fn new(reference: &Reference, timeout: std::time::Duration) -> Result<Self, Failed> {
+    pub fn new(
+        reference: &Reference,
+        timeout: std::time::Duration,
+        registries: &auth::RegistryAuth,
+    ) -> Result<Self, Failed> {
         // Docker Hub's name and the address of its registry differ.
         let host = match reference.registry() {
             "docker.io" | "index.docker.io" => "registry-1.docker.io".to_owned(),
@@ -73,7 +77,7 @@ impl Registry {
         let client_error = |e: reqwest::Error| Failed::Other(crate::error::one_line(&e));
         let http = net::direct_client(&base, timeout).map_err(client_error)?;
         let plain = net::client(&base, timeout).map_err(client_error)?;
-        let (credentials, note) = auth::for_registry(&host);
+        let (credentials, note) = auth::for_registry(registries, &host);
         Ok(Registry { http, plain, base, credentials, note, earned: Mutex::new(None) })
     }
 

@@ -199,7 +199,7 @@ pub async fn push(
 
 /// A client of `reference`'s registry.
 fn registry(reference: &Reference, limits: &DownloadLimits) -> Result<Registry, SourceError> {
-    Registry::new(reference, limits.timeout).map_err(|e| registry_error_bare(reference, e))
+    Registry::new(reference, limits.timeout, &limits.registries).map_err(|e| registry_error_bare(reference, e))
 }
 
 /// `work`, within the time limit.

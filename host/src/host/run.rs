@@ -1,0 +1,122 @@
+//! [`Host::run`]: the one entry to running a command. It resolves the
+//! command, loads the one plugin that owns it, maps the run's
+//! `--allow-read` paths (checked once, here), and calls it on a runtime of
+//! the host's own: a timer alone, or with an I/O driver for a plugin
+//! granted the network.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use tokio::runtime::Runtime;
+
+use super::{Host, RunError};
+use crate::capabilities::wasi::WasiDir;
+use crate::dirs::DirIdentity;
+
+/// How one run goes, beyond its command and arguments.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Paths the plugin may also read, for this run only (`isaac run
+    /// --allow-read`): a directory as itself, a file as a read-only copy
+    /// in a folder of its own, shown at the file's own folder.
+    pub allow_read: Vec<PathBuf>,
+}
+
+/// An `--allow-read` path that cannot be granted.
+#[derive(Debug, thiserror::Error)]
+pub enum AllowReadError {
+    /// It cannot be read (or copied).
+    #[error("--allow-read {}: {source}", path.display())]
+    Unreadable {
+        /// The path as given.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is a file without a name (`/`, `..`).
+    #[error("--allow-read {}: not a file or directory", path.display())]
+    Unnamed {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// It covers isaac's own home or config file.
+    #[error("--allow-read {}: {why}", path.display())]
+    Protected {
+        /// The path as given.
+        path: PathBuf,
+        /// What it covers.
+        why: String,
+    },
+}
+
+/// The runtimes calls run on, each built on first use.
+#[derive(Default)]
+pub(super) struct Runtimes {
+    timer: OnceLock<Runtime>,
+    io: OnceLock<Runtime>,
+}
+
+impl Runtimes {
+    /// A runtime with a timer, and an I/O driver (an epoll instance and its
+    /// wakers) only when `io`.
+    fn get(&self, io: bool) -> Result<&Runtime, RunError> {
+        let (cell, build): (_, fn() -> std::io::Result<Runtime>) = if io {
+            (&self.io, || tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build())
+        } else {
+            (&self.timer, || tokio::runtime::Builder::new_current_thread().enable_time().build())
+        };
+        if let Some(runtime) = cell.get() {
+            return Ok(runtime);
+        }
+        let runtime = build().map_err(|e| RunError::Host(super::HostError::Runtime(e)))?;
+        Ok(cell.get_or_init(|| runtime))
+    }
+}
+
+impl Host {
+    /// Resolve `command` (`wc`, `wordcount:wc`), load only the plugin that
+    /// owns it, and run it with `args` in a fresh sandbox, on a runtime of
+    /// the host's own. Blocks; call it from outside an async runtime
+    /// (a long-lived embedder runs commands through a `Session`).
+    pub fn run(&self, command: &str, args: &[String], options: &RunOptions) -> Result<String, RunError> {
+        let (reads, _copies) = self.allow_read(&options.allow_read)?;
+        let (plugin, resolved) = self.runtimes.get(false)?.block_on(self.prepare(command))?;
+        let mut spec = plugin.spec.clone();
+        spec.granted.wasi.dirs.extend(reads);
+        let runtime = self.runtimes.get(plugin.needs_io())?;
+        runtime.block_on(plugin.call(&spec, &resolved, args))
+    }
+
+    /// The directories `paths` map to, each checked against what no grant
+    /// may reach, and the temporary copies behind files (which live as long
+    /// as the returned guards).
+    fn allow_read(&self, paths: &[PathBuf]) -> Result<(Vec<WasiDir>, Vec<tempfile::TempDir>), AllowReadError> {
+        let (mut maps, mut copies) = (Vec::new(), Vec::new());
+        for path in paths {
+            let unreadable = |source| AllowReadError::Unreadable { path: path.clone(), source };
+            let real = path.canonicalize().map_err(unreadable)?;
+            // What the user named, not a copy of it, may not reach isaac's own files.
+            self.protected
+                .check(&path.display().to_string(), &real)
+                .map_err(|why| AllowReadError::Protected { path: path.clone(), why })?;
+            let (dir, guest) = if real.is_dir() {
+                (real, path.display().to_string())
+            } else {
+                let copy = tempfile::tempdir().map_err(unreadable)?;
+                let name = path.file_name().ok_or_else(|| AllowReadError::Unnamed { path: path.clone() })?;
+                std::fs::copy(&real, copy.path().join(name)).map_err(unreadable)?;
+                let guest = match path.parent().map(Path::display).map(|p| p.to_string()) {
+                    Some(parent) if !parent.is_empty() => parent,
+                    _ => ".".to_owned(),
+                };
+                let dir = copy.path().to_path_buf();
+                copies.push(copy);
+                (dir, guest)
+            };
+            let identity = DirIdentity::of(&dir).map_err(unreadable)?;
+            maps.push(WasiDir { identity, guest, write: false });
+        }
+        Ok((maps, copies))
+    }
+}
