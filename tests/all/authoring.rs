@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestHome, example_built};
+use crate::support::{TestHome, require_example};
 
 /// (language, the example whose toolchain it shares)
 const LANGS: [(&str, &str); 8] = [
@@ -46,9 +46,7 @@ fn new(home: &TestHome, dir: &Path, name: &str, lang: &str, extra: &[&str]) {
 #[test]
 fn new_plugins_build_and_run_in_every_language() {
     for (lang, example) in LANGS {
-        if !example_built(example, lang) {
-            continue;
-        }
+        require_example(example, lang);
         let work = tempfile::tempdir().unwrap();
         let home = TestHome::new();
         let name = format!("hi-{lang}");
@@ -121,9 +119,7 @@ fn wait_for(rx: &mpsc::Receiver<String>, wanted: &str, within: Duration) {
 
 #[test]
 fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
-    if !example_built("greet-py", "python") {
-        return;
-    }
+    require_example("greet-py", "python");
     let work = tempfile::tempdir().unwrap();
     let home = TestHome::new();
     new(&home, work.path(), "hi-dev", "python", &["--no-build"]);
