@@ -2,9 +2,15 @@
 //! the example plugins (through `example-plugins/build.sh`, into
 //! `$OUT_DIR/dist/NAME/`) and the broken fixture plugins of
 //! `tests/fixtures/plugins` (into `$OUT_DIR/fixtures/`). Their paths reach
-//! the tests as `ISAAC_TEST_DIST` and `ISAAC_TEST_FIXTURES`. It also runs
-//! `scripts/test-services.sh`, which installs the servers the tests start
-//! (redis-server).
+//! the tests as `ISAAC_TEST_DIST` and `ISAAC_TEST_FIXTURES`, and the
+//! toolchain folder as `ISAAC_TEST_TOOLS`.
+//!
+//! A build installs nothing: the toolchains are the ones `scripts/setup.sh`
+//! installed (`build.sh --no-install`). A language whose toolchain is
+//! missing is named in a cargo warning and its plugins are not built (the
+//! tests that need them fail, saying so); this script then runs again on the
+//! next build, to pick up what was installed meanwhile. Without the
+//! `wasm32-wasip2` target nothing builds: the build fails, naming it.
 //!
 //! The guests build with their own cargo invocation in `$CARGO_TARGET_DIR/guests`
 //! (a separate target directory, so the nested cargo never waits on the
@@ -35,21 +41,26 @@ fn main() {
         "plugin-sdk",
         "wit",
         "tests/fixtures/plugins",
-        "scripts/test-services.sh",
     ] {
         println!("cargo:rerun-if-changed={watched}");
     }
 
-    // The servers the tests start (redis-server, docker-registry) and the
-    // official AI SDKs.
-    run(Command::new("bash").arg(root.join("scripts/test-services.sh")));
     let dist = out.join("dist");
-    run(guest_command("bash", &target).arg(root.join("example-plugins/build.sh")).env("ISAAC_DIST", &dist));
-    // Say which example languages were skipped, and why (cargo shows these).
-    for line in std::fs::read_to_string(dist.join("SKIPPED")).unwrap_or_default().lines() {
-        println!(
-            "cargo:warning=example plugins not built for {line} (their tests are skipped; ISAAC_LANGS makes them required)"
-        );
+    // No plugin left from an earlier build stands in for one that did not build now.
+    let _ = std::fs::remove_dir_all(&dist);
+    run(guest_command("bash", &target)
+        .arg(root.join("example-plugins/build.sh"))
+        .arg("--no-install")
+        .env("ISAAC_DIST", &dist));
+    // Say which example languages were not built, and why (cargo shows these).
+    let skipped = std::fs::read_to_string(dist.join("SKIPPED")).unwrap_or_default();
+    for line in skipped.lines() {
+        println!("cargo:warning=example plugins not built for {line}; their tests will fail: run scripts/setup.sh");
+    }
+    if !skipped.is_empty() {
+        // A path that never exists: cargo runs this script again on the next
+        // build, which builds what scripts/setup.sh installed meanwhile.
+        println!("cargo:rerun-if-changed={}", out.join("incomplete").display());
     }
 
     let guests = target.join("guests");
@@ -66,9 +77,21 @@ fn main() {
             .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
     }
 
-    println!("cargo:rerun-if-env-changed=ISAAC_LANGS");
+    for var in ["ISAAC_LANGS", "ISAAC_TOOLS", "XDG_CACHE_HOME"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!("cargo:rustc-env=ISAAC_TEST_DIST={}", dist.display());
     println!("cargo:rustc-env=ISAAC_TEST_FIXTURES={}", fixtures.display());
+    println!("cargo:rustc-env=ISAAC_TEST_TOOLS={}", tools().display());
+}
+
+/// The toolchain folder, as example-plugins/build.sh finds it: ISAAC_TOOLS,
+/// else `isaac-tools` in the user's cache folder.
+fn tools() -> PathBuf {
+    let set = |var: &str| env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    set("ISAAC_TOOLS").unwrap_or_else(|| {
+        set("XDG_CACHE_HOME").unwrap_or_else(|| set("HOME").unwrap_or_default().join(".cache")).join("isaac-tools")
+    })
 }
 
 /// A command with the environment of this build script minus what would
@@ -91,5 +114,9 @@ fn guest_command(program: &str, target: &Path) -> Command {
 
 fn run(cmd: &mut Command) {
     let status = cmd.status().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    assert!(status.success(), "{cmd:?} failed with {status}: the guest plugins did not build");
+    assert!(
+        status.success(),
+        "{cmd:?} failed with {status}: the guest plugins did not build (a missing toolchain is named above; \
+         scripts/setup.sh installs them)"
+    );
 }

@@ -4,7 +4,7 @@
 //! pipelined read on Redis). Memory tiers are the same code on both.
 //!
 //! Run: `cargo bench --bench cold_tiers` (needs `redis-server`; installed by
-//! `scripts/test-services.sh`).
+//! `scripts/setup.sh`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -20,15 +20,12 @@ use isaac_host::cache::store::ColdStore;
 use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, RedisConfig};
 use isaac_host::state::State;
-use support::redis::{RedisServer, available};
+use support::redis::RedisServer;
 
 /// Keys cycled through: more than L1 and L2 hold, so every get reaches L3.
 const KEYS: usize = 5000;
 
 fn tiers(c: &mut Criterion) {
-    if !available("cold_tiers") {
-        return;
-    }
     let server = RedisServer::start(&[]);
     let (lmdb_dir, redis_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let lmdb = LmdbStore::new(State::open(lmdb_dir.path(), 8192).unwrap());

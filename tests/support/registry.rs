@@ -1,6 +1,6 @@
 //! Servers plugins are shared through, for the tests: a real OCI registry
 //! (`docker-registry`, Debian's package of the CNCF distribution registry,
-//! installed by `scripts/test-services.sh`) and a plain HTTP file server
+//! installed by `scripts/setup.sh`) and a plain HTTP file server
 //! (`python3 -m http.server`), each on a free loopback port with its files
 //! in a temporary folder. Killed when dropped.
 
@@ -8,11 +8,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use super::{free_port, wait_for_port};
-
-/// Whether `docker-registry` can be run here.
-pub fn available(test: &str) -> bool {
-    super::server_available("docker-registry", "docker-registry", test)
-}
 
 /// A running registry.
 pub struct Registry {
@@ -22,7 +17,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry storing blobs in a new folder.
+    /// A registry storing blobs in a new folder; the test fails if
+    /// `docker-registry` is not installed.
     pub fn start() -> Self {
         Self::start_with(None)
     }
@@ -33,6 +29,7 @@ impl Registry {
     }
 
     fn start_with(login: Option<(&str, &str)>) -> Self {
+        super::require_server("docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = dir.path().join("config.yml");

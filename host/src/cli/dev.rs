@@ -71,6 +71,9 @@ pub fn run(cx: &Context, args: DevArgs) -> Result<u8, Failure> {
     crate::say!("watching {} (Ctrl-C ends)", folder.display());
     while let Ok(paths) = rx.recv() {
         if !paths.iter().any(|p| is_source(&folder, p)) {
+            for path in &paths {
+                tracing::debug!("no build: {} is a build output", path.strip_prefix(&folder).unwrap_or(path).display());
+            }
             continue;
         }
         // Let a save (or a formatter after it) finish.

@@ -6,10 +6,6 @@ use crate::support::registry::{self, Registry};
 
 const CACHE: &str = "[permissions]\ncache = true\n";
 
-fn registry(test: &str) -> Option<Registry> {
-    registry::available(test).then(Registry::start)
-}
-
 /// Publish `folder` to `reference`; returns the digest printed.
 fn publish(home: &TestHome, folder: &std::path::Path, reference: &str) -> String {
     let out = home.json(&["plugins", "publish", s(folder), reference, "--json"]);
@@ -20,7 +16,7 @@ fn publish(home: &TestHome, folder: &std::path::Path, reference: &str) -> String
 
 #[test]
 fn published_plugins_install_by_tag_and_by_digest_with_their_provenance() {
-    let Some(reg) = registry("published_plugins_install_by_tag_and_by_digest") else { return };
+    let reg = Registry::start();
     let home = TestHome::new();
     let tag = reg.reference("isaac/hello:1.0");
     let digest = publish(&home, &hello_dist(), &tag);
@@ -54,7 +50,7 @@ fn published_plugins_install_by_tag_and_by_digest_with_their_provenance() {
 
 #[test]
 fn updates_keep_the_grant_only_while_the_permissions_asked_are_unchanged() {
-    let Some(reg) = registry("updates_keep_the_grant") else { return };
+    let reg = Registry::start();
     let home = TestHome::new();
     let tag = reg.reference("isaac/hello:stable");
     publish(&home, hello_folder("1.0.0", CACHE, 1).path(), &tag);
@@ -91,7 +87,7 @@ fn updates_keep_the_grant_only_while_the_permissions_asked_are_unchanged() {
 
 #[test]
 fn wrong_digests_altered_blobs_and_unreachable_registries_install_nothing() {
-    let Some(reg) = registry("wrong_digests_altered_blobs") else { return };
+    let reg = Registry::start();
     let home = TestHome::new();
     let tag = reg.reference("isaac/hello:1.0");
     let digest = publish(&home, &hello_dist(), &tag);
@@ -115,7 +111,7 @@ fn wrong_digests_altered_blobs_and_unreachable_registries_install_nothing() {
 
 #[test]
 fn a_plugin_from_another_origin_inherits_neither_grant_nor_cached_data() {
-    let Some(reg) = registry("a_plugin_from_another_origin") else { return };
+    let reg = Registry::start();
     let home = TestHome::new();
     let folder = hello_folder("1.0.0", CACHE, 0);
     home.ok(&["plugins", "add", s(folder.path()), "--yes"]);
@@ -139,9 +135,6 @@ fn a_plugin_from_another_origin_inherits_neither_grant_nor_cached_data() {
 
 #[test]
 fn registry_credentials_come_from_the_docker_credentials_file() {
-    if !registry::available("registry_credentials") {
-        return;
-    }
     let reg = Registry::with_login("isaac", "s3cret");
     let home = TestHome::new();
     let tag = reg.reference("team/hello:1.0");
