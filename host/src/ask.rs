@@ -69,7 +69,7 @@ pub struct CallRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
     /// A query failed (the provider, the budget).
-    #[error("step {step}: {source}")]
+    #[error("step {step}")]
     Ai {
         /// The step that failed.
         step: usize,

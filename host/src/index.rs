@@ -6,8 +6,9 @@
 //! when they were indexed. At start-up the host compares those stamps with
 //! the files (a `stat` each) and reloads only what changed, so `isaac run`
 //! neither hashes nor compiles plugins it does not run. A plugin that failed
-//! to load is indexed too, with its error, so a broken plugin is not
-//! recompiled on every start.
+//! to load is indexed too, with its error (the [`LoadError`] itself, as
+//! data), so a broken plugin is not recompiled on every start and says the
+//! same thing each time.
 //!
 //! The entries live in the `plugins` database of the home's LMDB
 //! environment ([`State`]), shared with other isaac processes.
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::loader::LoadError;
 use crate::manifest::Manifest;
 use crate::state::{State, StateError};
 
@@ -118,7 +120,7 @@ pub struct PluginMeta {
 }
 
 /// One installed plugin, as indexed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndexEntry {
     /// The manifest as read.
     pub manifest: Manifest,
@@ -129,7 +131,7 @@ pub struct IndexEntry {
     /// Stamp of the component when indexed.
     pub wasm_stamp: FileStamp,
     /// What loading it found, or why it failed.
-    pub status: Result<PluginMeta, String>,
+    pub status: Result<PluginMeta, LoadError>,
 }
 
 /// The plugin index, in the `plugins` database of the [`State`].

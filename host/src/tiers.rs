@@ -69,7 +69,7 @@ impl Artifacts {
 #[derive(Debug, thiserror::Error)]
 pub enum OptimizeError {
     /// The home or a file could not be used.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         /// What was being done.
         what: String,

@@ -150,7 +150,7 @@ pub struct AiResponse {
 
 /// Why a query produced no answer. Each names the provider where there is
 /// one, and what to do.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AiError {
     /// No provider is configured.
     #[error("no AI provider is configured: add an [ai.providers.NAME] table to config.toml (see docs/ai.md)")]
@@ -200,7 +200,7 @@ pub enum AiError {
         timeout_ms: u64,
     },
     /// The connection failed.
-    #[error("cannot reach provider `{provider}` at {url}: {source}")]
+    #[error("cannot reach provider `{provider}` at {url}")]
     Connect {
         /// The provider.
         provider: String,
@@ -244,13 +244,13 @@ pub enum AiError {
     #[error("{0}")]
     CallBudget(String),
     /// Every provider of a fallback failed.
-    #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {e}")).collect::<Vec<_>>().join("; "))]
+    #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {}", crate::error::one_line(e))).collect::<Vec<_>>().join("; "))]
     AllFailed(Vec<(String, AiError)>),
     /// The state (cache, statistics) failed.
-    #[error("{0}")]
-    State(#[source] Source),
+    #[error(transparent)]
+    State(Source),
     /// The HTTP client could not be built.
-    #[error("cannot create the HTTP client: {0}")]
+    #[error("cannot create the HTTP client")]
     Client(#[source] Source),
 }
 

@@ -272,7 +272,7 @@ pub struct Footprint {
 }
 
 /// A storage failure, with what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store is full.
     #[error(
@@ -327,7 +327,7 @@ pub enum StoreError {
         delta: i64,
     },
     /// Anything else.
-    #[error("the cache store in {path} failed: {source}")]
+    #[error("the cache store in {path} failed")]
     Failed {
         /// Where.
         path: String,

@@ -123,7 +123,7 @@ pub enum SourceError {
         message: String,
     },
     /// A temporary folder could not be written.
-    #[error("cannot unpack the download into {}: {source}", dir.display())]
+    #[error("cannot unpack the download into {}", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,

@@ -85,7 +85,7 @@ impl Capability for HttpCtx {
         let allowed: Result<Vec<AllowedHost>, String> =
             asked.allowed_hosts.iter().map(|h| AllowedHost::parse(h)).collect();
         let allowed = allowed.map_err(warn).ok()?;
-        let net = (inputs.http)().map_err(|e| warn(e.to_string())).ok()?;
+        let net = (inputs.http)().map_err(|e| warn(crate::error::one_line(&e))).ok()?;
         Some(HttpGrant {
             plugin: Arc::from(inputs.plugin),
             allowed: allowed.into(),
