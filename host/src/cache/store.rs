@@ -326,6 +326,14 @@ pub enum StoreError {
         /// What was to be added.
         delta: i64,
     },
+    /// The store answered an operation with what it never answers (a bug).
+    #[error("the cold store answered {op} with {answer}")]
+    Unexpected {
+        /// The operation.
+        op: &'static str,
+        /// Its answer.
+        answer: String,
+    },
     /// Anything else.
     #[error("the cache store in {path} failed")]
     Failed {
