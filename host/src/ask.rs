@@ -233,7 +233,7 @@ async fn run_call(
     };
     let args = match spec.words(arguments.as_object()) {
         Ok(args) => args,
-        Err(message) => return failed(Vec::new(), message),
+        Err(e) => return failed(Vec::new(), e.to_string()),
     };
     let Some(plugin) = loaded.plugins.iter().find(|p| p.name == spec.plugin) else {
         return failed(args, format!("plugin `{}` is not loaded", spec.plugin));

@@ -322,7 +322,7 @@ impl CompiledCache {
 
     /// [`store`](Self::store), and the file written, still open.
     fn store_open(&self, sha256: &str, component: &Component) -> io::Result<(String, File)> {
-        let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
+        let bytes = component.serialize().map_err(io::Error::other)?;
         let file = write_atomically(&self.path_for(sha256), &bytes)?;
         Ok((crate::digest::sha256_hex(&bytes), file))
     }

@@ -19,6 +19,7 @@ pub mod provider;
 pub mod router;
 pub(crate) mod simulator;
 mod sse;
+mod wire;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ use crate::error::Source;
 
 pub use caller::Caller;
 pub use router::AiRouter;
+pub use wire::WireError;
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -211,12 +213,13 @@ pub enum AiError {
         source: Source,
     },
     /// The answer could not be read.
-    #[error("provider `{provider}` sent an answer isaac cannot read: {message}")]
+    #[error("provider `{provider}` sent an answer isaac cannot read")]
     BadResponse {
         /// The provider.
         provider: String,
         /// What is wrong with it.
-        message: String,
+        #[source]
+        source: WireError,
     },
     /// The daily budget would be passed.
     #[error(

@@ -27,7 +27,8 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
     if !request.asks_anything() {
         return Ok(true);
     }
-    request.grant_dirs(host.protected()).map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
+    let plugin = || format!("plugin `{}`", manifest.name);
+    request.grant_dirs(host.protected()).map_err(|why| anyhow::Error::new(why).context(plugin()))?;
     // The manifest's strings hold no control characters (refused when it was
     // parsed); the sanitiser also shows any bidirectional or zero-width one.
     let version = terminal::sanitize(&manifest.version, Lines::One);
