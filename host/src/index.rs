@@ -13,8 +13,7 @@
 //! The entries live in the `plugins` database of the home's LMDB
 //! environment ([`State`]), shared with other isaac processes.
 
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::PathBuf;
 
 use std::sync::Arc;
 
@@ -24,23 +23,9 @@ use crate::loader::LoadError;
 use crate::manifest::Manifest;
 use crate::state::{State, StateError};
 
-/// The size and modification time of a file, to notice that it changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
-    /// Bytes.
-    pub size: u64,
-    /// Nanoseconds since the Unix epoch.
-    pub mtime_ns: u128,
-}
-
-impl FileStamp {
-    /// Stamp `path`.
-    pub fn of(path: &Path) -> std::io::Result<Self> {
-        let meta = std::fs::metadata(path)?;
-        let mtime_ns = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        Ok(FileStamp { size: meta.len(), mtime_ns })
-    }
-}
+/// The size and modification time of a file (kept in the index, taken by
+/// the loader).
+pub use crate::loader::FileStamp;
 
 /// Who a file is, as `fstat` tells it through an open descriptor: device,
 /// inode, size, and modification and change times. Any write, truncate,

@@ -7,16 +7,34 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
 use crate::bindings::{WIT_VERSION, WIT_VERSIONS};
 use crate::error::Source;
 use crate::grants::DirRefused;
-use crate::index::FileStamp;
 use crate::manifest::{BadName, Manifest};
 use crate::sandbox::CallError;
 use crate::tomlfile::TomlError;
+
+/// The size and modification time of a file, to notice that it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Bytes.
+    pub size: u64,
+    /// Nanoseconds since the Unix epoch.
+    pub mtime_ns: u128,
+}
+
+impl FileStamp {
+    /// Stamp `path`.
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        let meta = fs::metadata(path)?;
+        let mtime_ns = meta.modified()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        Ok(FileStamp { size: meta.len(), mtime_ns })
+    }
+}
 
 /// A plugin folder and what its manifest says.
 #[derive(Debug, Clone)]
