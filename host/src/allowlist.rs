@@ -65,9 +65,9 @@ pub enum Target {
 
 impl Target {
     /// Parse a host as a URL carries it (`[::1]` for IPv6).
-    pub fn parse(host: &str) -> Result<Self, String> {
+    pub fn parse(host: &str) -> Result<Self, BadHost> {
         if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            return v6.parse::<Ipv6Addr>().map(|ip| Target::Ip(IpAddr::V6(ip))).map_err(|_| bad_host(host));
+            return v6.parse::<Ipv6Addr>().map(|ip| Target::Ip(IpAddr::V6(ip))).map_err(|_| BadHost(host.to_owned()));
         }
         if let Ok(ip) = host.parse::<Ipv4Addr>() {
             return Ok(Target::Ip(IpAddr::V4(ip)));
@@ -86,15 +86,55 @@ impl fmt::Display for Target {
     }
 }
 
-fn bad_host(host: &str) -> String {
-    format!("{host:?} is not a host name or an IP address")
+/// A host that is neither a host name nor an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a host name or an IP address")]
+pub struct BadHost(pub String);
+
+/// An `allowed_hosts` entry that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("allowed host {entry:?}: {why} (write e.g. \"https://api.example.com\")")]
+pub struct BadEntry {
+    /// The entry as written.
+    pub entry: String,
+    /// What is wrong with it.
+    pub why: EntryProblem,
+}
+
+/// What is wrong with an `allowed_hosts` entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryProblem {
+    /// No `scheme://`.
+    #[error("a scheme is required")]
+    NoScheme,
+    /// Another scheme than `http` and `https`.
+    #[error("the scheme must be http or https")]
+    Scheme,
+    /// A path, a query, a fragment or user information.
+    #[error("only a scheme, a host and a port: no path, query or user")]
+    Extra,
+    /// A `*` elsewhere than as the whole leftmost label.
+    #[error("`*` may only be the whole leftmost label, as in *.example.com")]
+    Star,
+    /// No host.
+    #[error("a host is required")]
+    NoHost,
+    /// `*.` before a name without a dot.
+    #[error("a wildcard must stand below a domain with a dot, as in *.example.com")]
+    Wildcard,
+    /// A port that is not 1 to 65535.
+    #[error("{0:?} is not a port")]
+    Port(String),
+    /// A host that is not one.
+    #[error(transparent)]
+    Host(#[from] BadHost),
 }
 
 /// A host name as compared: IDNA to ASCII, lower case, without one trailing
 /// dot; every label non-empty.
-pub fn normalize_name(host: &str) -> Result<String, String> {
+pub fn normalize_name(host: &str) -> Result<String, BadHost> {
     let trimmed = host.strip_suffix('.').unwrap_or(host);
-    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| bad_host(host))?;
+    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| BadHost(host.to_owned()))?;
     let valid = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
@@ -103,7 +143,7 @@ pub fn normalize_name(host: &str) -> Result<String, String> {
             && !label.ends_with('-')
     };
     if ascii.is_empty() || ascii.len() > 253 || !ascii.split('.').all(valid) {
-        return Err(bad_host(host));
+        return Err(BadHost(host.to_owned()));
     }
     Ok(ascii)
 }
@@ -128,25 +168,26 @@ pub struct AllowedHost {
 
 impl AllowedHost {
     /// Parse `scheme://host[:port]`; the error says what is wrong.
-    pub fn parse(entry: &str) -> Result<Self, String> {
-        let wrong = |why: &str| format!("allowed host {entry:?}: {why} (write e.g. \"https://api.example.com\")");
-        let (scheme, rest) = entry.split_once("://").ok_or_else(|| wrong("a scheme is required"))?;
-        let scheme = Scheme::parse(scheme).ok_or_else(|| wrong("the scheme must be http or https"))?;
+    pub fn parse(entry: &str) -> Result<Self, BadEntry> {
+        Self::parts(entry).map_err(|why| BadEntry { entry: entry.to_owned(), why })
+    }
+
+    fn parts(entry: &str) -> Result<Self, EntryProblem> {
+        let (scheme, rest) = entry.split_once("://").ok_or(EntryProblem::NoScheme)?;
+        let scheme = Scheme::parse(scheme).ok_or(EntryProblem::Scheme)?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#', '@']) {
-            return Err(wrong("only a scheme, a host and a port: no path, query or user"));
+            return Err(EntryProblem::Extra);
         }
-        let (host, port) = split_port(rest).map_err(|why| wrong(&why))?;
+        let (host, port) = split_port(rest)?;
         let host = match host.strip_prefix("*.") {
-            Some(below) => HostPattern::Below(normalize_name(below).map_err(|why| wrong(&why))?),
-            None if host.contains('*') => {
-                return Err(wrong("`*` may only be the whole leftmost label, as in *.example.com"));
-            }
-            None if host.is_empty() => return Err(wrong("a host is required")),
-            None => HostPattern::Exact(Target::parse(host).map_err(|why| wrong(&why))?),
+            Some(below) => HostPattern::Below(normalize_name(below)?),
+            None if host.contains('*') => return Err(EntryProblem::Star),
+            None if host.is_empty() => return Err(EntryProblem::NoHost),
+            None => HostPattern::Exact(Target::parse(host)?),
         };
         if matches!(&host, HostPattern::Below(name) if !name.contains('.')) {
-            return Err(wrong("a wildcard must stand below a domain with a dot, as in *.example.com"));
+            return Err(EntryProblem::Wildcard);
         }
         Ok(AllowedHost { scheme, host, port: port.unwrap_or(scheme.default_port()) })
     }
@@ -182,12 +223,12 @@ impl fmt::Display for AllowedHost {
 }
 
 /// Split `host[:port]` (`[v6]:port` for IPv6).
-fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
+fn split_port(authority: &str) -> Result<(&str, Option<u16>), EntryProblem> {
     let (host, port) = match authority.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
         Some((v6, rest)) => match rest.strip_prefix(':') {
             Some(port) => (&authority[..v6.len() + 2], Some(port)),
             None if rest.is_empty() => (authority, None),
-            None => return Err(bad_host(authority)),
+            None => return Err(BadHost(authority.to_owned()).into()),
         },
         None => match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -195,7 +236,7 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), String> {
         },
     };
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{p:?} is not a port"))?),
+        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| EntryProblem::Port(p.to_owned()))?),
         None => None,
     };
     Ok((host, port))
@@ -288,7 +329,7 @@ mod tests {
             ("https://example.com:99999", "not a port"),
             ("https://exa mple.com", "not a host name"),
         ] {
-            let err = AllowedHost::parse(bad).unwrap_err();
+            let err = AllowedHost::parse(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }

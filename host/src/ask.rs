@@ -69,7 +69,7 @@ pub struct CallRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
     /// A query failed (the provider, the budget).
-    #[error("step {step}: {source}")]
+    #[error("step {step}")]
     Ai {
         /// The step that failed.
         step: usize,
@@ -233,7 +233,7 @@ async fn run_call(
     };
     let args = match spec.words(arguments.as_object()) {
         Ok(args) => args,
-        Err(message) => return failed(Vec::new(), message),
+        Err(e) => return failed(Vec::new(), e.to_string()),
     };
     let Some(plugin) = loaded.plugins.iter().find(|p| p.name == spec.plugin) else {
         return failed(args, format!("plugin `{}` is not loaded", spec.plugin));

@@ -322,7 +322,7 @@ impl CompiledCache {
 
     /// [`store`](Self::store), and the file written, still open.
     fn store_open(&self, sha256: &str, component: &Component) -> io::Result<(String, File)> {
-        let bytes = component.serialize().map_err(|e| io::Error::other(e.to_string()))?;
+        let bytes = component.serialize().map_err(io::Error::other)?;
         let file = write_atomically(&self.path_for(sha256), &bytes)?;
         Ok((crate::digest::sha256_hex(&bytes), file))
     }
@@ -401,8 +401,8 @@ mod tests {
     #[test]
     fn headers() {
         let p = Path::new("x.wasm");
-        assert_eq!(check_header(p, b"hello world"), Err(LoadError::NotWasm { path: p.into() }));
-        assert_eq!(check_header(p, b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule { path: p.into() }));
-        assert_eq!(check_header(p, b"\0asm\x0d\0\x01\0"), Ok(()));
+        assert!(matches!(check_header(p, b"hello world"), Err(LoadError::NotWasm { path }) if path == p));
+        assert!(matches!(check_header(p, b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule { path }) if path == p));
+        assert!(check_header(p, b"\0asm\x0d\0\x01\0").is_ok());
     }
 }

@@ -20,6 +20,8 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Source;
+
 /// A directory as the user granted it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirIdentity {
@@ -32,15 +34,16 @@ pub struct DirIdentity {
 }
 
 /// Why a granted directory cannot be handed to a plugin.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DirError {
     /// The path cannot be opened without following a symlink, or is gone.
-    #[error("{} cannot be opened without following a symbolic link, or is gone ({reason})", path.display())]
+    #[error("{} cannot be opened without following a symbolic link, or is gone", path.display())]
     Unreachable {
         /// The granted path.
         path: PathBuf,
         /// What the OS said.
-        reason: String,
+        #[source]
+        source: Source,
     },
     /// Something else now sits at the granted path.
     #[error("{} is no longer the directory that was granted (it was replaced)", path.display())]
@@ -61,7 +64,7 @@ impl DirIdentity {
         let fd = open_no_follow(&canonical)?;
         let meta = File::from(fd).metadata()?;
         if !meta.is_dir() {
-            return Err(std::io::Error::other(format!("{} is not a directory", canonical.display())));
+            return Err(std::io::ErrorKind::NotADirectory.into());
         }
         Ok(DirIdentity { path: canonical, dev: meta.dev(), ino: meta.ino() })
     }
@@ -70,10 +73,9 @@ impl DirIdentity {
     /// it is the one granted. The returned handle stays valid as long as it
     /// lives; hand it over with [`VerifiedDir::proc_path`].
     pub fn open(&self) -> Result<VerifiedDir, DirError> {
-        let fd = open_no_follow(&self.path)
-            .map_err(|e| DirError::Unreachable { path: self.path.clone(), reason: e.to_string() })?;
-        let stat = rustix::fs::fstat(&fd)
-            .map_err(|e| DirError::Unreachable { path: self.path.clone(), reason: e.to_string() })?;
+        let unreachable = |source| DirError::Unreachable { path: self.path.clone(), source };
+        let fd = open_no_follow(&self.path).map_err(|e| unreachable(Source::new(e)))?;
+        let stat = rustix::fs::fstat(&fd).map_err(|e| unreachable(Source::new(std::io::Error::from(e))))?;
         if stat.st_dev != self.dev || stat.st_ino != self.ino {
             return Err(DirError::Replaced { path: self.path.clone() });
         }
@@ -162,7 +164,7 @@ mod tests {
         // Replaced by another real directory.
         std::fs::remove_file(&granted).unwrap();
         std::fs::create_dir(&granted).unwrap();
-        assert_eq!(id.open().unwrap_err(), DirError::Replaced { path: id.path.clone() });
+        assert!(matches!(id.open(), Err(DirError::Replaced { path }) if path == id.path));
 
         // A symlink in a parent component is refused too.
         let link = tmp.path().join("link");

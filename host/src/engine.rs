@@ -105,7 +105,7 @@ pub struct HostEngine {
 
 /// The engine could not be built at all (not even on-demand).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot create the WebAssembly engine: {0}")]
+#[error("cannot create the WebAssembly engine")]
 pub struct EngineError(#[source] Source);
 
 impl HostEngine {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::dirs::DirIdentity;
+use crate::error::Source;
 use crate::manifest::{Limits, Permissions};
 use crate::state::{State, StateError};
 
@@ -78,26 +79,73 @@ impl Request {
     /// Check the directories (see the module documentation) and record each
     /// one's identity, for a grant.
     /// `~` is `user_home` ([`Settings::user_home`](crate::Settings::user_home)).
-    pub fn grant_dirs(&self, protected: &Protected, user_home: Option<&Path>) -> Result<Vec<GrantedDir>, String> {
+    pub fn grant_dirs(&self, protected: &Protected, user_home: Option<&Path>) -> Result<Vec<GrantedDir>, DirRefused> {
         let mut granted: Vec<GrantedDir> = Vec::new();
         for (dir, write) in self.dirs() {
             let path = expand(dir, user_home);
             if !path.is_absolute() {
-                return Err(format!("file permission {dir:?} must be an absolute path (or start with ~/)"));
+                return Err(DirRefused::NotAbsolute { dir: dir.clone() });
             }
-            let identity = DirIdentity::of(&path)
-                .map_err(|e| format!("file permission {dir:?}: {} cannot be granted: {e}", path.display()))?;
+            let identity = DirIdentity::of(&path).map_err(|e| DirRefused::Unreachable {
+                dir: dir.clone(),
+                path: path.clone(),
+                source: Source::new(e),
+            })?;
             protected.check(dir, &identity.path)?;
             if let Some(other) = granted.iter().find(|g| nested(&g.identity.path, &identity.path)) {
-                return Err(format!(
-                    "file permissions {:?} and {dir:?} are nested (one lies inside the other); a plugin may be granted each directory once: ask for the outer one alone",
-                    other.asked
-                ));
+                return Err(DirRefused::Nested { outer: other.asked.clone(), dir: dir.clone() });
             }
             granted.push(GrantedDir { asked: dir.clone(), identity, write });
         }
         Ok(granted)
     }
+}
+
+/// A directory a plugin asks for that cannot be granted.
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+pub enum DirRefused {
+    /// A relative path.
+    #[error("file permission {dir:?} must be an absolute path (or start with ~/)")]
+    NotAbsolute {
+        /// The permission as asked.
+        dir: String,
+    },
+    /// It cannot be opened as a directory.
+    #[error("file permission {dir:?}: {} cannot be granted", path.display())]
+    Unreachable {
+        /// The permission as asked.
+        dir: String,
+        /// Where it leads.
+        path: PathBuf,
+        /// Why it cannot be opened.
+        #[source]
+        source: Source,
+    },
+    /// It reaches isaac's own files.
+    #[error(transparent)]
+    Covers(#[from] Covers),
+    /// Two of the plugin's directories lie one inside the other.
+    #[error(
+        "file permissions {outer:?} and {dir:?} are nested (one lies inside the other); a plugin may be granted each directory once: ask for the outer one alone"
+    )]
+    Nested {
+        /// The one asked first.
+        outer: String,
+        /// The other.
+        dir: String,
+    },
+}
+
+/// A directory that covers, or lies inside, what no grant may reach.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("file permission {dir:?} covers {what} {}: no plugin may reach isaac's own state or settings", path.display())]
+pub struct Covers {
+    /// The permission as asked.
+    pub dir: String,
+    /// What it reaches (`the isaac home`, `the config file`).
+    pub what: String,
+    /// Its path.
+    pub path: PathBuf,
 }
 
 /// Whether one of `a` and `b` lies inside the other (or they are equal).
@@ -120,12 +168,9 @@ impl Protected {
 
     /// Refuse `real` (the canonical form of the permission `dir`) when it
     /// covers or lies inside a protected path.
-    pub fn check(&self, dir: &str, real: &Path) -> Result<(), String> {
+    pub fn check(&self, dir: &str, real: &Path) -> Result<(), Covers> {
         match self.paths.iter().find(|(_, p)| nested(p, real)) {
-            Some((what, p)) => Err(format!(
-                "file permission {dir:?} covers {what} {}: no plugin may reach isaac's own state or settings",
-                p.display()
-            )),
+            Some((what, p)) => Err(Covers { dir: dir.to_owned(), what: (*what).to_owned(), path: p.clone() }),
             None => Ok(()),
         }
     }
@@ -240,18 +285,25 @@ mod tests {
         assert_eq!(granted[0].identity.path, outside.path().canonicalize().unwrap());
         std::fs::create_dir(home.path().join("plugins")).unwrap();
         let refused = |r: Request| r.grant_dirs(&protected, None).unwrap_err();
-        assert!(refused(reading(&[home.path()])).contains("covers the isaac home"));
-        assert!(refused(reading(&[Path::new("/")])).contains("covers the isaac home"));
-        assert!(refused(reading(&[&home.path().join("plugins")])).contains("covers the isaac home"));
-        assert!(refused(reading(&[Path::new("relative/dir")])).contains("absolute"));
+        let covers = |r: Request| match refused(r) {
+            DirRefused::Covers(c) => c.what,
+            other => panic!("{other}"),
+        };
+        assert_eq!(covers(reading(&[home.path()])), "the isaac home");
+        assert_eq!(covers(reading(&[Path::new("/")])), "the isaac home");
+        assert_eq!(covers(reading(&[&home.path().join("plugins")])), "the isaac home");
+        assert!(matches!(refused(reading(&[Path::new("relative/dir")])), DirRefused::NotAbsolute { .. }));
         let config_elsewhere = Protected::new(home.path(), &outside.path().join("config.toml"));
-        assert!(
-            reading(&[outside.path()]).grant_dirs(&config_elsewhere, None).unwrap_err().contains("the config file")
-        );
+        let refused_elsewhere = reading(&[outside.path()]).grant_dirs(&config_elsewhere, None).unwrap_err();
+        assert!(matches!(refused_elsewhere, DirRefused::Covers(Covers { ref what, .. }) if what == "the config file"));
         std::fs::create_dir(outside.path().join("sub")).unwrap();
         let nested = reading(&[outside.path(), &outside.path().join("sub")]);
-        assert!(refused(nested).contains("nested"));
+        assert!(matches!(refused(nested), DirRefused::Nested { .. }));
         let gone = reading(&[&outside.path().join("missing")]);
-        assert!(refused(gone).contains("cannot be granted"));
+        let DirRefused::Unreachable { source, .. } = refused(gone) else {
+            panic!("a missing directory is unreachable")
+        };
+        let io = Source::peel(&source).downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        assert_eq!(io, Some(std::io::ErrorKind::NotFound));
     }
 }

@@ -24,7 +24,7 @@ pub struct Home {
 
 /// A home directory that could not be created or opened.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use {path} as the isaac home: {source} (pick another with --home DIR or ISAAC_HOME)")]
+#[error("cannot use {path} as the isaac home (pick another with --home DIR or ISAAC_HOME)")]
 pub struct HomeError {
     /// The folder that failed.
     pub path: PathBuf,

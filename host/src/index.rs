@@ -6,64 +6,25 @@
 //! when they were indexed. At start-up the host compares those stamps with
 //! the files (a `stat` each) and reloads only what changed, so `isaac run`
 //! neither hashes nor compiles plugins it does not run. A plugin that failed
-//! to load is indexed too, with its error, so a broken plugin is not
-//! recompiled on every start.
+//! to load is indexed too, with its error (the [`LoadError`] itself, as
+//! data), so a broken plugin is not recompiled on every start and says the
+//! same thing each time.
 //!
 //! The entries live in the `plugins` database of the home's LMDB
 //! environment ([`State`]), shared with other isaac processes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::loader::LoadError;
 use crate::manifest::Manifest;
 use crate::state::{State, StateError};
 
-/// Who a file is, as `stat` tells it: device, inode, size, and modification
-/// and change times. Any write, truncate, `chmod` or rename-into-place
-/// changes it (the change time cannot be set from user space). It notices
-/// that an installed plugin's files changed (taken by path), and, taken
-/// through the descriptor its bytes were hashed through, lets loading trust
-/// a recorded digest instead of hashing again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
-    /// Device.
-    pub dev: u64,
-    /// Inode.
-    pub ino: u64,
-    /// Bytes.
-    pub size: u64,
-    /// Modification time, ns since the epoch.
-    pub mtime_ns: i128,
-    /// Status change time, ns since the epoch.
-    pub ctime_ns: i128,
-}
-
-impl FileStamp {
-    /// The stamp of the file at `path` (symlinks followed).
-    pub fn of(path: &Path) -> std::io::Result<Self> {
-        Ok(Self::from_metadata(&std::fs::metadata(path)?))
-    }
-
-    /// The stamp of the open `file`.
-    pub fn of_file(file: &std::fs::File) -> std::io::Result<Self> {
-        Ok(Self::from_metadata(&file.metadata()?))
-    }
-
-    fn from_metadata(m: &std::fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-        FileStamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-        }
-    }
-}
+/// A file's stamp (kept in the index, taken by the loader).
+pub use crate::loader::FileStamp;
 
 /// One command, as indexed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +68,7 @@ pub struct PluginMeta {
 }
 
 /// One installed plugin, as indexed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndexEntry {
     /// The manifest as read.
     pub manifest: Manifest,
@@ -118,7 +79,7 @@ pub struct IndexEntry {
     /// Stamp of the component when indexed.
     pub wasm_stamp: FileStamp,
     /// What loading it found, or why it failed.
-    pub status: Result<PluginMeta, String>,
+    pub status: Result<PluginMeta, LoadError>,
 }
 
 /// The plugin index, in the `plugins` database of the [`State`].

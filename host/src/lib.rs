@@ -32,13 +32,15 @@
 //! The modules, from the bottom up (no module uses one that uses it back;
 //! `tests/all/architecture.rs` checks):
 //!
-//! - [`error`]: kept error sources;
+//! - [`error`]: error chains, kept causes and the one chain walker;
 //! - [`config`]: the user's `config.toml`, parsed; [`settings`]: every
 //!   setting resolved (flags > environment > config file > defaults);
 //! - [`manifest`]: `plugin.toml` files; [`grants`]: what a plugin asks and
 //!   what the user granted, pinned to its component; [`dirs`]: granted
 //!   directories by identity;
-//! - [`state`]: the LMDB environment; [`index`]: the plugin index in it;
+//! - [`state`]: the LMDB environment; [`index`]: the plugin index in it
+//!   (a plugin that did not load is kept with its [`LoadError`], from the
+//!   [`loader`]);
 //!   [`metrics`]: the run history;
 //! - [`cache`]: the three-tier cache; [`ai`]: AI queries, the response
 //!   cache and the spending ledger;

@@ -8,12 +8,58 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::bindings::{WIT_VERSION, WIT_VERSIONS};
 use crate::error::Source;
-use crate::index::FileStamp;
-use crate::manifest::Manifest;
+use crate::grants::DirRefused;
+use crate::manifest::{BadName, Manifest};
 use crate::sandbox::CallError;
 use crate::tomlfile::TomlError;
+
+/// Who a file is, as `stat` tells it: device, inode, size, and modification
+/// and change times. Any write, truncate, `chmod` or rename-into-place
+/// changes it (the change time cannot be set from user space). It notices
+/// that an installed plugin's files changed (taken by path), and, taken
+/// through the descriptor its bytes were hashed through, lets loading trust
+/// a recorded digest instead of hashing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Status change time, ns since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path` (symlinks followed).
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        Ok(Self::from_metadata(&std::fs::metadata(path)?))
+    }
+
+    /// The stamp of the open `file`.
+    pub fn of_file(file: &std::fs::File) -> std::io::Result<Self> {
+        Ok(Self::from_metadata(&file.metadata()?))
+    }
+
+    fn from_metadata(m: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
 
 /// A plugin folder and what its manifest says.
 #[derive(Debug, Clone)]
@@ -30,11 +76,13 @@ pub struct PluginSource {
     pub wasm_stamp: FileStamp,
 }
 
-/// Why one plugin did not load.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why one plugin did not load. The plugin index keeps it as it is (serde),
+/// so a plugin that failed says the same on every start without loading
+/// again.
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 pub enum LoadError {
     /// `plugin.toml` is missing or wrong.
-    #[error("{0}")]
+    #[error(transparent)]
     Manifest(TomlError),
     /// An installed plugin's folder is not named after it.
     #[error("the folder {} holds plugin `{name}`; an installed plugin's folder must be named after it (reinstall it with `isaac plugins add`)", dir.display())]
@@ -44,16 +92,22 @@ pub enum LoadError {
         /// The name in its manifest.
         name: String,
     },
-    /// No `.wasm` file, or several and no `component` key.
-    #[error("{}: {message}", dir.display())]
-    Component {
+    /// No `.wasm` file, and no `component` key.
+    #[error("{}: no .wasm component in the plugin folder; put one there or name it with `component = \"NAME.wasm\"` in plugin.toml", dir.display())]
+    NoComponent {
         /// The folder.
         dir: PathBuf,
-        /// What is wrong.
-        message: String,
+    },
+    /// Several `.wasm` files, and no `component` key.
+    #[error("{}: several .wasm files ({}); name the component with `component = \"NAME.wasm\"` in plugin.toml", dir.display(), files.join(", "))]
+    SeveralComponents {
+        /// The folder.
+        dir: PathBuf,
+        /// The files' names.
+        files: Vec<String>,
     },
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -74,7 +128,7 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// The component does not validate or compile.
-    #[error("{} is not a valid component (truncated or corrupt?): {source}", path.display())]
+    #[error("{} is not a valid component (truncated or corrupt?)", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -91,7 +145,7 @@ pub enum LoadError {
         found: String,
     },
     /// The component does not fit the `isaac:plugin/plugin` world.
-    #[error("{} does not implement the isaac:plugin/plugin@{version} world: {source}", path.display())]
+    #[error("{} does not implement the isaac:plugin/plugin@{version} world", path.display())]
     NotAPlugin {
         /// The version it was checked against.
         version: String,
@@ -102,25 +156,40 @@ pub enum LoadError {
         source: Source,
     },
     /// `metadata` trapped or timed out.
-    #[error("calling its `metadata` export failed: {0}")]
-    Metadata(CallError),
+    #[error("calling its `metadata` export failed")]
+    Metadata(#[source] CallError),
     /// `metadata` returned something unusable.
     #[error("its `metadata` export returned {0}")]
-    BadMetadata(String),
+    BadMetadata(BadMetadata),
     /// What it asks for cannot be granted (a directory covering the home,
     /// nested directories, a directory that does not exist).
-    #[error("its permissions cannot be granted: {0}")]
-    Grant(String),
+    #[error("its permissions cannot be granted")]
+    Grant(#[source] DirRefused),
+}
+
+/// What is wrong with what a plugin's `metadata` returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum BadMetadata {
+    /// No commands.
+    #[error("no commands; a plugin must offer at least one")]
+    NoCommands,
+    /// A command name that is not `[a-z0-9-]+`.
+    #[error("a command with an {0}")]
+    CommandName(BadName),
+    /// A command listed twice.
+    #[error("the command `{0}` twice")]
+    Twice(String),
 }
 
 /// A plugin that did not load, by name (its folder's name when the manifest
 /// could not be read).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plugin `{plugin}` is not loaded: {error}")]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("plugin `{plugin}` is not loaded")]
 pub struct PluginFailure {
     /// The plugin.
     pub plugin: String,
     /// Why.
+    #[source]
     pub error: LoadError,
 }
 
@@ -176,16 +245,10 @@ fn only_wasm_file(dir: &Path) -> Result<PathBuf, LoadError> {
     wasm.sort();
     match wasm.len() {
         1 => Ok(wasm.remove(0)),
-        0 => Err(LoadError::Component {
+        0 => Err(LoadError::NoComponent { dir: dir.to_owned() }),
+        _ => Err(LoadError::SeveralComponents {
             dir: dir.to_owned(),
-            message: "no .wasm component in the plugin folder; put one there or name it with `component = \"NAME.wasm\"` in plugin.toml".into(),
-        }),
-        _ => Err(LoadError::Component {
-            dir: dir.to_owned(),
-            message: format!(
-                "several .wasm files ({}); name the component with `component = \"NAME.wasm\"` in plugin.toml",
-                wasm.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")
-            ),
+            files: wasm.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect(),
         }),
     }
 }

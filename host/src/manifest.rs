@@ -70,9 +70,23 @@ struct RawTool {
     input_schema: toml::Spanned<toml::Value>,
 }
 
+/// A declared input schema that is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// Not a table of `type = "object"`.
+    #[error("`input_schema` must be a table with type = \"object\" (a JSON schema of the call's arguments)")]
+    NotAnObject,
+    /// Over [`MAX_SCHEMA_BYTES`].
+    #[error("`input_schema` is larger than {} KiB", MAX_SCHEMA_BYTES / 1024)]
+    TooLarge,
+    /// A string in it is not plain.
+    #[error(transparent)]
+    NotPlain(#[from] NotPlain),
+}
+
 /// Check a declared input schema: a JSON object of `type = "object"`,
 /// small, every string in it plain.
-fn check_schema(schema: &serde_json::Value) -> Result<(), String> {
+fn check_schema(schema: &serde_json::Value) -> Result<(), SchemaError> {
     fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
         match v {
             serde_json::Value::String(s) => out.push(s.clone()),
@@ -85,16 +99,14 @@ fn check_schema(schema: &serde_json::Value) -> Result<(), String> {
         }
     }
     if schema.get("type").and_then(|t| t.as_str()) != Some("object") {
-        return Err(
-            "`input_schema` must be a table with type = \"object\" (a JSON schema of the call's arguments)".into()
-        );
+        return Err(SchemaError::NotAnObject);
     }
     if schema.to_string().len() > MAX_SCHEMA_BYTES {
-        return Err(format!("`input_schema` is larger than {} KiB", MAX_SCHEMA_BYTES / 1024));
+        return Err(SchemaError::TooLarge);
     }
     let mut all = Vec::new();
     strings(schema, &mut all);
-    all.iter().try_for_each(|s| check_plain(s))
+    Ok(all.iter().try_for_each(|s| check_plain(s))?)
 }
 
 /// Per-call limits a plugin asks for. The config file may override them per
@@ -232,10 +244,10 @@ impl Manifest {
         let raw: RawManifest = tomlfile::parse(path, text)?;
         let at = |span, message: String| TomlError::at(path, text, Some(span), message);
         if let Err(why) = check_name(raw.name.get_ref()) {
-            return Err(at(raw.name.span(), why));
+            return Err(at(raw.name.span(), why.to_string()));
         }
         if let Err(why) = check_plain(raw.version.get_ref()) {
-            return Err(at(raw.version.span(), why));
+            return Err(at(raw.version.span(), why.to_string()));
         }
         if raw.version.get_ref().trim().is_empty() {
             return Err(at(raw.version.span(), "`version` is empty; write e.g. version = \"0.1.0\"".into()));
@@ -244,7 +256,7 @@ impl Manifest {
             Some(c) => {
                 let file = c.get_ref();
                 if let Err(why) = check_plain(&file.to_string_lossy()) {
-                    return Err(at(c.span(), why));
+                    return Err(at(c.span(), why.to_string()));
                 }
                 if file.is_absolute() || file.components().count() != 1 || file.extension().is_none_or(|e| e != "wasm")
                 {
@@ -280,14 +292,17 @@ impl Manifest {
     }
 }
 
+/// A manifest string with a control character in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("control character {0:?} in a manifest string; plugin.toml strings must be plain text")]
+pub struct NotPlain(pub char);
+
 /// Refuse a manifest string with control characters (an escape sequence in
 /// a description could rewrite the permission request on the user's
 /// terminal). The TOML deserializer reports the string's line and column.
-pub fn check_plain(text: &str) -> Result<(), String> {
+pub fn check_plain(text: &str) -> Result<(), NotPlain> {
     match text.chars().find(|c| c.is_control()) {
-        Some(c) => {
-            Err(format!("control character {:?} in a manifest string; plugin.toml strings must be plain text", c))
-        }
+        Some(c) => Err(NotPlain(c)),
         None => Ok(()),
     }
 }
@@ -306,13 +321,38 @@ fn plain_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::
     Ok(list)
 }
 
+/// What a name that is not `[a-z0-9-]+` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameOf {
+    /// A plugin (`plugin.toml`'s `name`).
+    Plugin,
+    /// A command (from a plugin's `metadata`).
+    Command,
+}
+
+/// A plugin or command name that is not `[a-z0-9-]+`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error(
+    "invalid {} name {name:?}: use lowercase letters, digits and `-` (at most {MAX_NAME_LEN}, not starting with `-`)",
+    match of { NameOf::Plugin => "plugin", NameOf::Command => "command" }
+)]
+pub struct BadName {
+    /// What it names.
+    pub of: NameOf,
+    /// The name.
+    pub name: String,
+}
+
 /// Check a plugin name: `[a-z0-9-]+`, starting with a letter or digit.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), BadName> {
+    check_name_of(NameOf::Plugin, name)
+}
+
+/// Check a name of `of` as [`check_name`] does a plugin's.
+pub fn check_name_of(of: NameOf, name: &str) -> Result<(), BadName> {
     let valid_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if name.is_empty() || !valid_chars || name.starts_with('-') || name.len() > MAX_NAME_LEN {
-        return Err(format!(
-            "invalid plugin name {name:?}: use lowercase letters, digits and `-` (at most {MAX_NAME_LEN}, not starting with `-`)"
-        ));
+        return Err(BadName { of, name: name.to_owned() });
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{AnyPre, GuestError, PluginInfo};
 use crate::capabilities::http::MAX_TABLE_ENTRIES;
+pub use crate::capabilities::wasi::SetupError;
 use crate::capabilities::wasi::{MAX_PRINT_BYTES, Printed};
 use crate::capabilities::{self, CallData, Contexts, Granted, Stopped};
 use crate::error::Source;
@@ -64,7 +65,7 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> 
 }
 
 /// Why a call ended without the guest returning.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum CallError {
     /// The call ran past its deadline.
     #[error(
@@ -95,12 +96,13 @@ pub enum CallError {
         message: String,
     },
     /// The sandbox could not be set up (a granted directory is missing).
-    #[error("plugin `{plugin}` cannot start: {message}")]
+    #[error("plugin `{plugin}` cannot start (review its grant with `isaac plugins grant {plugin}`)")]
     Setup {
         /// The plugin.
         plugin: String,
         /// What failed.
-        message: String,
+        #[source]
+        source: SetupError,
     },
     /// The result, the log or the printed output was over its cap.
     #[error("plugin `{plugin}` {what} (raise {how})")]
@@ -119,7 +121,7 @@ pub enum CallError {
         plugin: String,
     },
     /// The guest trapped (a panic, an out-of-bounds access, ...).
-    #[error("plugin `{plugin}` crashed: {source}")]
+    #[error("plugin `{plugin}` crashed")]
     Trap {
         /// The plugin.
         plugin: String,
@@ -167,11 +169,8 @@ impl CallSpec {
         if let Some(message) = &self.refused {
             return Err(CallError::NotGranted { message: message.clone() });
         }
-        let (wasi, printed) = self
-            .granted
-            .wasi
-            .open(&self.plugin)
-            .map_err(|message| CallError::Setup { plugin: self.plugin.to_string(), message })?;
+        let (wasi, printed) =
+            self.granted.wasi.open().map_err(|source| CallError::Setup { plugin: self.plugin.to_string(), source })?;
         let state = HostState {
             wasi,
             table: call_table(),

@@ -53,7 +53,7 @@ pub struct State {
 /// The environment could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the isaac state in {} cannot be used: {source} (if it is damaged, move it away or delete it to start afresh: installed plugins are kept, cached data and statistics are lost)",
+    "the isaac state in {} cannot be used (if it is damaged, move it away or delete it to start afresh: installed plugins are kept, cached data and statistics are lost)",
     path.display()
 )]
 pub struct StateError {

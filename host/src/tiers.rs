@@ -31,6 +31,7 @@ use crate::compiled::CompiledCache;
 use crate::digest::sha256_hex;
 pub use crate::engine::Tier;
 use crate::engine::{EngineOptions, HostEngine};
+use crate::error::Source;
 use crate::home::Home;
 use crate::index::FileStamp;
 use crate::settings::Settings;
@@ -69,7 +70,7 @@ impl Artifacts {
 #[derive(Debug, thiserror::Error)]
 pub enum OptimizeError {
     /// The home or a file could not be used.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         /// What was being done.
         what: String,
@@ -83,13 +84,17 @@ pub enum OptimizeError {
     /// The state could not be read or written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The home could not be opened.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
     /// Cranelift refused the component.
-    #[error("cannot compile {path}: {message}")]
+    #[error("cannot compile {}", path.display())]
     Compile {
         /// The component.
         path: PathBuf,
-        /// wasmtime's message.
-        message: String,
+        /// What wasmtime said.
+        #[source]
+        source: Source,
     },
 }
 
@@ -161,10 +166,7 @@ pub fn spawn_optimizer(settings: &Settings, wasm: &Path, sha256: &str) {
 /// holds the lock, the code is there already, or the file changed).
 pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, OptimizeError> {
     let io = |what: String| move |source| OptimizeError::Io { what, source };
-    let home = Home::open(settings.home()).map_err(|e| OptimizeError::Io {
-        what: format!("cannot open the home {}", settings.home().display()),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    let home = Home::open(settings.home())?;
     let lock_file = lock_path(&home.compiled_dir(), sha256);
     let Some(_lock) =
         claim(&home.compiled_dir(), sha256).map_err(io(format!("cannot create {}", lock_file.display())))?
@@ -191,7 +193,7 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
         return Ok(false);
     }
     let component = Component::new(&engine.engine, &bytes)
-        .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), message: e.to_string() })?;
+        .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), source: Source::wasm(e) })?;
     let digest = cache.store(sha256, &component).map_err(io(format!("cannot save the code of {}", wasm.display())))?;
     artifacts.put(sha256, &engine.compatibility, Some(&digest))?;
     // A plugin removed or replaced while this compiled: nothing would load

@@ -48,7 +48,7 @@ impl ToolSpec {
 
     /// The words a call's `arguments` become: with a declared schema, one
     /// word, their JSON text; otherwise `args`.
-    pub fn words(&self, arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, String> {
+    pub fn words(&self, arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, ArgsError> {
         match &self.declared {
             Some(_) => Ok(vec![Value::Object(arguments.cloned().unwrap_or_default()).to_string()]),
             None => words(arguments),
@@ -130,11 +130,25 @@ pub fn list(loaded: &LoadReport, exposed: &Exposed) -> Vec<ToolSpec> {
     tools
 }
 
+/// A call's arguments that are not `{"args": [strings]}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgsError {
+    /// A key other than `args`.
+    #[error("unknown argument `{0}`: a tool takes only `args`, a list of strings")]
+    Unknown(String),
+    /// `args` is a list holding something else than strings.
+    #[error("`args` must be a list of strings, not one holding {0}")]
+    NotAString(Value),
+    /// `args` is not a list.
+    #[error("`args` must be a list of strings, not {0}")]
+    NotAList(Value),
+}
+
 /// The words a call's `arguments` become: `{"args": [strings]}`, or nothing.
-pub fn words(arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, String> {
+pub fn words(arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, ArgsError> {
     let Some(arguments) = arguments else { return Ok(Vec::new()) };
     if let Some(other) = arguments.keys().find(|k| *k != "args") {
-        return Err(format!("unknown argument `{other}`: a tool takes only `args`, a list of strings"));
+        return Err(ArgsError::Unknown(other.clone()));
     }
     match arguments.get("args") {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -142,10 +156,10 @@ pub fn words(arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, Stri
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s.clone()),
-                other => Err(format!("`args` must be a list of strings, not one holding {other}")),
+                other => Err(ArgsError::NotAString(other.clone())),
             })
             .collect(),
-        Some(other) => Err(format!("`args` must be a list of strings, not {other}")),
+        Some(other) => Err(ArgsError::NotAList(other.clone())),
     }
 }
 
@@ -163,13 +177,13 @@ mod tests {
 
     #[test]
     fn arguments_become_words() {
-        let args = |v: Value| words(v.as_object()).map_err(|e| e.split(':').next().unwrap_or("").to_owned());
+        let args = |v: Value| words(v.as_object());
         assert_eq!(words(None), Ok(vec![]));
         assert_eq!(args(json!({})), Ok(vec![]));
         assert_eq!(args(json!({"args": ["a b", "-v"]})), Ok(vec!["a b".to_owned(), "-v".to_owned()]));
-        assert!(args(json!({"args": "a b"})).is_err());
-        assert!(args(json!({"args": [1]})).is_err());
-        assert_eq!(args(json!({"text": "x"})), Err("unknown argument `text`".to_owned()));
+        assert_eq!(args(json!({"args": "a b"})), Err(ArgsError::NotAList(json!("a b"))));
+        assert_eq!(args(json!({"args": [1]})), Err(ArgsError::NotAString(json!(1))));
+        assert_eq!(args(json!({"text": "x"})), Err(ArgsError::Unknown("text".into())));
     }
 
     #[test]

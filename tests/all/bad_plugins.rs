@@ -2,7 +2,8 @@
 //! the others load and run, and the host never panics.
 
 use isaac_host::RunOptions;
-use isaac_host::{LoadError, PluginFailure};
+use isaac_host::error::{Source, one_line};
+use isaac_host::{InstallError, LoadError, PluginFailure};
 
 use crate::support::{TestHome, example_wasm, fixture, manifest, runtime, text};
 
@@ -42,7 +43,7 @@ fn assert_reported(failures: &[PluginFailure]) {
     assert_eq!(names, EXPECTED.iter().map(|(n, _)| *n).collect::<Vec<_>>());
     for (name, fragment) in EXPECTED {
         let failure = failures.iter().find(|f| f.plugin == *name).unwrap();
-        let message = failure.to_string();
+        let message = one_line(failure);
         assert!(message.contains(fragment), "{name}: {message}");
         assert!(message.starts_with(&format!("plugin `{name}` is not loaded")), "{message}");
     }
@@ -62,9 +63,12 @@ fn every_broken_plugin_is_reported_and_the_rest_load() {
             .any(|f| matches!(f.error, LoadError::IncompatibleWit { ref found, .. } if found == "0.9.0"))
     );
 
-    // A second load reads the failures from the index and says the same.
+    // A second load reads the failures from the index and says the same,
+    // each the same kind of error.
     let catalog = rt.block_on(home.host().catalog()).unwrap();
-    assert_eq!(catalog.failures.len(), EXPECTED.len());
+    assert_reported(&catalog.failures);
+    let stored = catalog.failures.iter().find(|f| f.plugin == "future-wit").unwrap();
+    assert!(matches!(stored.error, LoadError::IncompatibleWit { ref found, .. } if found == "0.9.0"), "{stored:?}");
     assert_eq!(home.host().run("hello", &[], &RunOptions::default()).unwrap(), "Hello, world!");
 }
 
@@ -131,4 +135,34 @@ fn two_plugins_claiming_one_command_are_ambiguous() {
     );
     let out = home.run(&["run", "hello-two:hello", "two"]);
     assert_eq!(text(&out).0, "Hello, two!\n");
+}
+
+#[test]
+fn a_failed_install_keeps_its_causes_as_a_chain() {
+    let home = TestHome::new();
+    let src = tempfile::tempdir().unwrap();
+    let gone = src.path().join("gone.wasm");
+    std::fs::write(src.path().join("plugin.toml"), manifest("gone", "")).unwrap();
+
+    // Through the library: three levels, each its own type, each saying
+    // only its own part.
+    let Err(error) = runtime().block_on(home.host().install(src.path(), false)) else { panic!("installed") };
+    let levels: Vec<&(dyn std::error::Error + 'static)> = isaac_host::error::chain(&error).collect();
+    assert_eq!(levels.len(), 3, "{error:?}");
+    let plugin = src.path().file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        matches!(levels[0].downcast_ref(), Some(InstallError::Invalid(PluginFailure { plugin: p, .. })) if *p == plugin)
+    );
+    assert_eq!(levels[0].to_string(), format!("plugin `{plugin}` is not loaded"));
+    assert!(matches!(levels[1].downcast_ref(), Some(LoadError::Io { path, .. }) if *path == gone));
+    assert_eq!(levels[1].to_string(), format!("cannot read {}", gone.display()));
+    let io = Source::peel(levels[2]).downcast_ref::<std::io::Error>().expect("the OS's error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(levels[2].to_string(), io.to_string());
+
+    // Through the binary: the chain on one line, each part once.
+    let out = home.run(&["plugins", "add", src.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!("error: plugin `{plugin}` is not loaded: cannot read {}: {io}\n", gone.display());
+    assert_eq!(text(&out).1, expected);
 }

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::calls::CallParts;
-use super::{AiRequest, Message, ToolCall, Usage};
+use super::{AiRequest, Message, ToolCall, Usage, WireError};
+use crate::error::Source;
 
 /// The API version sent with every request.
 pub const VERSION: &str = "2023-06-01";
@@ -69,8 +70,8 @@ fn turn(m: &Message) -> Value {
 }
 
 /// Text, tool calls, model and usage of a whole response.
-pub fn parse(v: &Value) -> Result<(String, Vec<ToolCall>, Option<String>, Usage), String> {
-    let blocks = v["content"].as_array().ok_or("no content array")?;
+pub fn parse(v: &Value) -> Result<(String, Vec<ToolCall>, Option<String>, Usage), WireError> {
+    let blocks = v["content"].as_array().ok_or(WireError::NoContent)?;
     let text: String = blocks.iter().filter(|b| b["type"] == "text").filter_map(|b| b["text"].as_str()).collect();
     let calls = blocks
         .iter()
@@ -104,8 +105,8 @@ pub enum StreamPart {
 }
 
 /// Read one stream event; pieces of tool calls go into `calls`.
-pub fn stream_event(event: Option<&str>, data: &str, calls: &mut CallParts) -> Result<StreamPart, String> {
-    let v: Value = serde_json::from_str(data).map_err(|e| format!("bad stream event: {e}"))?;
+pub fn stream_event(event: Option<&str>, data: &str, calls: &mut CallParts) -> Result<StreamPart, WireError> {
+    let v: Value = serde_json::from_str(data).map_err(|e| WireError::Event(Source::new(e)))?;
     let kind = event.map(str::to_owned).or_else(|| v["type"].as_str().map(str::to_owned)).unwrap_or_default();
     let index = v["index"].as_u64().unwrap_or(0);
     Ok(match kind.as_str() {
@@ -126,7 +127,7 @@ pub fn stream_event(event: Option<&str>, data: &str, calls: &mut CallParts) -> R
         },
         "message_delta" => StreamPart::Output(v["usage"]["output_tokens"].as_u64().unwrap_or(0)),
         "message_stop" => StreamPart::Stop,
-        "error" => return Err(v["error"]["message"].as_str().unwrap_or("error event").to_owned()),
+        "error" => return Err(WireError::Reported(v["error"]["message"].as_str().unwrap_or("error event").to_owned())),
         _ => StreamPart::Other,
     })
 }

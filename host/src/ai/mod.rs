@@ -19,6 +19,7 @@ pub mod provider;
 pub mod router;
 pub(crate) mod simulator;
 mod sse;
+mod wire;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ use crate::error::Source;
 
 pub use caller::Caller;
 pub use router::AiRouter;
+pub use wire::WireError;
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,7 +152,7 @@ pub struct AiResponse {
 
 /// Why a query produced no answer. Each names the provider where there is
 /// one, and what to do.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AiError {
     /// No provider is configured.
     #[error("no AI provider is configured: add an [ai.providers.NAME] table to config.toml (see docs/ai.md)")]
@@ -200,7 +202,7 @@ pub enum AiError {
         timeout_ms: u64,
     },
     /// The connection failed.
-    #[error("cannot reach provider `{provider}` at {url}: {source}")]
+    #[error("cannot reach provider `{provider}` at {url}")]
     Connect {
         /// The provider.
         provider: String,
@@ -211,12 +213,13 @@ pub enum AiError {
         source: Source,
     },
     /// The answer could not be read.
-    #[error("provider `{provider}` sent an answer isaac cannot read: {message}")]
+    #[error("provider `{provider}` sent an answer isaac cannot read")]
     BadResponse {
         /// The provider.
         provider: String,
         /// What is wrong with it.
-        message: String,
+        #[source]
+        source: WireError,
     },
     /// The daily budget would be passed.
     #[error(
@@ -244,13 +247,13 @@ pub enum AiError {
     #[error("{0}")]
     CallBudget(String),
     /// Every provider of a fallback failed.
-    #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {e}")).collect::<Vec<_>>().join("; "))]
+    #[error("every provider failed: {}", .0.iter().map(|(p, e)| format!("[{p}] {}", crate::error::one_line(e))).collect::<Vec<_>>().join("; "))]
     AllFailed(Vec<(String, AiError)>),
     /// The state (cache, statistics) failed.
-    #[error("{0}")]
-    State(#[source] Source),
+    #[error(transparent)]
+    State(Source),
     /// The HTTP client could not be built.
-    #[error("cannot create the HTTP client: {0}")]
+    #[error("cannot create the HTTP client")]
     Client(#[source] Source),
 }
 

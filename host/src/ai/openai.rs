@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::calls::CallParts;
-use super::{AiRequest, Message, ToolCall, Usage};
+use super::{AiRequest, Message, ToolCall, Usage, WireError};
+use crate::error::Source;
 
 /// The request body (`model` is the one the request runs on).
 pub fn body(model: &str, req: &AiRequest, max_tokens: Option<u32>, stream: bool) -> Value {
@@ -51,7 +52,7 @@ fn message(m: &Message) -> Value {
 }
 
 /// Text, tool calls, model and usage of a whole response.
-pub fn parse(v: &Value) -> Result<(String, Vec<ToolCall>, Option<String>, Usage), String> {
+pub fn parse(v: &Value) -> Result<(String, Vec<ToolCall>, Option<String>, Usage), WireError> {
     let message = &v["choices"][0]["message"];
     let calls: Vec<ToolCall> = message["tool_calls"]
         .as_array()
@@ -69,7 +70,7 @@ pub fn parse(v: &Value) -> Result<(String, Vec<ToolCall>, Option<String>, Usage)
     let text = match message["content"].as_str() {
         Some(text) => text,
         None if !calls.is_empty() => "",
-        None => return Err("no choices[0].message.content".into()),
+        None => return Err(WireError::NoMessage),
     };
     Ok((text.to_owned(), calls, v["model"].as_str().map(str::to_owned), usage(v)))
 }
@@ -83,11 +84,11 @@ fn usage(v: &Value) -> Usage {
 
 /// What one stream event adds: a text delta, pieces of tool calls (into
 /// `calls`), and usage in the last chunk. `None` for the final `[DONE]`.
-pub fn stream_event(data: &str, calls: &mut CallParts) -> Result<Option<(String, Option<Usage>)>, String> {
+pub fn stream_event(data: &str, calls: &mut CallParts) -> Result<Option<(String, Option<Usage>)>, WireError> {
     if data.trim() == "[DONE]" {
         return Ok(None);
     }
-    let v: Value = serde_json::from_str(data).map_err(|e| format!("bad stream chunk: {e}"))?;
+    let v: Value = serde_json::from_str(data).map_err(|e| WireError::Event(Source::new(e)))?;
     let delta = &v["choices"][0]["delta"];
     for call in delta["tool_calls"].as_array().into_iter().flatten() {
         let index = call["index"].as_u64().unwrap_or(0);

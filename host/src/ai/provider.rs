@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::calls::CallParts;
 use super::gate::Gate;
-use super::{AiError, AiRequest, AiResponse, ToolCall, Usage, anthropic, openai, sse};
+use super::{AiError, AiRequest, AiResponse, ToolCall, Usage, WireError, anthropic, openai, sse};
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::Source;
 use crate::settings::Secret;
@@ -123,7 +123,7 @@ impl Provider {
         if e.is_timeout() {
             AiError::Timeout { provider: self.name.clone(), timeout_ms: self.config.timeout_ms }
         } else if e.is_body() || e.is_decode() {
-            AiError::BadResponse { provider: self.name.clone(), message: format!("the answer was cut off: {e}") }
+            self.bad(WireError::CutOff(Source::new(e)))
         } else {
             AiError::Connect { provider: self.name.clone(), url: self.url(), source: Source::new(e) }
         }
@@ -149,8 +149,8 @@ impl Provider {
         Err(AiError::Status { provider: self.name.clone(), status: status.as_u16(), message, retry_after })
     }
 
-    fn bad(&self, message: impl Into<String>) -> AiError {
-        AiError::BadResponse { provider: self.name.clone(), message: message.into() }
+    fn bad(&self, source: WireError) -> AiError {
+        AiError::BadResponse { provider: self.name.clone(), source }
     }
 
     fn answer(&self, req: &AiRequest, parts: Parts, start: Instant) -> AiResponse {
@@ -173,9 +173,9 @@ impl Provider {
         let response = self.send(self.request(client, req, false)?).await?;
         let bytes = crate::sources::net::read_capped(response, MAX_ANSWER_BYTES).await.map_err(|e| match e {
             ReadError::Transfer(e) => self.send_error(e),
-            too_large => self.bad(format!("the answer is refused: {too_large}")),
+            ReadError::TooLarge(cap) => self.bad(WireError::TooLarge(cap)),
         })?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(format!("malformed JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| self.bad(WireError::Json(Source::new(e))))?;
         let parsed = match self.config.kind {
             ProviderKind::Openai => openai::parse(&value),
             ProviderKind::Anthropic => anthropic::parse(&value),
@@ -202,9 +202,7 @@ impl Provider {
             let chunk = chunk.map_err(|e| self.send_error(e))?;
             received += chunk.len();
             if received > MAX_ANSWER_BYTES || reader.buffered() + chunk.len() > MAX_EVENT_BYTES {
-                return Err(self.bad(format!(
-                    "the stream is refused: more than {MAX_ANSWER_BYTES} bytes, or an event longer than {MAX_EVENT_BYTES}"
-                )));
+                return Err(self.bad(WireError::StreamTooLarge { answer: MAX_ANSWER_BYTES, event: MAX_EVENT_BYTES }));
             }
             for event in reader.feed(&chunk) {
                 match self.config.kind {
@@ -235,7 +233,7 @@ impl Provider {
             }
         }
         if !done {
-            return Err(self.bad("the stream ended before the answer was complete"));
+            return Err(self.bad(WireError::Unfinished));
         }
         Ok(self.answer(req, (text, calls.finish(), None, usage), start))
     }

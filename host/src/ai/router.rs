@@ -362,7 +362,7 @@ impl Drop for InFlight<'_> {
         router.tally.requests.fetch_add(1, Ordering::Relaxed);
         router.tally.cost_nusd.fetch_add((self.estimate * 1e9) as u64, Ordering::Relaxed);
         if let Err(e) = router.ledger.record_cancelled(&self.provider.name, self.estimate, self.reserved) {
-            tracing::warn!("a cancelled AI request was not recorded: {e}");
+            tracing::warn!("a cancelled AI request was not recorded: {}", crate::error::OneLine(&e));
         }
     }
 }

@@ -93,8 +93,6 @@ fn remember(inner: &mut Inner, full: &str, value: &[u8], expires_at: u64) {
 }
 
 /// A store that answered an atomic op with something else broke its contract.
-fn unexpected(what: &str, outcome: Option<Outcome>) -> CacheError {
-    let message = format!("the cold store answered {what} with {outcome:?}");
-    let source = crate::error::Source::new(std::io::Error::other(message));
-    CacheError::Store(super::StoreError::Failed { path: String::new(), source })
+fn unexpected(op: &'static str, outcome: Option<Outcome>) -> CacheError {
+    CacheError::Store(super::StoreError::Unexpected { op, answer: format!("{outcome:?}") })
 }

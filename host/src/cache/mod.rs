@@ -139,7 +139,7 @@ impl Namespace {
 }
 
 /// A cache operation that did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CacheError {
     /// An empty key.
     #[error("a cache key may not be empty")]
@@ -828,7 +828,7 @@ fn live(raw: Option<&[u8]>, now: u64) -> Option<Entry> {
 impl Drop for MultiLevelCache {
     fn drop(&mut self) {
         if let Err(e) = self.flush() {
-            tracing::warn!("cache statistics were not saved: {e}");
+            tracing::warn!("cache statistics were not saved: {}", crate::error::OneLine(&e));
         }
     }
 }

@@ -272,7 +272,7 @@ pub struct Footprint {
 }
 
 /// A storage failure, with what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store is full.
     #[error(
@@ -326,8 +326,16 @@ pub enum StoreError {
         /// What was to be added.
         delta: i64,
     },
+    /// The store answered an operation with what it never answers (a bug).
+    #[error("the cold store answered {op} with {answer}")]
+    Unexpected {
+        /// The operation.
+        op: &'static str,
+        /// Its answer.
+        answer: String,
+    },
     /// Anything else.
-    #[error("the cache store in {path} failed: {source}")]
+    #[error("the cache store in {path} failed")]
     Failed {
         /// Where.
         path: String,

@@ -75,7 +75,7 @@ fn to_wit(error: AiError) -> WitAiError {
     match error {
         AiError::Budget { .. } | AiError::CallBudget(_) => WitAiError::OverBudget(error.to_string()),
         AiError::ModelNotAllowed { .. } => WitAiError::Denied,
-        other => WitAiError::Provider(other.to_string()),
+        other => WitAiError::Provider(crate::error::one_line(&other)),
     }
 }
 
@@ -106,7 +106,7 @@ impl Capability for AiCtx {
         match (inputs.ai)() {
             Ok(router) => Some(AiGrant::new(router, inputs.plugin, budget)),
             Err(e) => {
-                tracing::warn!("plugin `{}` gets no AI access: {e}", inputs.plugin);
+                tracing::warn!("plugin `{}` gets no AI access: {}", inputs.plugin, crate::error::OneLine(&e));
                 None
             }
         }

@@ -84,7 +84,9 @@ impl CacheCtx {
                 self.plugin
             )),
             CacheError::Overflow { .. } => WitCacheError::TooLarge(error.to_string()),
-            CacheError::NotAnInteger { .. } | CacheError::Store(_) => WitCacheError::Storage(error.to_string()),
+            CacheError::NotAnInteger { .. } | CacheError::Store(_) => {
+                WitCacheError::Storage(crate::error::one_line(&error))
+            }
         }
     }
 }

@@ -11,7 +11,8 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiView};
 
 use super::GrantInputs;
 use crate::dirs::DirIdentity;
-use crate::grants::{self, Protected};
+use crate::error::Source;
+use crate::grants::{self, Covers, Protected};
 use crate::manifest::Permissions;
 use crate::terminal::{self, Lines};
 
@@ -69,26 +70,52 @@ impl WasiGrant {
     /// Each directory is opened without following symlinks, checked against
     /// its granted identity, and handed over as that very open directory
     /// (never re-resolved by name).
-    pub fn open(&self, plugin: &str) -> Result<(WasiCtx, Printed), String> {
+    pub fn open(&self) -> Result<(WasiCtx, Printed), SetupError> {
         let mut b = WasiCtxBuilder::new();
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         for (k, v) in &self.env {
             b.env(k, v);
         }
-        let refuse = |message: String| format!("{message}; review its grant with `isaac plugins grant {plugin}`");
         for dir in &self.dirs {
-            let what = format!("the granted directory {:?}", dir.guest);
-            let verified = dir.identity.open().map_err(|e| refuse(format!("{what}: {e}")))?;
-            self.protected.check(&dir.guest, &dir.identity.path).map_err(&refuse)?;
+            let guest = || dir.guest.clone();
+            let verified =
+                dir.identity.open().map_err(|e| SetupError::Dir { guest: guest(), source: Source::new(e) })?;
+            self.protected.check(&dir.guest, &dir.identity.path)?;
             let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
             b.preopened_dir(verified.proc_path(), &dir.guest, perms)
-                .map_err(|e| refuse(format!("{what} cannot be opened: {e}")))?;
+                .map_err(|e| SetupError::Preopen { guest: guest(), source: Source::wasm(e) })?;
         }
         let printed =
             Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
         b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
         Ok((b.build(), printed))
     }
+}
+
+/// A granted directory that cannot be handed to a call.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum SetupError {
+    /// It is gone, or is no longer the directory that was granted.
+    #[error("the granted directory {guest:?}")]
+    Dir {
+        /// Where the guest sees it.
+        guest: String,
+        /// What is wrong with it.
+        #[source]
+        source: Source,
+    },
+    /// It now reaches isaac's own files.
+    #[error(transparent)]
+    Covers(#[from] Covers),
+    /// WASI refused it.
+    #[error("the granted directory {guest:?} cannot be opened")]
+    Preopen {
+        /// Where the guest sees it.
+        guest: String,
+        /// What WASI said.
+        #[source]
+        source: Source,
+    },
 }
 
 /// The captured stdout and stderr of one call.

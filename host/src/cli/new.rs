@@ -267,7 +267,7 @@ plugins is docs/plugins/{lang}.md in the isaac repository.
 }
 
 pub fn run(cx: &Context, args: NewArgs) -> Result<u8, Failure> {
-    crate::manifest::check_name(&args.name).map_err(|why| anyhow::anyhow!("plugin name {:?}: {why}", args.name))?;
+    crate::manifest::check_name(&args.name)?;
     let dest = args.dir.join(&args.name);
     if dest.exists() {
         return Err(anyhow::anyhow!("{} exists: choose another name or folder", dest.display()).into());

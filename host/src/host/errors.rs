@@ -18,7 +18,7 @@ pub enum HostError {
     #[error(transparent)]
     Home(#[from] HomeError),
     /// The config file.
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] TomlError),
     /// The engine.
     #[error(transparent)]
@@ -27,7 +27,7 @@ pub enum HostError {
     #[error(transparent)]
     State(#[from] StateError),
     /// The capabilities could not be linked (a bug).
-    #[error("cannot set up the host's capabilities: {0}")]
+    #[error("cannot set up the host's capabilities")]
     Linker(#[source] Source),
     /// The async runtime a call runs on could not be built.
     #[error("cannot start the runtime calls run on")]
@@ -157,18 +157,19 @@ pub enum InstallError {
     #[error(transparent)]
     Fetch(#[from] crate::sources::SourceError),
     /// The replaced plugin's cached data could not be dropped.
-    #[error("cannot drop the cached data of the replaced plugin `{name}`: {error}")]
+    #[error("cannot drop the cached data of the replaced plugin `{name}`")]
     Purge {
         /// The plugin.
         name: String,
         /// Why.
+        #[source]
         error: crate::cache::CacheError,
     },
     /// The plugin does not load.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(PluginFailure),
     /// Copying it into the home failed.
-    #[error("cannot copy the plugin into {}: {source}", dir.display())]
+    #[error("cannot copy the plugin into {}", dir.display())]
     Copy {
         /// The destination.
         dir: PathBuf,
@@ -197,7 +198,7 @@ pub enum RemoveError {
     #[error("plugin `{0}` is not installed (`isaac plugins list` shows what is)")]
     NotInstalled(String),
     /// The folder could not be removed.
-    #[error("cannot remove {}: {source}", dir.display())]
+    #[error("cannot remove {}", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,
@@ -217,8 +218,8 @@ pub enum GrantError {
     #[error("plugin `{0}` is not installed (`isaac plugins list` shows what is)")]
     NotInstalled(String),
     /// The request cannot be granted.
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(crate::grants::DirRefused),
     /// The plugin does not load.
     #[error(transparent)]
     NotLoaded(#[from] PluginFailure),

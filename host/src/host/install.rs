@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::cache::Namespace;
 use crate::cache::clock::{Clock, SystemClock};
-use crate::grants::Grant;
+use crate::grants::{DirRefused, Grant};
 use crate::loader::{self, LoadError, PluginFailure, PluginSource};
 use crate::manifest::Manifest;
 use crate::registry::ResolveError;
@@ -281,7 +281,7 @@ impl Host {
 
     /// The grant of what `manifest` asks for, pinned to the component with
     /// digest `sha256`, its directories checked and their identities taken now.
-    fn grant_for(&self, manifest: &Manifest, sha256: &str) -> Result<Grant, String> {
+    fn grant_for(&self, manifest: &Manifest, sha256: &str) -> Result<Grant, DirRefused> {
         let request = self.request(manifest);
         let dirs = request.grant_dirs(&self.protected, self.settings.user_home())?;
         Ok(Grant {

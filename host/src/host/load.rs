@@ -14,8 +14,8 @@ use crate::compiled::{self, Compiled, CompiledCache, Known, Opened};
 use crate::engine::{Compiler, EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
-use crate::loader::{LoadError, PluginSource, Progress};
-use crate::manifest;
+use crate::loader::{BadMetadata, LoadError, PluginSource, Progress};
+use crate::manifest::{self, NameOf};
 use crate::sandbox;
 use crate::sandbox::{CallSpec, HostState};
 use crate::settings::CallLimits;
@@ -135,7 +135,11 @@ impl Host {
             match b.compiled.compile(&b.engine.engine, &mut opened, &pool, Tier::Baseline) {
                 Ok(code) => return Ok(code),
                 Err(LoadError::Invalid { source, .. }) => {
-                    tracing::debug!("Winch cannot compile {} ({source}); compiling it with Cranelift", wasm.display());
+                    tracing::debug!(
+                        "Winch cannot compile {} ({}); compiling it with Cranelift",
+                        wasm.display(),
+                        crate::error::OneLine(&source)
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -155,8 +159,9 @@ impl Host {
                 pooling: self.settings.pooling(),
                 ..EngineOptions::default()
             };
-            let engine =
-                HostEngine::new(&options).map_err(|e| tracing::debug!("no Winch engine ({e}); tiering off")).ok()?;
+            let engine = HostEngine::new(&options)
+                .map_err(|e| tracing::debug!("no Winch engine ({}); tiering off", crate::error::OneLine(&e)))
+                .ok()?;
             let linker = sandbox::linker(&engine.engine)
                 .map_err(|e| tracing::debug!("no Winch linker ({e}); tiering off"))
                 .ok()?;
@@ -221,7 +226,7 @@ pub async fn metadata(
     compile_ms: f64,
 ) -> Result<PluginMeta, LoadError> {
     let info = spec.metadata(pre, limits).await.map_err(LoadError::Metadata)?;
-    check_metadata(&info)?;
+    check_metadata(&info).map_err(LoadError::BadMetadata)?;
     // Metadata is shown on terminals (lists, help, completion): it is kept
     // sanitised, so no display path can forget to.
     let one_line = |s: &str| terminal::clean(s, Lines::One);
@@ -247,17 +252,15 @@ pub async fn metadata(
     })
 }
 
-fn check_metadata(info: &PluginInfo) -> Result<(), LoadError> {
+fn check_metadata(info: &PluginInfo) -> Result<(), BadMetadata> {
     if info.commands.is_empty() {
-        return Err(LoadError::BadMetadata("no commands; a plugin must offer at least one".into()));
+        return Err(BadMetadata::NoCommands);
     }
     let mut seen = std::collections::HashSet::new();
     for command in &info.commands {
-        manifest::check_name(&command.name).map_err(|why| {
-            LoadError::BadMetadata(format!("a command with an {}", why.replace("plugin name", "name")))
-        })?;
+        manifest::check_name_of(NameOf::Command, &command.name).map_err(BadMetadata::CommandName)?;
         if !seen.insert(command.name.as_str()) {
-            return Err(LoadError::BadMetadata(format!("the command `{}` twice", command.name)));
+            return Err(BadMetadata::Twice(command.name.clone()));
         }
     }
     Ok(())
@@ -279,8 +282,12 @@ mod tests {
                 .collect(),
         };
         check_metadata(&info(&["a", "b-2"])).unwrap();
-        for bad in [&[][..], &["a", "a"], &["a:b"], &["Up"]] {
-            assert!(matches!(check_metadata(&info(bad)), Err(LoadError::BadMetadata(_))), "{bad:?}");
+        assert_eq!(check_metadata(&info(&[])), Err(BadMetadata::NoCommands));
+        assert_eq!(check_metadata(&info(&["a", "a"])), Err(BadMetadata::Twice("a".into())));
+        for bad in ["a:b", "Up"] {
+            let Err(BadMetadata::CommandName(why)) = check_metadata(&info(&[bad])) else { panic!("{bad}") };
+            assert_eq!((why.of, why.name.as_str()), (NameOf::Command, bad));
+            assert!(why.to_string().starts_with(&format!("invalid command name {bad:?}")), "{why}");
         }
     }
 }

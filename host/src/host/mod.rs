@@ -417,7 +417,7 @@ fn is_fresh(dir: &Path, entry: &IndexEntry) -> bool {
 fn indexed_entry(source: PluginSource, result: Result<&LoadedPlugin, &LoadError>) -> (String, IndexEntry) {
     let status = match result {
         Ok(plugin) => Ok(plugin.meta.clone()),
-        Err(error) => Err(error.to_string()),
+        Err(error) => Err(error.clone()),
     };
     let entry = IndexEntry {
         manifest: source.manifest.clone(),
@@ -451,10 +451,10 @@ impl Host {
         }
         record.peak_rss_kb = metrics::peak_rss_kb().unwrap_or(0);
         if let Err(e) = self.history.record(&record, self.settings.history()) {
-            tracing::debug!("run not recorded: {e}");
+            tracing::debug!("run not recorded: {}", crate::error::OneLine(&e));
         }
         if let Err(e) = self.cache.flush() {
-            tracing::warn!("cache statistics were not saved: {e}");
+            tracing::warn!("cache statistics were not saved: {}", crate::error::OneLine(&e));
         }
     }
 }

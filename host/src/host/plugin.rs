@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::bindings::{AnyPre, GuestError};
 use crate::index::{FileStamp, IndexEntry, PluginMeta};
-use crate::loader::{LoadError, PluginFailure};
+use crate::loader::PluginFailure;
 use crate::manifest::Manifest;
 use crate::registry::Registry;
 use crate::sandbox::{CallSpec, HostState};
@@ -173,10 +173,7 @@ impl Catalog {
                     listed.push((name.clone(), meta.commands.iter().map(|c| c.name.clone()).collect()));
                     registry_entries.push(i);
                 }
-                Err(message) => failures.push(PluginFailure {
-                    plugin: name.clone(),
-                    error: LoadError::BadMetadata(format!("an error when it was indexed: {message}")),
-                }),
+                Err(error) => failures.push(PluginFailure { plugin: name.clone(), error: error.clone() }),
             }
         }
         failures.sort_by(|a, b| a.plugin.cmp(&b.plugin));

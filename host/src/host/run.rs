@@ -26,7 +26,7 @@ pub struct RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum AllowReadError {
     /// It cannot be read (or copied).
-    #[error("--allow-read {}: {source}", path.display())]
+    #[error("--allow-read {}", path.display())]
     Unreadable {
         /// The path as given.
         path: PathBuf,
@@ -41,12 +41,13 @@ pub enum AllowReadError {
         path: PathBuf,
     },
     /// It covers isaac's own home or config file.
-    #[error("--allow-read {}: {why}", path.display())]
+    #[error("--allow-read {}", path.display())]
     Protected {
         /// The path as given.
         path: PathBuf,
         /// What it covers.
-        why: String,
+        #[source]
+        covers: crate::grants::Covers,
     },
 }
 
@@ -99,7 +100,7 @@ impl Host {
             // What the user named, not a copy of it, may not reach isaac's own files.
             self.protected
                 .check(&path.display().to_string(), &real)
-                .map_err(|why| AllowReadError::Protected { path: path.clone(), why })?;
+                .map_err(|covers| AllowReadError::Protected { path: path.clone(), covers })?;
             let (dir, guest) = if real.is_dir() {
                 (real, path.display().to_string())
             } else {

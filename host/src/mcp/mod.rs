@@ -36,7 +36,7 @@ pub enum McpError {
     #[error(transparent)]
     Host(#[from] HostError),
     /// The plugins folder cannot be watched.
-    #[error("cannot watch the plugins folder {path} for installs: {source}")]
+    #[error("cannot watch the plugins folder {path} for installs")]
     Watch {
         /// The folder.
         path: std::path::PathBuf,
@@ -76,7 +76,7 @@ impl McpServer {
         }
         let report = host.load_all(&|_| {}).await?;
         for failure in &report.failures {
-            tracing::warn!("{failure}");
+            tracing::warn!("{}", crate::error::OneLine(failure));
         }
         let loaded = Loaded::new(report, &exposed);
         let shared = Arc::new(Shared::new(host.clone(), exposed, loaded, mcp.max_concurrent_calls));

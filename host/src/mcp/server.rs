@@ -116,7 +116,7 @@ impl ServerHandler for McpServer {
         };
         let words = match spec.words(request.arguments.as_ref()) {
             Ok(words) => words,
-            Err(message) => return Ok(text_result(&format!("{}: {message}", spec.name), true)),
+            Err(e) => return Ok(text_result(&format!("{}: {e}", spec.name), true)),
         };
         let Some(plugin) = report.plugins.iter().find(|p| p.name == spec.plugin) else {
             return Err(ErrorData::internal_error(format!("{} is no longer loaded", spec.plugin), None));

@@ -47,12 +47,15 @@ async fn reload(shared: &Shared) -> bool {
     let report = match shared.host.load_all(&|_| {}).await {
         Ok(report) => report,
         Err(e) => {
-            tracing::error!("mcp: loading the plugins failed: {e}; keeping the tools as they were");
+            tracing::error!(
+                "mcp: loading the plugins failed: {}; keeping the tools as they were",
+                crate::error::OneLine(&e)
+            );
             return false;
         }
     };
     for failure in &report.failures {
-        tracing::warn!("{failure}");
+        tracing::warn!("{}", crate::error::OneLine(failure));
     }
     let fresh = Loaded::new(report, &shared.exposed);
     let mut loaded = shared.loaded.write().await;

@@ -5,7 +5,6 @@
 use futures::StreamExt;
 
 use super::{DownloadLimits, Progress, SourceError};
-use crate::error::one_line;
 
 /// The bytes at `url`, and their sha256 (hex).
 pub async fn download(
@@ -19,12 +18,13 @@ pub async fn download(
         location: location.clone(),
         message: format!("the download is larger than {} MiB", limits.max_bytes >> 20),
     };
-    let client = super::net::client(url, limits.timeout).map_err(|e| fail(one_line(&e)))?;
+    let transfer = |what: &'static str, source| SourceError::Transfer { location: location.clone(), what, source };
+    let client = super::net::client(url, limits.timeout).map_err(|e| transfer("cannot set up the HTTP client", e))?;
     let timed_out = || fail(format!("the download took longer than {} s", limits.timeout.as_secs()));
     let request = async {
         let response = client.get(url.clone()).send().await.map_err(|e| match e.is_timeout() {
             true => timed_out(),
-            false => fail(format!("cannot download: {}", one_line(&e))),
+            false => transfer("cannot download", e),
         })?;
         let status = response.status();
         if !status.is_success() {
@@ -39,7 +39,7 @@ pub async fn download(
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| match e.is_timeout() {
                 true => timed_out(),
-                false => fail(format!("the download broke off: {}", one_line(&e))),
+                false => transfer("the download broke off", e),
             })?;
             if body.len() as u64 + chunk.len() as u64 > limits.max_bytes {
                 return Err(too_big());

@@ -106,6 +106,17 @@ pub enum SourceError {
         /// What the bytes hash to.
         actual: String,
     },
+    /// The transfer itself failed.
+    #[error("{location}: {what}")]
+    Transfer {
+        /// The URL.
+        location: String,
+        /// What was being done.
+        what: &'static str,
+        /// What the HTTP client said.
+        #[source]
+        source: reqwest::Error,
+    },
     /// More than the limits allow.
     #[error("{location}: {message} (the limits are set in the config file's [downloads] table)")]
     TooBig {
@@ -123,7 +134,7 @@ pub enum SourceError {
         message: String,
     },
     /// A temporary folder could not be written.
-    #[error("cannot unpack the download into {}: {source}", dir.display())]
+    #[error("cannot unpack the download into {}", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,
@@ -148,13 +159,14 @@ impl Source {
                     bad("name the registry: oci://REGISTRY/REPO:TAG (e.g. oci://ghcr.io/me/plugin:1.0)".into()),
                 );
             }
-            let reference: oci::Reference =
-                rest.parse().map_err(|e| bad(format!("{e}; expected oci://REGISTRY/REPO:TAG or …@sha256:DIGEST")))?;
+            let reference: oci::Reference = rest.parse().map_err(|e: oci::ReferenceError| {
+                bad(format!("{e}; expected oci://REGISTRY/REPO:TAG or …@sha256:DIGEST"))
+            })?;
             return Ok(Source::Oci(reference));
         }
         if text.starts_with("https://") || text.starts_with("http://") {
             let url = reqwest::Url::parse(text).map_err(|e| bad(e.to_string()))?;
-            check_scheme(&url).map_err(bad)?;
+            check_scheme(&url).map_err(|e| bad(e.to_string()))?;
             return Ok(Source::Url(url));
         }
         if let Some((scheme, _)) = text.split_once("://") {
@@ -232,15 +244,24 @@ impl Provenance {
     }
 }
 
+/// A URL source whose scheme is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeRefused {
+    /// `http://` to a host that is not this machine.
+    #[error("plain http:// is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]): use https://")]
+    PlainHttp,
+    /// Neither `https` nor `http`.
+    #[error("unsupported scheme `{0}`")]
+    Unsupported(String),
+}
+
 /// `https`, or `http` to a loopback host.
-fn check_scheme(url: &reqwest::Url) -> Result<(), String> {
+fn check_scheme(url: &reqwest::Url) -> Result<(), SchemeRefused> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if url.host_str().is_some_and(is_loopback_host) => Ok(()),
-        "http" => {
-            Err("plain http:// is allowed only for loopback hosts (localhost, 127.0.0.1, [::1]): use https://".into())
-        }
-        other => Err(format!("unsupported scheme `{other}`")),
+        "http" => Err(SchemeRefused::PlainHttp),
+        other => Err(SchemeRefused::Unsupported(other.to_owned())),
     }
 }
 
@@ -256,13 +277,18 @@ pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Text that is not a sha256 digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a sha256 digest (64 hex digits, optionally after `sha256:`)")]
+pub struct NotASha256(pub String);
+
 /// `sha256:HEX` or `HEX`, 64 lowercase hex digits, as `HEX`.
-pub fn parse_sha256(text: &str) -> Result<String, String> {
+pub fn parse_sha256(text: &str) -> Result<String, NotASha256> {
     let hex = text.strip_prefix("sha256:").unwrap_or(text).to_ascii_lowercase();
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(hex)
     } else {
-        Err(format!("{text:?} is not a sha256 digest (64 hex digits, optionally after `sha256:`)"))
+        Err(NotASha256(text.to_owned()))
     }
 }
 
@@ -316,6 +342,6 @@ mod tests {
     fn digests_parse() {
         let hex = "ab".repeat(32);
         assert_eq!(parse_sha256(&format!("sha256:{}", hex.to_uppercase())).unwrap(), hex);
-        assert!(parse_sha256("abc").is_err());
+        assert_eq!(parse_sha256("abc"), Err(NotASha256("abc".into())));
     }
 }

@@ -50,31 +50,48 @@ impl Named {
     }
 }
 
+/// Why a redirect, or a URL a server pointed to, is not followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HopRefused {
+    /// From `https` to something else.
+    #[error("it leaves https")]
+    LeavesHttps,
+    /// Neither `https` nor `http` to the loopback host named.
+    #[error("only https (or http to the loopback host named) is followed")]
+    Scheme,
+    /// `user:password@`.
+    #[error("it carries user information")]
+    UserInfo,
+    /// A special address literal that was not named.
+    #[error("{0} is a local, private or reserved address that was not named")]
+    Special(IpAddr),
+}
+
 /// Why a redirect may not be followed, if so.
-fn check_hop(named: &Named, previous: &Url, next: &Url) -> Result<(), String> {
+fn check_hop(named: &Named, previous: &Url, next: &Url) -> Result<(), HopRefused> {
     if previous.scheme() == "https" && next.scheme() != "https" {
-        return Err("it leaves https".into());
+        return Err(HopRefused::LeavesHttps);
     }
     match next.scheme() {
         "https" => {}
         "http" if named.loopback && next.host_str().is_some_and(super::is_loopback_host) => {}
-        _ => return Err("only https (or http to the loopback host named) is followed".into()),
+        _ => return Err(HopRefused::Scheme),
     }
     if !next.username().is_empty() || next.password().is_some() {
-        return Err("it carries user information".into());
+        return Err(HopRefused::UserInfo);
     }
     let host = next.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<IpAddr>()
         && !named.allows(host, ip)
     {
-        return Err(format!("{ip} is a local, private or reserved address that was not named"));
+        return Err(HopRefused::Special(ip));
     }
     Ok(())
 }
 
 /// Why a URL a server pointed to (a token service, say) may not be fetched
 /// by a fetch that began at `first`, if so: the rules of a redirect.
-pub fn check_pointed(first: &Url, next: &Url) -> Result<(), String> {
+pub fn check_pointed(first: &Url, next: &Url) -> Result<(), HopRefused> {
     check_hop(&Named::of(first), first, next)
 }
 
@@ -171,7 +188,7 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
 mod tests {
     use super::*;
 
-    fn hop(first: &str, previous: &str, next: &str) -> Result<(), String> {
+    fn hop(first: &str, previous: &str, next: &str) -> Result<(), HopRefused> {
         let named = Named::of(&first.parse().unwrap());
         check_hop(&named, &previous.parse().unwrap(), &next.parse().unwrap())
     }
@@ -180,12 +197,13 @@ mod tests {
     fn redirects_keep_to_https_and_to_what_was_named() {
         let pub_ = "https://reg.example/v2/";
         assert!(hop(pub_, pub_, "https://cdn.example/blob").is_ok());
-        assert!(hop(pub_, pub_, "http://cdn.example/blob").unwrap_err().contains("leaves https"));
-        assert!(hop(pub_, pub_, "https://127.0.0.1/x").unwrap_err().contains("not named"));
-        assert!(hop(pub_, pub_, "https://[::1]/x").unwrap_err().contains("not named"));
-        assert!(hop(pub_, pub_, "https://10.0.0.5/x").unwrap_err().contains("not named"));
-        assert!(hop(pub_, pub_, "https://169.254.169.254/latest").unwrap_err().contains("not named"));
-        assert!(hop(pub_, pub_, "https://u:p@cdn.example/x").unwrap_err().contains("user information"));
+        assert_eq!(hop(pub_, pub_, "http://cdn.example/blob"), Err(HopRefused::LeavesHttps));
+        for special in ["127.0.0.1", "::1", "10.0.0.5", "169.254.169.254"] {
+            let url =
+                format!("https://{}/x", if special.contains(':') { format!("[{special}]") } else { special.into() });
+            assert_eq!(hop(pub_, pub_, &url), Err(HopRefused::Special(special.parse().unwrap())), "{url}");
+        }
+        assert_eq!(hop(pub_, pub_, "https://u:p@cdn.example/x"), Err(HopRefused::UserInfo));
         // http to loopback only when loopback was named, and never from https.
         let local = "http://127.0.0.1:5000/v2/";
         assert!(hop(local, local, "http://127.0.0.1:6000/blob").is_ok());

@@ -25,8 +25,8 @@ use crate::state::State;
 #[error("isaac bench: {0}")]
 pub struct SuiteError(pub(super) String);
 
-pub(super) fn fail(context: &str) -> impl Fn(&dyn std::fmt::Display) -> SuiteError + '_ {
-    move |e| SuiteError(format!("{context}: {e}"))
+pub(super) fn fail(context: &str) -> impl Fn(&(dyn std::error::Error + 'static)) -> SuiteError + '_ {
+    move |e| SuiteError(format!("{context}: {}", crate::error::OneLine(e)))
 }
 
 /// `wasm` with a custom section appended: a distinct component (another
@@ -134,7 +134,7 @@ fn loading(
         let report = rt.block_on(host.load_all(&|_| {})).map_err(|e| fail("loading plugins")(&e))?;
         let took = t.elapsed();
         if let Some(f) = report.failures.first() {
-            return Err(SuiteError(f.to_string()));
+            return Err(SuiteError(crate::error::one_line(f)));
         }
         Ok(took)
     };

@@ -24,6 +24,7 @@
 //!   always` for the `durable` mode's guarantee): [`ColdStore::sync`] has
 //!   nothing to add.
 
+mod error;
 pub mod keys;
 mod scripts;
 
@@ -42,6 +43,7 @@ pub use crate::config::redact;
 use crate::config::{Fallback, RedisConfig};
 use crate::error::Source;
 use crate::settings::Secret;
+pub use error::{ClientError, RedisFailure};
 use keys::Keys;
 
 /// How long a failed connection is remembered before the next try.
@@ -65,7 +67,7 @@ pub struct RedisStore {
     url: String,
     settings: RedisConfig,
     keys: Keys,
-    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
+    runtime: OnceLock<Result<tokio::runtime::Runtime, Arc<std::io::Error>>>,
     link: Mutex<Link>,
     next: AtomicUsize,
     generation: Arc<AtomicU64>,
@@ -99,9 +101,8 @@ impl RedisStore {
         Duration::from_millis(self.settings.timeout_ms)
     }
 
-    fn failed(&self, what: impl std::fmt::Display) -> StoreError {
-        let source = Source::new(std::io::Error::other(what.to_string()));
-        StoreError::Failed { path: redact(&self.url), source }
+    fn failed(&self, failure: RedisFailure) -> StoreError {
+        StoreError::Failed { path: redact(&self.url), source: Source::new(failure) }
     }
 
     fn runtime(&self) -> Result<&tokio::runtime::Runtime, StoreError> {
@@ -111,16 +112,16 @@ impl RedisStore {
                 .thread_name("isaac-redis")
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(Arc::new)
         });
-        runtime.as_ref().map_err(|e| self.failed(format!("could not start the client's runtime: {e}")))
+        runtime.as_ref().map_err(|e| self.failed(RedisFailure::Runtime(e.clone())))
     }
 
     /// Run `future` on the client's runtime and wait for it, at most `limit`
     /// (the duration, and the `[storage.redis]` setting that gave it).
     fn block<T: Send + 'static>(
         &self,
-        (limit, setting): (Duration, &str),
+        (limit, setting): (Duration, &'static str),
         future: impl Future<Output = Result<T, RedisError>> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -129,24 +130,14 @@ impl RedisStore {
         });
         match rx.recv() {
             Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(e))) => Err(self.explain(&e)),
-            Ok(Err(_)) => {
-                Err(self.failed(format!("no answer within {} ms ([storage.redis] {setting})", limit.as_millis())))
-            }
-            Err(_) => Err(self.failed("the client stopped")),
+            Ok(Ok(Err(e))) => Err(self.explain(e)),
+            Ok(Err(_)) => Err(self.failed(RedisFailure::Timeout { limit, setting })),
+            Err(_) => Err(self.failed(RedisFailure::Stopped)),
         }
     }
 
-    fn explain(&self, e: &RedisError) -> StoreError {
-        let text = e.to_string();
-        if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") || text.contains("NOAUTH") {
-            let whose = match &self.settings.password_env {
-                Some(var) => format!("the password in ${var} ([storage.redis] password_env)"),
-                None => "no password (set [storage.redis] password_env to the variable that holds it)".to_owned(),
-            };
-            return self.failed(format!("refused {whose}: {text}"));
-        }
-        self.failed(text)
+    fn explain(&self, e: RedisError) -> StoreError {
+        self.failed(RedisFailure::of(e, self.settings.password_env.as_deref()))
     }
 
     /// One operation on `op`'s connection, within the timeout.
@@ -178,7 +169,10 @@ impl RedisStore {
                 Ok(Target::Redis(first))
             }
             Err(error) if self.settings.fallback == Fallback::Local => {
-                tracing::warn!("{error}; using this home's own cache instead ([storage.redis] fallback = \"local\")");
+                tracing::warn!(
+                    "{}; using this home's own cache instead ([storage.redis] fallback = \"local\")",
+                    crate::error::OneLine(&error)
+                );
                 *link = Link::Local;
                 Ok(Target::Local(&self.local))
             }
@@ -193,19 +187,18 @@ impl RedisStore {
     /// Open the pool; the first connection tracks entries for invalidation.
     fn connect(&self) -> Result<Vec<ConnectionManager>, StoreError> {
         let mut info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
-            .map_err(|e| self.failed(format!("not a Redis URL: {e}")))?;
+            .map_err(|e| self.failed(RedisFailure::Url(ClientError(e))))?;
         let mut redis_info = info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP3);
         if let Some(user) = &self.settings.username {
             redis_info = redis_info.set_username(user);
         }
         if let Some(var) = &self.settings.password_env {
-            let password = Secret::named(var)
-                .read()
-                .ok_or_else(|| self.failed(format!("[storage.redis] password_env names ${var}, which is not set")))?;
+            let password =
+                Secret::named(var).read().ok_or_else(|| self.failed(RedisFailure::PasswordUnset(var.clone())))?;
             redis_info = redis_info.set_password(password);
         }
         info = info.set_redis_settings(redis_info);
-        let client = Client::open(info).map_err(|e| self.explain(&e))?;
+        let client = Client::open(info).map_err(|e| self.explain(e))?;
         let limit = (Duration::from_millis(self.settings.connect_timeout_ms), "connect_timeout_ms");
         let mut pool = Vec::with_capacity(self.settings.pool_size);
         for slot in 0..self.settings.pool_size {
@@ -228,14 +221,16 @@ impl RedisStore {
         Ok(pool)
     }
 
-    /// A failed connection, with what the user can do about it.
+    /// A failed connection, with what the user can do about it when the
+    /// server was not reached (refused credentials say what to do already).
     fn unreachable(&self, error: StoreError) -> StoreError {
         match error {
-            StoreError::Failed { path, source } => {
-                let hint = "is the server running? [storage] cold in config.toml names it; [storage.redis] fallback = \"local\" uses this home's own cache when it is down";
-                let message = format!("could not connect: {source} ({hint})");
-                StoreError::Failed { path, source: Source::new(std::io::Error::other(message)) }
-            }
+            StoreError::Failed { path, source } => match source.get().downcast_ref::<RedisFailure>() {
+                Some(failure @ (RedisFailure::Client(_) | RedisFailure::Timeout { .. } | RedisFailure::Stopped)) => {
+                    StoreError::Failed { path, source: Source::new(RedisFailure::Connect(Box::new(failure.clone()))) }
+                }
+                _ => StoreError::Failed { path, source },
+            },
             other => other,
         }
     }
@@ -374,7 +369,7 @@ impl RedisStore {
         raw: &[u8],
         quota: Option<Quota>,
     ) -> Result<(), StoreError> {
-        let (expires_at, value) = entry::decode(raw).ok_or_else(|| self.failed("an entry was not encoded"))?;
+        let (expires_at, value) = entry::decode(raw).ok_or_else(|| self.failed(RedisFailure::NotEncoded))?;
         let (keys, rest, entry_prefix) = self.entry_keys(full);
         let size = full.len() + raw.len();
         let (limit, now) = limits(quota);
@@ -421,19 +416,23 @@ impl RedisStore {
         match reply.first().map(String::as_str) {
             Some("ok") => {
                 let value = reply.get(1).and_then(|v| v.parse().ok());
-                let value = value.ok_or_else(|| self.failed(format!("INCRBY answered {reply:?}")))?;
+                let odd = || self.failed(RedisFailure::Reply { script: "INCREMENT", reply: reply.clone() });
+                let value = value.ok_or_else(odd)?;
                 Ok(Outcome::Counted { value, expires_at: reply.get(2).map_or(0, |t| number(t)) })
             }
-            Some("error") if reply.get(1).is_some_and(|e| e.contains("overflow")) => {
-                let current = self.get_data_value(full)?.unwrap_or(0);
-                Err(StoreError::Overflow { key: full.to_owned(), current, delta })
-            }
-            Some("error") => Err(StoreError::NotAnInteger { key: full.to_owned() }),
+            // INCRBY refused: the value is no integer, or the sum would leave
+            // the range of i64; the value itself tells which.
+            Some("error") => match self.get_data_value(full)? {
+                Some(current) if current.checked_add(delta).is_none() => {
+                    Err(StoreError::Overflow { key: full.to_owned(), current, delta })
+                }
+                _ => Err(StoreError::NotAnInteger { key: full.to_owned() }),
+            },
             _ => Err(Self::quota_error(full, &reply, quota)),
         }
     }
 
-    /// The integer an entry holds, for an overflow's message.
+    /// The integer an entry holds, if it holds one.
     fn get_data_value(&self, full: &str) -> Result<Option<i64>, StoreError> {
         let Target::Redis(conn) = self.target()? else { return Ok(None) };
         let raw = self.get_data(conn, &[full])?.pop().flatten();

@@ -42,7 +42,7 @@ fn increment_refuses_what_is_not_an_integer_and_overflow_changing_nothing() {
     for value in ["hello", "007", " 1", "1.5", "-0", ""] {
         set(&cache, "v", value);
         let err = cache.increment(&user(), "v", 1, None).unwrap_err();
-        assert_eq!(err, CacheError::NotAnInteger { key: "v".into() }, "{value:?}");
+        assert!(matches!(err, CacheError::NotAnInteger { ref key } if key == "v"), "{value:?}");
         assert!(err.to_string().contains("`v` is not a decimal integer"), "{err}");
         assert_eq!(get(&cache, "v").as_deref(), Some(value.as_bytes()));
     }

@@ -105,10 +105,9 @@ impl Capability for HttpCtx {
     fn grant(asked: &Option<HttpPermission>, inputs: &GrantInputs<'_>) -> Option<HttpGrant> {
         let asked = asked.as_ref()?;
         let warn = |why: String| tracing::warn!("plugin `{}` gets no HTTP access: {why}", inputs.plugin);
-        let allowed: Result<Vec<AllowedHost>, String> =
-            asked.allowed_hosts.iter().map(|h| AllowedHost::parse(h)).collect();
-        let allowed = allowed.map_err(warn).ok()?;
-        let net = (inputs.http)().map_err(|e| warn(e.to_string())).ok()?;
+        let allowed: Result<Vec<AllowedHost>, _> = asked.allowed_hosts.iter().map(|h| AllowedHost::parse(h)).collect();
+        let allowed = allowed.map_err(|e| warn(e.to_string())).ok()?;
+        let net = (inputs.http)().map_err(|e| warn(crate::error::one_line(&e))).ok()?;
         Some(HttpGrant {
             plugin: Arc::from(inputs.plugin),
             allowed: allowed.into(),
@@ -181,7 +180,7 @@ impl Hooks {
         if authority.as_str().contains('@') {
             return Err(denied(plugin, &shown, "a URL with user information (`user@`) is refused"));
         }
-        let target = Target::parse(authority.host()).map_err(|why| denied(plugin, &shown, &why))?;
+        let target = Target::parse(authority.host()).map_err(|why| denied(plugin, &shown, &why.to_string()))?;
         let port = authority.port_u16().unwrap_or(scheme.default_port());
         let Some(entry) = grant.allowed.iter().find(|a| a.allows(scheme, &target, port)) else {
             return Err(denied(plugin, &shown, "not in its allowed_hosts"));

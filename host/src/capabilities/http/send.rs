@@ -37,7 +37,7 @@ pub struct HttpNet {
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// `[http] ca_file` could not be read.
-    #[error("cannot read the CA certificates in {} ([http] ca_file): {source}", path.display())]
+    #[error("cannot read the CA certificates in {} ([http] ca_file)", path.display())]
     CaFile {
         /// The file.
         path: PathBuf,
@@ -46,7 +46,7 @@ pub enum NetError {
         source: Source,
     },
     /// rustls refused the configuration.
-    #[error("cannot set up TLS for plugin HTTP: {0}")]
+    #[error("cannot set up TLS for plugin HTTP")]
     Tls(#[source] Source),
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 
 use serde::Deserialize;
 
-use crate::ai::{AiError, AiRequest, AiResponse, Message};
+use crate::ai::{AiRequest, Message};
 use crate::cli::{Context, Failure, output};
 
 /// Run every request of FILE at once (at most each provider's
@@ -30,15 +30,14 @@ pub fn run(cx: &Context, args: BatchArgs) -> Result<u8, Failure> {
         text = std::fs::read_to_string(&args.file)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
     }
-    let parsed: Vec<Result<AiRequest, String>> = text
+    let parsed: Vec<Result<AiRequest, anyhow::Error>> = text
         .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str::<Line>(line)
-                .map_err(|e| e.to_string())
-                .and_then(Line::request)
-                .map_err(|e| format!("{}:{}: not a request: {e}", args.file.display(), i + 1))
+            let request = serde_json::from_str::<Line>(line).map_err(anyhow::Error::from);
+            let request = request.and_then(|l| Ok(l.request()?));
+            request.map_err(|e| e.context(format!("{}:{}: not a request", args.file.display(), i + 1)))
         })
         .collect();
     let requests: Vec<AiRequest> = parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
@@ -48,17 +47,17 @@ pub fn run(cx: &Context, args: BatchArgs) -> Result<u8, Failure> {
     let mut answers = runtime.block_on(router.batch(&requests)).into_iter();
     let mut failed = false;
     for item in parsed {
-        let result: Result<AiResponse, String> = match item {
-            Ok(_) => answers.next().expect("one answer per request").map_err(|e: AiError| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(answer) => output::json(&serde_json::to_value(answer).expect("answers serialize")),
-            Err(error) => {
-                failed = true;
-                output::json(&serde_json::json!({ "error": error }));
+        // Each error as one line, its causes included: what the line's reader sees.
+        let error = match item.map(|_| answers.next().expect("one answer per request")) {
+            Ok(Ok(answer)) => {
+                output::json(&serde_json::to_value(answer).expect("answers serialize"));
+                continue;
             }
-        }
+            Ok(Err(e)) => crate::error::one_line(&e),
+            Err(e) => format!("{e:#}"),
+        };
+        failed = true;
+        output::json(&serde_json::json!({ "error": error }));
     }
     Ok(u8::from(failed))
 }
@@ -75,13 +74,22 @@ struct Line {
     temperature: Option<f32>,
 }
 
+/// A line that is JSON but no request.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("give `prompt` or `messages`, not both")]
+    Both,
+    #[error("give `prompt` (text) or `messages` (a conversation)")]
+    Neither,
+}
+
 impl Line {
-    fn request(self) -> Result<AiRequest, String> {
+    fn request(self) -> Result<AiRequest, LineError> {
         let messages = match (self.prompt, self.messages) {
             (Some(prompt), None) => vec![Message::user(prompt)],
             (None, Some(messages)) => messages,
-            (Some(_), Some(_)) => return Err("give `prompt` or `messages`, not both".into()),
-            (None, None) => return Err("give `prompt` (text) or `messages` (a conversation)".into()),
+            (Some(_), Some(_)) => return Err(LineError::Both),
+            (None, None) => return Err(LineError::Neither),
         };
         let Line { provider, model, max_tokens, temperature, .. } = self;
         Ok(AiRequest { messages, provider, model, max_tokens, temperature, tools: Vec::new() })

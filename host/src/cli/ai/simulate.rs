@@ -56,9 +56,21 @@ enum FaultArg {
     CutStream,
 }
 
+/// A duration argument that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a number with `s` or `ms`.
+    #[error("{0:?}: write a duration such as 2s or 200ms")]
+    Unreadable(String),
+    /// Negative, or over a day.
+    #[error("{0:?}: out of range")]
+    OutOfRange(String),
+}
+
 /// `2s`, `150ms`, `1.5s`, `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
+    let unreadable = || DurationError::Unreadable(text.to_owned());
     let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
     } else if let Some(n) = t.strip_suffix('s') {
@@ -66,11 +78,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     } else if t == "0" {
         ("0", 1.0)
     } else {
-        return Err(format!("{text:?}: write a duration such as 2s or 200ms"));
+        return Err(unreadable());
     };
-    let value: f64 = number.trim().parse().map_err(|_| format!("{text:?}: write a duration such as 2s or 200ms"))?;
+    let value: f64 = number.trim().parse().map_err(|_| unreadable())?;
     if !(0.0..=86_400.0).contains(&value) {
-        return Err(format!("{text:?}: out of range"));
+        return Err(DurationError::OutOfRange(text.to_owned()));
     }
     Ok(Duration::from_secs_f64(value * scale))
 }
@@ -119,6 +131,7 @@ mod tests {
         assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_duration("fast").is_err() && parse_duration("-1s").is_err());
+        assert_eq!(parse_duration("fast"), Err(DurationError::Unreadable("fast".into())));
+        assert_eq!(parse_duration("-1s"), Err(DurationError::OutOfRange("-1s".into())));
     }
 }

@@ -27,9 +27,10 @@ pub fn review(host: &Host, manifest: &Manifest, yes: bool) -> Result<bool, Failu
     if !request.asks_anything() {
         return Ok(true);
     }
+    let plugin = || format!("plugin `{}`", manifest.name);
     request
         .grant_dirs(host.protected(), host.settings().user_home())
-        .map_err(|why| anyhow::anyhow!("plugin `{}`: {why}", manifest.name))?;
+        .map_err(|why| anyhow::Error::new(why).context(plugin()))?;
     // The manifest's strings hold no control characters (refused when it was
     // parsed); the sanitiser also shows any bidirectional or zero-width one.
     let version = terminal::sanitize(&manifest.version, Lines::One);

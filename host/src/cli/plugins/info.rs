@@ -28,7 +28,10 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
     };
     let m = &entry.manifest;
     let limits = host.settings().limits_for(m);
-    let meta = entry.status.as_ref().map_err(|e| anyhow::anyhow!("plugin `{}` is not loaded: {e}", args.name))?;
+    let meta = entry
+        .status
+        .as_ref()
+        .map_err(|e| crate::loader::PluginFailure { plugin: args.name.clone(), error: e.clone() })?;
     let source = host.sources().get(&args.name)?;
     if cx.json {
         output::json(&serde_json::json!({

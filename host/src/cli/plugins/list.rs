@@ -42,7 +42,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
         );
     }
     for failure in &report.failures {
-        crate::say!("error: {failure}");
+        crate::say!("error: {}", crate::error::OneLine(failure));
     }
     Ok(u8::from(!report.failures.is_empty()))
 }
@@ -69,7 +69,8 @@ fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
             (p.name.clone(), value)
         })
         .chain(report.failures.iter().map(|f| {
-            let value = serde_json::json!({ "name": f.plugin, "loaded": false, "error": f.error.to_string() });
+            let value =
+                serde_json::json!({ "name": f.plugin, "loaded": false, "error": crate::error::one_line(&f.error) });
             (f.plugin.clone(), value)
         }))
         .collect();

@@ -35,7 +35,7 @@ pub async fn run(session: &mut Session<'_>, name: &str, args: &[String], interru
                 s.kept,
                 if s.failed.is_empty() { String::new() } else { format!("; not loaded: {}", s.failed.join(", ")) }
             )),
-            Err(e) => Outcome::Failed(1, e.to_string()),
+            Err(e) => Outcome::Failed(1, crate::error::one_line(&e)),
         },
         "time" if args.is_empty() => Outcome::Failed(2, "usage: :time COMMAND [ARGS...]".to_owned()),
         "time" => {
@@ -44,7 +44,7 @@ pub async fn run(session: &mut Session<'_>, name: &str, args: &[String], interru
             let took = start.elapsed();
             match result {
                 Ok(output) => Outcome::Output(format!("{output}\n(dispatch took {took:.1?})")),
-                Err(e) => Outcome::Failed(e.exit_code(), format!("{e} (after {took:.1?})")),
+                Err(e) => Outcome::Failed(e.exit_code(), format!("{} (after {took:.1?})", crate::error::OneLine(&e))),
             }
         }
         other => Outcome::Failed(2, format!("unknown shell command `:{other}`; :help lists them")),
@@ -98,7 +98,7 @@ fn stats(session: &Session<'_>) -> String {
             );
         }
         Err(e) => {
-            let _ = write!(out, "\ncache       unavailable: {e}");
+            let _ = write!(out, "\ncache       unavailable: {}", crate::error::OneLine(&e));
         }
     }
     out

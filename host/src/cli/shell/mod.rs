@@ -66,7 +66,7 @@ pub(crate) async fn execute(session: &mut Session<'_>, line: &str, interruptible
     }
     match dispatch(session, &words, interruptible).await {
         Ok(output) => Outcome::Output(output),
-        Err(e) => Outcome::Failed(e.exit_code(), e.to_string()),
+        Err(e) => Outcome::Failed(e.exit_code(), crate::error::one_line(&e)),
     }
 }
 

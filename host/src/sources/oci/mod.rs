@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use reference::Reference;
+pub use reference::{Reference, ReferenceError};
 
 use super::{DownloadLimits, Progress, SourceError, auth, temp_dir};
 use crate::manifest::Manifest;
@@ -120,7 +120,7 @@ pub async fn pull(
                 manifest.config.media_type
             )));
         }
-        let wasm = only_layer(&manifest, WASM_MEDIA_TYPE).map_err(refused)?;
+        let wasm = only_layer(&manifest, WASM_MEDIA_TYPE).map_err(|why| refused(why.to_string()))?;
         let toml = only_layer(&manifest, MANIFEST_MEDIA_TYPE).map_err(|why| {
             refused(format!("{why}: a plugin needs its plugin.toml (publish it with `isaac plugins publish`)"))
         })?;
@@ -214,13 +214,24 @@ async fn timed<T>(
     })
 }
 
+/// An artifact without exactly one layer of a media type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum LayerProblem {
+    /// None.
+    #[error("it has no layer of media type {0:?}")]
+    Missing(String),
+    /// Several.
+    #[error("it has several layers of media type {0:?}")]
+    Several(String),
+}
+
 /// The one layer of `media_type`.
-fn only_layer<'m>(manifest: &'m ImageManifest, media_type: &str) -> Result<&'m Descriptor, String> {
+fn only_layer<'m>(manifest: &'m ImageManifest, media_type: &str) -> Result<&'m Descriptor, LayerProblem> {
     let mut found = manifest.layers.iter().filter(|l| l.media_type == media_type);
     match (found.next(), found.next()) {
         (Some(layer), None) => Ok(layer),
-        (None, _) => Err(format!("it has no layer of media type {media_type:?}")),
-        (Some(_), Some(_)) => Err(format!("it has several layers of media type {media_type:?}")),
+        (None, _) => Err(LayerProblem::Missing(media_type.to_owned())),
+        (Some(_), Some(_)) => Err(LayerProblem::Several(media_type.to_owned())),
     }
 }
 

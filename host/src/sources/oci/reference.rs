@@ -42,25 +42,48 @@ impl Reference {
     }
 }
 
-impl FromStr for Reference {
-    type Err = String;
+/// Text that is not a `REGISTRY/REPO[:TAG][@sha256:DIGEST]` reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// A digest of another algorithm.
+    #[error("only sha256 digests are supported")]
+    Algorithm,
+    /// A sha256 digest that is not 64 lowercase hex digits.
+    #[error("{0:?} is not a digest (sha256: and 64 lowercase hex digits)")]
+    Digest(String),
+    /// A registry alone.
+    #[error("no repository after the registry")]
+    NoRepository,
+    /// A registry that is not `host[:port]`.
+    #[error("{0:?} is not a registry host[:port]")]
+    Registry(String),
+    /// A repository that is not lower-case path components.
+    #[error("{0:?} is not a repository (lower-case path components)")]
+    Repository(String),
+    /// A tag that is not one.
+    #[error("{0:?} is not a tag")]
+    Tag(String),
+}
 
-    fn from_str(text: &str) -> Result<Self, String> {
+impl FromStr for Reference {
+    type Err = ReferenceError;
+
+    fn from_str(text: &str) -> Result<Self, ReferenceError> {
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => (rest, Some(digest)),
             None => (text, None),
         };
         if let Some(digest) = digest {
-            let hex = digest.strip_prefix("sha256:").ok_or("only sha256 digests are supported")?;
+            let hex = digest.strip_prefix("sha256:").ok_or(ReferenceError::Algorithm)?;
             if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-                return Err(format!("{digest:?} is not a digest (sha256: and 64 lowercase hex digits)"));
+                return Err(ReferenceError::Digest(digest.to_owned()));
             }
         }
-        let (registry, path) = rest.split_once('/').ok_or("no repository after the registry")?;
+        let (registry, path) = rest.split_once('/').ok_or(ReferenceError::NoRepository)?;
         let registry_ok = !registry.is_empty()
             && registry.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
         if !registry_ok {
-            return Err(format!("{registry:?} is not a registry host[:port]"));
+            return Err(ReferenceError::Registry(registry.to_owned()));
         }
         // A tag follows the last `:` after the last `/`.
         let (repository, tag) = match path.rsplit_once(':') {
@@ -74,14 +97,14 @@ impl FromStr for Reference {
                 && c.as_bytes()[c.len() - 1].is_ascii_alphanumeric()
         };
         if repository.len() > 255 || !repository.split('/').all(component_ok) {
-            return Err(format!("{repository:?} is not a repository (lower-case path components)"));
+            return Err(ReferenceError::Repository(repository.to_owned()));
         }
         if let Some(tag) = tag {
             let tag_ok = tag.len() <= 128
                 && tag.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             if !tag_ok {
-                return Err(format!("{tag:?} is not a tag"));
+                return Err(ReferenceError::Tag(tag.to_owned()));
             }
         }
         Ok(Reference {
