@@ -29,30 +29,35 @@
 //! runs in its [`sandbox`] with the capabilities its grant allows → output →
 //! [`Host::finish`] records the run.
 //!
-//! The modules, from the bottom up (no module uses one that uses it back;
-//! `tests/all/architecture.rs` checks):
+//! The modules, from the bottom up (each uses only modules above it in
+//! this list; `tests/all/architecture.rs` checks there is no cycle):
 //!
-//! - [`error`]: error chains, kept causes and the one chain walker;
-//! - [`config`]: the user's `config.toml`, parsed; [`settings`]: every
-//!   setting resolved (flags > environment > config file > defaults);
-//! - [`manifest`]: `plugin.toml` files; [`grants`]: what a plugin asks and
-//!   what the user granted, pinned to its component; [`dirs`]: granted
-//!   directories by identity;
-//! - [`state`]: the LMDB environment; [`index`]: the plugin index in it
-//!   (a plugin that did not load is kept with its [`LoadError`], from the
-//!   [`loader`]);
-//!   [`metrics`]: the run history;
-//! - [`cache`]: the three-tier cache; [`ai`]: AI queries, the response
-//!   cache and the spending ledger;
-//! - [`bindings`]: the WIT package `isaac:plugin`, every version linked;
-//!   `capabilities`: one module per capability (context, grant, linker);
-//! - [`engine`]: the one `wasmtime::Engine`; [`compiled`]: the
-//!   compiled-code cache; [`sandbox`]: the per-call `Store` and its limits;
-//! - [`loader`]: plugin folders found and read; [`registry`]: the command
-//!   table; [`host`]: [`Host`], which ties them together; [`session`]: a
+//! - leaves: [`error`] (error chains and the one chain walker),
+//!   [`allowlist`], [`bindings`] (the WIT package `isaac:plugin`, every
+//!   version linked), `digest`, [`home`], [`registry`] (the command
+//!   table), [`state`] (the LMDB environment), `terminal`, `tomlfile`;
+//! - [`config`]: the user's `config.toml`, parsed; [`manifest`]:
+//!   `plugin.toml` files; [`dirs`]: directories by identity; [`metrics`]:
+//!   the run history; `console`: the one way to stdout and stderr;
+//! - [`engine`]: the one `wasmtime::Engine`; [`grants`]: what a plugin asks
+//!   and what the user granted, pinned to its component;
+//! - [`settings`]: every setting resolved once (flags > environment >
+//!   config file > defaults);
+//! - [`cache`]: the three-tier cache; [`sources`]: where plugins come from
+//!   (folders, archives, OCI); [`ai`]: AI queries, the response cache and
+//!   the spending ledger;
+//! - `capabilities`: one module per capability (permission, review text,
+//!   context, grant, linker); [`sandbox`]: the per-call `Store` and its
+//!   limits;
+//! - [`loader`]: plugin folders read and loaded; [`index`]: the plugin
+//!   index (a plugin that did not load is kept with its [`LoadError`]);
+//!   [`compiled`]: the compiled-code cache; [`tiers`]: optimised code in
+//!   the background;
+//! - [`host`]: [`Host`], which ties them together; [`session`]: a
 //!   long-lived set of loaded plugins (`isaac shell`); [`tools`]: plugin
-//!   commands as tools an AI can call; [`mcp`]: the MCP server (`isaac mcp`);
-//!   [`ask`]: a conversation in which the model calls them (`isaac ask`);
+//!   commands as tools an AI can call; [`mcp`]: the MCP server (`isaac
+//!   mcp`); [`ask`]: a conversation in which the model calls them (`isaac
+//!   ask`); `suite`: `isaac bench`;
 //! - `cli`: the `isaac` binary; `testing` (feature `testing`): helpers for
 //!   isaac's own tests and benchmarks.
 

@@ -31,10 +31,12 @@ pub struct FileStamp {
     pub ino: u64,
     /// Bytes.
     pub size: u64,
-    /// Modification time, ns since the epoch.
-    pub mtime_ns: i128,
+    /// Modification time, ns since the epoch (an `i64` holds it until
+    /// 2262, and decodes from the index without serde_json's slow path
+    /// for 128-bit integers).
+    pub mtime_ns: i64,
     /// Status change time, ns since the epoch.
-    pub ctime_ns: i128,
+    pub ctime_ns: i64,
 }
 
 impl FileStamp {
@@ -50,7 +52,7 @@ impl FileStamp {
 
     fn from_metadata(m: &std::fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
-        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
         FileStamp {
             dev: m.dev(),
             ino: m.ino(),
