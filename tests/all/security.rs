@@ -187,6 +187,17 @@ fn grants_are_reviewed_at_install() {
     let out = home.run(&["run", "--allow-read", inside.to_str().unwrap(), "hello"]);
     assert!(text(&out).1.contains("covers the isaac home"), "{}", text(&out).1);
     assert_eq!(out.status.code(), Some(1));
+    // Nor another name of one (a hard link elsewhere), nor what is not a
+    // regular file (a FIFO would block the copy).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let linked = elsewhere.path().join("notes.txt");
+    std::fs::hard_link(&inside, &linked).unwrap();
+    let out = home.run(&["run", "--allow-read", linked.to_str().unwrap(), "hello"]);
+    assert!(text(&out).1.contains("has other names (hard links)"), "{}", text(&out).1);
+    let fifo = elsewhere.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = home.run(&["run", "--allow-read", fifo.to_str().unwrap(), "hello"]);
+    assert!(text(&out).1.contains("not a regular file or a directory"), "{}", text(&out).1);
 }
 
 #[test]

@@ -181,6 +181,8 @@ fn the_documented_precedence_is_the_resolved_one() {
                 assert_eq!(resolve(&Flags::default(), &env).user_home(), Some(Path::new("/users/u")));
                 assert_eq!(row.default, "none");
                 assert_eq!(resolve(&Flags::default(), &env[..1]).user_home(), None);
+                let relative = [("ISAAC_HOME", home_s), (name_in(&row.env), "users/u")];
+                assert_eq!(resolve(&Flags::default(), &relative).user_home(), None, "a relative HOME is none");
             }
             other => panic!("docs/configuration.md names a setting `{other}` this test does not check"),
         }

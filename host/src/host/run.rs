@@ -34,9 +34,17 @@ pub enum AllowReadError {
         #[source]
         source: std::io::Error,
     },
-    /// It is a file without a name (`/`, `..`).
-    #[error("--allow-read {}: not a file or directory", path.display())]
-    Unnamed {
+    /// It is neither a regular file nor a directory (a FIFO, a device), or
+    /// a file without a name (`..`).
+    #[error("--allow-read {}: not a regular file or a directory", path.display())]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file with other names (hard links): one of them could be a file
+    /// isaac keeps to itself, which no path check can see.
+    #[error("--allow-read {}: the file has other names (hard links); allow a copy of it instead", path.display())]
+    HardLinked {
         /// The path as given.
         path: PathBuf,
     },
@@ -105,8 +113,10 @@ impl Host {
                 (real, path.display().to_string())
             } else {
                 let copy = tempfile::tempdir().map_err(unreadable)?;
-                let name = path.file_name().ok_or_else(|| AllowReadError::Unnamed { path: path.clone() })?;
-                std::fs::copy(&real, copy.path().join(name)).map_err(unreadable)?;
+                let name = path.file_name().ok_or_else(|| AllowReadError::NotAFile { path: path.clone() })?;
+                let mut file = open_checked_file(path, &real)?;
+                let mut out = std::fs::File::create(copy.path().join(name)).map_err(unreadable)?;
+                std::io::copy(&mut file, &mut out).map_err(unreadable)?;
                 let guest = match path.parent().map(Path::display).map(|p| p.to_string()) {
                     Some(parent) if !parent.is_empty() => parent,
                     _ => ".".to_owned(),
@@ -120,4 +130,29 @@ impl Host {
         }
         Ok((maps, copies))
     }
+}
+
+/// Open the file at `real` (canonical, just checked) for reading: its
+/// folder without following a symlink in any component, then the file
+/// itself without following one, so what is read is the file that was
+/// checked, not whatever a symlink swapped in since. It must be a regular
+/// file with no other name (a hard link could name a protected file).
+fn open_checked_file(path: &Path, real: &Path) -> Result<std::fs::File, AllowReadError> {
+    use rustix::fs::{Mode, OFlags};
+    let unreadable = |source: std::io::Error| AllowReadError::Unreadable { path: path.to_owned(), source };
+    let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
+        return Err(AllowReadError::NotAFile { path: path.to_owned() });
+    };
+    let folder = crate::dirs::open_no_follow(parent).map_err(unreadable)?;
+    // Non-blocking: a FIFO is refused below instead of waiting for a writer.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(&folder, name, flags, Mode::empty()).map_err(|e| unreadable(e.into()))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| unreadable(e.into()))?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(AllowReadError::NotAFile { path: path.to_owned() });
+    }
+    if stat.st_nlink > 1 {
+        return Err(AllowReadError::HardLinked { path: path.to_owned() });
+    }
+    Ok(std::fs::File::from(fd))
 }

@@ -112,7 +112,9 @@ pub struct Settings {
 impl Settings {
     /// Resolve `flags` over `env` over the config file over the defaults.
     pub fn resolve(flags: &Flags, env: &(impl Env + ?Sized)) -> Result<Self, SettingsError> {
-        let user_home = env.var("HOME").map(PathBuf::from);
+        // A relative HOME would make the home and `~` depend on the current
+        // folder (a hostile checkout could plant a home with its grants).
+        let user_home = env.var("HOME").map(PathBuf::from).filter(|p| p.is_absolute());
         let home = match flags.home.clone().or_else(|| env.var("ISAAC_HOME").map(PathBuf::from)) {
             Some(home) => home,
             None => default_home(env, user_home.as_deref()).ok_or(SettingsError::NoHome)?,
@@ -204,8 +206,8 @@ impl Settings {
         &self.downloads
     }
 
-    /// The user's home directory (`$HOME`): what `~` means in a file
-    /// permission.
+    /// The user's home directory (`$HOME`, if absolute): what `~` means in
+    /// a file permission.
     pub fn user_home(&self) -> Option<&Path> {
         self.user_home.as_deref()
     }
