@@ -13,7 +13,6 @@ use wasmtime::component::Linker;
 use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
 use crate::bindings::{self, AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
-use crate::config::AiConfig;
 use crate::manifest::{AiPermission, Permissions};
 
 /// What a plugin was granted: the router, its budget per call, and the
@@ -86,7 +85,6 @@ impl Capability for AiCtx {
     const OFF_MACHINE: bool = true;
     /// `ai = { max_requests, max_tokens }`.
     type Permission = Option<AiPermission>;
-    type Config = AiConfig;
     type Grant = AiGrant;
 
     fn permission(asked: &Permissions) -> &Option<AiPermission> {

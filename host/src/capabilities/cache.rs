@@ -17,7 +17,6 @@ use wasmtime::component::Linker;
 use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
 use crate::bindings::{self, CacheHost, WitCacheError, WitExpiry};
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
-use crate::config::CacheConfig;
 use crate::manifest::Permissions;
 
 /// A plugin's handle on the cache: the cache, its namespace and its quota.
@@ -39,7 +38,6 @@ impl Capability for CacheCtx {
     const NAME: &'static str = "cache";
     /// `cache = true`.
     type Permission = bool;
-    type Config = CacheConfig;
     type Grant = CacheCtx;
 
     fn permission(asked: &Permissions) -> &bool {

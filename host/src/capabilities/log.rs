@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use wasmtime::component::Linker;
 
-use super::{Always, CallData, Capability, GrantInputs, NoSettings, Stopped, View, Viewed, view};
+use super::{Always, CallData, Capability, GrantInputs, Stopped, View, Viewed, view};
 use crate::bindings::{self, Level, LogHost};
 use crate::manifest::Permissions;
 use crate::terminal::{self, Lines};
@@ -42,7 +42,6 @@ pub struct LogCtx {
 impl Capability for LogCtx {
     const NAME: &'static str = "log";
     type Permission = Always;
-    type Config = NoSettings;
     type Grant = LogGrant;
 
     fn permission(_: &Permissions) -> &Always {

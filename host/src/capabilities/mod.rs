@@ -4,7 +4,6 @@
 //!
 //! - its permission ([`Capability::Permission`], `[permissions] NAME` in
 //!   `plugin.toml`) and how the review describes it ([`Capability::describe`]);
-//! - its section of `config.toml` ([`Capability::Config`], `[NAME]`);
 //! - whether its calls need a runtime with an I/O driver, and whether what
 //!   a plugin sends through it can leave the machine;
 //! - the one decision whether (and how much) a plugin gets it,
@@ -65,7 +64,7 @@ pub struct GrantInputs<'a> {
     pub http: &'a (dyn Fn() -> Result<Arc<http::HttpNet>, http::NetError> + Sync),
 }
 
-/// One capability: its permission, its config, a per-call context built
+/// One capability: its permission, a per-call context built
 /// from what was granted, and its WIT interface.
 pub trait Capability: Slot + Send + Sized + 'static {
     /// Its name: its key under `[permissions]` and its section of
@@ -82,10 +81,6 @@ pub trait Capability: Slot + Send + Sized + 'static {
 
     /// What a plugin asks for, `[permissions] NAME` (its default: nothing).
     type Permission: Permission;
-
-    /// Its section of `config.toml`, `[NAME]`, which the settings resolve
-    /// ([`Settings`] has an accessor per section).
-    type Config: Clone + std::fmt::Debug + Default + PartialEq + serde::de::DeserializeOwned;
 
     /// Its permission among `asked` (a plugin's `[permissions]`).
     fn permission(asked: &Permissions) -> &Self::Permission;
@@ -134,10 +129,6 @@ impl<T> Permission for Option<T> where
 pub struct Always;
 
 impl Permission for Always {}
-
-/// The config of a capability with no settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct NoSettings;
 
 /// A call ended by a capability's own limit: what the plugin did and what
 /// the user can do about it.

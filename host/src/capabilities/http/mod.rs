@@ -33,7 +33,6 @@ use wasmtime_wasi_http::{WasiBody, WasiHttp, WasiHttpCtx, WasiHttpCtxView, WasiH
 
 use super::{CallData, Capability, GrantInputs};
 use crate::allowlist::{AllowedHost, Scheme, Target};
-use crate::config::HttpConfig;
 use crate::manifest::{HttpPermission, Permissions};
 use crate::terminal::{self, Lines};
 
@@ -81,7 +80,6 @@ impl Capability for HttpCtx {
     const OFF_MACHINE: bool = true;
     /// `http = { allowed_hosts, max_requests, max_request_kb, max_response_kb }`.
     type Permission = Option<HttpPermission>;
-    type Config = HttpConfig;
     type Grant = HttpGrant;
 
     fn permission(asked: &Permissions) -> &Option<HttpPermission> {
