@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn refusals() {
         assert_eq!(refusal("p", &Request::default(), "a", None), None);
-        let asked = asking(Permissions { cache: true, ..Permissions::default() });
+        let asked = asking(Permissions { env: vec!["LANG".into()], ..Permissions::default() });
         assert!(refusal("p", &asked, "a", None).unwrap().contains("never granted"));
         let grant = Grant {
             sha256: "a".into(),

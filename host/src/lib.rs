@@ -13,7 +13,7 @@
 //! use isaac_host::{Host, RunOptions, Settings};
 //!
 //! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let host = Host::open(&Settings::for_home("/tmp/isaac-home")?)?;
+//! let host = Host::open(&Settings::for_home("/tmp/isaac-home", isaac_host::CONFIG_SECTIONS)?)?;
 //! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! runtime.block_on(host.install("example-plugins/dist/hello".as_ref(), false))?;
 //! let output = host.run("hello", &["bars".to_owned()], &RunOptions::default())?;
@@ -98,6 +98,7 @@ pub mod tiers;
 mod tomlfile;
 pub mod tools;
 
+pub use capabilities::{CONFIG_SECTIONS, PERMISSION_SECTIONS};
 pub use config::Config;
 pub use home::Home;
 pub use host::{

@@ -214,7 +214,9 @@ pub struct Folder {
 /// `component`, else the folder's one `.wasm` file. The one reader of a
 /// plugin folder, for installing and for loading.
 pub fn read_folder(dir: &Path, named: Option<PathBuf>) -> Result<Folder, LoadError> {
-    let (manifest, manifest_text) = Manifest::read(&dir.join(Manifest::FILE_NAME)).map_err(LoadError::Manifest)?;
+    let (manifest, manifest_text) =
+        Manifest::read(&dir.join(Manifest::FILE_NAME), crate::capabilities::PERMISSION_SECTIONS)
+            .map_err(LoadError::Manifest)?;
     let wasm = match (named, &manifest.component) {
         (Some(file), _) => file,
         (None, Some(file)) => dir.join(file),

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::tomlfile::{self, TomlError};
+use crate::tomlfile::{self, Document, Sections, TomlError};
 
 /// The longest plugin name accepted.
 pub const MAX_NAME_LEN: usize = 64;
@@ -122,14 +122,14 @@ pub struct Limits {
 
 /// The permissions a plugin asks for. Nothing is granted by default; the
 /// user grants them when installing the plugin.
+///
+/// WASI's own (`files`, `env`, `stdout`) are fields here; every other
+/// capability's part of `[permissions]` is its own: checked by it when the
+/// manifest is read ([`Manifest::parse`]'s owners, the host's list of
+/// capabilities) and kept in [`Permissions::capabilities`], in canonical
+/// form, for it to read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Permissions {
-    /// Use its own namespace of the host's cache.
-    #[serde(default)]
-    pub cache: bool,
-    /// Send AI queries, within a budget per call.
-    pub ai: Option<AiPermission>,
     /// Directories it may read, and separately write.
     #[serde(default)]
     pub files: FilePermissions,
@@ -139,62 +139,45 @@ pub struct Permissions {
     /// Whether what it prints reaches the terminal (on stderr).
     #[serde(default)]
     pub stdout: bool,
-    /// Outbound HTTP (`wasi:http`) to the listed hosts, within caps per call.
-    pub http: Option<HttpPermission>,
+    /// Each capability's permission, by its name.
+    #[serde(flatten)]
+    pub capabilities: Asked,
 }
 
-/// The outbound HTTP a plugin asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpPermission {
-    /// Where requests may go: `scheme://host[:port]`, `*.` only as the whole
-    /// leftmost label (see [`crate::allowlist`]).
-    #[serde(deserialize_with = "allowed_hosts")]
-    pub allowed_hosts: Vec<String>,
-    /// Most requests per call.
-    #[serde(default = "HttpPermission::default_max_requests")]
-    pub max_requests: u32,
-    /// Most response body bytes per call, in KiB.
-    #[serde(default = "HttpPermission::default_max_response_kb")]
-    pub max_response_kb: u64,
-    /// Most request body bytes per call, in KiB.
-    #[serde(default = "HttpPermission::default_max_request_kb")]
-    pub max_request_kb: u64,
+impl Permissions {
+    /// WASI's keys of `[permissions]` (the struct's own fields).
+    pub const WASI_KEYS: &'static [&'static str] = &["env", "files", "stdout"];
 }
 
-impl HttpPermission {
-    fn default_max_requests() -> u32 {
-        20
-    }
+/// The capabilities' parts of `[permissions]`, by name: each checked by its
+/// capability and canonical (the same asks compare equal however written;
+/// one not asked is absent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Asked(pub tomlfile::Owned);
 
-    fn default_max_response_kb() -> u64 {
-        4096
-    }
+/// Canonical permissions hold no floats, so no NaN: equality is total. (A
+/// NaN would only make a grant compare stale: asked again, never widened.)
+impl Eq for Asked {}
 
-    fn default_max_request_kb() -> u64 {
-        1024
+impl<'de> Deserialize<'de> for Asked {
+    /// A permission not asked is absent; `null` and `false` are how grants
+    /// stored before each permission was its capability's own wrote one
+    /// (`"ai": null`, `"cache": false`), so they read as absent.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let all = BTreeMap::<String, Option<toml::Value>>::deserialize(d)?;
+        let asked = |(k, v): (String, Option<toml::Value>)| Some((k, v?)).filter(|(_, v)| v.as_bool() != Some(false));
+        Ok(Asked(all.into_iter().filter_map(asked).collect()))
     }
 }
 
-fn allowed_hosts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let list = plain_list(d)?;
-    if list.is_empty() {
-        return Err(serde::de::Error::custom("`allowed_hosts` is empty; list where requests may go"));
+impl Asked {
+    /// Capability `name`'s permission, as its type: its default when not
+    /// asked, or when what was kept does not read back as it (a grant
+    /// stored by another version): nothing, never more.
+    pub fn get<P: Default + serde::de::DeserializeOwned>(&self, name: &str) -> P {
+        self.0.get(name).and_then(|value| P::deserialize(value.clone()).ok()).unwrap_or_default()
     }
-    for entry in &list {
-        crate::allowlist::AllowedHost::parse(entry).map_err(serde::de::Error::custom)?;
-    }
-    Ok(list)
-}
-
-/// The AI budget a plugin asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AiPermission {
-    /// Most requests per call.
-    pub max_requests: u32,
-    /// Most tokens (in and out) per call.
-    pub max_tokens: u64,
 }
 
 /// Directories a plugin asks to read or write.
@@ -225,23 +208,28 @@ struct RawManifest {
     tools: BTreeMap<String, RawTool>,
 }
 
+/// The keys of `[permissions]` a manifest declares itself: WASI's.
+const OWN_PERMISSIONS: &[&str] = Permissions::WASI_KEYS;
+
 impl Manifest {
     /// The file name of a manifest inside a plugin folder.
     pub const FILE_NAME: &'static str = "plugin.toml";
 
-    /// Read and check `path`: the manifest, and the text it was parsed from.
-    pub fn read(path: &Path) -> Result<(Self, String), TomlError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TomlError {
-            path: path.to_owned(),
-            position: None,
-            message: format!("cannot read the plugin manifest: {e}"),
-        })?;
-        Ok((Self::parse(path, &text)?, text))
+    /// Read and check `path` ([`Manifest::parse`]): the manifest, and the
+    /// text it was parsed from.
+    pub fn read(path: &Path, owners: &dyn Sections) -> Result<(Self, String), TomlError> {
+        let text = tomlfile::read_text(path, "the plugin manifest")?;
+        Ok((Self::parse(path, &text, owners)?, text))
     }
 
-    /// Parse and check `text`, the contents of `path`.
-    pub fn parse(path: &Path, text: &str) -> Result<Self, TomlError> {
-        let raw: RawManifest = tomlfile::parse(path, text)?;
+    /// Parse and check `text`, the contents of `path`; `owners` check the
+    /// capabilities' parts of `[permissions]` (the host's list of
+    /// capabilities, `isaac_host::PERMISSION_SECTIONS`).
+    pub fn parse(path: &Path, text: &str, owners: &dyn Sections) -> Result<Self, TomlError> {
+        let mut document = Document::parse(path, text)?;
+        let asked = document.take_sections(&["permissions"], OWN_PERMISSIONS, owners)?;
+        let mut raw: RawManifest = document.into()?;
+        raw.permissions.capabilities = Asked(asked);
         let at = |span, message: String| TomlError::at(path, text, Some(span), message);
         if let Err(why) = check_name(raw.name.get_ref()) {
             return Err(at(raw.name.span(), why.to_string()));
@@ -253,23 +241,7 @@ impl Manifest {
             return Err(at(raw.version.span(), "`version` is empty; write e.g. version = \"0.1.0\"".into()));
         }
         let component = match raw.component {
-            Some(c) => {
-                let file = c.get_ref();
-                if let Err(why) = check_plain(&file.to_string_lossy()) {
-                    return Err(at(c.span(), why.to_string()));
-                }
-                if file.is_absolute() || file.components().count() != 1 || file.extension().is_none_or(|e| e != "wasm")
-                {
-                    return Err(at(
-                        c.span(),
-                        format!(
-                            "`component` must name a .wasm file inside the plugin folder, got {:?}",
-                            file.display().to_string()
-                        ),
-                    ));
-                }
-                Some(c.into_inner())
-            }
+            Some(c) => Some(check_component(c).map_err(|(span, why)| at(span, why))?),
             None => None,
         };
         let mut tools = BTreeMap::new();
@@ -290,6 +262,40 @@ impl Manifest {
             tools,
         })
     }
+}
+
+/// The component file a manifest names (or `NAME.wasm`), read from `text`
+/// alone and checked as [`Manifest::parse`] checks it: for a download,
+/// which must name its files before the folder can be read. `None` when
+/// the text names no valid one.
+pub fn component_file(text: &str) -> Option<PathBuf> {
+    #[derive(Deserialize)]
+    struct Named {
+        name: String,
+        component: Option<toml::Spanned<PathBuf>>,
+    }
+    let named: Named = toml::from_str(text).ok()?;
+    match named.component {
+        Some(c) => check_component(c).ok(),
+        None => check_name(&named.name).ok().map(|()| format!("{}.wasm", named.name).into()),
+    }
+}
+
+/// A `component` that is a plain `.wasm` file name inside the folder; the
+/// error's span and text otherwise.
+fn check_component(c: toml::Spanned<PathBuf>) -> Result<PathBuf, (std::ops::Range<usize>, String)> {
+    let file = c.get_ref();
+    if let Err(why) = check_plain(&file.to_string_lossy()) {
+        return Err((c.span(), why.to_string()));
+    }
+    if file.is_absolute() || file.components().count() != 1 || file.extension().is_none_or(|e| e != "wasm") {
+        let message = format!(
+            "`component` must name a .wasm file inside the plugin folder, got {:?}",
+            file.display().to_string()
+        );
+        return Err((c.span(), message));
+    }
+    Ok(c.into_inner())
 }
 
 /// A manifest string with a control character in it.
@@ -313,7 +319,7 @@ fn plain<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(text)
 }
 
-fn plain_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn plain_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let list = Vec::<String>::deserialize(d)?;
     for text in &list {
         check_plain(text).map_err(serde::de::Error::custom)?;
@@ -362,7 +368,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Manifest, TomlError> {
-        Manifest::parse(Path::new("plugin.toml"), text)
+        Manifest::parse(Path::new("plugin.toml"), text, crate::capabilities::PERMISSION_SECTIONS)
     }
 
     #[test]
@@ -394,9 +400,51 @@ ai = { max_requests = 2, max_tokens = 100 }
         )
         .unwrap();
         assert_eq!(m.limits.memory_mb, Some(32));
-        assert!(m.permissions.cache);
+        assert!(m.permissions.capabilities.get::<bool>("cache"));
         assert_eq!(m.permissions.files.read, vec!["/tmp".to_owned()]);
-        assert_eq!(m.permissions.ai.unwrap().max_requests, 2);
+        let ai: Option<crate::ai::caller::AiPermission> = m.permissions.capabilities.get("ai");
+        assert_eq!(ai.unwrap().max_requests, 2);
+    }
+
+    #[test]
+    fn a_capability_s_permission_is_checked_by_it_with_its_line() {
+        let head = "name = \"a\"\nversion = \"1\"\n[permissions]\n";
+        let cases = [
+            ("htpp = true\n", (4, 1), "unknown field `htpp`, expected one of `ai`, `cache`, `env`, `files`, `http`, "),
+            ("log = true\n", (4, 1), "unknown field `log`"),
+            ("cache = \"yes\"\n", (4, 9), "invalid type: string \"yes\", expected a boolean"),
+            ("ai = { max_requests = 2 }\n", (4, 6), "missing field `max_tokens`"),
+            ("[permissions.http]\nallowed_hosts = []\n", (5, 17), "`allowed_hosts` is empty"),
+        ];
+        for (rest, position, message) in cases {
+            let err = parse(&format!("{head}{rest}")).unwrap_err();
+            assert_eq!(err.position, Some(position), "{rest}: {err}");
+            assert!(err.message.contains(message), "{rest}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_permission_is_kept_in_one_form_however_written() {
+        let head = "name = \"a\"\nversion = \"1\"\n";
+        let inline =
+            parse(&format!("{head}[permissions]\nhttp = {{ allowed_hosts = [\"https://x.test\"] }}\n")).unwrap();
+        let table =
+            parse(&format!("{head}[permissions.http]\nallowed_hosts = [\"https://x.test\"]\nmax_requests = 20\n"))
+                .unwrap();
+        assert_eq!(inline.permissions, table.permissions);
+        let stored = serde_json::to_string(&inline.permissions).unwrap();
+        assert_eq!(serde_json::from_str::<Permissions>(&stored).unwrap(), inline.permissions);
+        // A grant stored when each permission was a field of its own.
+        let old = r#"{"cache":false,"ai":null,"files":{"read":[],"write":[]},"env":[],"stdout":false,"http":null}"#;
+        assert_eq!(serde_json::from_str::<Permissions>(old).unwrap(), parse(head).unwrap().permissions);
+    }
+
+    #[test]
+    fn a_download_names_its_component_only_inside_its_folder() {
+        assert_eq!(component_file("name = \"a\"\nversion = \"1\"\n"), Some(PathBuf::from("a.wasm")));
+        assert_eq!(component_file("name = \"a\"\ncomponent = \"b.wasm\"\n"), Some(PathBuf::from("b.wasm")));
+        assert_eq!(component_file("name = \"a\"\ncomponent = \"../b.wasm\"\n"), None);
+        assert_eq!(component_file("name = \"../a\"\n"), None);
     }
 
     #[test]

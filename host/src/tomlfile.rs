@@ -1,11 +1,15 @@
 //! Reading TOML files (`plugin.toml`, `config.toml`) with errors that name
-//! the file, the line and the column.
+//! the file, the line and the column, and with sections owned by the
+//! modules above their reader ([`Sections`]).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 /// A TOML file that could not be read or does not have the expected shape.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,19 +40,118 @@ impl TomlError {
     }
 }
 
-/// Parse `text`, the contents of `path`, as `T`.
-pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, TomlError> {
-    toml::from_str(text).map_err(|e| TomlError::at(path, text, e.span(), e.message().trim_end()))
-}
-
-/// Read and parse `path`.
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, TomlError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TomlError {
+/// Read `path` as text.
+pub fn read_text(path: &Path, what: &str) -> Result<String, TomlError> {
+    std::fs::read_to_string(path).map_err(|e| TomlError {
         path: path.to_owned(),
         position: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    parse(path, &text)
+        message: format!("cannot read {what}: {e}"),
+    })
+}
+
+/// Sections of a TOML table that modules above its reader own: each
+/// capability's part of `[permissions]` in `plugin.toml` and its table of
+/// `config.toml`. The reader hands each owner its section, spans and all;
+/// the owner checks it and gives back its canonical value, which the reader
+/// keeps ([`Owned`]) and the owner reads its own type back from when it is
+/// used. So a reader need not know its owners (they are higher modules that
+/// use it), and a section is still checked, with its line, when the file is
+/// read.
+pub trait Sections {
+    /// Every section name, sorted.
+    fn names(&self) -> Vec<&'static str>;
+
+    /// Check section `name` (`None`: absent) and give its canonical value
+    /// (`None`: nothing to keep); `None` when `name` is not a section.
+    fn check(
+        &self,
+        name: &str,
+        value: Option<ValueDeserializer<'_>>,
+    ) -> Option<Result<Option<toml::Value>, toml::de::Error>>;
+}
+
+/// The owned sections of one table, by name: their checked, canonical
+/// values.
+pub type Owned = BTreeMap<String, toml::Value>;
+
+/// A TOML document being read: its text, its spanned tree and its file.
+pub struct Document<'t> {
+    path: &'t Path,
+    text: &'t str,
+    root: Spanned<DeTable<'t>>,
+}
+
+impl<'t> Document<'t> {
+    /// Parse `text`, the contents of `path`.
+    pub fn parse(path: &'t Path, text: &'t str) -> Result<Self, TomlError> {
+        let root = DeTable::parse(text).map_err(|e| TomlError::at(path, text, e.span(), e.message().trim_end()))?;
+        Ok(Document { path, text, root })
+    }
+
+    /// An error at byte range `span`.
+    pub fn error_at(&self, span: Option<Range<usize>>, message: impl Into<String>) -> TomlError {
+        TomlError::at(self.path, self.text, span, message)
+    }
+
+    /// An error at the key `at` (a path of keys; the file when absent).
+    pub fn error(&self, at: &[&str], message: impl Into<String>) -> TomlError {
+        self.error_at(self.span(at), message)
+    }
+
+    /// Where the value at `at` (a path of keys) is written.
+    pub fn span(&self, at: &[&str]) -> Option<Range<usize>> {
+        let mut found: Option<&Spanned<DeValue<'t>>> = None;
+        let mut table = Some(self.root.get_ref());
+        for key in at {
+            let value = table?.get(*key)?;
+            found = Some(value);
+            table = match value.get_ref() {
+                DeValue::Table(inner) => Some(inner),
+                _ => None,
+            };
+        }
+        found.map(Spanned::span)
+    }
+
+    /// Take the sections `owners` own out of the table at `at` (the root
+    /// when empty), each checked by its owner. A key of that table that is
+    /// neither one of `own` (the reader's own keys) nor a section is an
+    /// error listing both, in serde's words.
+    pub fn take_sections(&mut self, at: &[&str], own: &[&str], owners: &dyn Sections) -> Result<Owned, TomlError> {
+        let (path, text) = (self.path, self.text);
+        let error = |e: toml::de::Error| TomlError::at(path, text, e.span(), e.message().trim_end());
+        let mut table = Some(self.root.get_mut());
+        for key in at {
+            table = match table.and_then(|t| t.get_mut(*key)).map(Spanned::get_mut) {
+                Some(DeValue::Table(inner)) => Some(inner),
+                _ => None,
+            };
+        }
+        if let Some((key, _)) = table.iter().flat_map(|t| t.iter()).find(|(k, _)| {
+            let key: &str = k.get_ref();
+            !own.contains(&key) && owners.check(key, None).is_none()
+        }) {
+            let mut known: Vec<String> = own.iter().copied().chain(owners.names()).map(|k| format!("`{k}`")).collect();
+            known.sort_unstable();
+            let message = format!("unknown field `{}`, expected one of {}", key.get_ref(), known.join(", "));
+            return Err(TomlError::at(path, text, Some(key.span()), message));
+        }
+        let mut owned = Owned::new();
+        for name in owners.names() {
+            let value = table.as_mut().and_then(|t| t.remove(name)).map(ValueDeserializer::from);
+            if let Some(canonical) = owners.check(name, value).transpose().map_err(error)?.flatten() {
+                owned.insert(name.to_owned(), canonical);
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Deserialize what is left of the document as `T`.
+    pub fn into<T: DeserializeOwned>(self) -> Result<T, TomlError> {
+        let (path, text) = (self.path, self.text);
+        T::deserialize(toml::de::Deserializer::from(self.root))
+            .map_err(|e| TomlError::at(path, text, e.span(), e.message().trim_end()))
+    }
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -71,7 +174,7 @@ mod tests {
 
     #[test]
     fn names_file_line_and_column() {
-        let err = parse::<T>(Path::new("x.toml"), "a = 1\nb = 2\n").unwrap_err();
+        let err = Document::parse(Path::new("x.toml"), "a = 1\nb = 2\n").unwrap().into::<T>().unwrap_err();
         assert_eq!(err.position, Some((2, 1)));
         assert!(err.to_string().starts_with("x.toml:2:1: unknown field `b`"), "{err}");
     }

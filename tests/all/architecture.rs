@@ -26,6 +26,8 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
         first.trim_end_matches(".rs").to_owned()
     };
+    let tests = test_modules(&files);
+    files.retain(|f| !tests.iter().any(|t| f == t || f.starts_with(t.with_extension(""))));
     let modules: BTreeSet<String> = files.iter().map(|f| top(f)).filter(|m| m != "lib" && m != "main").collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     for file in &files {
@@ -50,6 +52,29 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
     }
     edges
+}
+
+/// The files of modules declared `#[cfg(test)] mod NAME;` (test code in
+/// files of its own: `tests.rs`, a test-only capability).
+fn test_modules(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let dir = match file.file_name().and_then(|n| n.to_str()) {
+            Some("mod.rs" | "lib.rs" | "main.rs") => file.parent().unwrap().to_owned(),
+            _ => file.with_extension(""),
+        };
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("#[cfg(test)]") {
+            rest = &rest[at + "#[cfg(test)]".len()..];
+            let item = rest.trim_start();
+            if let Some(name) = item.strip_prefix("mod ").and_then(|m| m.split_once(';')).map(|(n, _)| n.trim()) {
+                found.push(dir.join(format!("{name}.rs")));
+                found.push(dir.join(name).join("mod.rs"));
+            }
+        }
+    }
+    found
 }
 
 /// A path from `from` back to `to`, if there is one.

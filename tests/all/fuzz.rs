@@ -33,7 +33,7 @@ proptest! {
 
     #[test]
     fn manifests_never_panic_and_errors_name_the_file(text in tomlish()) {
-        match Manifest::parse(Path::new("plugin.toml"), &text) {
+        match Manifest::parse(Path::new("plugin.toml"), &text, isaac_host::PERMISSION_SECTIONS) {
             Ok(m) => prop_assert!(isaac_host::manifest::check_name(&m.name).is_ok()),
             Err(e) => prop_assert!(e.to_string().starts_with("plugin.toml")),
         }
@@ -41,7 +41,7 @@ proptest! {
 
     #[test]
     fn configs_never_panic_and_errors_name_the_file(text in tomlish()) {
-        if let Err(e) = Config::parse(Path::new("config.toml"), &text) {
+        if let Err(e) = Config::parse(Path::new("config.toml"), &text, isaac_host::CONFIG_SECTIONS) {
             prop_assert!(e.to_string().starts_with("config.toml"));
         }
     }
@@ -126,7 +126,7 @@ proptest! {
             "env" => (4, format!("name = \"p\"\nversion = \"1\"\n[permissions]\nenv = [{value}]\n")),
             _ => (4, format!("name = \"p\"\nversion = \"1\"\n[permissions]\nfiles = {{ read = [{value}] }}\n")),
         };
-        match Manifest::parse(Path::new("plugin.toml"), &text) {
+        match Manifest::parse(Path::new("plugin.toml"), &text, isaac_host::PERMISSION_SECTIONS) {
             Ok(_) => prop_assert!(!control, "a control character was accepted: {text}"),
             Err(e) => {
                 prop_assert!(control, "plain text was refused: {text}: {e}");

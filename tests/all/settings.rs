@@ -42,7 +42,7 @@ fn name_in(cell: &str) -> &str {
 }
 
 fn resolve(flags: &Flags, env: &[(&str, &str)]) -> Settings {
-    Settings::resolve(flags, env).unwrap()
+    Settings::resolve(flags, env, isaac_host::CONFIG_SECTIONS).unwrap()
 }
 
 fn config_file(dir: &Path, name: &str, workers: usize) -> PathBuf {

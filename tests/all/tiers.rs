@@ -25,7 +25,7 @@ fn winch_code_meets_its_deadline_and_its_memory_limit() {
     // An optimiser that cannot start: the plugin stays on Winch code.
     let flags =
         Flags { home: Some(home.path().to_owned()), optimizer: Some("/nonexistent/isaac".into()), ..Flags::default() };
-    let settings = Settings::resolve(&flags, &[][..]).unwrap();
+    let settings = Settings::resolve(&flags, &[][..], isaac_host::CONFIG_SECTIONS).unwrap();
     let host = Host::open(&settings).unwrap();
     let rt = runtime();
     let start = Instant::now();
@@ -58,7 +58,7 @@ fn winch_code_computes_what_cranelift_code_computes() {
     std::fs::remove_dir_all(home.path().join("compiled")).unwrap();
     let flags =
         Flags { home: Some(home.path().to_owned()), optimizer: Some("/nonexistent/isaac".into()), ..Flags::default() };
-    let settings = Settings::resolve(&flags, &[][..]).unwrap();
+    let settings = Settings::resolve(&flags, &[][..], isaac_host::CONFIG_SECTIONS).unwrap();
     let host = Host::open(&settings).unwrap();
     assert_eq!(host.run("primes", &args, &RunOptions::default()).unwrap(), optimized);
     let catalog = rt.block_on(host.catalog()).unwrap();

@@ -69,7 +69,7 @@ impl TestHome {
     }
 
     pub fn settings(&self) -> Settings {
-        Settings::for_home(self.path()).unwrap()
+        Settings::for_home(self.path(), isaac_host::CONFIG_SECTIONS).unwrap()
     }
 
     pub fn host(&self) -> Host {
@@ -78,7 +78,7 @@ impl TestHome {
 
     pub fn host_with_jobs(&self, jobs: usize) -> Host {
         let flags = Flags { home: Some(self.path().to_owned()), jobs: NonZeroUsize::new(jobs), ..Flags::default() };
-        Host::open(&Settings::resolve(&flags, &[][..]).unwrap()).unwrap()
+        Host::open(&Settings::resolve(&flags, &[][..], isaac_host::CONFIG_SECTIONS).unwrap()).unwrap()
     }
 
     /// Put a plugin folder straight into `plugins/` (as a user copying files

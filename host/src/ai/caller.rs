@@ -13,7 +13,16 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::{AiError, AiRequest, Usage};
-use crate::manifest::AiPermission;
+
+/// The AI budget a plugin asks for, `[permissions] ai`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiPermission {
+    /// Most requests per call.
+    pub max_requests: u32,
+    /// Most tokens (in and out) per call.
+    pub max_tokens: u64,
+}
 
 /// Tokens counted for each message besides its text (role, framing).
 pub const MESSAGE_OVERHEAD_TOKENS: u64 = 8;

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use wasmtime::component::Linker;
 
-use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
+use super::{CallData, Capability, GrantInputs, NoConfig, Refusal, View, Viewed, view};
+use crate::ai::caller::AiPermission;
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
 use crate::bindings::{self, AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
-use crate::manifest::{AiPermission, Permissions};
 
 /// What a plugin was granted: the router, its budget per call, and the
 /// scope its answers are cached in. Each call opens a fresh [`AiCtx`].
@@ -85,11 +85,8 @@ impl Capability for AiCtx {
     const OFF_MACHINE: bool = true;
     /// `ai = { max_requests, max_tokens }`.
     type Permission = Option<AiPermission>;
+    type Config = NoConfig;
     type Grant = AiGrant;
-
-    fn permission(asked: &Permissions) -> &Option<AiPermission> {
-        &asked.ai
-    }
 
     fn describe(asked: &Option<AiPermission>) -> Vec<String> {
         let line =

@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use wasmtime::component::Linker;
 
-use super::{CallData, Capability, GrantInputs, Refusal, View, Viewed, view};
+use super::{CallData, Capability, GrantInputs, NoConfig, Refusal, View, Viewed, view};
 use crate::bindings::{self, CacheHost, WitCacheError, WitExpiry};
 use crate::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
-use crate::manifest::Permissions;
 
 /// A plugin's handle on the cache: the cache, its namespace and its quota.
 #[derive(Clone)]
@@ -38,11 +37,8 @@ impl Capability for CacheCtx {
     const NAME: &'static str = "cache";
     /// `cache = true`.
     type Permission = bool;
+    type Config = NoConfig;
     type Grant = CacheCtx;
-
-    fn permission(asked: &Permissions) -> &bool {
-        &asked.cache
-    }
 
     fn describe(asked: &bool) -> Vec<String> {
         asked.then(|| "its own namespace of the cache".to_owned()).into_iter().collect()

@@ -11,9 +11,8 @@ use std::sync::Arc;
 
 use wasmtime::component::Linker;
 
-use super::{Always, CallData, Capability, GrantInputs, Stopped, View, Viewed, view};
+use super::{Always, CallData, Capability, GrantInputs, NoConfig, Stopped, View, Viewed, view};
 use crate::bindings::{self, Level, LogHost};
-use crate::manifest::Permissions;
 use crate::terminal::{self, Lines};
 
 /// The most log text one call may print; past it the call is stopped.
@@ -42,11 +41,8 @@ pub struct LogCtx {
 impl Capability for LogCtx {
     const NAME: &'static str = "log";
     type Permission = Always;
+    type Config = NoConfig;
     type Grant = LogGrant;
-
-    fn permission(_: &Permissions) -> &Always {
-        &Always
-    }
 
     fn describe(_: &Always) -> Vec<String> {
         Vec::new()

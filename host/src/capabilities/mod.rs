@@ -3,7 +3,12 @@
 //! everything about itself, in its [`Capability`] impl:
 //!
 //! - its permission ([`Capability::Permission`], `[permissions] NAME` in
-//!   `plugin.toml`) and how the review describes it ([`Capability::describe`]);
+//!   `plugin.toml`), checked when a manifest is read ([`PERMISSION_SECTIONS`])
+//!   and read back by [`Capability::asked`], and how the review describes it
+//!   ([`Capability::describe`]);
+//! - its settings ([`Capability::Config`], the `[NAME]` table of
+//!   `config.toml`), checked when the config is read ([`CONFIG_SECTIONS`])
+//!   and read back by [`Capability::config`];
 //! - whether its calls need a runtime with an I/O driver, and whether what
 //!   a plugin sends through it can leave the machine;
 //! - the one decision whether (and how much) a plugin gets it,
@@ -14,16 +19,16 @@
 //! - its [`Capability::add_to_linker`], for every supported WIT version.
 //!
 //! The list at the bottom of this file names them all, one line each; it
-//! generates every aggregate: [`Contexts`], [`Granted`] (with whether a
-//! call needs I/O or can send data off the machine), the linker, the trap
-//! mapping and the review text ([`describe`]). WASI p2 ([`wasi`]) is linked for every plugin,
+//! generates every aggregate: the sections of `[permissions]` and of
+//! `config.toml` the capabilities own, [`Contexts`], [`Granted`] (with
+//! whether a call needs I/O or can send data off the machine), the linker,
+//! the trap mapping and the review text ([`describe`]). WASI p2 ([`wasi`]) is linked for every plugin,
 //! its host side from wasmtime-wasi; its context grants only the plugin's
 //! directories, variables and output.
 //!
 //! A new capability: its WIT interface (and the SDK's module), its module
-//! here, one line in the list, and its field in the manifest's
-//! `Permissions` and the config's `Config` (those are lower modules than
-//! this one, so they name the types rather than derive them from the list).
+//! here and one line in the list. The manifest and the config do not name
+//! it: they hand its sections to the list ([`crate::tomlfile::Sections`]).
 
 pub mod ai;
 pub mod cache;
@@ -42,6 +47,7 @@ use crate::cache::MultiLevelCache;
 use crate::grants::{GrantedDir, Protected, Request};
 use crate::manifest::Permissions;
 use crate::settings::Settings;
+use crate::tomlfile::Sections;
 
 /// What a capability decides from: the plugin, what the user granted it,
 /// the settings and the host's shared parts.
@@ -82,8 +88,21 @@ pub trait Capability: Slot + Send + Sized + 'static {
     /// What a plugin asks for, `[permissions] NAME` (its default: nothing).
     type Permission: Permission;
 
-    /// Its permission among `asked` (a plugin's `[permissions]`).
-    fn permission(asked: &Permissions) -> &Self::Permission;
+    /// Its settings, the `[NAME]` table of `config.toml` ([`NoConfig`]:
+    /// none).
+    type Config: Section;
+
+    /// Its permission among `asked` (a plugin's `[permissions]`, checked
+    /// when read): nothing when it did not ask.
+    fn asked(asked: &Permissions) -> Self::Permission {
+        asked.capabilities.get(Self::NAME)
+    }
+
+    /// Its settings (checked when the config was read): the defaults when
+    /// the table is absent.
+    fn config(settings: &Settings) -> Self::Config {
+        settings.section(Self::NAME)
+    }
 
     /// What a plugin was granted of it, decided once per load.
     type Grant: Clone + std::fmt::Debug + Send + Sync;
@@ -114,13 +133,16 @@ pub trait Capability: Slot + Send + Sized + 'static {
 
 /// What a plugin asks of one capability in `[permissions]`.
 pub trait Permission:
-    Clone + std::fmt::Debug + Default + PartialEq + Eq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+    Clone + std::fmt::Debug + Default + PartialEq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
 {
+    /// Whether a plugin asks for it (`false`: every plugin has it, and
+    /// `[permissions]` has no key for it).
+    const ASKED: bool = true;
 }
 
 impl Permission for bool {}
 impl<T> Permission for Option<T> where
-    T: Clone + std::fmt::Debug + PartialEq + Eq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+    T: Clone + std::fmt::Debug + PartialEq + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
 {
 }
 
@@ -128,7 +150,77 @@ impl<T> Permission for Option<T> where
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Always;
 
-impl Permission for Always {}
+impl Permission for Always {
+    const ASKED: bool = false;
+}
+
+/// A capability's table of `config.toml`.
+pub trait Section:
+    Clone + std::fmt::Debug + Default + PartialEq + serde::Serialize + serde::de::DeserializeOwned
+{
+    /// Whether the table exists (`false`: the capability has no settings).
+    const PRESENT: bool = true;
+}
+
+/// The settings of a capability that has none: no table in `config.toml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoConfig;
+
+impl Section for NoConfig {
+    const PRESENT: bool = false;
+}
+
+/// Check a section as `T` and give its canonical value: `None` when it is
+/// absent or says no more than the default (a permission not asked, a
+/// table of defaults), so "nothing" has one form.
+fn canonical<T: serde::Serialize + serde::de::DeserializeOwned + Default + PartialEq>(
+    value: Option<toml::de::ValueDeserializer<'_>>,
+) -> Result<Option<toml::Value>, toml::de::Error> {
+    let Some(value) = value else { return Ok(None) };
+    let typed = T::deserialize(value)?;
+    Ok((typed != T::default()).then(|| toml::Value::try_from(&typed).ok()).flatten())
+}
+
+/// The capabilities' parts of `[permissions]` in `plugin.toml`, for
+/// [`crate::manifest::Manifest::parse`].
+pub const PERMISSION_SECTIONS: &dyn Sections = &Owners(|owner| owner.permission);
+
+/// The capabilities' tables of `config.toml`, for
+/// [`crate::settings::Settings::resolve`].
+pub const CONFIG_SECTIONS: &dyn Sections = &Owners(|owner| owner.config);
+
+/// How a section is checked ([`canonical`] of its type).
+type Check = for<'a> fn(Option<toml::de::ValueDeserializer<'a>>) -> Result<Option<toml::Value>, toml::de::Error>;
+
+/// One capability's sections: its name, and how each is checked (`None`:
+/// it has none of that kind).
+struct Owner {
+    name: &'static str,
+    permission: Option<Check>,
+    config: Option<Check>,
+}
+
+/// The sections of one kind (picked from each [`Owner`]) the capabilities
+/// own.
+struct Owners(fn(&Owner) -> Option<Check>);
+
+impl Sections for Owners {
+    fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> =
+            owners().iter().filter(|owner| (self.0)(owner).is_some()).map(|owner| owner.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    fn check(
+        &self,
+        name: &str,
+        value: Option<toml::de::ValueDeserializer<'_>>,
+    ) -> Option<Result<Option<toml::Value>, toml::de::Error>> {
+        let check = owners().iter().find(|owner| owner.name == name).and_then(self.0)?;
+        Some(check(value))
+    }
+}
 
 /// A call ended by a capability's own limit: what the plugin did and what
 /// the user can do about it.
@@ -181,14 +273,14 @@ pub(crate) fn view<T: CallData, C: Slot>(data: &mut T) -> View<'_, C> {
 /// Declares [`Contexts`], [`Granted`] and [`add_to_linker`] from the list
 /// of capabilities.
 macro_rules! contexts {
-    ($($(#[$doc:meta])* $field:ident: $ctx:ty,)*) => {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $field:ident: $ctx:ty,)*) => {
         /// The capability contexts of one call; `None` where not granted.
         #[derive(Default)]
         pub struct Contexts {
-            $($(#[$doc])* pub $field: Option<$ctx>,)*
+            $($(#[doc = $doc])* $(#[cfg($cfg)])? pub $field: Option<$ctx>,)*
         }
 
-        $(impl Slot for $ctx {
+        $($(#[cfg($cfg)])? impl Slot for $ctx {
             fn slot(contexts: &mut Contexts) -> Option<&mut Self> {
                 contexts.$field.as_mut()
             }
@@ -200,7 +292,7 @@ macro_rules! contexts {
         pub struct Granted {
             /// What its WASI context reaches.
             pub wasi: wasi::WasiGrant,
-            $($(#[$doc])* pub $field: Option<<$ctx as Capability>::Grant>,)*
+            $($(#[doc = $doc])* $(#[cfg($cfg)])? pub $field: Option<<$ctx as Capability>::Grant>,)*
         }
 
         impl Granted {
@@ -209,13 +301,13 @@ macro_rules! contexts {
                 let asked = inputs.granted;
                 Granted {
                     wasi: wasi::WasiGrant::decide(inputs),
-                    $($field: <$ctx>::grant(<$ctx>::permission(asked), inputs),)*
+                    $($(#[cfg($cfg)])? $field: <$ctx>::grant(&<$ctx>::asked(asked), inputs),)*
                 }
             }
 
             /// The contexts of one call.
             pub fn open(&self) -> Contexts {
-                Contexts { $($field: self.$field.as_ref().map(<$ctx>::open),)* }
+                Contexts { $($(#[cfg($cfg)])? $field: self.$field.as_ref().map(<$ctx>::open),)* }
             }
 
             /// Whether a call may reach the network through the async
@@ -223,27 +315,48 @@ macro_rules! contexts {
             /// [needs I/O](Capability::NEEDS_IO)), so needs a runtime with
             /// an I/O driver.
             pub fn needs_io(&self) -> bool {
-                false $(|| (<$ctx>::NEEDS_IO && self.$field.is_some()))*
+                let mut needs = false;
+                $($(#[cfg($cfg)])? { needs |= <$ctx>::NEEDS_IO && self.$field.is_some(); })*
+                needs
             }
 
             /// Whether a call can send data off this machine (a granted
             /// capability that [can](Capability::OFF_MACHINE)).
             pub fn off_machine(&self) -> bool {
-                false $(|| (<$ctx>::OFF_MACHINE && self.$field.is_some()))*
+                let mut sends = false;
+                $($(#[cfg($cfg)])? { sends |= <$ctx>::OFF_MACHINE && self.$field.is_some(); })*
+                sends
             }
+        }
+
+        /// Each capability's sections.
+        // One push per entry: an entry may carry a `cfg`, which an element
+        // of `vec![]` may not.
+        #[allow(clippy::vec_init_then_push)]
+        fn owners() -> Vec<Owner> {
+            let mut owners = Vec::new();
+            $($(#[cfg($cfg)])? owners.push(Owner {
+                name: <$ctx>::NAME,
+                permission: <<$ctx as Capability>::Permission as Permission>::ASKED
+                    .then_some(canonical::<<$ctx as Capability>::Permission> as Check),
+                config: <<$ctx as Capability>::Config as Section>::PRESENT
+                    .then_some(canonical::<<$ctx as Capability>::Config> as Check),
+            });)*
+            owners
         }
 
         /// Link WASI p2 and every capability into `linker`.
         pub fn add_to_linker<T: CallData + WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
             wasi::add_to_linker(linker)?;
             crate::bindings::add_types(linker)?;
-            $(<$ctx>::add_to_linker(linker)?;)*
+            $($(#[cfg($cfg)])? <$ctx>::add_to_linker(linker)?;)*
             Ok(())
         }
 
         /// How a capability's own trap ended a call, if `trap` is one.
         pub fn stopped(trap: &wasmtime::Error) -> Option<Stopped> {
-            None $(.or_else(|| <$ctx>::stopped(trap)))*
+            $($(#[cfg($cfg)])? if let Some(stopped) = <$ctx>::stopped(trap) { return Some(stopped); })*
+            None
         }
 
         /// The review's lines for what `request` asks: each capability's,
@@ -252,7 +365,7 @@ macro_rules! contexts {
         pub fn describe(request: &Request) -> Vec<String> {
             let asked = &request.permissions;
             let mut lines = Vec::new();
-            $(lines.extend(<$ctx>::describe(<$ctx>::permission(asked)).into_iter().map(|l| format!("{}: {l}", <$ctx>::NAME)));)*
+            $($(#[cfg($cfg)])? lines.extend(<$ctx>::describe(&<$ctx>::asked(asked)).into_iter().map(|l| format!("{}: {l}", <$ctx>::NAME)));)*
             lines.extend(wasi::describe(asked));
             if let Some(mb) = request.limits.memory_mb {
                 lines.push(format!("memory: up to {mb} MiB per call (more than the default)"));
@@ -281,7 +394,12 @@ contexts! {
     ai: ai::AiCtx,
     /// `wasi:http/outgoing-handler`: HTTP to the granted hosts.
     http: http::HttpCtx,
+    /// `isaac:probe/probe`: a capability of the unit tests only.
+    #[cfg(test)]
+    probe: probe::ProbeCtx,
 }
 
+#[cfg(test)]
+mod probe;
 #[cfg(test)]
 mod tests;

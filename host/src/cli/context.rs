@@ -62,7 +62,7 @@ impl Context {
             optimizer: std::env::current_exe().ok(),
         };
         Ok(Context {
-            settings: Settings::resolve(&flags, &ProcessEnv)?,
+            settings: Settings::resolve(&flags, &ProcessEnv, crate::capabilities::CONFIG_SECTIONS)?,
             json: args.json,
             profile_memory: args.profile_memory,
             host: OnceCell::new(),

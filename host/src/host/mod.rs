@@ -165,7 +165,9 @@ impl Host {
         if let Some(net) = self.http_net.get() {
             return Ok(net.clone());
         }
-        let net = Arc::new(HttpNet::new(self.settings.http())?);
+        let net = Arc::new(HttpNet::new(
+            &<crate::capabilities::http::HttpCtx as crate::capabilities::Capability>::config(&self.settings),
+        )?);
         Ok(self.http_net.get_or_init(|| net).clone())
     }
 

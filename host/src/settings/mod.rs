@@ -35,12 +35,10 @@ pub use downloads::{DownloadLimits, RegistryAuth, TOKEN_VAR};
 pub use env::{Env, ProcessEnv, Secret};
 
 use crate::bindings::Level;
-use crate::config::{
-    AiConfig, CacheConfig, Config, HttpConfig, LoaderConfig, METADATA_DEADLINE, McpConfig, StorageConfig,
-};
+use crate::config::{AiConfig, CacheConfig, Config, LoaderConfig, METADATA_DEADLINE, McpConfig, StorageConfig};
 use crate::grants::Request;
 use crate::manifest::{Limits, Manifest};
-use crate::tomlfile::TomlError;
+use crate::tomlfile::{Sections, TomlError};
 
 /// The limits one plugin's calls run under, after config, manifest and the
 /// host's maximum have had their say.
@@ -110,8 +108,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Resolve `flags` over `env` over the config file over the defaults.
-    pub fn resolve(flags: &Flags, env: &(impl Env + ?Sized)) -> Result<Self, SettingsError> {
+    /// Resolve `flags` over `env` over the config file over the defaults;
+    /// `owners` check the config's tables that are not its own (the
+    /// capabilities', `isaac_host::CONFIG_SECTIONS`).
+    pub fn resolve(flags: &Flags, env: &(impl Env + ?Sized), owners: &dyn Sections) -> Result<Self, SettingsError> {
         // A relative HOME would make the home and `~` depend on the current
         // folder (a hostile checkout could plant a home with its grants).
         let user_home = env.var("HOME").map(PathBuf::from).filter(|p| p.is_absolute());
@@ -121,7 +121,7 @@ impl Settings {
         };
         let named = flags.config.clone().or_else(|| env.var("ISAAC_CONFIG").map(PathBuf::from));
         let config_file = named.clone().unwrap_or_else(|| home.join("config.toml"));
-        let config = Config::load(&config_file, named.is_some())?;
+        let config = Config::load(&config_file, named.is_some(), owners)?;
         let env_jobs = match env.var("ISAAC_JOBS") {
             Some(value) => match value.parse::<NonZeroUsize>() {
                 Ok(n) => Some(n),
@@ -161,10 +161,11 @@ impl Settings {
     }
 
     /// The settings of home `home` with no flags and no environment: its
-    /// config file, then the defaults (for tests, benches and embedders).
-    pub fn for_home(home: impl Into<PathBuf>) -> Result<Self, SettingsError> {
+    /// config file, then the defaults (for tests, benches and embedders);
+    /// `owners` as for [`Settings::resolve`].
+    pub fn for_home(home: impl Into<PathBuf>, owners: &dyn Sections) -> Result<Self, SettingsError> {
         let flags = Flags { home: Some(home.into()), ..Flags::default() };
-        Settings::resolve(&flags, &[][..])
+        Settings::resolve(&flags, &[][..], owners)
     }
 
     /// The isaac home.
@@ -232,9 +233,16 @@ impl Settings {
         &self.config.ai
     }
 
-    /// `[http]`: what plugin HTTP may reach.
-    pub fn http(&self) -> &HttpConfig {
-        &self.config.http
+    /// Table `name` of the config, owned by a module above this one (a
+    /// capability's), as `T`: checked when the config was read, so only
+    /// the defaults when absent (or, were it ever unreadable as `T`, with a
+    /// warning).
+    pub fn section<T: Default + serde::de::DeserializeOwned>(&self, name: &str) -> T {
+        let Some(value) = self.config.sections.get(name) else { return T::default() };
+        T::deserialize(value.clone()).unwrap_or_else(|e| {
+            tracing::warn!("[{name}] in {} is ignored: {e}", self.config_file.display());
+            T::default()
+        })
     }
 
     /// `[mcp]`.
@@ -321,13 +329,18 @@ mod tests {
     use crate::config::{DEFAULT_DEADLINE_MS, DEFAULT_MAX_DEADLINE_MS, DEFAULT_MEMORY_MB};
 
     fn manifest(limits: &str) -> Manifest {
-        Manifest::parse(Path::new("plugin.toml"), &format!("name = \"p\"\nversion = \"1\"\n{limits}")).unwrap()
+        Manifest::parse(
+            Path::new("plugin.toml"),
+            &format!("name = \"p\"\nversion = \"1\"\n{limits}"),
+            crate::capabilities::PERMISSION_SECTIONS,
+        )
+        .unwrap()
     }
 
     fn with_config(text: &str) -> Settings {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), text).unwrap();
-        Settings::for_home(dir.path()).unwrap()
+        Settings::for_home(dir.path(), crate::capabilities::CONFIG_SECTIONS).unwrap()
     }
 
     #[test]
@@ -364,7 +377,9 @@ mod tests {
     #[test]
     fn a_bad_isaac_jobs_is_an_error_naming_it() {
         let env = [("ISAAC_HOME", "/tmp/x"), ("ISAAC_JOBS", "zero")];
-        let error = Settings::resolve(&Flags::default(), &env[..]).unwrap_err().to_string();
+        let error = Settings::resolve(&Flags::default(), &env[..], crate::capabilities::CONFIG_SECTIONS)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("ISAAC_JOBS=\"zero\""), "{error}");
     }
 }

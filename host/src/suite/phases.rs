@@ -71,7 +71,8 @@ fn plant(home: &Path, wasm: &[u8], n: usize) -> Result<(), SuiteError> {
 
 fn open(home: &Path, jobs: usize) -> Result<Host, SuiteError> {
     let flags = Flags { home: Some(home.to_owned()), jobs: std::num::NonZeroUsize::new(jobs), ..Flags::default() };
-    let settings = Settings::resolve(&flags, &[][..]).map_err(|e| fail("opening a host")(&e))?;
+    let settings = Settings::resolve(&flags, &[][..], crate::capabilities::CONFIG_SECTIONS)
+        .map_err(|e| fail("opening a host")(&e))?;
     Host::open(&settings).map_err(|e| fail("opening a host")(&e))
 }
 

@@ -21,6 +21,7 @@
 //! A refusal is `HTTP-request-denied` (or the matching error code) for the
 //! guest, which goes on; `isaac -v` logs a line naming the host and why.
 
+mod permission;
 mod send;
 
 use std::sync::Arc;
@@ -33,10 +34,10 @@ use wasmtime_wasi_http::{WasiBody, WasiHttp, WasiHttpCtx, WasiHttpCtxView, WasiH
 
 use super::{CallData, Capability, GrantInputs};
 use crate::allowlist::{AllowedHost, Scheme, Target};
-use crate::manifest::{HttpPermission, Permissions};
 use crate::terminal::{self, Lines};
 
-pub use send::{HttpNet, NetError};
+pub use permission::HttpPermission;
+pub use send::{HttpConfig, HttpNet, NetError};
 
 /// The most resource-table entries (requests, bodies, streams, fields...) a
 /// call may hold at once.
@@ -80,11 +81,9 @@ impl Capability for HttpCtx {
     const OFF_MACHINE: bool = true;
     /// `http = { allowed_hosts, max_requests, max_request_kb, max_response_kb }`.
     type Permission = Option<HttpPermission>;
+    /// `[http]`: TLS roots and fixed name resolutions.
+    type Config = HttpConfig;
     type Grant = HttpGrant;
-
-    fn permission(asked: &Permissions) -> &Option<HttpPermission> {
-        &asked.http
-    }
 
     fn describe(asked: &Option<HttpPermission>) -> Vec<String> {
         let Some(http) = asked else { return Vec::new() };

@@ -23,11 +23,25 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 use super::{Checked, Usage, over};
 use crate::allowlist::{Scheme, Target, is_special, normalize_name};
-use crate::config::HttpConfig;
 use crate::error::Source;
 
+/// `[http]` in config.toml: the network settings of plugins' outbound HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// PEM file of CA certificates trusted besides the webpki roots (a
+    /// company proxy's, a test server's).
+    pub ca_file: Option<PathBuf>,
+    /// Fixed resolutions, like curl's `--resolve`: a name to its addresses.
+    /// The addresses are checked as any resolver's answer.
+    #[serde(default)]
+    pub resolve: BTreeMap<String, Vec<IpAddr>>,
+}
+
+impl crate::capabilities::Section for HttpConfig {}
+
 /// The host's network settings for plugin HTTP: TLS roots and fixed name
-/// resolutions (`[http]` in config.toml). Built once per host.
+/// resolutions ([`HttpConfig`]). Built once per host.
 pub struct HttpNet {
     tls: tokio_rustls::TlsConnector,
     resolve: BTreeMap<String, Vec<IpAddr>>,

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use reference::{Reference, ReferenceError};
 
 use super::{DownloadLimits, Progress, SourceError, auth, temp_dir};
-use crate::manifest::Manifest;
+use crate::manifest::{self, Manifest};
 use client::{Failed, Registry};
 
 /// The config media type of a wasm component artifact.
@@ -143,10 +143,7 @@ pub async fn pull(
     let io = |source| SourceError::Io { dir: folder.clone(), source };
     // The component's file name is the one the manifest names, else the
     // plugin's name; never one the registry chose.
-    let wasm_name = Manifest::parse(Path::new(Manifest::FILE_NAME), &text).ok().map_or_else(
-        || PathBuf::from("plugin.wasm"),
-        |m| m.component.unwrap_or_else(|| format!("{}.wasm", m.name).into()),
-    );
+    let wasm_name = manifest::component_file(&text).unwrap_or_else(|| PathBuf::from("plugin.wasm"));
     std::fs::write(folder.join(Manifest::FILE_NAME), &text).map_err(io)?;
     std::fs::write(folder.join(wasm_name), &wasm_bytes).map_err(io)?;
     Ok(Pulled { dir, folder, digest })
