@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{Context, Failure, output};
 use crate::ask::{self, AskOptions, AskUi, CallRecord, Confirm, Step};
+use crate::settings::Settings;
 use crate::terminal::{self, Lines};
 use crate::tools::ToolSpec;
 
@@ -43,11 +44,43 @@ pub struct AskArgs {
     yes: bool,
 }
 
+/// `isaac ask`, resolved once from its flags, the global settings and the
+/// terminal: what the handler reads.
+#[derive(Debug)]
+struct AskSettings {
+    /// The question, its words joined.
+    prompt: String,
+    /// Provider, model and step budget (the provider's default is the AI
+    /// router's, as for every other query).
+    options: AskOptions,
+    /// `--yes`: run every call without asking.
+    yes: bool,
+    /// Print the answer as it arrives: on a terminal, never with `--json`.
+    stream: bool,
+    /// Say each tool call on stderr: not with `-q` or `--json`.
+    narrate: bool,
+}
+
+impl AskSettings {
+    /// Resolve `args` over `settings`; `json` is `--json`, `stdout_terminal`
+    /// whether stdout is a terminal.
+    fn resolve(args: AskArgs, settings: &Settings, json: bool, stdout_terminal: bool) -> Self {
+        let options = AskOptions { provider: args.provider, model: args.model, max_steps: usize::from(args.max_steps) };
+        AskSettings {
+            prompt: args.prompt.join(" "),
+            options,
+            yes: args.yes,
+            stream: stdout_terminal && !json,
+            narrate: !settings.quiet() && !json,
+        }
+    }
+}
+
 /// The terminal side of a conversation.
 struct Terminal {
     yes: bool,
     stream: bool,
-    quiet: bool,
+    narrate: bool,
     printer: Box<dyn FnMut(&str) + Send>,
 }
 
@@ -78,7 +111,7 @@ impl AskUi for Terminal {
     }
 
     fn on_call(&mut self, call: &CallRecord) {
-        if self.quiet {
+        if !self.narrate {
             return;
         }
         let words = shlex::try_join(call.args.iter().map(String::as_str)).unwrap_or_default();
@@ -97,15 +130,13 @@ impl AskUi for Terminal {
 }
 
 pub fn run(cx: &Context, args: AskArgs) -> Result<u8, Failure> {
+    let AskSettings { prompt, options, yes, stream, narrate } =
+        AskSettings::resolve(args, &cx.settings, cx.json, crate::console::stdout_is_terminal());
     let runtime = super::runtime()?;
     let host = cx.host()?;
     let router = host.ai()?;
     let loaded = runtime.block_on(host.load_all(&|_| {}))?;
-    let stream = !cx.json && crate::console::stdout_is_terminal();
-    let mut ui =
-        Terminal { yes: args.yes, stream, quiet: cx.quiet() || cx.json, printer: Box::new(crate::console::part) };
-    let options = AskOptions { provider: args.provider, model: args.model, max_steps: usize::from(args.max_steps) };
-    let prompt = args.prompt.join(" ");
+    let mut ui = Terminal { yes, stream, narrate, printer: Box::new(crate::console::part) };
     let mut steps: Vec<Step> = Vec::new();
     let result = runtime.block_on(ask::ask(&router, &loaded, &prompt, &options, &mut ui, &mut steps));
     if cx.json {
@@ -129,5 +160,36 @@ pub fn run(cx: &Context, args: AskArgs) -> Result<u8, Failure> {
             Ok(0)
         }
         Err(e) => Err(Failure::from(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{parse, settings};
+    use crate::settings::Flags;
+
+    #[test]
+    fn the_flags_are_the_conversation_and_the_terminal_decides_streaming() {
+        let (_home, plain) = settings("", Flags::default());
+        let args = parse::<AskArgs>(&["what", "is", "up", "--provider", "p", "--max-steps", "3", "-y"]);
+        let ask = AskSettings::resolve(args, &plain, false, true);
+        assert_eq!(ask.prompt, "what is up");
+        assert_eq!((ask.options.provider.as_deref(), ask.options.model.as_deref()), (Some("p"), None));
+        assert_eq!(ask.options.max_steps, 3);
+        assert!(ask.yes && ask.stream && ask.narrate);
+        let ask = AskSettings::resolve(parse::<AskArgs>(&["hi"]), &plain, false, false);
+        assert_eq!(ask.options.max_steps, 8, "the default step budget");
+        assert!(!ask.yes && !ask.stream, "no terminal, no streaming");
+    }
+
+    #[test]
+    fn json_and_quiet_silence_the_narration() {
+        let (_home, plain) = settings("", Flags::default());
+        let ask = AskSettings::resolve(parse::<AskArgs>(&["hi"]), &plain, true, true);
+        assert!(!ask.stream && !ask.narrate, "--json: one object, nothing streamed or said");
+        let (_home, quiet) = settings("", Flags { quiet: true, ..Flags::default() });
+        let ask = AskSettings::resolve(parse::<AskArgs>(&["hi"]), &quiet, false, true);
+        assert!(ask.stream && !ask.narrate, "-q: the answer streams, the calls are not said");
     }
 }

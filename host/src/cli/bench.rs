@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Context, Failure, output};
+use crate::settings::Settings;
 use crate::suite::{Report, SuiteOptions};
 
 /// Run the seed system's benchmark suite against isaac on this machine, with
@@ -39,28 +40,48 @@ pub struct BenchArgs {
     cpu_plugin: Option<PathBuf>,
 }
 
-pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
-    let plugin = match args.plugin {
-        Some(dir) => dir,
-        None => [PathBuf::from("example-plugins/dist/hello"), cx.settings.home().join("plugins/hello")]
-            .into_iter()
-            .find(|d| d.join("hello.wasm").is_file())
-            .ok_or_else(|| {
+/// `isaac bench`, resolved once: the suite's options (a flag wins over the
+/// `--quick` or full preset) and what the report says of this home.
+#[derive(Debug)]
+struct BenchSettings {
+    /// What the suite runs.
+    suite: SuiteOptions,
+    /// This home's cold tier, its password hidden (the suite measures LMDB
+    /// in a scratch home).
+    cold_tier: String,
+}
+
+/// Where the hello plugin is looked for without `--plugin`, in order: the
+/// repository's build output, then this home's installed copy.
+fn hello_folders(settings: &Settings) -> [PathBuf; 2] {
+    [PathBuf::from("example-plugins/dist/hello"), settings.home().join("plugins/hello")]
+}
+
+impl BenchSettings {
+    /// Resolve `args` over `settings`; the `isaac` the start-up phase runs
+    /// is this binary.
+    fn resolve(args: BenchArgs, settings: &Settings) -> Result<Self, Failure> {
+        let plugin = match args.plugin {
+            Some(dir) => dir,
+            None => hello_folders(settings).into_iter().find(|d| d.join("hello.wasm").is_file()).ok_or_else(|| {
                 anyhow::anyhow!("no hello plugin found: run example-plugins/build.sh, or pass --plugin DIR")
             })?,
-    };
-    let isaac = std::env::current_exe()?;
-    let mut options = if args.quick { SuiteOptions::quick(plugin, isaac) } else { SuiteOptions::full(plugin, isaac) };
-    if let Some(latency) = args.ai_latency {
-        options.ai_latency = latency;
+        };
+        let isaac = std::env::current_exe()?;
+        let preset = if args.quick { SuiteOptions::quick } else { SuiteOptions::full };
+        let mut suite = preset(plugin, isaac);
+        suite.ai_latency = args.ai_latency.unwrap_or(suite.ai_latency);
+        suite.plugins = args.plugins.map_or(suite.plugins, |n| n.max(1));
+        suite.tiered_plugin = args.tiered_plugin.unwrap_or(suite.tiered_plugin);
+        suite.cpu_plugin = args.cpu_plugin.unwrap_or(suite.cpu_plugin);
+        Ok(BenchSettings { suite, cold_tier: crate::config::redact(&settings.storage().cold) })
     }
-    if let Some(n) = args.plugins {
-        options.plugins = n.max(1);
-    }
-    options.tiered_plugin = args.tiered_plugin.unwrap_or(options.tiered_plugin);
-    options.cpu_plugin = args.cpu_plugin.unwrap_or(options.cpu_plugin);
+}
+
+pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
+    let bench = BenchSettings::resolve(args, &cx.settings)?;
     let bar = output::progress(6, "benchmarking", cx.json);
-    let report = crate::suite::run(&options, &|phase| {
+    let report = crate::suite::run(&bench.suite, &|phase| {
         bar.set_message(phase.to_owned());
         bar.inc(1);
     });
@@ -73,7 +94,7 @@ pub fn run(cx: &Context, args: BenchArgs) -> Result<u8, Failure> {
         // The suite's cache phase measures LMDB in a scratch home; say which
         // cold tier this home's cache uses (`cargo bench --bench cold_tiers`
         // compares the two).
-        let cold = crate::config::redact(&cx.settings.storage().cold);
+        let cold = &bench.cold_tier;
         output::line(&format!("cache phase: cold tier lmdb (a scratch home); this home's cold tier: {cold}"));
     }
     Ok(u8::from(!report.passed))
@@ -117,4 +138,65 @@ fn table(report: &Report) -> String {
     }
     out.push_str(if report.passed { "\n\nevery applicable target: PASS" } else { "\n\nsome targets: FAIL" });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cli::testing::{parse, settings};
+    use crate::settings::Flags;
+
+    /// A home with the hello plugin installed (its component a placeholder).
+    fn home_with_hello() -> (tempfile::TempDir, Settings) {
+        let (home, settings) = settings("", Flags::default());
+        let hello = settings.home().join("plugins/hello");
+        std::fs::create_dir_all(&hello).unwrap();
+        std::fs::write(hello.join("hello.wasm"), b"").unwrap();
+        (home, settings)
+    }
+
+    #[test]
+    fn a_flag_beats_the_preset() {
+        let (_home, settings) = home_with_hello();
+        let bench = BenchSettings::resolve(parse(&["--quick", "--ai-latency", "20ms", "--plugins", "0"]), &settings);
+        let suite = bench.unwrap().suite;
+        assert_eq!(suite.ai_latency, Duration::from_millis(20), "the flag wins over --quick's 200 ms");
+        assert_eq!(suite.plugins, 1, "at least one plugin");
+        assert_eq!(suite.startup_runs, SuiteOptions::quick(PathBuf::new(), PathBuf::new()).startup_runs);
+        let suite = BenchSettings::resolve(parse(&[]), &settings).unwrap().suite;
+        let full = SuiteOptions::full(PathBuf::new(), PathBuf::new());
+        assert_eq!((suite.ai_latency, suite.plugins), (full.ai_latency, full.plugins), "no flag: the full suite");
+    }
+
+    #[test]
+    fn the_hello_plugin_is_the_flag_else_the_installed_one() {
+        let (_home, settings) = home_with_hello();
+        let installed = settings.home().join("plugins/hello");
+        let suite = BenchSettings::resolve(parse(&[]), &settings).unwrap().suite;
+        assert_eq!(suite.plugin, installed);
+        assert_eq!(suite.tiered_plugin, settings.home().join("plugins/greet-py"), "beside the hello plugin");
+        let args = parse(&["--plugin", "/p/hello", "--cpu-plugin", "/q/primes"]);
+        let suite = BenchSettings::resolve(args, &settings).unwrap().suite;
+        assert_eq!(suite.plugin, Path::new("/p/hello"));
+        assert_eq!(suite.tiered_plugin, Path::new("/p/greet-py"));
+        assert_eq!(suite.cpu_plugin, Path::new("/q/primes"));
+        let (_empty, nothing) = crate::cli::testing::settings("", Flags::default());
+        let error = BenchSettings::resolve(parse(&[]), &nothing).unwrap_err().error.to_string();
+        assert!(error.contains("--plugin DIR"), "{error}");
+    }
+
+    #[test]
+    fn the_report_names_this_homes_cold_tier() {
+        let (_home, settings) = home_with_hello();
+        assert_eq!(BenchSettings::resolve(parse(&[]), &settings).unwrap().cold_tier, "lmdb");
+        let (_shared, shared) = crate::cli::testing::settings(
+            "[storage]\ncold = \"redis://isaac:secret@127.0.0.1:6379/0\"\n",
+            Flags::default(),
+        );
+        let plugin = parse(&["--plugin", "/p/hello"]);
+        let cold = BenchSettings::resolve(plugin, &shared).unwrap().cold_tier;
+        assert_eq!(cold, "redis://isaac:***@127.0.0.1:6379/0", "the password hidden");
+    }
 }

@@ -87,7 +87,7 @@ impl Context {
 
     /// `-q`: print only errors.
     pub fn quiet(&self) -> bool {
-        self.settings.log_level() == Level::Error
+        self.settings.quiet()
     }
 
     /// Send the host's own diagnostics to stderr at the chosen level.

@@ -1,6 +1,7 @@
 //! `isaac dev FOLDER [-- COMMAND ARGS...]`: build, install, run; again on
 //! every save.
 
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
@@ -11,6 +12,7 @@ use notify::{RecursiveMode, Watcher};
 
 use super::{Context, Failure, output};
 use crate::host::{GrantAction, Host, InstallOptions};
+use crate::settings::Settings;
 use crate::sources::Source;
 
 /// Build a plugin folder with its build.sh (as `isaac new` writes it),
@@ -33,6 +35,58 @@ pub struct DevArgs {
     once: bool,
 }
 
+/// `isaac dev`, resolved once: the folder, and how each round runs its
+/// command.
+#[derive(Debug)]
+struct DevSettings {
+    /// The plugin folder, canonical (it has a build.sh).
+    folder: PathBuf,
+    /// Run after each install; `None`: install only.
+    run: Option<Rerun>,
+    /// `--yes`: grant without asking.
+    yes: bool,
+    /// `--once`: no watching.
+    once: bool,
+}
+
+/// The command as `isaac run` runs it, in a process of its own on this
+/// home and config file: `isaac --home HOME [--config FILE] run -- COMMAND ARGS`.
+#[derive(Debug)]
+struct Rerun {
+    /// The command word (for messages).
+    command: String,
+    /// This binary.
+    program: PathBuf,
+    /// Its arguments.
+    args: Vec<OsString>,
+}
+
+impl DevSettings {
+    /// Resolve `args` over `settings`: the folder must exist and have a
+    /// build.sh; the config file is passed on when there is one.
+    fn resolve(args: DevArgs, settings: &Settings) -> Result<Self, Failure> {
+        let folder = args.folder.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", args.folder.display()))?;
+        if !folder.join("build.sh").is_file() {
+            return Err(anyhow::anyhow!(
+                "{} has no build.sh: isaac dev runs it to build the plugin into dist/ (`isaac new` writes one)",
+                folder.display()
+            )
+            .into());
+        }
+        let run = args.command.split_first().map(|(command, _)| {
+            let mut run: Vec<OsString> = vec!["--home".into(), settings.home().into()];
+            if settings.config_file().is_file() {
+                run.extend(["--config".into(), settings.config_file().into()]);
+            }
+            run.extend(["run".into(), "--".into()]);
+            run.extend(args.command.iter().map(OsString::from));
+            let program = std::env::current_exe().unwrap_or_else(|_| "isaac".into());
+            Rerun { command: command.clone(), program, args: run }
+        });
+        Ok(DevSettings { folder, run, yes: args.yes, once: args.once })
+    }
+}
+
 /// Folders whose changes are build outputs, not edits.
 const IGNORED: [&str; 8] = ["dist", "target", "node_modules", "__pycache__", ".git", "zig-out", ".zig-cache", "build"];
 
@@ -40,20 +94,13 @@ const IGNORED: [&str; 8] = ["dist", "target", "node_modules", "__pycache__", ".g
 const SETTLE: Duration = Duration::from_millis(300);
 
 pub fn run(cx: &Context, args: DevArgs) -> Result<u8, Failure> {
-    let folder = args.folder.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", args.folder.display()))?;
-    let script = folder.join("build.sh");
-    if !script.is_file() {
-        return Err(anyhow::anyhow!(
-            "{} has no build.sh: isaac dev runs it to build the plugin into dist/ (`isaac new` writes one)",
-            folder.display()
-        )
-        .into());
-    }
+    let dev = DevSettings::resolve(args, &cx.settings)?;
+    let folder = &dev.folder;
     let host = cx.host()?;
     let runtime = super::runtime()?;
-    let round = |cx: &Context| cycle(cx, host, &runtime, &folder, &args);
+    let round = |cx: &Context| cycle(cx, host, &runtime, &dev);
     let mut ok = round(cx);
-    if args.once {
+    if dev.once {
         return Ok(u8::from(!ok));
     }
     let (tx, rx) = mpsc::channel();
@@ -66,13 +113,13 @@ pub fn run(cx: &Context, args: DevArgs) -> Result<u8, Failure> {
     })
     .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", folder.display()))?;
     watcher
-        .watch(&folder, RecursiveMode::Recursive)
+        .watch(folder, RecursiveMode::Recursive)
         .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", folder.display()))?;
     crate::say!("watching {} (Ctrl-C ends)", folder.display());
     while let Ok(paths) = rx.recv() {
-        if !paths.iter().any(|p| is_source(&folder, p)) {
+        if !paths.iter().any(|p| is_source(folder, p)) {
             for path in &paths {
-                tracing::debug!("no build: {} is a build output", path.strip_prefix(&folder).unwrap_or(path).display());
+                tracing::debug!("no build: {} is a build output", path.strip_prefix(folder).unwrap_or(path).display());
             }
             continue;
         }
@@ -90,8 +137,8 @@ fn is_source(folder: &Path, path: &Path) -> bool {
 }
 
 /// Build, install, run once; whether all went well.
-fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &Path, args: &DevArgs) -> bool {
-    let started = Instant::now();
+fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, dev: &DevSettings) -> bool {
+    let (started, folder) = (Instant::now(), dev.folder.as_path());
     crate::say!("── building {}", folder.display());
     match Command::new("bash").arg(folder.join("build.sh")).current_dir(folder).status() {
         Ok(status) if status.success() => {}
@@ -108,7 +155,7 @@ fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &
         true => folder.join("dist"),
         false => folder.to_owned(),
     };
-    if let Err(failure) = install(cx, host, runtime, &built, args.yes) {
+    if let Err(failure) = install(cx, host, runtime, &built, dev.yes) {
         crate::say!(
             "error: {}",
             crate::terminal::clean(&crate::error::one_line(failure.error.as_ref()), crate::terminal::Lines::Keep)
@@ -116,20 +163,16 @@ fn cycle(cx: &Context, host: &Host, runtime: &tokio::runtime::Runtime, folder: &
         crate::say!("── not installed; the last working install stays");
         return false;
     }
-    let Some((command, rest)) = args.command.split_first() else {
+    let Some(rerun) = &dev.run else {
         crate::say!("── installed in {:.1} s", started.elapsed().as_secs_f64());
         return true;
     };
     let ran = Instant::now();
-    let mut run = Command::new(std::env::current_exe().unwrap_or_else(|_| "isaac".into()));
-    run.arg("--home").arg(host.home().root());
-    if host.settings().config_file().is_file() {
-        run.arg("--config").arg(host.settings().config_file());
-    }
-    let status = run.arg("run").arg("--").arg(command).args(rest).status();
+    let status = Command::new(&rerun.program).args(&rerun.args).status();
     let ok = status.as_ref().is_ok_and(|s| s.success());
     crate::say!(
-        "── `{command}` {} in {:.0} ms (build and install {:.1} s)",
+        "── `{}` {} in {:.0} ms (build and install {:.1} s)",
+        rerun.command,
         if ok { "ran" } else { "failed" },
         ran.elapsed().as_secs_f64() * 1e3,
         (ran - started).as_secs_f64()
@@ -162,4 +205,47 @@ fn install(
     let installed = super::plugins::add::install(cx, host, runtime, &files, None, &options)?;
     output::line(&format!("── installed {} {}", installed.plugin.name, installed.plugin.manifest.version));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{parse, settings};
+    use crate::settings::Flags;
+
+    fn plugin_folder() -> tempfile::TempDir {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("build.sh"), "").unwrap();
+        folder
+    }
+
+    #[test]
+    fn the_command_reruns_on_this_home_and_config_file() {
+        let (home, settings) = settings("", Flags::default());
+        let folder = plugin_folder();
+        let path = folder.path().to_str().unwrap();
+        let dev = DevSettings::resolve(parse(&["--yes", path, "--", "hi", "-v", "you"]), &settings).unwrap();
+        assert_eq!(dev.folder, folder.path().canonicalize().unwrap());
+        assert!(dev.yes && !dev.once);
+        let rerun = dev.run.unwrap();
+        assert_eq!(rerun.command, "hi");
+        let config = home.path().join("config.toml");
+        let expected = ["--home", home.path().to_str().unwrap(), "--config", config.to_str().unwrap()];
+        let expected = expected.into_iter().chain(["run", "--", "hi", "-v", "you"]);
+        assert_eq!(rerun.args, expected.map(OsString::from).collect::<Vec<_>>());
+        std::fs::remove_file(&config).unwrap();
+        let rerun = DevSettings::resolve(parse(&[path, "--", "hi"]), &settings).unwrap().run.unwrap();
+        assert!(!rerun.args.contains(&OsString::from("--config")), "no config file, none passed: {:?}", rerun.args);
+    }
+
+    #[test]
+    fn no_command_installs_only_and_a_folder_needs_its_build_script() {
+        let (_home, settings) = settings("", Flags::default());
+        let folder = plugin_folder();
+        let dev = DevSettings::resolve(parse(&["--once", folder.path().to_str().unwrap()]), &settings).unwrap();
+        assert!(dev.run.is_none() && dev.once);
+        std::fs::remove_file(folder.path().join("build.sh")).unwrap();
+        let error = DevSettings::resolve(parse(&[folder.path().to_str().unwrap()]), &settings).unwrap_err();
+        assert!(error.error.to_string().contains("has no build.sh"), "{}", error.error);
+    }
 }

@@ -1,5 +1,8 @@
 //! The `isaac` command line: raw arguments → settings → one subcommand →
 //! exit status. One file per subcommand; the clap doc comments are the help.
+//! A subcommand whose flags combine with the settings, the terminal or
+//! defaults resolves them once into its own `XSettings` (beside its
+//! `XArgs`), which is all its handler reads.
 //!
 //! Results go to stdout, diagnostics to stderr; `--json` prints results as
 //! JSON; a progress bar appears only when stderr is a terminal; a closed
@@ -19,6 +22,8 @@ mod rlimit;
 mod run;
 mod shell;
 mod stats;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 
@@ -121,6 +126,7 @@ impl Command {
 }
 
 /// An error at the binary's edge, with the exit status it maps to.
+#[derive(Debug)]
 pub struct Failure {
     /// 1: the command failed; 2: usage error.
     pub code: u8,

@@ -189,6 +189,11 @@ impl Settings {
         self.log_level
     }
 
+    /// `-q`: print only errors.
+    pub fn quiet(&self) -> bool {
+        self.log_level == Level::Error
+    }
+
     /// Whether to try the pooling allocator (it falls back by itself).
     pub fn pooling(&self) -> bool {
         self.pooling

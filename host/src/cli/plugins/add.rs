@@ -27,18 +27,40 @@ pub struct AddArgs {
     yes: bool,
 }
 
+/// `isaac plugins add`, resolved once: the source and its pin, checked
+/// before anything is opened or downloaded.
+#[derive(Debug)]
+struct AddSettings {
+    /// Where the plugin comes from.
+    source: Source,
+    /// The digest a URL's archive must have (`--sha256`); `None`: shown,
+    /// then asked.
+    pin: Option<String>,
+    /// `--force`: replace an installed plugin of the same name.
+    force: bool,
+    /// `--yes`: grant without asking (never an unpinned URL).
+    yes: bool,
+}
+
+impl AddSettings {
+    fn resolve(args: AddArgs) -> Result<Self, Failure> {
+        let source = Source::parse(&args.source)?;
+        let pin = pin(&source, sha256(args.sha256.as_deref())?, args.yes)?;
+        Ok(AddSettings { source, pin, force: args.force, yes: args.yes })
+    }
+}
+
 pub fn run(cx: &Context, args: AddArgs) -> Result<u8, Failure> {
+    let AddSettings { source, pin, force, yes } = AddSettings::resolve(args)?;
     let runtime = crate::cli::runtime()?;
     let host = cx.host()?;
-    let source = Source::parse(&args.source)?;
-    let pin = pin(&source, args.sha256.as_deref(), args.yes)?;
     let (files, provenance) = fetch(host, &runtime, &source, pin.as_deref(), cx.json)?;
     if matches!(source, Source::Url(_)) && pin.is_none() && !confirm_unpinned(&source, &provenance)? {
         crate::say!("nothing installed");
         return Ok(1);
     }
     // Refusing installs nothing.
-    if !super::grant::review(host, &files.manifest, args.yes)? {
+    if !super::grant::review(host, &files.manifest, yes)? {
         crate::say!("nothing installed");
         return Ok(1);
     }
@@ -46,16 +68,21 @@ pub fn run(cx: &Context, args: AddArgs) -> Result<u8, Failure> {
         true => GrantAction::Reviewed,
         false => GrantAction::Nothing,
     };
-    let options = InstallOptions { force: args.force, updating: None, grant, provenance: &provenance };
+    let options = InstallOptions { force, updating: None, grant, provenance: &provenance };
     let installed = install(cx, host, &runtime, &files, None, &options)?;
     report(cx, &installed, &provenance);
     Ok(0)
 }
 
-/// The pin of a URL's archive, checked against the source; an unpinned URL
-/// is refused with `--yes` before anything is downloaded.
-pub fn pin(source: &Source, sha256: Option<&str>, yes: bool) -> Result<Option<String>, Failure> {
-    let pin = sha256.map(parse_sha256).transpose().map_err(|e| anyhow::anyhow!("--sha256: {e}"))?;
+/// `--sha256 HEX` (or `sha256:HEX`), as a digest.
+pub fn sha256(flag: Option<&str>) -> Result<Option<String>, Failure> {
+    Ok(flag.map(parse_sha256).transpose().map_err(|e| anyhow::anyhow!("--sha256: {e}"))?)
+}
+
+/// `pin`, the digest `--sha256` gave, checked against the source: it pins
+/// a URL's archive only; an unpinned URL is refused with `--yes` before
+/// anything is downloaded.
+pub fn pin(source: &Source, pin: Option<String>, yes: bool) -> Result<Option<String>, Failure> {
     match source {
         Source::Url(url) if pin.is_none() && yes => Err(anyhow::anyhow!(
             "{url} is not pinned: --yes does not install an unpinned URL; add --sha256 HEX (the archive's digest, from its publisher)"
@@ -162,5 +189,39 @@ fn report(cx: &Context, installed: &Installed, provenance: &Provenance) {
             provenance.location,
             provenance.digest
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::parse;
+
+    const HEX: &str = "abababababababababababababababababababababababababababababababab";
+
+    fn resolve(words: &[&str]) -> Result<AddSettings, String> {
+        AddSettings::resolve(parse(words)).map_err(|f| f.error.to_string())
+    }
+
+    #[test]
+    fn a_url_is_pinned_by_the_flag_else_asked() {
+        let add = resolve(&["https://example.com/p.tar.gz", "--sha256", &format!("sha256:{HEX}"), "--force"]).unwrap();
+        assert!(matches!(add.source, Source::Url(_)));
+        assert_eq!(add.pin.as_deref(), Some(HEX));
+        assert!(add.force && !add.yes);
+        let add = resolve(&["https://example.com/p.tar.gz"]).unwrap();
+        assert_eq!(add.pin, None, "no flag: the digest is shown and asked");
+        let error = resolve(&["https://example.com/p.tar.gz", "--yes"]).err().unwrap();
+        assert!(error.contains("not pinned"), "{error}");
+    }
+
+    #[test]
+    fn only_a_url_takes_a_sha256_and_it_must_be_one() {
+        let error = resolve(&["some/folder", "--sha256", HEX]).err().unwrap();
+        assert!(error.contains("pins a URL's archive"), "{error}");
+        let add = resolve(&["some/folder", "--yes"]).unwrap();
+        assert!(matches!(add.source, Source::Folder(_)) && add.pin.is_none() && add.yes);
+        let error = resolve(&["https://example.com/p.tar.gz", "--sha256", "abc"]).err().unwrap();
+        assert!(error.starts_with("--sha256:"), "{error}");
     }
 }

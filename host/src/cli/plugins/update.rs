@@ -28,6 +28,30 @@ pub struct UpdateArgs {
     sha256: Option<String>,
 }
 
+/// `isaac plugins update`, resolved once; its flags checked before the
+/// host is opened.
+#[derive(Debug)]
+struct UpdateSettings {
+    /// The one plugin named; `None`: every installed plugin.
+    name: Option<String>,
+    /// The digest the named plugin's new archive must have (`--sha256`).
+    pin: Option<String>,
+    /// `--dry-run`: show, install nothing.
+    dry_run: bool,
+    /// `--yes`: grant what a new version asks without asking.
+    yes: bool,
+}
+
+impl UpdateSettings {
+    fn resolve(args: UpdateArgs) -> Result<Self, Failure> {
+        if args.sha256.is_some() && args.name.is_none() {
+            return Err(anyhow::anyhow!("--sha256 pins one plugin's archive: name the plugin").into());
+        }
+        let pin = super::add::sha256(args.sha256.as_deref())?;
+        Ok(UpdateSettings { name: args.name, pin, dry_run: args.dry_run, yes: args.yes })
+    }
+}
+
 /// What happened to one plugin.
 enum Outcome {
     UpToDate,
@@ -38,13 +62,11 @@ enum Outcome {
 }
 
 pub fn run(cx: &Context, args: UpdateArgs) -> Result<u8, Failure> {
+    let update = UpdateSettings::resolve(args)?;
     let runtime = crate::cli::runtime()?;
     let host = cx.host()?;
     let catalog = runtime.block_on(host.catalog())?;
-    if args.sha256.is_some() && args.name.is_none() {
-        return Err(anyhow::anyhow!("--sha256 pins one plugin's archive: name the plugin").into());
-    }
-    let names: Vec<String> = match &args.name {
+    let names: Vec<String> = match &update.name {
         Some(name) => vec![name.clone()],
         None => host.installed(),
     };
@@ -52,14 +74,14 @@ pub fn run(cx: &Context, args: UpdateArgs) -> Result<u8, Failure> {
     let mut failed = false;
     for name in names {
         let result = match catalog.entry(&name) {
-            Some(entry) => update_one(cx, host, &runtime, &catalog, &name, entry, &args),
+            Some(entry) => update_one(cx, host, &runtime, &catalog, &name, entry, &update),
             None => {
                 Err(anyhow::anyhow!("plugin `{name}` is not installed (`isaac plugins list` shows what is)").into())
             }
         };
         let outcome = match result {
             Ok(outcome) => outcome,
-            Err(failure) if args.name.is_none() => {
+            Err(failure) if update.name.is_none() => {
                 crate::say!("error: {name}: {}", crate::error::one_line(failure.error.as_ref()));
                 failed = true;
                 continue;
@@ -71,7 +93,7 @@ pub fn run(cx: &Context, args: UpdateArgs) -> Result<u8, Failure> {
             Outcome::UpToDate => "up to date",
             Outcome::Pinned => "pinned",
             Outcome::NoSource => "no recorded source",
-            Outcome::Updated if args.dry_run => "would update",
+            Outcome::Updated if update.dry_run => "would update",
             Outcome::Updated => "updated",
             Outcome::Refused => "not updated",
         };
@@ -90,7 +112,7 @@ fn update_one(
     catalog: &Catalog,
     name: &str,
     entry: &IndexEntry,
-    args: &UpdateArgs,
+    update: &UpdateSettings,
 ) -> Result<Outcome, Failure> {
     let say = |text: String| {
         if !cx.json {
@@ -115,7 +137,7 @@ fn update_one(
             return Ok(Outcome::UpToDate);
         }
     }
-    let pin = super::add::pin(&source, args.sha256.as_deref(), false)?;
+    let pin = super::add::pin(&source, update.pin.clone(), false)?;
     let (files, provenance) = super::add::fetch(host, runtime, &source, pin.as_deref(), cx.json)?;
     // What was fetched names itself: an update of `name` must be `name`
     // (else it would replace, and take the grant and data of, another one).
@@ -145,12 +167,12 @@ fn update_one(
     );
     let after = Reviewed::of(&files.manifest, Some(&staged.plugin.meta.commands), &new_request, &files.sha256);
     say(changes(name, &before, &after));
-    if args.dry_run {
+    if update.dry_run {
         return Ok(Outcome::Updated);
     }
     let unpinned_changed = matches!(source, Source::Url(_)) && pin.is_none() && provenance.digest != recorded.digest;
-    if unpinned_changed && (args.yes || !super::add::confirm_unpinned(&source, &provenance)?) {
-        if args.yes {
+    if unpinned_changed && (update.yes || !super::add::confirm_unpinned(&source, &provenance)?) {
+        if update.yes {
             crate::say!(
                 "{name}: {source} now serves other bytes (sha256 {}); check them and pin them with --sha256",
                 provenance.digest
@@ -160,7 +182,7 @@ fn update_one(
     }
     let grant = if new_request == old_request {
         GrantAction::Carry
-    } else if super::grant::review(host, &files.manifest, args.yes)? {
+    } else if super::grant::review(host, &files.manifest, update.yes)? {
         GrantAction::Reviewed
     } else {
         crate::say!("{name}: not updated");
@@ -223,4 +245,24 @@ fn changes(name: &str, before: &Reviewed, after: &Reviewed) -> String {
         text.push_str("  permissions asked: unchanged\n");
     }
     text.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::parse;
+
+    #[test]
+    fn a_pin_needs_a_name_and_is_a_digest() {
+        let hex = "cd".repeat(32);
+        let update = UpdateSettings::resolve(parse(&["hello", "--sha256", &hex, "--dry-run"])).unwrap();
+        assert_eq!((update.name.as_deref(), update.pin.as_deref()), (Some("hello"), Some(hex.as_str())));
+        assert!(update.dry_run && !update.yes);
+        let update = UpdateSettings::resolve(parse(&["--yes"])).unwrap();
+        assert!(update.name.is_none() && update.pin.is_none() && update.yes, "no name: every plugin");
+        let error = UpdateSettings::resolve(parse(&["--sha256", &hex])).unwrap_err().error.to_string();
+        assert!(error.contains("name the plugin"), "{error}");
+        let error = UpdateSettings::resolve(parse(&["hello", "--sha256", "x"])).unwrap_err().error.to_string();
+        assert!(error.starts_with("--sha256:"), "{error}");
+    }
 }

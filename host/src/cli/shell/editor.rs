@@ -1,6 +1,7 @@
 //! The interactive shell: a line editor over the session.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -10,7 +11,6 @@ use rustyline::{CompletionType, Config, Context, Editor, Helper, Highlighter, Hi
 
 use super::{Outcome, execute};
 use crate::cli::{Failure, output};
-use crate::host::Host;
 use crate::session::Session;
 
 const COLON_COMMANDS: [&str; 6] = [":help", ":plugins", ":stats", ":reload", ":time", ":quit"];
@@ -48,13 +48,12 @@ impl Validator for ShellHelper {
     }
 }
 
-pub fn run(runtime: &tokio::runtime::Runtime, host: &Host, mut session: Session<'_>) -> Result<u8, Failure> {
+pub fn run(runtime: &tokio::runtime::Runtime, history: &Path, mut session: Session<'_>) -> Result<u8, Failure> {
     let config =
         Config::builder().completion_type(CompletionType::List).max_history_size(1000)?.auto_add_history(true).build();
     let mut editor: Editor<ShellHelper, FileHistory> = Editor::with_config(config)?;
     editor.set_helper(Some(ShellHelper { names: session.command_names() }));
-    let history = host.home().root().join("shell_history");
-    let _ = editor.load_history(&history);
+    let _ = editor.load_history(history);
     let loaded = session.loaded();
     crate::say!(
         "isaac shell: {} plugin(s) loaded in {:.1} ms{}; :help for help, Ctrl-D to leave",
@@ -83,12 +82,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, host: &Host, mut session: Session<
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                let _ = editor.save_history(&history);
+                let _ = editor.save_history(history);
                 return Err(e.into());
             }
         }
     }
-    if let Err(e) = editor.save_history(&history) {
+    if let Err(e) = editor.save_history(history) {
         tracing::warn!("shell history not saved to {}: {e}", history.display());
     }
     Ok(0)

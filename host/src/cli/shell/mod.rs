@@ -12,6 +12,7 @@ mod editor;
 mod piped;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,22 +22,50 @@ use clap::Args;
 use super::{Context, Failure, output};
 use crate::host::RunError;
 use crate::session::{self, Session};
+use crate::settings::Settings;
 
 /// Keep every plugin loaded and run one command per line.
 #[derive(Debug, Args)]
 pub struct ShellArgs {}
 
+/// `isaac shell`, resolved once from the global settings and the terminal.
+#[derive(Debug)]
+struct ShellSettings {
+    /// Stdin is a terminal: the line editor; else one command per line,
+    /// results only.
+    interactive: bool,
+    /// Show the loading bar: interactive, and not `--json`.
+    progress: bool,
+    /// The line editor's history: `$ISAAC_HOME/shell_history`.
+    history: PathBuf,
+}
+
+impl ShellSettings {
+    /// Resolve over `settings`; `json` is `--json`, `stdin_terminal`
+    /// whether stdin is a terminal.
+    fn resolve(_args: ShellArgs, settings: &Settings, json: bool, stdin_terminal: bool) -> Self {
+        ShellSettings {
+            interactive: stdin_terminal,
+            progress: stdin_terminal && !json,
+            history: settings.home().join("shell_history"),
+        }
+    }
+}
+
 /// How long an interrupted command may take to stop before it is dropped.
 const STOP_GRACE: Duration = Duration::from_millis(200);
 
-pub fn run(cx: &Context, _args: ShellArgs) -> Result<u8, Failure> {
+pub fn run(cx: &Context, args: ShellArgs) -> Result<u8, Failure> {
+    let shell = ShellSettings::resolve(args, &cx.settings, cx.json, std::io::stdin().is_terminal());
     let runtime = super::runtime()?;
     let host = cx.host()?;
-    let interactive = std::io::stdin().is_terminal();
-    let bar = output::progress(host.installed().len() as u64, "loading plugins", cx.json || !interactive);
+    let bar = output::progress(host.installed().len() as u64, "loading plugins", !shell.progress);
     let session = runtime.block_on(Session::open(host, &|_| bar.inc(1)))?;
     bar.finish_and_clear();
-    if interactive { editor::run(&runtime, host, session) } else { piped::run(&runtime, session) }
+    match shell.interactive {
+        true => editor::run(&runtime, &shell.history, session),
+        false => piped::run(&runtime, session),
+    }
 }
 
 /// What one line did.
@@ -93,5 +122,24 @@ pub(crate) async fn dispatch(
             tracing::debug!("command stopped {:?} after Ctrl-C", stopped.elapsed());
             result.unwrap_or_else(|_| Err(RunError::Interrupted(words[0].clone())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::{parse, settings};
+    use crate::settings::Flags;
+
+    #[test]
+    fn the_terminal_decides_the_mode_and_json_hides_the_bar() {
+        let (home, settings) = settings("", Flags::default());
+        let shell = ShellSettings::resolve(parse(&[]), &settings, false, true);
+        assert!(shell.interactive && shell.progress);
+        assert_eq!(shell.history, home.path().join("shell_history"), "the history is kept in the home");
+        let shell = ShellSettings::resolve(parse(&[]), &settings, true, true);
+        assert!(shell.interactive && !shell.progress, "--json: no bar");
+        let shell = ShellSettings::resolve(parse(&[]), &settings, false, false);
+        assert!(!shell.interactive && !shell.progress, "a script from a pipe: results only");
     }
 }
