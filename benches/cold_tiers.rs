@@ -15,7 +15,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group};
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
-use isaac_host::cache::redis::RedisStore;
+use isaac_host::cache::redis;
 use isaac_host::cache::store::ColdStore;
 use isaac_host::cache::{Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, RedisConfig};
@@ -30,8 +30,8 @@ fn tiers(c: &mut Criterion) {
     let (lmdb_dir, redis_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let lmdb = LmdbStore::new(State::open(lmdb_dir.path(), 8192).unwrap());
     let settings = RedisConfig { timeout_ms: 1000, ..RedisConfig::default() };
-    let redis = RedisStore::new(&server.url(), settings, LmdbStore::new(State::open(redis_dir.path(), 64).unwrap()));
-    let stores: [(&str, Arc<dyn ColdStore>); 2] = [("lmdb", Arc::new(lmdb)), ("redis", Arc::new(redis))];
+    let redis = redis::open(&server.url(), settings, LmdbStore::new(State::open(redis_dir.path(), 64).unwrap()));
+    let stores: [(&str, Arc<dyn ColdStore>); 2] = [("lmdb", Arc::new(lmdb)), ("redis", redis)];
     let caches: Vec<(&str, MultiLevelCache)> = stores
         .into_iter()
         .map(|(name, store)| (name, MultiLevelCache::new(store, CacheConfig::default(), Arc::new(SystemClock))))

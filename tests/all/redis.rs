@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use isaac_host::cache::clock::SystemClock;
 use isaac_host::cache::lmdb::LmdbStore;
-use isaac_host::cache::redis::RedisStore;
+use isaac_host::cache::redis;
 use isaac_host::cache::store::{ColdStore, StoreError};
 use isaac_host::cache::{CacheError, Expiry, MultiLevelCache, Namespace};
 use isaac_host::config::{CacheConfig, ProviderKind, RedisConfig};
@@ -28,7 +28,7 @@ fn cache_over(store: Arc<dyn ColdStore>) -> MultiLevelCache {
 /// A Redis store (another "host" each time), with its fallback LMDB in `dir`.
 fn redis_store(server: &RedisServer, timeout_ms: u64, dir: &std::path::Path) -> Arc<dyn ColdStore> {
     let local = LmdbStore::new(State::open(dir, 64).unwrap());
-    Arc::new(RedisStore::new(&server.url(), RedisConfig { timeout_ms, ..RedisConfig::default() }, local))
+    redis::open(&server.url(), RedisConfig { timeout_ms, ..RedisConfig::default() }, local)
 }
 
 /// Poll `f` until it is true, for at most `limit`.

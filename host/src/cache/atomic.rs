@@ -36,7 +36,7 @@ impl MultiLevelCache {
                 }
                 other => Err(unexpected("an increment", other)),
             })
-            .map_err(|e| self.in_namespace(e, ns, key))?;
+            .map_err(|e| e.in_namespace(ns, key))?;
         sum
     }
 
@@ -80,7 +80,7 @@ impl MultiLevelCache {
                 }
                 other => Err(unexpected("a compare-and-swap", other)),
             })
-            .map_err(|e| self.in_namespace(e, ns, key))?;
+            .map_err(|e| e.in_namespace(ns, key))?;
         swapped
     }
 }

@@ -11,7 +11,8 @@ use heed::{MdbError, RoTxn};
 use std::collections::HashMap;
 
 use super::entry;
-use super::store::{Applied, ColdStore, Footprint, Matching, Op, Outcome, Quota, Space, StoreError, namespace_of};
+use super::layout::namespace_of;
+use super::store::{Applied, ColdStore, Footprint, Matching, Op, Outcome, Quota, Space, StoreError};
 use crate::error::Source;
 use crate::state::State;
 

@@ -4,8 +4,16 @@
 //!
 //! Only explicit gets count (a plugin's `cache.get`, `isaac cache get`);
 //! preloading, warming and the AI response cache do not.
+//!
+//! The flush adds this process's usage counts (for warming) in the same
+//! commit, and is where a process that used the cache checks whether a
+//! sweep is due.
 
 use serde::Serialize;
+
+use super::layout::{STATS_PREFIX, USAGE_PREFIX};
+use super::store::{Matching, Op, Space};
+use super::{CacheError, MultiLevelCache};
 
 /// Event counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -127,5 +135,81 @@ impl CacheStats {
             l3_bytes: l3.bytes,
             l3_tier,
         }
+    }
+}
+
+impl MultiLevelCache {
+    /// Totals over every process since the last reset (flushed counters plus
+    /// this process's), with tier sizes.
+    pub fn stats(&self) -> Result<CacheStats, CacheError> {
+        let mut persisted = [0u64; 9];
+        self.store.scan(Space::Counters, STATS_PREFIX, &mut |key, raw| {
+            if let Some(i) = NAMES.iter().position(|n| key[STATS_PREFIX.len()..] == **n) {
+                persisted[i] = raw.try_into().map_or(0, u64::from_le_bytes);
+            }
+            true
+        })?;
+        let footprint = self.store.footprint()?;
+        let inner = self.lock();
+        let counters = Counters::from_values(persisted).plus(&inner.counters);
+        let (l1, l2) = inner.tiers.bytes();
+        Ok(CacheStats::new(counters, inner.tiers.lens(), l1 + l2, footprint, self.store.describe()))
+    }
+
+    /// This process's counters not yet added to the totals.
+    pub fn pending_counters(&self) -> Counters {
+        self.lock().counters
+    }
+
+    /// Zero the statistics of every process, with the usage counts that
+    /// warming ranks keys by (the hot set stays until the next flush).
+    pub fn reset_stats(&self) -> Result<(), CacheError> {
+        self.store.apply(&[
+            Op::DeleteWhere { space: Space::Counters, prefix: STATS_PREFIX, matching: Matching::All },
+            Op::DeleteWhere { space: Space::Counters, prefix: USAGE_PREFIX, matching: Matching::All },
+        ])?;
+        let mut inner = self.lock();
+        inner.counters = Counters::default();
+        inner.usage.take();
+        Ok(())
+    }
+
+    /// Add this process's counters and usage counts to the totals in L3 (one
+    /// commit, no fsync), update the hot set, and (at the first flush of a
+    /// process that used the cache) sweep expired entries if a sweep is due.
+    /// Called when the host finishes and when the cache is dropped; with
+    /// nothing new since the last, it reads and writes nothing.
+    pub fn flush(&self) -> Result<(), CacheError> {
+        let (counters, usage, check_sweep) = {
+            let mut inner = self.lock();
+            let started = inner.started;
+            let check_sweep = started && !std::mem::replace(&mut inner.sweep_checked, started);
+            (std::mem::take(&mut inner.counters), inner.usage.take(), check_sweep)
+        };
+        if counters != Counters::default() || !usage.is_empty() {
+            let stat_keys: Vec<(String, u64)> = NAMES
+                .iter()
+                .zip(counters.values())
+                .filter(|(_, v)| *v > 0)
+                .map(|(name, v)| (format!("{STATS_PREFIX}{name}"), v))
+                .collect();
+            let usage_keys: Vec<(String, u64)> =
+                usage.iter().map(|(k, n)| (format!("{USAGE_PREFIX}{k}"), *n)).collect();
+            let ops: Vec<Op<'_>> =
+                stat_keys.iter().chain(&usage_keys).map(|(key, delta)| Op::Add { key, delta: *delta }).collect();
+            if let Err(e) = self.store.apply(&ops) {
+                let mut inner = self.lock();
+                inner.counters = inner.counters.plus(&counters);
+                for (k, n) in usage {
+                    inner.usage.add(&k, n);
+                }
+                return Err(e.into());
+            }
+            self.update_hot(usage.iter().map(|(k, _)| k))?;
+        }
+        if check_sweep && self.sweep_due(self.clock.now_ms())? {
+            self.sweep()?;
+        }
+        Ok(())
     }
 }

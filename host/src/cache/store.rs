@@ -41,6 +41,7 @@
 
 use std::fmt;
 
+pub use super::layout::namespace_of;
 use crate::error::Source;
 
 /// Which key space an operation addresses.
@@ -86,17 +87,6 @@ impl Matching<'_> {
                 super::entry::decode(raw).is_some_and(|(at, _)| super::entry::expired(at, now_ms))
             }
         }
-    }
-}
-
-/// The namespace of a data key: everything up to and including the
-/// separator that ends the owner's name (see `cache::Namespace`).
-pub fn namespace_of(key: &str) -> &str {
-    const SEP: char = '\u{1f}';
-    let seps = if key.starts_with('u') { 1 } else { 2 };
-    match key.match_indices(SEP).nth(seps - 1) {
-        Some((i, _)) => &key[..=i],
-        None => key,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::clock::MockClock;
 use super::lmdb::LmdbStore;
 use super::*;
+use crate::config::Durability;
 use crate::state::State;
 
 mod atomic;

@@ -25,7 +25,7 @@ use crate::ai::{AiError, AiRouter};
 use crate::cache::MultiLevelCache;
 use crate::cache::clock::SystemClock;
 use crate::cache::lmdb::LmdbStore;
-use crate::cache::redis::RedisStore;
+use crate::cache::redis;
 use crate::cache::store::ColdStore;
 use crate::capabilities::http::{HttpNet, NetError};
 use crate::capabilities::{GrantInputs, Granted};
@@ -82,7 +82,7 @@ fn cold_store(storage: &StorageConfig, state: Arc<State>) -> Arc<dyn ColdStore> 
     let local = LmdbStore::new(state);
     match storage.redis_url() {
         None => Arc::new(local),
-        Some(url) => Arc::new(RedisStore::new(url, storage.redis.clone(), local)),
+        Some(url) => redis::open(url, storage.redis.clone(), local),
     }
 }
 

@@ -16,7 +16,7 @@
 //! invalidations, so counters and bookkeeping changing do not empty other
 //! hosts' memory tiers.
 
-use crate::cache::store::namespace_of;
+use crate::cache::layout::{SEP, namespace_of};
 
 /// The key layout under one prefix.
 #[derive(Debug, Clone)]
@@ -103,8 +103,6 @@ impl Keys {
         format!("{base}{}*", escape(prefix))
     }
 }
-
-const SEP: char = '\u{1f}';
 
 /// `(namespace, rest)` of a namespaced key.
 fn split(full: &str) -> (&str, &str) {
