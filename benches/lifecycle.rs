@@ -14,7 +14,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use isaac_host::compiled::CompiledCache;
 use isaac_host::engine::{EngineOptions, HostEngine};
-use isaac_host::host::link;
+use isaac_host::testing::{self, Linker};
 
 use support::{TestHome, example_wasm, fixture, manifest, runtime};
 
@@ -25,14 +25,16 @@ fn lifecycle(c: &mut Criterion) {
     let cache = CompiledCache::new(dir.path().to_owned(), engine.compatibility.clone());
     let component = wasmtime::component::Component::new(&engine.engine, &wasm).unwrap();
     cache.store("hello", &component).unwrap();
-    let linker = isaac_host::sandbox::linker(&engine.engine).unwrap();
+    let linker = Linker::new(&engine.engine).unwrap();
 
     let mut group = c.benchmark_group("lifecycle");
     group.sample_size(20).measurement_time(Duration::from_secs(8));
     group.bench_function("compile", |b| b.iter(|| wasmtime::component::Component::new(&engine.engine, &wasm).unwrap()));
     group.sample_size(100);
-    group.bench_function("deserialize-mmap", |b| b.iter(|| cache.load(&engine.engine, "hello").unwrap()));
-    group.bench_function("link", |b| b.iter(|| link(&linker, &component, "hello.wasm".as_ref()).unwrap()));
+    group.bench_function("deserialize-mmap", |b| {
+        b.iter(|| testing::load_unverified(&cache, &engine.engine, "hello").unwrap())
+    });
+    group.bench_function("link", |b| b.iter(|| linker.link(&component, "hello.wasm".as_ref()).unwrap()));
 
     let home = TestHome::new();
     home.plant("hello", &manifest("hello", ""), "hello.wasm", &wasm);
@@ -43,7 +45,7 @@ fn lifecycle(c: &mut Criterion) {
     rt.block_on(host.grant("cache-probe")).unwrap();
     let report = rt.block_on(host.load_all(&|_| {})).unwrap();
     let (hello, _) = report.resolve("hello").unwrap();
-    group.bench_function("instantiate", |b| b.iter(|| rt.block_on(hello.instantiate_only()).unwrap()));
+    group.bench_function("instantiate", |b| b.iter(|| rt.block_on(testing::instantiate(hello)).unwrap()));
     let args = vec!["x".to_owned()];
     group.bench_function("instantiate-and-call", |b| b.iter(|| rt.block_on(hello.run("hello", &args)).unwrap()));
     rt.block_on(report.run("cache-probe:set", &["k".to_owned(), "v".to_owned()])).unwrap();

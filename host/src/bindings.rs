@@ -11,7 +11,7 @@
 //! plugin imports `isaac:plugin/types`, whose types its exports use).
 //! [`wit_version`] reads it back, so the loader can say "built against 0.9.0,
 //! this host supports 0.2.0 and 0.1.0" instead of a type error, and
-//! [`AnyPre`] calls a plugin of either version.
+//! `AnyPre` (crate-private) calls a plugin of either version.
 
 pub(crate) mod v0_1;
 
@@ -109,7 +109,7 @@ pub const WIT_VERSION: &str = "0.2.0";
 pub const WIT_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
 
 /// A plugin linked and ready to instantiate, of either supported version.
-pub enum AnyPre<T: 'static> {
+pub(crate) enum AnyPre<T: 'static> {
     /// Built against `isaac:plugin@0.2.0`.
     V0_2(generated::PluginPre<T>),
     /// Built against `isaac:plugin@0.1.0`.
@@ -133,7 +133,8 @@ impl<T: Send + 'static> AnyPre<T> {
         }
     }
 
-    /// Instantiate it in `store`, and nothing else.
+    /// Instantiate it in `store`, and nothing else (for benchmarks).
+    #[cfg(feature = "testing")]
     pub async fn instantiate(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
         match self {
             AnyPre::V0_2(pre) => pre.instantiate_async(store).await.map(drop),

@@ -204,7 +204,8 @@ impl CompiledCache {
         }
         let same_file = crate::dirs::fd_path(&file);
         let loaded = if same_file.exists() {
-            // SAFETY: as in `load`: only this host writes here, by rename, so
+            // SAFETY: files in this folder are written only by `store` below,
+            // from code this host compiled, by temporary file and rename, so
             // the open file that was just hashed is never modified in place.
             unsafe { Component::deserialize_file(engine, &same_file) }
         } else {
@@ -221,27 +222,6 @@ impl CompiledCache {
         };
         match loaded {
             Ok(component) => Some((component, id)),
-            Err(e) => {
-                tracing::warn!("discarding unusable compiled code {}: {e}", path.display());
-                let _ = fs::remove_file(&path);
-                None
-            }
-        }
-    }
-
-    /// The cached code for `sha256`, if there is usable code. An artifact
-    /// that does not load is removed, so the caller recompiles it. Prefer
-    /// [`load_verified`](Self::load_verified) where a digest is known.
-    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
-        let path = self.path_for(sha256);
-        if !path.is_file() {
-            return None;
-        }
-        // SAFETY: files in this folder are written only by `store` below, from
-        // code this host compiled, by temporary file and rename, so a mapped
-        // file is never modified in place.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!("discarding unusable compiled code {}: {e}", path.display());
                 let _ = fs::remove_file(&path);
@@ -389,8 +369,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<File> {
 /// machine failed `plugins add` of a big plugin; an image mapped from the
 /// artifact is neither copied nor sealed. `None` without `/proc`.
 fn mapped(engine: &Engine, file: &File) -> Option<Component> {
-    // SAFETY: as in `load`: this host wrote the file and renamed it into
-    // place; it is never modified in place.
+    // SAFETY: as in `load_verified`: this host wrote the file and renamed it
+    // into place; it is never modified in place.
     unsafe { Component::deserialize_file(engine, crate::dirs::fd_path(file)) }.ok()
 }
 

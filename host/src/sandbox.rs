@@ -37,7 +37,7 @@ const TIMER_SLACK: Duration = Duration::from_millis(50);
 
 /// The data of one call's `Store`: its WASI context, resource table,
 /// memory limiter and capability contexts.
-pub struct HostState {
+pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: CallLimiter,
@@ -58,7 +58,7 @@ impl CallData for HostState {
 
 /// A linker with WASI p2 and every capability, under every supported
 /// version of `isaac:plugin`.
-pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     capabilities::add_to_linker(&mut linker)?;
     Ok(linker)
@@ -226,7 +226,8 @@ impl CallSpec {
         Ok(result)
     }
 
-    /// Instantiate, and nothing else.
+    /// Instantiate, and nothing else (for benchmarks).
+    #[cfg(feature = "testing")]
     pub async fn instantiate(&self, pre: &AnyPre<HostState>) -> Result<(), CallError> {
         let (mut store, printed) = self.store(pre.engine())?;
         let call = pre.instantiate(&mut store);

@@ -18,6 +18,6 @@ pub fn settings(config: &str, flags: Flags) -> (tempfile::TempDir, Settings) {
     let home = tempfile::tempdir().unwrap();
     std::fs::write(home.path().join("config.toml"), config).unwrap();
     let flags = Flags { home: Some(home.path().to_owned()), ..flags };
-    let settings = Settings::resolve(&flags, &[][..]).unwrap();
+    let settings = Settings::resolve(&flags, &[][..], crate::capabilities::CONFIG_SECTIONS).unwrap();
     (home, settings)
 }

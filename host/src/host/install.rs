@@ -17,7 +17,8 @@ use crate::sources::{Provenance, Source, SourceError};
 use crate::state::StateError;
 use crate::tiers::{self, Tier};
 
-use super::{Catalog, GrantError, Host, HostError, InstallError, LoadedPlugin, RemoveError, indexed_entry};
+use super::catalog::indexed_entry;
+use super::{Catalog, GrantError, Host, HostError, InstallError, LoadedPlugin, RemoveError};
 
 /// A plugin read once from where the user named it: the bytes that are
 /// reviewed, checked, installed and granted. Nothing is read from the

@@ -197,7 +197,7 @@ impl Host {
 /// Link `component` against the host's capabilities, checking the version of
 /// the WIT package it was built against. Returns the pre-instantiated
 /// plugin and that version.
-pub fn link(
+pub(crate) fn link(
     linker: &Linker<HostState>,
     component: &Component,
     path: &Path,
@@ -217,7 +217,7 @@ pub fn link(
 }
 
 /// Ask a linked plugin for its metadata and check it.
-pub async fn metadata(
+async fn metadata(
     pre: &AnyPre<HostState>,
     spec: &CallSpec,
     limits: CallLimits,

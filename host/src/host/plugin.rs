@@ -54,8 +54,10 @@ impl LoadedPlugin {
     }
 
     /// Instantiate the plugin in a fresh sandbox and drop it, without a
-    /// call: the instantiation phase alone, for benchmarks.
-    pub async fn instantiate_only(&self) -> Result<(), RunError> {
+    /// call: the instantiation phase alone, for benchmarks
+    /// (`testing::instantiate`).
+    #[cfg(feature = "testing")]
+    pub(crate) async fn instantiate_only(&self) -> Result<(), RunError> {
         Ok(self.spec.instantiate(&self.pre).await?)
     }
 

@@ -1,0 +1,153 @@
+//! [`Host::open`]: the parts of a host, built when it opens or, where a
+//! command may not need them (the AI router, the plugin network), on first
+//! use; and the accessors to them.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{Host, HostError, run};
+use crate::ai::{AiError, AiRouter};
+use crate::cache::MultiLevelCache;
+use crate::cache::clock::SystemClock;
+use crate::cache::lmdb::LmdbStore;
+use crate::cache::redis;
+use crate::cache::store::ColdStore;
+use crate::capabilities::Capability;
+use crate::capabilities::http::{HttpCtx, HttpNet, NetError};
+use crate::compiled::CompiledCache;
+use crate::config::StorageConfig;
+use crate::engine::{EngineOptions, HostEngine};
+use crate::error::Source;
+use crate::grants::{Grants, Protected};
+use crate::home::Home;
+use crate::index::Index;
+use crate::metrics::{self, History, RunRecord};
+use crate::sandbox;
+use crate::settings::Settings;
+use crate::sources::store::Sources;
+use crate::state::State;
+use crate::tiers::Artifacts;
+
+/// The cache's cold tier that `[storage] cold` names: the home's LMDB, or a
+/// Redis that every host naming it shares (connected at first use).
+fn cold_store(storage: &StorageConfig, state: Arc<State>) -> Arc<dyn ColdStore> {
+    let local = LmdbStore::new(state);
+    match storage.redis_url() {
+        None => Arc::new(local),
+        Some(url) => redis::open(url, storage.redis.clone(), local),
+    }
+}
+
+impl Host {
+    /// Open the home of `settings` (creating it if needed) and start the
+    /// engine.
+    pub fn open(settings: &Settings) -> Result<Self, HostError> {
+        let home = Home::open(settings.home())?;
+        let protected = Protected::new(home.root(), settings.config_file());
+        let engine = HostEngine::new(&EngineOptions {
+            max_memory_bytes: settings.max_memory_bytes(),
+            pooling: settings.pooling(),
+            ..EngineOptions::default()
+        })?;
+        let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(Source::wasm(e)))?;
+        let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
+        let state = State::open(&home.state_dir(), settings.storage().map_size_mb)?;
+        let index = Index::new(state.clone());
+        let history = History::new(state.clone());
+        let grants = Grants::new(state.clone());
+        let sources = Sources::new(state.clone());
+        let artifacts = Artifacts::new(state.clone());
+        let cache = Arc::new(MultiLevelCache::new(
+            cold_store(settings.storage(), state),
+            settings.cache().clone(),
+            Arc::new(SystemClock),
+        ));
+        let ticker = engine.start_ticker();
+        Ok(Host {
+            home,
+            settings: settings.clone(),
+            engine,
+            linker,
+            compiled,
+            index,
+            cache,
+            ai: OnceLock::new(),
+            http_net: OnceLock::new(),
+            history,
+            grants,
+            sources,
+            protected,
+            runtimes: run::Runtimes::default(),
+            record: Mutex::new(RunRecord {
+                startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
+                ..RunRecord::default()
+            }),
+            pool: OnceLock::new(),
+            baseline: OnceLock::new(),
+            artifacts,
+            _ticker: ticker,
+        })
+    }
+
+    /// The three-tier cache of this home.
+    pub fn cache(&self) -> &Arc<MultiLevelCache> {
+        &self.cache
+    }
+
+    /// The run history (`isaac stats`).
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The AI router, created on first use (it builds an HTTP client).
+    pub fn ai(&self) -> Result<Arc<AiRouter>, AiError> {
+        if let Some(router) = self.ai.get() {
+            return Ok(router.clone());
+        }
+        let router = Arc::new(AiRouter::new(self.settings.ai(), self.cache.clone(), Arc::new(SystemClock))?);
+        Ok(self.ai.get_or_init(|| router).clone())
+    }
+
+    /// The network settings of plugin HTTP, built on first use.
+    pub(super) fn http_net(&self) -> Result<Arc<HttpNet>, NetError> {
+        if let Some(net) = self.http_net.get() {
+            return Ok(net.clone());
+        }
+        let net = Arc::new(HttpNet::new(&HttpCtx::config(&self.settings))?);
+        Ok(self.http_net.get_or_init(|| net).clone())
+    }
+
+    /// The home.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &HostEngine {
+        &self.engine
+    }
+
+    /// Compile threads in use.
+    pub fn jobs(&self) -> usize {
+        self.settings.jobs()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The grants of this home.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// Where the installed plugins came from.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// What no grant may reach (the home and the config file).
+    pub fn protected(&self) -> &Protected {
+        &self.protected
+    }
+}
