@@ -92,5 +92,6 @@ mod tests {
         assert_eq!(redact("rediss://team:s3cret@db/1"), "rediss://team:***@db/1");
         assert_eq!(redact("redis://db:6379/0"), "redis://db:6379/0");
         assert_eq!(redact("redis+unix:///run/redis.sock"), "redis+unix:///run/redis.sock");
+        assert_eq!(redact("redis://u:s3cret@[db"), "redis://... (not a URL)");
     }
 }
