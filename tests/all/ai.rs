@@ -361,6 +361,86 @@ fn every_fault_is_a_typed_error_naming_the_provider() {
     assert!(message.contains("[down]") && message.contains("[garbled]"), "{message}");
 }
 
+/// A provider on loopback, on `runtime`, that answers every request with
+/// `body` as it is (a `text/event-stream`), whatever was asked.
+fn raw_provider(runtime: &tokio::runtime::Runtime, body: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Arc::new(body);
+    runtime.spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                // The whole request first: headers, then Content-Length bytes.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let end = loop {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while request.len() < end + length {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                // The client may stop reading at a cap: a failed write is fine.
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_stream_is_read_with_any_line_ending_and_within_its_caps() {
+    use isaac_host::ai::WireError;
+    let sims = Sims::new();
+    let chunk = |text: &str| format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}}}}]}}");
+    // Lone CRs, as the spec allows.
+    let lone_cr = format!("{}\r\r{}\r\rdata: [DONE]\r\r", chunk("Hello"), chunk(" world"));
+    // One event that never ends, past 1 MiB.
+    let long_event = format!("data: {}", "x".repeat((1 << 20) + 10));
+    // Small events, past 16 MiB in all.
+    let piece = chunk(&"y".repeat(1000)) + "\n\n";
+    let long_stream = piece.repeat((16 << 20) / piece.len() + 10) + "data: [DONE]\n\n";
+    let mut config = AiConfig { retry_base_ms: 10, ..AiConfig::default() };
+    for (name, body) in [("cr", lone_cr), ("event", long_event), ("stream", long_stream)] {
+        let url = format!("http://{}/v1", raw_provider(&sims.runtime, body.into_bytes()));
+        config.providers.insert(name.into(), sims.provider(name, ProviderKind::Openai, url));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let router = router(&config, dir.path());
+    let stream = |p: &str| {
+        let req = AiRequest { provider: Some(p.into()), ..AiRequest::prompt("stream") };
+        sims.runtime.block_on(router.stream(&req, &mut |_| {}))
+    };
+    assert_eq!(stream("cr").unwrap().text, "Hello world");
+    for provider in ["event", "stream"] {
+        let e = stream(provider).unwrap_err();
+        let too_large = |e: &AiError| {
+            matches!(e, AiError::BadResponse { source: WireError::StreamTooLarge { answer, event }, .. }
+                if *answer == 16 << 20 && *event == 1 << 20)
+        };
+        assert!(too_large(&e), "{provider}: {e:?}");
+        let said = isaac_host::error::one_line(&e);
+        assert!(said.contains(&format!("`{provider}`")) && said.contains("the stream is refused"), "{said}");
+    }
+}
+
 #[test]
 fn configuration_faults_are_clear() {
     let home = TestHome::new();

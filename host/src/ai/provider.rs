@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::calls::CallParts;
@@ -193,41 +192,40 @@ impl Provider {
     ) -> Result<AiResponse, AiError> {
         let start = Instant::now();
         let response = self.send(self.request(client, req, true)?).await?;
-        let mut body = response.bytes_stream();
-        let mut reader = sse::Reader::default();
+        let caps = sse::Caps { answer: MAX_ANSWER_BYTES, event: MAX_EVENT_BYTES };
+        let mut events = sse::Reader::new(response.bytes_stream(), caps);
         let (mut text, mut usage, mut done) = (String::new(), Usage::default(), false);
         let mut calls = CallParts::default();
-        let mut received = 0usize;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| self.send_error(e))?;
-            received += chunk.len();
-            if received > MAX_ANSWER_BYTES || reader.buffered() + chunk.len() > MAX_EVENT_BYTES {
-                return Err(self.bad(WireError::StreamTooLarge { answer: MAX_ANSWER_BYTES, event: MAX_EVENT_BYTES }));
-            }
-            for event in reader.feed(&chunk) {
-                match self.config.kind {
-                    ProviderKind::Openai => {
-                        match openai::stream_event(&event.data, &mut calls).map_err(|e| self.bad(e))? {
-                            Some((delta, u)) => {
-                                on_text(&delta);
-                                text.push_str(&delta);
-                                usage = u.unwrap_or(usage);
-                            }
-                            None => done = true,
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| match e {
+                sse::StreamError::Transfer(e) => self.send_error(e),
+                sse::StreamError::TooLarge => {
+                    self.bad(WireError::StreamTooLarge { answer: caps.answer, event: caps.event })
+                }
+                sse::StreamError::Malformed(e) => self.bad(WireError::Stream(Source::new(e))),
+            })?;
+            match self.config.kind {
+                ProviderKind::Openai => {
+                    match openai::stream_event(&event.data, &mut calls).map_err(|e| self.bad(e))? {
+                        Some((delta, u)) => {
+                            on_text(&delta);
+                            text.push_str(&delta);
+                            usage = u.unwrap_or(usage);
                         }
+                        None => done = true,
                     }
-                    ProviderKind::Anthropic => {
-                        let part = anthropic::stream_event(event.event.as_deref(), &event.data, &mut calls);
-                        match part.map_err(|e| self.bad(e))? {
-                            anthropic::StreamPart::Text(delta) => {
-                                on_text(&delta);
-                                text.push_str(&delta);
-                            }
-                            anthropic::StreamPart::Input(n) => usage.input_tokens = n,
-                            anthropic::StreamPart::Output(n) => usage.output_tokens = n,
-                            anthropic::StreamPart::Stop => done = true,
-                            anthropic::StreamPart::Other => {}
+                }
+                ProviderKind::Anthropic => {
+                    let part = anthropic::stream_event(event.event.as_deref(), &event.data, &mut calls);
+                    match part.map_err(|e| self.bad(e))? {
+                        anthropic::StreamPart::Text(delta) => {
+                            on_text(&delta);
+                            text.push_str(&delta);
                         }
+                        anthropic::StreamPart::Input(n) => usage.input_tokens = n,
+                        anthropic::StreamPart::Output(n) => usage.output_tokens = n,
+                        anthropic::StreamPart::Stop => done = true,
+                        anthropic::StreamPart::Other => {}
                     }
                 }
             }

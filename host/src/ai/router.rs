@@ -6,11 +6,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::caller::{Caller, Reservation, input_estimate};
@@ -24,6 +24,28 @@ use crate::error::Source;
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The wait a failure's `Retry-After` asks for, at most [`MAX_RETRY_AFTER`].
+fn retry_after(error: &AiError) -> Option<Duration> {
+    match error {
+        AiError::Status { retry_after: Some(secs), .. } => Some(Duration::from_secs(*secs).min(MAX_RETRY_AFTER)),
+        _ => None,
+    }
+}
+
+/// The delays before each retry: `retry_base_ms` doubling (up to 1024
+/// times it), each plus up to as much again at random (backon's jitter),
+/// `max_retries` of them. A `Retry-After` wins over the delay it replaces.
+fn backoff(config: &AiConfig) -> impl Iterator<Item = Duration> + use<> {
+    let base = Duration::from_millis(config.retry_base_ms);
+    ExponentialBuilder::default()
+        .with_min_delay(base)
+        .with_max_delay(base.saturating_mul(1024))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(usize::try_from(config.max_retries).unwrap_or(usize::MAX))
+        .build()
+}
 
 /// What this process's router did, for its run record.
 #[derive(Debug, Default)]
@@ -131,14 +153,14 @@ impl AiRouter {
             self.tally.saved_nusd.fetch_add((answer.cost_usd * 1e9) as u64, Ordering::Relaxed);
             return Ok(answer);
         }
-        let mut tries = 0;
+        let mut backoff = backoff(&self.config);
         let answer = loop {
             let result = self.attempt(provider, req, caller, on_text.as_deref_mut()).await;
             match result {
-                Err(e) if e.retryable() && tries < self.config.max_retries => {
-                    tokio::time::sleep(self.delay(tries, &e)).await;
-                    tries += 1;
-                }
+                Err(e) if e.retryable() => match backoff.next() {
+                    Some(delay) => tokio::time::sleep(retry_after(&e).unwrap_or(delay)).await,
+                    None => return Err(e),
+                },
                 other => break other?,
             }
         };
@@ -202,16 +224,6 @@ impl AiRouter {
         }
         flight.land(&result)?;
         result
-    }
-
-    /// Exponential backoff with jitter, or what `Retry-After` asks for.
-    fn delay(&self, tries: u32, error: &AiError) -> Duration {
-        if let AiError::Status { retry_after: Some(secs), .. } = error {
-            return Duration::from_secs(*secs).min(MAX_RETRY_AFTER);
-        }
-        let base = self.config.retry_base_ms.saturating_mul(1 << tries.min(10));
-        let jitter = RandomState::new().hash_one(tries) % 1000; // 0..1000 per mille
-        Duration::from_millis(base / 2 + base * jitter / 1000)
     }
 
     /// Many queries from the user at once; see [`batch_for`](Self::batch_for).
@@ -364,5 +376,26 @@ impl Drop for InFlight<'_> {
         if let Err(e) = router.ledger.record_cancelled(&self.provider.name, self.estimate, self.reserved) {
             tracing::warn!("a cancelled AI request was not recorded: {}", crate::error::OneLine(&e));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_and_retry_after_wins() {
+        let config = AiConfig { retry_base_ms: 100, max_retries: 12, ..AiConfig::default() };
+        let delays: Vec<Duration> = backoff(&config).collect();
+        assert_eq!(delays.len(), 12, "max_retries delays, then none");
+        for (i, delay) in delays.iter().enumerate() {
+            let floor = Duration::from_millis(100 << i.min(10));
+            assert!(*delay >= floor && *delay <= floor * 2, "retry {i}: {delay:?}");
+        }
+        let status =
+            |retry_after| AiError::Status { provider: "p".into(), status: 429, message: String::new(), retry_after };
+        assert_eq!(retry_after(&status(Some(2))), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&status(Some(3600))), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(&status(None)), None);
     }
 }

@@ -9,6 +9,9 @@ pub enum WireError {
     /// The body is not JSON.
     #[error("malformed JSON")]
     Json(#[source] Source),
+    /// The event stream is not one (not UTF-8 text).
+    #[error("the event stream is malformed")]
+    Stream(#[source] Source),
     /// A stream event is not JSON.
     #[error("a stream event is malformed JSON")]
     Event(#[source] Source),
