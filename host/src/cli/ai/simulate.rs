@@ -57,34 +57,31 @@ enum FaultArg {
 }
 
 /// A duration argument that is not one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DurationError {
-    /// Not a number with `s` or `ms`.
-    #[error("{0:?}: write a duration such as 2s or 200ms")]
-    Unreadable(String),
-    /// Negative, or over a day.
-    #[error("{0:?}: out of range")]
+    /// Not in humantime's syntax.
+    #[error("{text:?}: write a duration such as 2s, 200ms or 1m 30s")]
+    Unreadable {
+        /// What was written.
+        text: String,
+        /// Why it does not read.
+        #[source]
+        why: humantime::DurationError,
+    },
+    /// Over a day.
+    #[error("{0:?}: at most a day")]
     OutOfRange(String),
 }
 
-/// `2s`, `150ms`, `1.5s`, `0`.
+/// A duration in humantime's syntax (`2s`, `150ms`, `1m 30s`, `0`), at
+/// most a day.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
-    let t = text.trim();
-    let unreadable = || DurationError::Unreadable(text.to_owned());
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if t == "0" {
-        ("0", 1.0)
-    } else {
-        return Err(unreadable());
-    };
-    let value: f64 = number.trim().parse().map_err(|_| unreadable())?;
-    if !(0.0..=86_400.0).contains(&value) {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|why| DurationError::Unreadable { text: text.to_owned(), why })?;
+    if duration > Duration::from_secs(86_400) {
         return Err(DurationError::OutOfRange(text.to_owned()));
     }
-    Ok(Duration::from_secs_f64(value * scale))
+    Ok(duration)
 }
 
 pub fn run(args: SimulateArgs) -> Result<u8, Failure> {
@@ -129,9 +126,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1s 500ms"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("fast"), Err(DurationError::Unreadable("fast".into())));
-        assert_eq!(parse_duration("-1s"), Err(DurationError::OutOfRange("-1s".into())));
+        assert!(matches!(parse_duration("fast"), Err(DurationError::Unreadable { .. })));
+        assert!(matches!(parse_duration("-1s"), Err(DurationError::Unreadable { .. })));
+        assert_eq!(parse_duration("2days"), Err(DurationError::OutOfRange("2days".into())));
     }
 }
