@@ -19,8 +19,15 @@ mod generated {
             package isaac:probe@0.1.0;
 
             interface probe {
+                enum probe-error {
+                    /// Not granted.
+                    denied,
+                    /// The call has had all its greetings.
+                    used-up,
+                }
+
                 /// The configured greeting, while the call has greetings left.
-                greet: func() -> result<string, string>;
+                greet: func() -> result<string, probe-error>;
             }
 
             world probed {
@@ -31,7 +38,7 @@ mod generated {
     });
 }
 
-use generated::isaac::probe::probe;
+use generated::isaac::probe::probe::{self, ProbeError};
 
 /// `[permissions] probe`: how many greetings a call may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -95,20 +102,17 @@ impl Capability for ProbeCtx {
     }
 }
 
-/// The refusal of a plugin not granted `probe`.
-struct Denied;
-
-impl Refusal for Denied {
+impl Refusal for ProbeError {
     fn refused() -> Self {
-        Denied
+        ProbeError::Denied
     }
 }
 
 impl probe::Host for View<'_, ProbeCtx> {
-    async fn greet(&mut self) -> Result<String, String> {
-        let ctx = self.access::<Denied>().map_err(|Denied| "denied".to_owned())?;
+    async fn greet(&mut self) -> Result<String, ProbeError> {
+        let ctx = self.access::<ProbeError>()?;
         if ctx.greeted == ctx.grant.max_greetings {
-            return Err(format!("this call has had its {} greetings", ctx.grant.max_greetings));
+            return Err(ProbeError::UsedUp);
         }
         ctx.greeted += 1;
         Ok(ctx.grant.greeting.clone())
@@ -167,7 +171,7 @@ mod tests {
         Granted::decide(&inputs).open()
     }
 
-    fn greet(contexts: &mut Contexts) -> Result<String, String> {
+    fn greet(contexts: &mut Contexts) -> Result<String, ProbeError> {
         let mut view = View(contexts.probe.as_mut());
         runtime().block_on(probe::Host::greet(&mut view))
     }
@@ -177,11 +181,11 @@ mod tests {
         let mut granted = contexts(MANIFEST, "[probe]\ngreeting = \"hi\"\n");
         assert_eq!(greet(&mut granted), Ok("hi".to_owned()));
         assert_eq!(greet(&mut granted), Ok("hi".to_owned()));
-        assert!(greet(&mut granted).unwrap_err().contains("had its 2 greetings"));
+        assert_eq!(greet(&mut granted), Err(ProbeError::UsedUp));
         let mut defaults = contexts(MANIFEST, "");
         assert_eq!(greet(&mut defaults), Ok("hello".to_owned()));
         let mut ungranted = contexts("name = \"p\"\nversion = \"1\"\n", "[probe]\ngreeting = \"hi\"\n");
-        assert_eq!(greet(&mut ungranted), Err("denied".to_owned()));
+        assert_eq!(greet(&mut ungranted), Err(ProbeError::Denied));
     }
 
     #[test]
@@ -228,7 +232,9 @@ mod tests {
         let wasm = wat::parse_str(
             r#"(component
                 (import "isaac:probe/probe@0.1.0" (instance
-                    (export "greet" (func (result (result string (error string)))))))
+                    (type $kinds (enum "denied" "used-up"))
+                    (export "probe-error" (type $e (eq $kinds)))
+                    (export "greet" (func (result (result string (error $e)))))))
             )"#,
         )
         .unwrap();

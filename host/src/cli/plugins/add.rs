@@ -199,8 +199,8 @@ mod tests {
 
     const HEX: &str = "abababababababababababababababababababababababababababababababab";
 
-    fn resolve(words: &[&str]) -> Result<AddSettings, String> {
-        AddSettings::resolve(parse(words)).map_err(|f| f.error.to_string())
+    fn resolve(words: &[&str]) -> Result<AddSettings, Failure> {
+        AddSettings::resolve(parse(words))
     }
 
     #[test]
@@ -211,17 +211,17 @@ mod tests {
         assert!(add.force && !add.yes);
         let add = resolve(&["https://example.com/p.tar.gz"]).unwrap();
         assert_eq!(add.pin, None, "no flag: the digest is shown and asked");
-        let error = resolve(&["https://example.com/p.tar.gz", "--yes"]).err().unwrap();
+        let error = resolve(&["https://example.com/p.tar.gz", "--yes"]).err().unwrap().error.to_string();
         assert!(error.contains("not pinned"), "{error}");
     }
 
     #[test]
     fn only_a_url_takes_a_sha256_and_it_must_be_one() {
-        let error = resolve(&["some/folder", "--sha256", HEX]).err().unwrap();
+        let error = resolve(&["some/folder", "--sha256", HEX]).err().unwrap().error.to_string();
         assert!(error.contains("pins a URL's archive"), "{error}");
         let add = resolve(&["some/folder", "--yes"]).unwrap();
         assert!(matches!(add.source, Source::Folder(_)) && add.pin.is_none() && add.yes);
-        let error = resolve(&["https://example.com/p.tar.gz", "--sha256", "abc"]).err().unwrap();
+        let error = resolve(&["https://example.com/p.tar.gz", "--sha256", "abc"]).err().unwrap().error.to_string();
         assert!(error.starts_with("--sha256:"), "{error}");
     }
 }
