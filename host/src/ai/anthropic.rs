@@ -114,13 +114,13 @@ pub fn stream_event(event: Option<&str>, data: &str, calls: &mut CallParts) -> R
         "content_block_start" => {
             let block = &v["content_block"];
             if block["type"] == "tool_use" {
-                calls.add(index, block["id"].as_str(), block["name"].as_str(), "");
+                calls.add(index, block["id"].as_str(), block["name"].as_str(), "")?;
             }
             StreamPart::Other
         }
         "content_block_delta" => match v["delta"]["type"].as_str() {
             Some("input_json_delta") => {
-                calls.add(index, None, None, v["delta"]["partial_json"].as_str().unwrap_or(""));
+                calls.add(index, None, None, v["delta"]["partial_json"].as_str().unwrap_or(""))?;
                 StreamPart::Other
             }
             _ => StreamPart::Text(v["delta"]["text"].as_str().unwrap_or("").to_owned()),

@@ -4,7 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::ToolCall;
+use super::{ToolCall, WireError};
+
+/// The most calls one answer may hold: a provider asking for more is
+/// refused (each index would otherwise cost a call's worth of memory for a
+/// few bytes of input).
+pub const MAX_CALLS: usize = 128;
 
 /// The calls of one streamed answer, by index.
 #[derive(Debug, Default)]
@@ -15,7 +20,10 @@ pub struct CallParts {
 impl CallParts {
     /// Add what one event says of call `index`: its id and name when it
     /// starts, then pieces of its arguments.
-    pub fn add(&mut self, index: u64, id: Option<&str>, name: Option<&str>, arguments: &str) {
+    pub fn add(&mut self, index: u64, id: Option<&str>, name: Option<&str>, arguments: &str) -> Result<(), WireError> {
+        if self.calls.len() == MAX_CALLS && !self.calls.contains_key(&index) {
+            return Err(WireError::TooManyCalls(MAX_CALLS));
+        }
         let call = self.calls.entry(index).or_insert_with(|| ToolCall {
             id: String::new(),
             name: String::new(),
@@ -28,6 +36,7 @@ impl CallParts {
             call.name = name.to_owned();
         }
         call.arguments.push_str(arguments);
+        Ok(())
     }
 
     /// The calls, in order; a call with no arguments gets `{}`.
@@ -51,11 +60,21 @@ mod tests {
     #[test]
     fn pieces_join_by_index() {
         let mut parts = CallParts::default();
-        parts.add(1, Some("b"), Some("two"), "");
-        parts.add(0, Some("a"), Some("one"), "{\"args\":");
-        parts.add(0, None, None, "[\"x\"]}");
+        parts.add(1, Some("b"), Some("two"), "").unwrap();
+        parts.add(0, Some("a"), Some("one"), "{\"args\":").unwrap();
+        parts.add(0, None, None, "[\"x\"]}").unwrap();
         let calls = parts.finish();
         assert_eq!(calls[0], ToolCall { id: "a".into(), name: "one".into(), arguments: "{\"args\":[\"x\"]}".into() });
         assert_eq!(calls[1].arguments, "{}");
+    }
+
+    #[test]
+    fn an_answer_holds_at_most_its_calls() {
+        let mut parts = CallParts::default();
+        for index in 0..MAX_CALLS as u64 {
+            parts.add(index, None, None, "").unwrap();
+        }
+        parts.add(3, None, None, "{}").unwrap();
+        assert!(matches!(parts.add(MAX_CALLS as u64, None, None, ""), Err(WireError::TooManyCalls(_))));
     }
 }

@@ -93,7 +93,12 @@ pub fn stream_event(data: &str, calls: &mut CallParts) -> Result<Option<(String,
     for call in delta["tool_calls"].as_array().into_iter().flatten() {
         let index = call["index"].as_u64().unwrap_or(0);
         let function = &call["function"];
-        calls.add(index, call["id"].as_str(), function["name"].as_str(), function["arguments"].as_str().unwrap_or(""));
+        calls.add(
+            index,
+            call["id"].as_str(),
+            function["name"].as_str(),
+            function["arguments"].as_str().unwrap_or(""),
+        )?;
     }
     let text = delta["content"].as_str().unwrap_or("").to_owned();
     let usage = v.get("usage").filter(|u| !u.is_null()).map(|_| usage(&v));

@@ -14,6 +14,11 @@
 //! (what follows the event in that piece is still buffered, and is at most
 //! that), so the count never falls below what the parser holds.
 //!
+//! The parser keeps the last `id:` it read and copies it at every blank
+//! line, so a long id would make each byte that follows cost a copy of it:
+//! an `id:` line longer than [`MAX_ID_LINE`] ends the stream (OpenAI and
+//! Anthropic send no ids).
+//!
 //! The parser waits after a `\r` for a possible `\n`, so a body ending in a
 //! lone `\r` would lose its last event: the meter ends such a body with a
 //! `\n` (`\r\n` is the same one line ending).
@@ -28,6 +33,9 @@ use futures::{Stream, StreamExt};
 
 /// The most bytes fed to the parser at once.
 const PIECE: usize = 8 << 10;
+
+/// The longest `id:` line a stream may send.
+pub const MAX_ID_LINE: usize = 256;
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +89,7 @@ where
             rest: Bytes::new(),
             ends_in_cr: false,
             ended: false,
+            line: Line::default(),
             meter: meter.clone(),
         };
         Reader { events: EventStream::new(metered), meter }
@@ -135,7 +144,37 @@ struct Metered<S> {
     ends_in_cr: bool,
     /// Whether the body has ended (it is not polled again).
     ended: bool,
+    /// The line being fed.
+    line: Line,
     meter: Arc<Meter>,
+}
+
+/// The line being fed: its length so far and its first bytes.
+#[derive(Debug, Default)]
+struct Line {
+    len: usize,
+    head: [u8; 3],
+}
+
+impl Line {
+    /// Follow `bytes`; `false` once an `id:` line is longer than
+    /// [`MAX_ID_LINE`].
+    fn follow(&mut self, bytes: &[u8]) -> bool {
+        for &byte in bytes {
+            if byte == b'\n' || byte == b'\r' {
+                self.len = 0;
+                continue;
+            }
+            if let Some(slot) = self.head.get_mut(self.len) {
+                *slot = byte;
+            }
+            self.len += 1;
+            if self.len > MAX_ID_LINE && self.head == *b"id:" {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl<S, E> Stream for Metered<S>
@@ -175,10 +214,11 @@ where
 }
 
 impl<S> Metered<S> {
-    /// Count `piece` as pending, unless that passes the cap of an event.
+    /// Count `piece` as pending, unless that passes the cap of an event
+    /// (or it holds too long an `id:` line).
     fn feed<E>(&mut self, piece: Bytes) -> Result<Bytes, Refused<E>> {
         let pending = self.meter.pending.load(Ordering::Relaxed) + piece.len();
-        if pending > self.caps.event {
+        if pending > self.caps.event || !self.line.follow(&piece) {
             return Err(Refused::TooLarge);
         }
         self.meter.pending.store(pending, Ordering::Relaxed);
@@ -293,5 +333,17 @@ mod tests {
     fn bytes_that_are_not_text_are_malformed() {
         let body = vec![b"data: ok\n\n".to_vec(), vec![b'd', 0xff, b'\n', b'\n']];
         assert!(matches!(read(body, CAPS), Err(StreamError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_long_id_line_ends_the_stream_however_it_is_cut() {
+        let long = format!("id: {}\ndata: x\n\n", "a".repeat(MAX_ID_LINE));
+        assert!(matches!(read(vec![long.clone().into_bytes()], CAPS), Err(StreamError::TooLarge)));
+        let bytes: Vec<Vec<u8>> = long.bytes().map(|b| vec![b]).collect();
+        assert!(matches!(read(bytes, CAPS), Err(StreamError::TooLarge)));
+        let short = format!("id: {}\ndata: x\n\n", "a".repeat(MAX_ID_LINE - 4));
+        assert_eq!(read(vec![short.into_bytes()], CAPS).unwrap(), vec![event(None, "x")]);
+        let data = format!("data: {}\n\n", "a".repeat(4 * MAX_ID_LINE));
+        assert_eq!(read(vec![data.into_bytes()], CAPS).unwrap().len(), 1, "a long data line is no id");
     }
 }

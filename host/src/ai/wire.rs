@@ -30,8 +30,12 @@ pub enum WireError {
     /// The body is larger than isaac reads.
     #[error("the answer is refused: it is larger than {0} bytes")]
     TooLarge(usize),
-    /// The stream is larger than isaac reads, or one event is.
-    #[error("the stream is refused: more than {answer} bytes, or an event longer than {event}")]
+    /// The stream is larger than isaac reads, or one event is (or one
+    /// `id:` line).
+    #[error(
+        "the stream is refused: more than {answer} bytes, an event longer than {event}, or an `id:` line longer than {}",
+        super::sse::MAX_ID_LINE
+    )]
     StreamTooLarge {
         /// The most an answer may hold.
         answer: usize,
@@ -41,4 +45,7 @@ pub enum WireError {
     /// The stream ended without its last event.
     #[error("the stream ended before the answer was complete")]
     Unfinished,
+    /// The answer asks for more tool calls than isaac reads.
+    #[error("the answer asks for more than {0} tool calls")]
+    TooManyCalls(usize),
 }
