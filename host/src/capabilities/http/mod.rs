@@ -87,7 +87,8 @@ impl Capability for HttpCtx {
 
     fn describe(asked: &Option<HttpPermission>) -> Vec<String> {
         let Some(http) = asked else { return Vec::new() };
-        let mut lines: Vec<String> = http.allowed_hosts.iter().map(|h| format!("send requests to {h}")).collect();
+        let mut lines: Vec<String> =
+            http.allowed_hosts.iter().map(|h| format!("send requests to {}", shown(h))).collect();
         lines.push(format!(
             "up to {} requests, {} KiB sent and {} KiB received per call",
             http.max_requests, http.max_request_kb, http.max_response_kb
@@ -124,6 +125,17 @@ impl Capability for HttpCtx {
     fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         outgoing_handler::add_to_linker::<T, WasiHttp>(linker, view::<T>)?;
         types::add_to_linker::<T, WasiHttp>(linker, &Default::default(), view::<T>)
+    }
+}
+
+/// An `allowed_hosts` entry as the review shows it: as written when it is
+/// ASCII, else as enforced (its IDNA form) with what was written beside it,
+/// so a look-alike (a Cyrillic `а` in `аpple.com`) shows as the name it
+/// really allows.
+fn shown(entry: &str) -> String {
+    match AllowedHost::parse(entry) {
+        Ok(host) if !entry.is_ascii() => format!("{host} (written {entry:?})"),
+        _ => entry.to_owned(),
     }
 }
 
@@ -267,4 +279,14 @@ pub(crate) async fn ungranted_refuses(uri: &'static str) -> bool {
     let mut ctx = HttpCtx::denied();
     let sent = WasiHttpHooks::send_request(&mut ctx.hooks, request, None, Box::new(async { Ok(()) }));
     matches!(Box::into_pin(sent).await, Err(wasmtime_wasi_http::Error::HttpRequestDenied))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_review_shows_a_look_alike_host_as_the_name_it_allows() {
+        assert_eq!(super::shown("https://apple.com"), "https://apple.com");
+        let shown = super::shown("https://\u{430}pple.com");
+        assert!(shown.starts_with("https://xn--pple-43d.com:443 (written"), "{shown}");
+    }
 }
