@@ -417,8 +417,17 @@ fn a_stream_is_read_with_any_line_ending_and_within_its_caps() {
     // Small events, past 16 MiB in all.
     let piece = chunk(&"y".repeat(1000)) + "\n\n";
     let long_stream = piece.repeat((16 << 20) / piece.len() + 10) + "data: [DONE]\n\n";
+    // A long id (the parser keeps it and copies it at every blank line),
+    // then blank lines.
+    let long_id = format!("id: {}\n{}\n\n{}data: [DONE]\n\n", "i".repeat(300), chunk("x"), "\n".repeat(1 << 16));
+    // One event naming more tool calls than an answer may hold.
+    let indices: Vec<String> = (0..1000).map(|i| format!("{{\"index\":{i}}}")).collect();
+    let many_calls =
+        format!("data: {{\"choices\":[{{\"delta\":{{\"tool_calls\":[{}]}}}}]}}\n\ndata: [DONE]\n\n", indices.join(","));
     let mut config = AiConfig { retry_base_ms: 10, ..AiConfig::default() };
-    for (name, body) in [("cr", lone_cr), ("event", long_event), ("stream", long_stream)] {
+    for (name, body) in
+        [("cr", lone_cr), ("event", long_event), ("stream", long_stream), ("id", long_id), ("calls", many_calls)]
+    {
         let url = format!("http://{}/v1", raw_provider(&sims.runtime, body.into_bytes()));
         config.providers.insert(name.into(), sims.provider(name, ProviderKind::Openai, url));
     }
@@ -429,7 +438,7 @@ fn a_stream_is_read_with_any_line_ending_and_within_its_caps() {
         sims.runtime.block_on(router.stream(&req, &mut |_| {}))
     };
     assert_eq!(stream("cr").unwrap().text, "Hello world");
-    for provider in ["event", "stream"] {
+    for provider in ["event", "stream", "id"] {
         let e = stream(provider).unwrap_err();
         let too_large = |e: &AiError| {
             matches!(e, AiError::BadResponse { source: WireError::StreamTooLarge { answer, event }, .. }
@@ -439,6 +448,8 @@ fn a_stream_is_read_with_any_line_ending_and_within_its_caps() {
         let said = isaac_host::error::one_line(&e);
         assert!(said.contains(&format!("`{provider}`")) && said.contains("the stream is refused"), "{said}");
     }
+    let e = stream("calls").unwrap_err();
+    assert!(matches!(e, AiError::BadResponse { source: WireError::TooManyCalls(128), .. }), "{e:?}");
 }
 
 #[test]
