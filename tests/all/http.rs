@@ -149,6 +149,18 @@ fn without_the_grant_everything_is_denied_and_the_grant_is_pinned() {
 }
 
 #[test]
+fn the_review_shows_a_look_alike_host_as_the_name_it_allows() {
+    let home = TestHome::new();
+    // `а` is Cyrillic: the entry allows xn--pple-43d.com, not apple.com.
+    let look_alike = "[permissions]\nhttp = { allowed_hosts = [\"https://\u{430}pple.com\"] }\n";
+    home.plant("http-probe", &manifest("http-probe", look_alike), "http-probe.wasm", &fixture("http-probe"));
+    let out = home.run(&["plugins", "grant", "http-probe"]);
+    let (stdout, stderr) = text(&out);
+    let all = format!("{stdout}{stderr}");
+    assert!(all.contains("http: send requests to https://xn--pple-43d.com:443 (written"), "{all}");
+}
+
+#[test]
 fn a_bad_allowed_hosts_entry_is_refused_with_its_place() {
     let home = TestHome::new();
     let bad = "[permissions]\nhttp = { allowed_hosts = [\"https://a.*.example.com\"] }\n";
