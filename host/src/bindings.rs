@@ -3,17 +3,21 @@
 //!
 //! ## Versions
 //!
-//! The package is versioned. This host implements `isaac:plugin@0.2.0` (the
-//! `wit/` folder) and still links plugins built against `0.1.0` (a frozen
-//! copy in `host/wit-0.1.0/`, served by `v0_1`, which adapts each call to
-//! the 0.2.0 implementation). A component records the version it was built
+//! The package is versioned. This host implements `isaac:plugin@0.3.0` (the
+//! `wit/` folder) and still links plugins built against `0.2.0` and `0.1.0`.
+//! Each published version is frozen in a folder of its own
+//! (`host/wit-0.2.0/`, `host/wit-0.1.0/`; a test holds their bytes) and
+//! linked as its own unit: `v0_2` serves 0.2.0 with the 0.3.0
+//! implementation, `v0_1` serves 0.1.0 through `v0_2`, as Spin serves its
+//! v1 world through v2. A component records the version it was built
 //! against in the names of the `isaac:plugin` interfaces it imports (every
 //! plugin imports `isaac:plugin/types`, whose types its exports use).
 //! [`wit_version`] reads it back, so the loader can say "built against 0.9.0,
-//! this host supports 0.2.0 and 0.1.0" instead of a type error, and
-//! `AnyPre` (crate-private) calls a plugin of either version.
+//! this host supports 0.3.0, 0.2.0 and 0.1.0" instead of a type error, and
+//! `AnyPre` (crate-private) calls a plugin of any of them.
 
 pub(crate) mod v0_1;
+pub(crate) mod v0_2;
 
 #[allow(missing_docs)]
 mod generated {
@@ -33,8 +37,8 @@ pub use generated::isaac::plugin::log::Level;
 pub use generated::isaac::plugin::types::{CommandInfo, Error as GuestError, PluginInfo};
 
 pub(crate) use generated::isaac::plugin::ai::{
-    AiError as WitAiError, Host as AiHost, Message as WitMessage, Request as WitRequest, Response as WitResponse,
-    Usage as WitUsage,
+    AiError as WitAiError, Answer as WitAnswer, Host as AiHost, HostAnswer as AiAnswerHost, Message as WitMessage,
+    Request as WitRequest, Response as WitResponse, Summary as WitSummary, Usage as WitUsage,
 };
 pub(crate) use generated::isaac::plugin::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
 pub(crate) use generated::isaac::plugin::log::Host as LogHost;
@@ -64,6 +68,7 @@ pub(crate) type Getter<T, D> = for<'a> fn(&'a mut T) -> <D as HasData>::Data<'a>
 /// Link `isaac:plugin/types` (types only) in every supported version.
 pub(crate) fn add_types<T: Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     types::add_to_linker::<T, Nothing>(linker, |_| Nothing)?;
+    v0_2::types::add_to_linker::<T, Nothing>(linker, |_| Nothing)?;
     v0_1::types::add_to_linker::<T, Nothing>(linker, |_| Nothing)
 }
 
@@ -78,7 +83,8 @@ impl types::Host for Nothing {}
 
 /// Defines `add_NAME` for interfaces that exist in every supported version:
 /// link `isaac:plugin/NAME` in each, calls reaching `D::Data` through `get`
-/// (which implements the current Host trait; [`v0_1`] adapts the old one).
+/// (which implements the current Host trait; [`v0_2`] and [`v0_1`] adapt
+/// the old ones).
 macro_rules! add_interfaces {
     ($($add:ident => $iface:ident),* $(,)?) => {$(
         #[doc = concat!("Link `isaac:plugin/", stringify!($iface), "` in every supported version.")]
@@ -87,9 +93,10 @@ macro_rules! add_interfaces {
             get: Getter<T, D>,
         ) -> wasmtime::Result<()>
         where
-            for<'a> D::Data<'a>: $iface::Host + v0_1::$iface::Host,
+            for<'a> D::Data<'a>: $iface::Host + v0_2::$iface::Host + v0_1::$iface::Host,
         {
             $iface::add_to_linker::<T, D>(linker, get)?;
+            v0_2::$iface::add_to_linker::<T, D>(linker, get)?;
             v0_1::$iface::add_to_linker::<T, D>(linker, get)
         }
     )*};
@@ -104,14 +111,16 @@ add_interfaces! {
 /// The WIT package every plugin targets.
 pub const WIT_PACKAGE: &str = "isaac:plugin";
 /// The version of it this host implements.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 /// Every version this host links, newest first.
-pub const WIT_VERSIONS: &[&str] = &["0.2.0", "0.1.0"];
+pub const WIT_VERSIONS: &[&str] = &["0.3.0", "0.2.0", "0.1.0"];
 
-/// A plugin linked and ready to instantiate, of either supported version.
+/// A plugin linked and ready to instantiate, of any supported version.
 pub(crate) enum AnyPre<T: 'static> {
+    /// Built against `isaac:plugin@0.3.0`.
+    V0_3(generated::PluginPre<T>),
     /// Built against `isaac:plugin@0.2.0`.
-    V0_2(generated::PluginPre<T>),
+    V0_2(v0_2::PluginPre<T>),
     /// Built against `isaac:plugin@0.1.0`.
     V0_1(v0_1::PluginPre<T>),
 }
@@ -121,13 +130,22 @@ impl<T: Send + 'static> AnyPre<T> {
     pub fn new(pre: wasmtime::component::InstancePre<T>, version: &str) -> wasmtime::Result<Self> {
         Ok(match version {
             "0.1.0" => AnyPre::V0_1(v0_1::PluginPre::new(pre)?),
-            _ => AnyPre::V0_2(generated::PluginPre::new(pre)?),
+            "0.2.0" => AnyPre::V0_2(v0_2::PluginPre::new(pre)?),
+            _ => AnyPre::V0_3(generated::PluginPre::new(pre)?),
         })
+    }
+
+    /// Whether the plugin is a Unix filter (built against 0.3.0 or later):
+    /// its WASI stdio is the call's pipes. Older plugins keep what they had:
+    /// no stdin, and their prints captured.
+    pub fn filters(&self) -> bool {
+        matches!(self, AnyPre::V0_3(_))
     }
 
     /// The engine it was compiled for.
     pub fn engine(&self) -> &Engine {
         match self {
+            AnyPre::V0_3(pre) => pre.engine(),
             AnyPre::V0_2(pre) => pre.engine(),
             AnyPre::V0_1(pre) => pre.engine(),
         }
@@ -137,6 +155,7 @@ impl<T: Send + 'static> AnyPre<T> {
     #[cfg(feature = "testing")]
     pub async fn instantiate(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
         match self {
+            AnyPre::V0_3(pre) => pre.instantiate_async(store).await.map(drop),
             AnyPre::V0_2(pre) => pre.instantiate_async(store).await.map(drop),
             AnyPre::V0_1(pre) => pre.instantiate_async(store).await.map(drop),
         }
@@ -145,7 +164,8 @@ impl<T: Send + 'static> AnyPre<T> {
     /// Instantiate it in `store` and call `metadata()`.
     pub async fn metadata(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<PluginInfo> {
         match self {
-            AnyPre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_metadata(store).await,
+            AnyPre::V0_3(pre) => pre.instantiate_async(&mut *store).await?.call_metadata(store).await,
+            AnyPre::V0_2(pre) => Ok(v0_2::info(pre.instantiate_async(&mut *store).await?.call_metadata(store).await?)),
             AnyPre::V0_1(pre) => Ok(v0_1::info(pre.instantiate_async(&mut *store).await?.call_metadata(store).await?)),
         }
     }
@@ -158,7 +178,11 @@ impl<T: Send + 'static> AnyPre<T> {
         args: &[String],
     ) -> wasmtime::Result<Result<String, GuestError>> {
         match self {
-            AnyPre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_run(store, command, args).await,
+            AnyPre::V0_3(pre) => pre.instantiate_async(&mut *store).await?.call_run(store, command, args).await,
+            AnyPre::V0_2(pre) => {
+                let plugin = pre.instantiate_async(&mut *store).await?;
+                Ok(plugin.call_run(store, command, args).await?.map_err(v0_2::guest_error))
+            }
             AnyPre::V0_1(pre) => {
                 let plugin = pre.instantiate_async(&mut *store).await?;
                 Ok(plugin.call_run(store, command, args).await?.map_err(v0_1::guest_error))

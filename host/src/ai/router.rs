@@ -307,8 +307,20 @@ impl AiRouter {
     /// One query from the user, streamed: `on_text` gets each piece as it
     /// arrives. A cached answer arrives in one piece.
     pub async fn stream(&self, req: &AiRequest, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<AiResponse, AiError> {
+        self.stream_for(req, &Caller::user(), on_text).await
+    }
+
+    /// One query from `caller`, streamed: reserved, cached and settled as
+    /// [`query_for`](Self::query_for), with `on_text` given each piece as it
+    /// arrives (a cached answer in one piece).
+    pub async fn stream_for(
+        &self,
+        req: &AiRequest,
+        caller: &Caller,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<AiResponse, AiError> {
         let provider = self.provider(req.provider.as_deref())?;
-        self.query_on(provider, req, &Caller::user(), Some(on_text)).await
+        self.query_on(provider, req, caller, Some(on_text)).await
     }
 
     /// The response cache's and the providers' statistics.

@@ -1,6 +1,7 @@
 //! `isaac:plugin@0.1.0`, still linked: the bindings of the frozen 0.1.0
 //! package (`host/wit-0.1.0/`) and an adapter that serves each of its
-//! imports with the 0.2.0 implementation. The one difference a 0.1.0 plugin
+//! imports with the 0.2.0 adapter ([`super::v0_2`]), as Spin serves its v1
+//! world through v2. The one difference a 0.1.0 plugin
 //! can see: a cache quota refusal, which 0.2.0 reports as `quota`, arrives as
 //! `too-large` (0.1.0 has no such case).
 
@@ -16,7 +17,12 @@ mod generated {
 
 pub(crate) use generated::isaac::plugin::{ai, cache, log, types};
 
-use super::{AiHost, CacheHost, LogHost, Nothing, View, WitAiError, WitCacheError, WitExpiry, WitRequest, WitResponse};
+use super::v0_2::ai::{
+    AiError as WitAiError, Host as AiHost, Message as WitMessage, Request as WitRequest, Response as WitResponse,
+};
+use super::v0_2::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
+use super::v0_2::log::{Host as LogHost, Level};
+use super::{Nothing, View};
 
 pub(crate) use generated::PluginPre;
 
@@ -50,11 +56,11 @@ where
 {
     async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         let level = match level {
-            log::Level::Trace => super::Level::Trace,
-            log::Level::Debug => super::Level::Debug,
-            log::Level::Info => super::Level::Info,
-            log::Level::Warn => super::Level::Warn,
-            log::Level::Error => super::Level::Error,
+            log::Level::Trace => Level::Trace,
+            log::Level::Debug => Level::Debug,
+            log::Level::Info => Level::Info,
+            log::Level::Warn => Level::Warn,
+            log::Level::Error => Level::Error,
         };
         LogHost::log(self, level, message).await
     }
@@ -96,7 +102,7 @@ where
 
 fn request(old: ai::Request) -> WitRequest {
     WitRequest {
-        messages: old.messages.into_iter().map(|m| super::WitMessage { role: m.role, content: m.content }).collect(),
+        messages: old.messages.into_iter().map(|m| WitMessage { role: m.role, content: m.content }).collect(),
         model: old.model,
         max_tokens: old.max_tokens,
         temperature: old.temperature,

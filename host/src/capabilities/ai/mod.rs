@@ -3,17 +3,26 @@
 //! reservations on every HTTP request sent (see [`crate::ai::caller`]).
 //! Going over is an `over-budget` error the guest can handle, as is the
 //! user's daily spending cap; a model the provider's config does not list is
-//! `denied`. Answers are cached per plugin unless the config shares them. The guest blocks while the host awaits the
-//! provider on tokio; the call's deadline covers the wait.
+//! `denied`. Answers are cached per plugin unless the config shares them.
+//! The guest blocks while the host awaits the provider on tokio; the call's
+//! deadline covers the wait. A streamed answer ([`answer`]) is pulled piece
+//! by piece through a resource.
 
+mod answer;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, Resource};
 
 use super::{CallData, Capability, GrantInputs, NoConfig, Refusal, View, Viewed, view};
 use crate::ai::caller::AiPermission;
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
-use crate::bindings::{self, AiHost, WitAiError, WitRequest, WitResponse, WitUsage};
+use crate::bindings::{self, AiAnswerHost, AiHost, WitAiError, WitAnswer, WitRequest, WitResponse, WitSummary, WitUsage};
+use answer::Answer;
+
+/// The most streamed answers one call may hold open at once.
+pub const MAX_OPEN_ANSWERS: usize = 16;
 
 /// What a plugin was granted: the router, its budget per call, and the
 /// scope its answers are cached in. Each call opens a fresh [`AiCtx`].
@@ -38,9 +47,12 @@ impl AiGrant {
 }
 
 /// One call's access: every request it sends is reserved from its budget.
+/// Its open streamed answers end with it (each cancels its request).
 pub struct AiCtx {
     router: Arc<AiRouter>,
-    caller: Caller,
+    caller: Arc<Caller>,
+    answers: HashMap<u32, Answer>,
+    next_answer: u32,
 }
 
 fn request(req: WitRequest) -> AiRequest {
@@ -56,18 +68,30 @@ fn request(req: WitRequest) -> AiRequest {
 
 fn response(result: Result<AiResponse, AiError>) -> Result<WitResponse, WitAiError> {
     let answer = result.map_err(to_wit)?;
-    let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let summary = summary(&answer);
     Ok(WitResponse {
         text: answer.text,
-        provider: answer.provider,
-        model: answer.model,
+        provider: summary.provider,
+        model: summary.model,
+        cached: summary.cached,
+        usage: summary.usage,
+        latency_ms: summary.latency_ms,
+    })
+}
+
+/// Everything of `answer` but its text.
+fn summary(answer: &AiResponse) -> WitSummary {
+    let u32_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    WitSummary {
+        provider: answer.provider.clone(),
+        model: answer.model.clone(),
         cached: answer.cached,
         usage: WitUsage {
             input_tokens: u32_of(answer.usage.input_tokens),
             output_tokens: u32_of(answer.usage.output_tokens),
         },
         latency_ms: answer.latency_ms.round() as u32,
-    })
+    }
 }
 
 fn to_wit(error: AiError) -> WitAiError {
@@ -109,7 +133,12 @@ impl Capability for AiCtx {
 
     /// A fresh budget for each call.
     fn open(grant: &AiGrant) -> Self {
-        AiCtx { router: grant.router.clone(), caller: Caller::plugin(grant.scope.clone(), grant.budget) }
+        AiCtx {
+            router: grant.router.clone(),
+            caller: Arc::new(Caller::plugin(grant.scope.clone(), grant.budget)),
+            answers: HashMap::new(),
+            next_answer: 0,
+        }
     }
 
     fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
@@ -145,5 +174,41 @@ impl AiHost for View<'_, AiCtx> {
     ) -> Result<WitResponse, WitAiError> {
         let access = self.access::<WitAiError>()?;
         response(access.router.query_with_fallback_for(&request(req), &providers, &access.caller).await)
+    }
+
+    async fn query_stream(&mut self, req: WitRequest) -> Result<Resource<WitAnswer>, WitAiError> {
+        let access = self.access::<WitAiError>()?;
+        if access.answers.len() >= MAX_OPEN_ANSWERS {
+            return Err(WitAiError::OverBudget(format!(
+                "more than {MAX_OPEN_ANSWERS} streamed answers open at once (drop one first)"
+            )));
+        }
+        let id = access.next_answer;
+        access.next_answer = access.next_answer.wrapping_add(1);
+        access.answers.insert(id, Answer::start(access.router.clone(), request(req), access.caller.clone()));
+        Ok(Resource::new_own(id))
+    }
+}
+
+impl AiAnswerHost for View<'_, AiCtx> {
+    async fn next(&mut self, answer: Resource<WitAnswer>) -> Result<Option<String>, WitAiError> {
+        let access = self.access::<WitAiError>()?;
+        match access.answers.get_mut(&answer.rep()) {
+            Some(answer) => answer.next().await,
+            None => Err(WitAiError::Provider("this answer is closed".to_owned())),
+        }
+    }
+
+    async fn summary(&mut self, answer: Resource<WitAnswer>) -> Option<WitSummary> {
+        let access = self.get()?;
+        access.answers.get(&answer.rep()).and_then(Answer::summary)
+    }
+
+    /// Dropping an answer cancels its request if it is still running.
+    async fn drop(&mut self, answer: Resource<WitAnswer>) -> wasmtime::Result<()> {
+        if let Some(access) = self.get() {
+            access.answers.remove(&answer.rep());
+        }
+        Ok(())
     }
 }
