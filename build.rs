@@ -20,8 +20,17 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FIXTURES: &[&str] =
-    &["cache_probe", "hostile", "http_probe", "metadata_spin", "metadata_trap", "misbehave", "no_run", "future_wit"];
+const FIXTURES: &[&str] = &[
+    "cache_probe",
+    "filters",
+    "hostile",
+    "http_probe",
+    "metadata_spin",
+    "metadata_trap",
+    "misbehave",
+    "no_run",
+    "future_wit",
+];
 
 fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());

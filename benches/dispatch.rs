@@ -50,7 +50,7 @@ fn dispatch(c: &mut Criterion) {
     group.bench_function("shell-line", |b| {
         b.iter(|| {
             let words = isaac_host::session::split("hello:hello 'bars'").unwrap();
-            assert_eq!(rt.block_on(session.run(&words, cancel.clone())).unwrap(), "Hello, bars!");
+            assert_eq!(rt.block_on(session.run(&words, &Default::default(), cancel.clone())).unwrap(), "Hello, bars!");
         })
     });
     group.finish();

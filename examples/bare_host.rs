@@ -41,8 +41,8 @@ fn main() -> wasmtime::Result<()> {
     // plugin built against a newer WASI 0.2 patch (`wasi:io/error@0.2.12`)
     // would get a stub `error` resource of its own, which wasmtime then
     // refuses as a mismatch against the real `wasi:io/streams`.
-    linker.instance("isaac:plugin/types@0.2.0")?;
-    linker.instance("isaac:plugin/log@0.2.0")?.func_new("log", |_, _, _, _| Ok(()))?;
+    linker.instance("isaac:plugin/types@0.3.0")?;
+    linker.instance("isaac:plugin/log@0.3.0")?.func_new("log", |_, _, _, _| Ok(()))?;
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     runtime.block_on(async {
         let mut store = Store::new(&engine, State { wasi: WasiCtxBuilder::new().build(), table: ResourceTable::new() });

@@ -126,7 +126,9 @@ pub trait AskUi {
 
 /// The tools `isaac ask` offers: every command of a plugin that may run.
 pub fn offered(loaded: &LoadReport) -> Vec<ToolSpec> {
-    tools::list(loaded, &Exposed::All).into_iter().filter(|t| t.refused.is_none()).collect()
+    // A model passes words only: what it sends is what the user confirms.
+    let offered = |t: ToolSpec| ToolSpec { stdin: false, ..t };
+    tools::list(loaded, &Exposed::All).into_iter().filter(|t| t.refused.is_none()).map(offered).collect()
 }
 
 /// Whether a model's call of `plugin` needs the user's yes, and why, when
@@ -231,8 +233,8 @@ async fn run_call(
         Ok(v) => v,
         Err(e) => return failed(Vec::new(), format!("the arguments are not JSON: {e}")),
     };
-    let args = match spec.words(arguments.as_object()) {
-        Ok(args) => args,
+    let args = match spec.input(arguments.as_object()) {
+        Ok(input) => input.words,
         Err(e) => return failed(Vec::new(), e.to_string()),
     };
     let Some(plugin) = loaded.plugins.iter().find(|p| p.name == spec.plugin) else {

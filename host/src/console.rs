@@ -22,7 +22,7 @@
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::terminal::{Lines, is_hazard, sanitize};
 
@@ -30,6 +30,8 @@ use crate::terminal::{Lines, is_hazard, sanitize};
 static CLOSED: AtomicBool = AtomicBool::new(false);
 /// Set once a write to stdout failed otherwise.
 static FAILED: AtomicBool = AtomicBool::new(false);
+/// Bytes written to stdout so far.
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
 
 /// Print a diagnostic line on stderr, sanitised; the `eprintln!` of isaac.
 #[macro_export]
@@ -45,6 +47,12 @@ pub fn failed() -> bool {
 /// Whether stdout's reader went away.
 pub fn closed() -> bool {
     CLOSED.load(Ordering::Relaxed)
+}
+
+/// How many bytes were written to stdout so far (so a caller can tell
+/// whether a plugin's stream wrote any).
+pub fn written() -> u64 {
+    WRITTEN.load(Ordering::Relaxed)
 }
 
 /// Whether stdout is a terminal.
@@ -82,6 +90,14 @@ pub fn bytes(data: &[u8]) {
     } else {
         write_out(&[data]);
     }
+}
+
+/// Write `data` on stdout exactly (a plugin's stream to a pipe or a file);
+/// whether stdout still takes it (`false`: its reader went away, or a write
+/// failed and was reported).
+pub fn exact(data: &[u8]) -> bool {
+    write_out(&[data]);
+    !closed() && !failed()
 }
 
 /// Print `value` as one line of JSON on stdout. On a terminal, the
@@ -130,6 +146,7 @@ fn write_out(pieces: &[&[u8]]) {
     if closed() {
         return;
     }
+    WRITTEN.fetch_add(pieces.iter().map(|p| p.len() as u64).sum(), Ordering::Relaxed);
     let mut out = std::io::stdout().lock();
     let result = pieces.iter().try_for_each(|p| out.write_all(p)).and_then(|()| out.flush());
     match result {

@@ -84,6 +84,7 @@ pub mod loader;
 pub mod manifest;
 pub mod mcp;
 pub mod metrics;
+pub mod pipes;
 pub mod registry;
 pub mod sandbox;
 pub mod session;

@@ -25,6 +25,7 @@ pub use crate::capabilities::wasi::SetupError;
 use crate::capabilities::wasi::{MAX_PRINT_BYTES, Printed};
 use crate::capabilities::{self, CallData, Contexts, Granted, Stopped};
 use crate::error::Source;
+use crate::pipes::{self, Blocked, Pipes, Stdio};
 use crate::settings::CallLimits;
 
 /// The least data one host call may copy out of the guest (strings, lists);
@@ -114,6 +115,14 @@ pub enum CallError {
         /// The setting that allows more.
         how: String,
     },
+    /// The reader of isaac's stdout went away (`isaac run gen | head -1`):
+    /// the call ended at its next write. Not a failure: isaac exits quietly
+    /// with status 141, as a Unix tool killed by `SIGPIPE`.
+    #[error("plugin `{plugin}` stopped: the reader of its output went away")]
+    ReaderGone {
+        /// The plugin.
+        plugin: String,
+    },
     /// The call was interrupted (Ctrl-C).
     #[error("plugin `{plugin}` was interrupted")]
     Interrupted {
@@ -165,12 +174,22 @@ impl CallSpec {
         self.max_output_bytes.max(HOSTCALL_FUEL) + (64 << 10)
     }
 
-    fn store(&self, engine: &wasmtime::Engine) -> Result<(Store<HostState>, Printed), CallError> {
+    /// A call's store: its stdio `pipes` (a filter's) or captured, its
+    /// deadline moved back by the time `blocked` on the pipes.
+    fn store(
+        &self,
+        engine: &wasmtime::Engine,
+        pipes: Option<&Pipes>,
+        blocked: &Blocked,
+    ) -> Result<(Store<HostState>, Printed), CallError> {
         if let Some(message) = &self.refused {
             return Err(CallError::NotGranted { message: message.clone() });
         }
-        let (wasi, printed) =
-            self.granted.wasi.open().map_err(|source| CallError::Setup { plugin: self.plugin.to_string(), source })?;
+        let (wasi, printed) = self
+            .granted
+            .wasi
+            .open(pipes)
+            .map_err(|source| CallError::Setup { plugin: self.plugin.to_string(), source })?;
         let state = HostState {
             wasi,
             table: call_table(),
@@ -183,12 +202,13 @@ impl CallSpec {
         // Set before instantiation: start functions run under the deadline too.
         let deadline = Instant::now() + self.limits.deadline;
         let cancel = self.cancel.clone();
+        let blocked = blocked.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(wasmtime::Error::new(Stop::Cancelled));
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline + blocked.total() {
                 return Err(wasmtime::Error::new(Stop::Deadline));
             }
             Ok(UpdateDeadline::Yield(1))
@@ -196,20 +216,30 @@ impl CallSpec {
         Ok((store, printed))
     }
 
-    /// Instantiate and call `run(command, args)`.
+    /// Instantiate and call `run(command, args)`, a filter with `stdio`.
+    /// What a filter wrote to collected stdout comes before its result.
     pub async fn run(
         &self,
         pre: &AnyPre<HostState>,
         command: &str,
         args: &[String],
+        stdio: &Stdio,
     ) -> Result<Result<String, GuestError>, CallError> {
-        let (mut store, printed) = self.store(pre.engine())?;
+        let blocked = Blocked::default();
+        let pipes = pre.filters().then(|| Pipes::new(&self.plugin, stdio, self.max_output_bytes, blocked.clone()));
+        let (mut store, printed) = self.store(pre.engine(), pipes.as_ref(), &blocked)?;
         let call = pre.run(&mut store, command, args);
-        let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
+        let outcome = within(self.limits.deadline + TIMER_SLACK, &blocked, call).await;
+        let collected = pipes.as_ref().map(Pipes::finish).unwrap_or_default();
         if self.granted.wasi.stdout {
             printed.show(&self.plugin);
         }
-        let result = self.finish(outcome, &store, &printed)?;
+        let result = self.finish(outcome, &store, &printed);
+        // The call's streamed answers were aborted with its store: let the
+        // runtime drop their requests now, so each is recorded as cancelled.
+        drop(store);
+        tokio::task::yield_now().await;
+        let result = result?;
         if let Ok(output) = &result
             && output.len() > self.max_output_bytes
         {
@@ -223,15 +253,19 @@ impl CallSpec {
                 how: "[limits] max_output_kb in config.toml".into(),
             });
         }
-        Ok(result)
+        Ok(result.map(|output| match collected.is_empty() {
+            true => output,
+            false => String::from_utf8_lossy(&collected).into_owned() + &output,
+        }))
     }
 
     /// Instantiate, and nothing else (for benchmarks).
     #[cfg(feature = "testing")]
     pub async fn instantiate(&self, pre: &AnyPre<HostState>) -> Result<(), CallError> {
-        let (mut store, printed) = self.store(pre.engine())?;
+        let blocked = Blocked::default();
+        let (mut store, printed) = self.store(pre.engine(), None, &blocked)?;
         let call = pre.instantiate(&mut store);
-        let outcome = tokio::time::timeout(self.limits.deadline + TIMER_SLACK, call).await;
+        let outcome = within(self.limits.deadline + TIMER_SLACK, &blocked, call).await;
         self.finish(outcome, &store, &printed)
     }
 
@@ -248,15 +282,16 @@ impl CallSpec {
             max_output_bytes: self.max_output_bytes,
             refused: None,
         };
-        let (mut store, printed) = spec.store(pre.engine())?;
+        let blocked = Blocked::default();
+        let (mut store, printed) = spec.store(pre.engine(), None, &blocked)?;
         let call = pre.metadata(&mut store);
-        let outcome = tokio::time::timeout(spec.limits.deadline + TIMER_SLACK, call).await;
+        let outcome = within(spec.limits.deadline + TIMER_SLACK, &blocked, call).await;
         spec.finish(outcome, &store, &printed)
     }
 
     fn finish<R>(
         &self,
-        outcome: Result<wasmtime::Result<R>, tokio::time::error::Elapsed>,
+        outcome: Result<wasmtime::Result<R>, Overdue>,
         store: &Store<HostState>,
         printed: &Printed,
     ) -> Result<R, CallError> {
@@ -273,12 +308,24 @@ impl CallSpec {
         }
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Err(_elapsed) => Err(deadline),
+            Err(Overdue) => Err(deadline),
             Ok(Err(_)) if store.data().limiter.hit => {
                 Err(CallError::Memory { plugin, limit_bytes: self.limits.memory_bytes })
             }
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Deadline) => Err(deadline),
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Cancelled) => Err(CallError::Interrupted { plugin }),
+            Ok(Err(e)) if let Some(stop) = e.downcast_ref::<pipes::Stop>().cloned() => Err(match stop {
+                pipes::Stop::ReaderGone => CallError::ReaderGone { plugin },
+                pipes::Stop::OverCap { stream, .. } => CallError::OutputLimit {
+                    plugin,
+                    what: format!("{stop}, and was stopped"),
+                    how: match stream {
+                        "stdout" => "[limits] max_output_kb in config.toml, or send the output to a pipe or a file",
+                        _ => "nothing: diagnostics on stderr are capped; write output to stdout",
+                    }
+                    .into(),
+                },
+            }),
             Ok(Err(e)) if let Some(Stopped { what, how }) = capabilities::stopped(&e) => {
                 Err(CallError::OutputLimit { plugin, what, how })
             }
@@ -291,6 +338,28 @@ impl CallSpec {
                 how: "[limits] max_output_kb in config.toml".into(),
             }),
             Ok(Err(e)) => Err(CallError::Trap { plugin, source: Source::wasm(e) }),
+        }
+    }
+}
+
+/// A call that ran past its deadline.
+struct Overdue;
+
+/// `call`, unless it runs past `limit` plus the time it spent `blocked` on
+/// its pipes (which is not running time: a filter waiting for input or for
+/// its reader makes progress at their pace).
+async fn within<F: std::future::Future>(limit: Duration, blocked: &Blocked, call: F) -> Result<F::Output, Overdue> {
+    let start = tokio::time::Instant::now();
+    tokio::pin!(call);
+    loop {
+        let until = start + limit + blocked.total();
+        tokio::select! {
+            output = &mut call => return Ok(output),
+            () = tokio::time::sleep_until(until) => {
+                if tokio::time::Instant::now() >= start + limit + blocked.total() {
+                    return Err(Overdue);
+                }
+            }
         }
     }
 }

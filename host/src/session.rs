@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::host::{Host, HostError, LoadReport, ReloadSummary, RunError};
 use crate::loader::Progress;
+use crate::pipes::Stdio;
 
 /// How many recent dispatch times are kept for percentiles.
 const LATENCY_WINDOW: usize = 10_000;
@@ -101,13 +102,13 @@ impl<'h> Session<'h> {
         self.loaded.registry.command_names().into_iter().map(str::to_owned).collect()
     }
 
-    /// Run `words` (a command and its arguments) in a fresh sandbox that
-    /// stops once `cancel` is set.
-    pub async fn run(&mut self, words: &[String], cancel: Arc<AtomicBool>) -> Result<String, RunError> {
+    /// Run `words` (a command and its arguments) with `stdio` in a fresh
+    /// sandbox that stops once `cancel` is set.
+    pub async fn run(&mut self, words: &[String], stdio: &Stdio, cancel: Arc<AtomicBool>) -> Result<String, RunError> {
         let start = Instant::now();
         let result = match words.split_first() {
             Some((name, args)) => match self.loaded.resolve(name) {
-                Ok((plugin, command)) => plugin.run_cancellable(command, args, cancel).await,
+                Ok((plugin, command)) => plugin.run_with(command, args, stdio, Some(cancel)).await,
                 Err(e) => Err(e),
             },
             None => Ok(String::new()),

@@ -113,6 +113,55 @@ pub fn clean(text: &str, lines: Lines) -> String {
     sanitize(text, lines).into_owned()
 }
 
+/// Text that arrives in pieces (a plugin's stdout, written chunk by chunk),
+/// decoded across the pieces' boundaries before [`sanitize`] sees it: a
+/// character split between two writes waits for its end, and so does a
+/// `\r` that may begin a `\r\n`. Bytes that are not UTF-8 become U+FFFD.
+#[derive(Debug, Default)]
+pub struct Pieces {
+    pending: Vec<u8>,
+}
+
+impl Pieces {
+    /// The text `bytes` completes, after what was pending.
+    pub fn feed(&mut self, bytes: &[u8]) -> String {
+        let mut data = std::mem::take(&mut self.pending);
+        data.extend_from_slice(bytes);
+        let complete = data.len() - incomplete_tail(&data);
+        let mut text = String::from_utf8_lossy(&data[..complete]).into_owned();
+        self.pending = data[complete..].to_vec();
+        if text.ends_with('\r') {
+            text.pop();
+            self.pending.insert(0, b'\r');
+        }
+        text
+    }
+
+    /// What is still pending, as text (at the end of the stream).
+    pub fn finish(&mut self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned()
+    }
+}
+
+/// How many bytes at the end of `data` begin a UTF-8 character that is not
+/// complete yet (0 to 3).
+fn incomplete_tail(data: &[u8]) -> usize {
+    for back in 1..=data.len().min(3) {
+        let byte = data[data.len() - back];
+        if byte & 0xc0 == 0x80 {
+            continue;
+        }
+        let needs = match byte {
+            0xf0.. => 4,
+            0xe0.. => 3,
+            0xc0.. => 2,
+            _ => 1,
+        };
+        return if needs > back { back } else { 0 };
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +191,24 @@ mod tests {
             assert_eq!(sanitize(&format!("a{c}b"), Lines::Keep), format!("a{shown}b"), "{c:?}");
         }
         assert_eq!(sanitize("한국어 العربية עברית 日本語", Lines::One), Cow::Borrowed("한국어 العربية עברית 日本語"));
+    }
+
+    #[test]
+    fn pieces_join_what_a_split_write_cut() {
+        let mut pieces = Pieces::default();
+        let text = "é✓😀\r\n\x1b[2J";
+        let bytes = text.as_bytes();
+        // Every cut of the text in two gives the same text back.
+        for cut in 0..=bytes.len() {
+            let mut got = pieces.feed(&bytes[..cut]);
+            got += &pieces.feed(&bytes[cut..]);
+            got += &pieces.finish();
+            assert_eq!(got, text, "cut at {cut}");
+            assert_eq!(sanitize(&got, Lines::Keep), "é✓😀\r\n\\x1b[2J");
+        }
+        assert_eq!(pieces.feed(b"a\xffb"), "a\u{fffd}b");
+        assert_eq!(pieces.feed(b"\xe2\x9c"), "");
+        assert_eq!(pieces.finish(), "\u{fffd}");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! Anthropic's alphabets). Its input is `{"args": ["word", ...]}`: the words
 //! `isaac run COMMAND` would get; or, when the plugin's `plugin.toml`
 //! declares `[tools.COMMAND] input_schema`, an object of that schema, which
-//! reaches the command as one word, its JSON text.
+//! reaches the command as one word, its JSON text. A filter's tool (a
+//! plugin built against `isaac:plugin@0.3.0`) also takes `stdin`, text the
+//! command reads as its stdin; its result is what the command wrote to
+//! stdout, then its returned string.
 
 use std::collections::BTreeSet;
 
@@ -38,26 +41,43 @@ pub struct ToolSpec {
     pub refused: Option<String>,
     /// The input schema `plugin.toml` declares for the command, if any.
     pub declared: Option<Map<String, Value>>,
+    /// Whether a call may pass `stdin` (the plugin is a filter, and the
+    /// input is `args`).
+    pub stdin: bool,
+}
+
+/// What a call's arguments become.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolInput {
+    /// The command's words.
+    pub words: Vec<String>,
+    /// Its stdin, if given.
+    pub stdin: Option<String>,
 }
 
 impl ToolSpec {
-    /// The JSON schema of this tool's input: the declared one, or `args`.
+    /// The JSON schema of this tool's input: the declared one, or `args`
+    /// (and `stdin` for a filter).
     pub fn schema(&self) -> Map<String, Value> {
-        self.declared.clone().unwrap_or_else(ToolSpec::args_schema)
+        self.declared.clone().unwrap_or_else(|| ToolSpec::args_schema(self.stdin))
     }
 
-    /// The words a call's `arguments` become: with a declared schema, one
-    /// word, their JSON text; otherwise `args`.
-    pub fn words(&self, arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, ArgsError> {
+    /// What a call's `arguments` become: with a declared schema, one word,
+    /// their JSON text; otherwise `args` (and `stdin` for a filter).
+    pub fn input(&self, arguments: Option<&Map<String, Value>>) -> Result<ToolInput, ArgsError> {
         match &self.declared {
-            Some(_) => Ok(vec![Value::Object(arguments.cloned().unwrap_or_default()).to_string()]),
-            None => words(arguments),
+            Some(_) => Ok(ToolInput {
+                words: vec![Value::Object(arguments.cloned().unwrap_or_default()).to_string()],
+                stdin: None,
+            }),
+            None => input(arguments, self.stdin),
         }
     }
 
-    /// The JSON schema of a tool's input without a declared one: `args`.
-    pub fn args_schema() -> Map<String, Value> {
-        let schema = json!({
+    /// The JSON schema of a tool's input without a declared one: `args`,
+    /// and `stdin` when `stdin`.
+    pub fn args_schema(stdin: bool) -> Map<String, Value> {
+        let mut schema = json!({
             "type": "object",
             "properties": {
                 "args": {
@@ -68,6 +88,12 @@ impl ToolSpec {
             },
             "additionalProperties": false
         });
+        if stdin {
+            schema["properties"]["stdin"] = json!({
+                "type": "string",
+                "description": "Text for the command to read as its standard input, as if piped into it (`echo TEXT | isaac run COMMAND`)."
+            });
+        }
         match schema {
             Value::Object(map) => map,
             _ => unreachable!("an object literal"),
@@ -123,6 +149,7 @@ pub fn list(loaded: &LoadReport, exposed: &Exposed) -> Vec<ToolSpec> {
                 description,
                 refused: refused.clone(),
                 declared: plugin.manifest.tools.get(&command.name).and_then(|t| t.input_schema.as_object().cloned()),
+                stdin: plugin.filters(),
             });
         }
     }
@@ -130,12 +157,16 @@ pub fn list(loaded: &LoadReport, exposed: &Exposed) -> Vec<ToolSpec> {
     tools
 }
 
-/// A call's arguments that are not `{"args": [strings]}`.
+/// A call's arguments that are not `{"args": [strings]}` (with `"stdin":
+/// string` for a filter).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArgsError {
-    /// A key other than `args`.
-    #[error("unknown argument `{0}`: a tool takes only `args`, a list of strings")]
-    Unknown(String),
+    /// A key other than `args` (and `stdin`).
+    #[error("unknown argument `{0}`: a tool takes only `args`, a list of strings{note}", note = stdin_note(*.1))]
+    Unknown(String, bool),
+    /// `stdin` is not a string.
+    #[error("`stdin` must be a string, not {0}")]
+    StdinNotAString(Value),
     /// `args` is a list holding something else than strings.
     #[error("`args` must be a list of strings, not one holding {0}")]
     NotAString(Value),
@@ -144,12 +175,27 @@ pub enum ArgsError {
     NotAList(Value),
 }
 
-/// The words a call's `arguments` become: `{"args": [strings]}`, or nothing.
-pub fn words(arguments: Option<&Map<String, Value>>) -> Result<Vec<String>, ArgsError> {
-    let Some(arguments) = arguments else { return Ok(Vec::new()) };
-    if let Some(other) = arguments.keys().find(|k| *k != "args") {
-        return Err(ArgsError::Unknown(other.clone()));
+fn stdin_note(stdin: bool) -> &'static str {
+    if stdin { ", and `stdin`, a string" } else { "" }
+}
+
+/// What a call's `arguments` become: `{"args": [strings]}`, and
+/// `"stdin": string` when `stdin` may be given; or nothing.
+pub fn input(arguments: Option<&Map<String, Value>>, stdin: bool) -> Result<ToolInput, ArgsError> {
+    let Some(arguments) = arguments else { return Ok(ToolInput::default()) };
+    if let Some(other) = arguments.keys().find(|k| *k != "args" && !(stdin && *k == "stdin")) {
+        return Err(ArgsError::Unknown(other.clone(), stdin));
     }
+    let stdin = match arguments.get("stdin") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(other) => return Err(ArgsError::StdinNotAString(other.clone())),
+    };
+    Ok(ToolInput { words: words(arguments)?, stdin })
+}
+
+/// The words of `{"args": [strings]}`.
+fn words(arguments: &Map<String, Value>) -> Result<Vec<String>, ArgsError> {
     match arguments.get("args") {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -176,14 +222,22 @@ mod tests {
     }
 
     #[test]
-    fn arguments_become_words() {
-        let args = |v: Value| words(v.as_object());
-        assert_eq!(words(None), Ok(vec![]));
+    fn arguments_become_words_and_stdin() {
+        let args = |v: Value| input(v.as_object(), false).map(|i| i.words);
+        assert_eq!(input(None, true), Ok(ToolInput::default()));
         assert_eq!(args(json!({})), Ok(vec![]));
         assert_eq!(args(json!({"args": ["a b", "-v"]})), Ok(vec!["a b".to_owned(), "-v".to_owned()]));
         assert_eq!(args(json!({"args": "a b"})), Err(ArgsError::NotAList(json!("a b"))));
         assert_eq!(args(json!({"args": [1]})), Err(ArgsError::NotAString(json!(1))));
-        assert_eq!(args(json!({"text": "x"})), Err(ArgsError::Unknown("text".into())));
+        assert_eq!(args(json!({"text": "x"})), Err(ArgsError::Unknown("text".into(), false)));
+        // Only a filter's tool takes stdin.
+        assert_eq!(args(json!({"stdin": "x"})), Err(ArgsError::Unknown("stdin".into(), false)));
+        let piped = input(json!({"args": ["-l"], "stdin": "a\nb\n"}).as_object(), true).unwrap();
+        assert_eq!(piped, ToolInput { words: vec!["-l".into()], stdin: Some("a\nb\n".into()) });
+        let bad = input(json!({"stdin": 3}).as_object(), true);
+        assert_eq!(bad, Err(ArgsError::StdinNotAString(json!(3))));
+        assert!(ToolSpec::args_schema(true)["properties"].get("stdin").is_some());
+        assert!(ToolSpec::args_schema(false)["properties"].get("stdin").is_none());
     }
 
     #[test]

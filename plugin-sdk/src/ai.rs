@@ -14,9 +14,25 @@
 //! let many = ai::batch(&[Request::prompt("one"), Request::prompt("two")]);
 //! # Ok(()) }
 //! ```
+//!
+//! A long answer can be streamed: [`query_stream`] returns an iterator over
+//! pieces of its text as the model writes them, so a plugin can pass them
+//! on to its stdout at once.
+//!
+//! ```no_run
+//! use std::io::Write;
+//! use isaac_plugin_sdk::ai::{self, Request};
+//!
+//! # fn demo() -> Result<(), ai::AiError> {
+//! let mut out = std::io::stdout();
+//! for piece in ai::query_stream(&Request::prompt("Tell me a story"))? {
+//!     let _ = out.write_all(piece?.as_bytes()).and_then(|()| out.flush());
+//! }
+//! # Ok(()) }
+//! ```
 
 use crate::__bindings::isaac::plugin::ai as wit;
-pub use wit::{AiError, Message, Request, Response, Usage};
+pub use wit::{AiError, Message, Request, Response, Summary, Usage};
 
 impl Request {
     /// A request of one user message, with the host's defaults.
@@ -33,6 +49,51 @@ impl Request {
 /// One query.
 pub fn query(req: &Request) -> Result<Response, AiError> {
     wit::query(req)
+}
+
+/// One query, its answer streamed: pieces of text as the model writes them.
+/// The budget is reserved when the request is sent and settled from the
+/// usage the provider reports, as for [`query`]; dropping the [`Answer`]
+/// before its end cancels the request.
+pub fn query_stream(req: &Request) -> Result<Answer, AiError> {
+    Ok(Answer { inner: wit::query_stream(req)?, done: false })
+}
+
+/// A streamed answer: an iterator over pieces of its text, each a
+/// `Result` (a provider that fails midway ends it with an error). Once it
+/// has ended, [`Answer::summary`] says who answered and the tokens used.
+pub struct Answer {
+    inner: wit::Answer,
+    done: bool,
+}
+
+impl Answer {
+    /// Who answered and the tokens used, once the iterator has ended
+    /// without an error.
+    pub fn summary(&self) -> Option<Summary> {
+        self.inner.summary()
+    }
+}
+
+impl Iterator for Answer {
+    type Item = Result<String, AiError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.inner.next() {
+            Ok(Some(text)) => Some(Ok(text)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
 }
 
 /// Many queries at once; results in the order of `reqs`.

@@ -1,7 +1,7 @@
 //! Write [isaac](https://example.invalid/isaac) plugins in Rust.
 //!
 //! An isaac plugin is a WebAssembly component that targets the
-//! `isaac:plugin/plugin@0.2.0` world. With this crate a plugin author
+//! `isaac:plugin/plugin@0.3.0` world. With this crate a plugin author
 //! implements one plain trait, [`Plugin`], and calls one macro,
 //! [`export_plugin!`]; the generated WIT bindings stay inside this crate.
 //!
@@ -30,6 +30,12 @@
 //!
 //! export_plugin!(Shout);
 //! ```
+//!
+//! A plugin is a Unix filter: `std::io::stdin()` is what the user piped
+//! into `isaac run` (empty on a terminal), what it writes to
+//! `std::io::stdout()` reaches isaac's stdout as it is written (flush to
+//! show a line before it ends), and `std::io::stderr()` is its diagnostics.
+//! The returned string is printed after what it wrote.
 //!
 //! Build it as a `cdylib` for `wasm32-wasip2` (`cargo build --release --target
 //! wasm32-wasip2`); the `.wasm` file that comes out is a component. Put it in a
@@ -66,7 +72,7 @@ pub mod log;
 pub use __bindings::isaac::plugin::types::{CommandInfo, Error, PluginInfo};
 
 /// The WIT package version this SDK was built against.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// What a plugin implements. Both functions are associated functions: a
 /// plugin keeps no state between calls (each call runs in a fresh instance);

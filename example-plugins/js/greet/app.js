@@ -2,8 +2,8 @@
 // host's cache, so a second run says `#2` (one atomic increment, so runs at
 // the same time all count). Logs one line through `log`.
 
-import { increment } from "isaac:plugin/cache@0.2.0";
-import { log } from "isaac:plugin/log@0.2.0";
+import { increment } from "isaac:plugin/cache@0.3.0";
+import { log } from "isaac:plugin/log@0.3.0";
 
 const COMMAND = "greet-js";
 

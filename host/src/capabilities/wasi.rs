@@ -2,8 +2,8 @@
 //! comes from wasmtime-wasi and is linked for every plugin; what a call's
 //! context reaches is decided here, from the plugin's grant (and a one-run
 //! `--allow-read`). No sockets, no arguments, no environment but the named
-//! variables; what it prints is captured, capped, and shown only when
-//! granted.
+//! variables. A filter's stdio is the call's pipes ([`crate::pipes`]); an
+//! older plugin's prints are captured, capped, and shown only when granted.
 
 use wasmtime::component::Linker;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -14,6 +14,7 @@ use crate::dirs::DirIdentity;
 use crate::error::Source;
 use crate::grants::{self, Covers, Protected};
 use crate::manifest::Permissions;
+use crate::pipes::Pipes;
 use crate::terminal::{self, Lines};
 
 /// The most a call may print on stdout and on stderr (each); past it the
@@ -66,11 +67,12 @@ impl WasiGrant {
         }
     }
 
-    /// The WASI context of one call of `plugin`, and its captured output.
-    /// Each directory is opened without following symlinks, checked against
-    /// its granted identity, and handed over as that very open directory
-    /// (never re-resolved by name).
-    pub fn open(&self) -> Result<(WasiCtx, Printed), SetupError> {
+    /// The WASI context of one call, and its captured output: its stdio is
+    /// `pipes` when it is a filter, else captured. Each directory is opened
+    /// without following symlinks, checked against its granted identity,
+    /// and handed over as that very open directory (never re-resolved by
+    /// name).
+    pub(crate) fn open(&self, pipes: Option<&Pipes>) -> Result<(WasiCtx, Printed), SetupError> {
         let mut b = WasiCtxBuilder::new();
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         for (k, v) in &self.env {
@@ -87,7 +89,12 @@ impl WasiGrant {
         }
         let printed =
             Printed { stdout: MemoryOutputPipe::new(MAX_PRINT_BYTES), stderr: MemoryOutputPipe::new(MAX_PRINT_BYTES) };
-        b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
+        match pipes {
+            Some(pipes) => pipes.attach(&mut b),
+            None => {
+                b.stdout(printed.stdout.clone()).stderr(printed.stderr.clone());
+            }
+        }
         Ok((b.build(), printed))
     }
 }

@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use crate::console::{bytes, failed, json, line};
+pub use crate::console::{bytes, failed, json, line, written};
 
 /// A progress bar of `len` steps on stderr, hidden unless stderr is a
 /// terminal and the output is not JSON.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{Context, Failure, output};
-use crate::host::RunOptions;
+use crate::host::{RunError, RunOptions};
+use crate::pipes::{Output, Stdio};
+use crate::sandbox::CallError;
 
 /// Run a plugin command in its own sandbox.
 ///
@@ -33,13 +35,24 @@ impl RunArgs {
 
 pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
     let (command, rest) = args.words.split_first().expect("clap requires COMMAND");
-    let options = RunOptions { allow_read: args.allow_read };
-    let result =
-        cx.host()?.run(command, rest, &options).map_err(|e| Failure { code: e.exit_code(), error: e.into() })?;
+    // `--json` collects what the plugin writes into the one JSON object.
+    let stdio = Stdio { output: if cx.json { Output::Collect } else { Output::Console }, ..Stdio::console() };
+    let options = RunOptions { allow_read: args.allow_read, stdio };
+    let before = output::written();
+    let result = match cx.host()?.run(command, rest, &options) {
+        Ok(result) => result,
+        // The reader of our output went away: stop quietly, as `cat` would.
+        Err(RunError::Call(CallError::ReaderGone { .. })) => return Ok(SIGPIPE_STATUS),
+        Err(e) => return Err(Failure { code: e.exit_code(), error: e.into() }),
+    };
     if cx.json {
         output::json(&serde_json::json!({ "command": command, "output": result }));
-    } else {
+    } else if !result.is_empty() || output::written() == before {
+        // After a stream, an empty result adds no empty line.
         output::line(&result);
     }
     Ok(0)
 }
+
+/// The status of a Unix tool killed by `SIGPIPE` (128 + 13).
+const SIGPIPE_STATUS: u8 = 141;

@@ -80,6 +80,15 @@ pub enum RunError {
     /// A path `--allow-read` named cannot be granted.
     #[error(transparent)]
     AllowRead(#[from] super::run::AllowReadError),
+    /// The file named as the command's stdin (`< FILE`) cannot be read.
+    #[error("cannot read {} as the command's input", path.display())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn unloaded_note(unloaded: &[String]) -> String {
@@ -95,10 +104,13 @@ fn unloaded_note(unloaded: &[String]) -> String {
 
 impl RunError {
     /// The exit status `isaac run` uses: 2 for usage errors (unknown or
-    /// ambiguous command, bad arguments), 1 for everything else.
+    /// ambiguous command, bad arguments), 141 when the reader of its output
+    /// went away (as for a Unix tool killed by `SIGPIPE`), 1 for everything
+    /// else.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Resolve { .. } | RunError::Usage { .. } => 2,
+            RunError::Call(CallError::ReaderGone { .. }) => 141,
             _ => 1,
         }
     }

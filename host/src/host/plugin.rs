@@ -10,6 +10,7 @@ use crate::bindings::{AnyPre, GuestError};
 use crate::index::{FileStamp, IndexEntry, PluginMeta};
 use crate::loader::PluginFailure;
 use crate::manifest::Manifest;
+use crate::pipes::Stdio;
 use crate::registry::Registry;
 use crate::sandbox::{CallSpec, HostState};
 use crate::terminal::{self, Lines};
@@ -40,6 +41,12 @@ impl LoadedPlugin {
         self.spec.refused.as_deref()
     }
 
+    /// Whether it is a Unix filter (built against `isaac:plugin@0.3.0` or
+    /// later): its stdin and stdout are the call's pipes.
+    pub fn filters(&self) -> bool {
+        self.pre.filters()
+    }
+
     /// Whether its calls need an async runtime with an I/O driver (it was
     /// granted AI queries or outbound HTTP); a runtime with a timer alone
     /// runs the others.
@@ -61,25 +68,33 @@ impl LoadedPlugin {
         Ok(self.spec.instantiate(&self.pre).await?)
     }
 
-    /// Run `command` in a fresh sandbox.
+    /// Run `command` in a fresh sandbox, with an empty stdin; what it writes
+    /// to stdout comes before its result.
     pub async fn run(&self, command: &str, args: &[String]) -> Result<String, RunError> {
-        self.call(&self.spec, command, args).await
+        self.call(&self.spec, command, args, &Stdio::default()).await
     }
 
-    /// Run `command` in a fresh sandbox that stops (within an epoch tick)
-    /// once `cancel` is set.
-    pub async fn run_cancellable(
+    /// Run `command` in a fresh sandbox with `stdio`, stopping it (within an
+    /// epoch tick) once `cancel` is set.
+    pub async fn run_with(
         &self,
         command: &str,
         args: &[String],
-        cancel: Arc<AtomicBool>,
+        stdio: &Stdio,
+        cancel: Option<Arc<AtomicBool>>,
     ) -> Result<String, RunError> {
-        let spec = CallSpec { cancel: Some(cancel), ..self.spec.clone() };
-        self.call(&spec, command, args).await
+        let spec = CallSpec { cancel, ..self.spec.clone() };
+        self.call(&spec, command, args, stdio).await
     }
 
-    pub(super) async fn call(&self, spec: &CallSpec, command: &str, args: &[String]) -> Result<String, RunError> {
-        match spec.run(&self.pre, command, args).await? {
+    pub(super) async fn call(
+        &self,
+        spec: &CallSpec,
+        command: &str,
+        args: &[String],
+        stdio: &Stdio,
+    ) -> Result<String, RunError> {
+        match spec.run(&self.pre, command, args, stdio).await? {
             Ok(output) => Ok(output),
             // The guest's words reach the terminal in isaac's error line.
             Err(GuestError::Usage(message)) => Err(RunError::Usage {

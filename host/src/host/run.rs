@@ -12,6 +12,7 @@ use tokio::runtime::Runtime;
 use super::{Host, RunError};
 use crate::capabilities::wasi::WasiDir;
 use crate::dirs::DirIdentity;
+use crate::pipes::Stdio;
 
 /// How one run goes, beyond its command and arguments.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +21,9 @@ pub struct RunOptions {
     /// --allow-read`): a directory as itself, a file as a read-only copy
     /// in a folder of its own, shown at the file's own folder.
     pub allow_read: Vec<PathBuf>,
+    /// Its stdin and stdout (a filter's; see [`crate::pipes`]). The default
+    /// reads nothing and returns what it wrote before its result.
+    pub stdio: Stdio,
 }
 
 /// An `--allow-read` path that cannot be granted.
@@ -94,7 +98,7 @@ impl Host {
         let mut spec = plugin.spec.clone();
         spec.granted.wasi.dirs.extend(reads);
         let runtime = self.runtimes.get(plugin.needs_io())?;
-        runtime.block_on(plugin.call(&spec, &resolved, args))
+        runtime.block_on(plugin.call(&spec, &resolved, args, &options.stdio))
     }
 
     /// The directories `paths` map to, each checked against what no grant

@@ -12,6 +12,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio::sync::{RwLock, Semaphore};
 
 use crate::host::{Host, LoadReport};
+use crate::pipes::Stdio;
 use crate::terminal::{self, Lines};
 use crate::tools::{self, Exposed, ToolSpec};
 
@@ -114,16 +115,17 @@ impl ServerHandler for McpServer {
                 None,
             ));
         };
-        let words = match spec.words(request.arguments.as_ref()) {
-            Ok(words) => words,
+        let input = match spec.input(request.arguments.as_ref()) {
+            Ok(input) => input,
             Err(e) => return Ok(text_result(&format!("{}: {e}", spec.name), true)),
         };
         let Some(plugin) = report.plugins.iter().find(|p| p.name == spec.plugin) else {
             return Err(ErrorData::internal_error(format!("{} is no longer loaded", spec.plugin), None));
         };
         let _turn = self.shared.calls.acquire().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        let stdio = Stdio::text(input.stdin);
         tokio::select! {
-            result = plugin.run(&spec.command, &words) => Ok(match result {
+            result = plugin.run_with(&spec.command, &input.words, &stdio, None) => Ok(match result {
                 Ok(output) => text_result(&output, false),
                 Err(e) => text_result(&crate::error::one_line(&e), true),
             }),

@@ -171,7 +171,8 @@ fn routing(
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let t = Instant::now();
     for _ in 0..o.dispatches {
-        rt.block_on(session.run(&words, cancel.clone())).map_err(|e| fail("dispatching hello")(&e))?;
+        rt.block_on(session.run(&words, &Default::default(), cancel.clone()))
+            .map_err(|e| fail("dispatching hello")(&e))?;
     }
     let per = t.elapsed().as_secs_f64() / o.dispatches as f64;
     figures.extend(judge::routing(resolve_ns, per, peak_mib()));

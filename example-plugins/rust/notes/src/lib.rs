@@ -1,8 +1,12 @@
-//! `notes`: `note add TEXT...`, `note list`, `note clear`. The notes live in
+//! `notes`: `note add TEXT...`, `note list`, `note clear`; `note add` with
+//! no text adds what is piped in (`journalctl -n 50 | isaac run note add`),
+//! as one note. The notes live in
 //! the host's cache with no expiry, so they survive across `isaac` runs.
 //! Notes added at the same time (two shells, an AI calling the plugin as a
 //! tool) all stay: `add` is a `cache::update`, retried if another call wrote
 //! in between.
+
+use std::io::Read;
 
 use isaac_plugin_sdk::cache::{self, Expiry};
 use isaac_plugin_sdk::{CommandInfo, Error, Plugin, PluginInfo, export_plugin};
@@ -26,12 +30,25 @@ fn append(notes: Option<&[u8]>, text: &str) -> Vec<u8> {
     out
 }
 
-const USAGE: &str = "usage: note add TEXT... | note list | note clear";
+const USAGE: &str = "usage: note add TEXT... | note list | note clear (note add with no text adds stdin)";
+
+/// The longest note taken from stdin, in bytes.
+const MAX_PIPED: u64 = 64 << 10;
+
+/// What was piped in, if anything.
+fn piped() -> Result<Option<String>, Error> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(MAX_PIPED)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Failed(format!("cannot read stdin: {e}")))?;
+    Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty()))
+}
 
 impl Plugin for Notes {
     fn metadata() -> PluginInfo {
         PluginInfo::new("notes", env!("CARGO_PKG_VERSION"), "Keeps notes across runs, in the host's cache")
-            .command(CommandInfo::new("note", "Add, list or clear notes", "note add TEXT... | note list | note clear"))
+            .command(CommandInfo::new("note", "Add, list or clear notes", "note add [TEXT...] | note list | note clear"))
     }
 
     fn run(command: &str, args: Vec<String>) -> Result<String, Error> {
@@ -39,9 +56,13 @@ impl Plugin for Notes {
             return Err(Error::Failed(format!("notes has no command `{command}`")));
         }
         match args.split_first() {
-            Some((add, text)) if add == "add" && !text.is_empty() => {
+            Some((add, text)) if add == "add" => {
+                let text = match text {
+                    [] => piped()?.ok_or_else(|| Error::Usage(USAGE.to_owned()))?,
+                    words => words.join(" "),
+                };
                 // One line per note: newlines inside a note become spaces.
-                let note = text.join(" ").replace(['\n', '\r'], " ");
+                let note = text.replace(['\n', '\r'], " ");
                 let notes = cache::update(KEY, Expiry::Never, |notes| append(notes, &note))?;
                 let count = notes.split(|b| *b == b'\n').count();
                 Ok(format!("noted ({count} in all)"))

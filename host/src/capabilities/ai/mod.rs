@@ -18,7 +18,9 @@ use wasmtime::component::{Linker, Resource};
 use super::{CallData, Capability, GrantInputs, NoConfig, Refusal, View, Viewed, view};
 use crate::ai::caller::AiPermission;
 use crate::ai::{AiError, AiRequest, AiResponse, AiRouter, Caller, Message};
-use crate::bindings::{self, AiAnswerHost, AiHost, WitAiError, WitAnswer, WitRequest, WitResponse, WitSummary, WitUsage};
+use crate::bindings::{
+    self, AiAnswerHost, AiHost, WitAiError, WitAnswer, WitRequest, WitResponse, WitSummary, WitUsage,
+};
 use answer::Answer;
 
 /// The most streamed answers one call may hold open at once.

@@ -21,6 +21,8 @@ use clap::Args;
 
 use super::{Context, Failure, output};
 use crate::host::RunError;
+use crate::pipes::{Input, Output, Stdio};
+use crate::sandbox::CallError;
 use crate::session::{self, Session};
 use crate::settings::Settings;
 
@@ -93,23 +95,42 @@ pub(crate) async fn execute(session: &mut Session<'_>, line: &str, interruptible
     if let Some(name) = words[0].strip_prefix(':') {
         return colon::run(session, name, &words[1..], interruptible).await;
     }
+    let before = output::written();
     match dispatch(session, &words, interruptible).await {
+        // After a stream, an empty result adds no empty line.
+        Ok(output) if output.is_empty() && output::written() != before => Outcome::Nothing,
         Ok(output) => Outcome::Output(output),
+        Err(RunError::Call(CallError::ReaderGone { .. })) => Outcome::Quit,
         Err(e) => Outcome::Failed(e.exit_code(), crate::error::one_line(&e)),
     }
 }
 
-/// Run a plugin command; with `interruptible`, Ctrl-C stops it.
+/// A line's words without a trailing `< FILE`, and the stdin that gives:
+/// the file, opened now, or nothing (the shell's own stdin is its commands).
+fn redirect(words: &[String]) -> Result<(&[String], Stdio), RunError> {
+    let output = Output::Console;
+    let (words, path) = match words {
+        [rest @ .., lt, path] if lt == "<" && !rest.is_empty() => (rest, path.as_str()),
+        [rest @ .., last] if last.len() > 1 && last.starts_with('<') && !rest.is_empty() => (rest, &last[1..]),
+        _ => return Ok((words, Stdio { input: Input::Empty, output })),
+    };
+    let file = std::fs::File::open(path).map_err(|source| RunError::Input { path: path.into(), source })?;
+    Ok((words, Stdio { input: Input::File(Arc::new(file)), output }))
+}
+
+/// Run a plugin command, its output streamed and its stdin a `< FILE`;
+/// with `interruptible`, Ctrl-C stops it.
 pub(crate) async fn dispatch(
     session: &mut Session<'_>,
     words: &[String],
     interruptible: bool,
 ) -> Result<String, RunError> {
+    let (words, stdio) = redirect(words)?;
     let cancel = Arc::new(AtomicBool::new(false));
     if !interruptible {
-        return session.run(words, cancel).await;
+        return session.run(words, &stdio, cancel).await;
     }
-    let call = session.run(words, cancel.clone());
+    let call = session.run(words, &stdio, cancel.clone());
     tokio::pin!(call);
     tokio::select! {
         result = &mut call => result,

@@ -1,0 +1,172 @@
+//! Where a call's stdout and stderr go: one [`Sink`] each, shared by every
+//! handle the guest opens on it ([`Stream`]). A write returns once the
+//! bytes are where they go, so a plugin writing faster than its reader
+//! waits (back-pressure) and the host holds no more than one write.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+
+use super::{Blocked, Stop};
+use crate::terminal::{self, Pieces};
+
+/// The most one write may pass (what `check-write` allows).
+const WRITE_SIZE: usize = 64 << 10;
+
+/// The longest diagnostic line kept waiting for its end; a longer one is
+/// shown in pieces.
+const MAX_LINE: usize = 4 << 10;
+
+/// How a sink passes bytes on.
+pub(super) enum Lines {
+    /// Kept, to be returned with the result.
+    Collect,
+    /// To isaac's stdout, exact (a pipe or a file).
+    Exact,
+    /// To isaac's stdout on a terminal, sanitised.
+    Terminal(Pieces),
+    /// To isaac's stderr, line by line, each prefixed with the plugin's
+    /// name and sanitised; the line not ended yet.
+    Diagnostics(String, Vec<u8>),
+}
+
+/// One output stream of a call.
+pub(super) struct Sink {
+    stream: &'static str,
+    lines: Lines,
+    cap: usize,
+    written: usize,
+    collected: Vec<u8>,
+    blocked: Blocked,
+}
+
+impl Sink {
+    pub fn new(stream: &'static str, lines: Lines, cap: usize, blocked: Blocked) -> Self {
+        Sink { stream, lines, cap, written: 0, collected: Vec::new(), blocked }
+    }
+
+    /// Pass `bytes` on; a [`Stop`] ends the call.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        let capped = !matches!(self.lines, Lines::Exact);
+        if capped && self.written.saturating_add(bytes.len()) > self.cap {
+            return Err(Stop::OverCap { stream: self.stream, cap: self.cap >> 10 });
+        }
+        self.written += bytes.len();
+        let blocked = &self.blocked;
+        match &mut self.lines {
+            Lines::Collect => self.collected.extend_from_slice(bytes),
+            Lines::Exact => {
+                if !blocked.time(|| crate::console::exact(bytes)) {
+                    return Err(Stop::ReaderGone);
+                }
+            }
+            Lines::Terminal(pieces) => {
+                let text = pieces.feed(bytes);
+                blocked.time(|| crate::console::part(&text));
+                if crate::console::closed() || crate::console::failed() {
+                    return Err(Stop::ReaderGone);
+                }
+            }
+            Lines::Diagnostics(plugin, line) => {
+                line.extend_from_slice(bytes);
+                while let Some(end) =
+                    line.iter().position(|&b| b == b'\n').or((line.len() > MAX_LINE).then_some(MAX_LINE))
+                {
+                    let rest = line.split_off(end);
+                    show(plugin, line);
+                    *line = rest.strip_prefix(b"\n").unwrap_or(&rest).to_vec();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Write what waits for more (a partial line, a split character), and
+    /// give what was collected.
+    pub fn finish(&mut self) -> Vec<u8> {
+        match &mut self.lines {
+            Lines::Terminal(pieces) => crate::console::part(&pieces.finish()),
+            Lines::Diagnostics(plugin, line) if !line.is_empty() => show(plugin, &std::mem::take(line)),
+            _ => {}
+        }
+        std::mem::take(&mut self.collected)
+    }
+
+    fn is_terminal(&self) -> bool {
+        match self.lines {
+            Lines::Terminal(_) => true,
+            Lines::Diagnostics(..) => crate::console::stderr_is_terminal(),
+            Lines::Collect | Lines::Exact => false,
+        }
+    }
+}
+
+/// One diagnostic line of `plugin` on stderr.
+fn show(plugin: &str, line: &[u8]) {
+    crate::say!("{plugin}| {}", terminal::sanitize(&String::from_utf8_lossy(line), terminal::Lines::One));
+}
+
+/// A guest's handle on a sink.
+#[derive(Clone)]
+pub(super) struct Stream(pub Arc<Mutex<Sink>>);
+
+impl Stream {
+    fn write_all(&self, bytes: &[u8]) -> Result<(), Stop> {
+        // A poisoned lock: a write panicked; nothing more gets through.
+        let mut sink = self.0.lock().map_err(|_| Stop::ReaderGone)?;
+        sink.write(bytes)
+    }
+}
+
+impl IsTerminal for Stream {
+    fn is_terminal(&self) -> bool {
+        self.0.lock().is_ok_and(|sink| sink.is_terminal())
+    }
+}
+
+impl StdoutStream for Stream {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Stream {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for Stream {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.write_all(&bytes).map_err(|stop| StreamError::Trap(wasmtime::Error::new(stop)))
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(WRITE_SIZE)
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(self.write_all(buf).map(|()| buf.len()).map_err(std::io::Error::other))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
