@@ -115,6 +115,15 @@ pub const WIT_VERSION: &str = "0.3.0";
 /// Every version this host links, newest first.
 pub const WIT_VERSIONS: &[&str] = &["0.3.0", "0.2.0", "0.1.0"];
 
+/// [`WIT_VERSIONS`] as a sentence's list: `0.3.0, 0.2.0 and 0.1.0`.
+pub fn versions_list() -> String {
+    match WIT_VERSIONS.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// A plugin linked and ready to instantiate, of any supported version.
 pub(crate) enum AnyPre<T: 'static> {
     /// Built against `isaac:plugin@0.3.0`.
@@ -208,4 +217,31 @@ pub fn wit_version(engine: &Engine, component: &Component) -> Option<String> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    /// A published version is frozen: its WIT files may not change, or a
+    /// plugin built against them would meet a host that means something
+    /// else by the same names. (The current version, `wit/`, is published
+    /// when the next one begins: copy it to `host/wit-X.Y.Z/` and add it
+    /// here.)
+    #[test]
+    fn published_versions_stay_frozen() {
+        for (dir, sha256) in [
+            ("wit-0.1.0", "e7327baf1fbe16fef2585d24871d382fbc639f9aa996b4ff7f2d32eb78b75b2d"),
+            ("wit-0.2.0", "66282db297bd2e5618cdef6d028fe4a658dccda6b82372cb9e08954614b7c8fe"),
+        ] {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut files: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            let bytes: Vec<u8> = files.iter().flat_map(|f| std::fs::read(f).unwrap()).collect();
+            assert_eq!(crate::digest::sha256_hex(&bytes), sha256, "{dir} changed: a published version is frozen");
+        }
+        assert!(
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/world.wit"))
+                .unwrap()
+                .starts_with(&format!("package isaac:plugin@{};", super::WIT_VERSION))
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{WIT_VERSION, WIT_VERSIONS};
+use crate::bindings::WIT_VERSION;
 use crate::error::Source;
 use crate::grants::DirRefused;
 use crate::manifest::{BadName, Manifest};
@@ -139,7 +139,7 @@ pub enum LoadError {
         source: Source,
     },
     /// Built against another version of the WIT package.
-    #[error("{} was built against isaac:plugin@{found}, but this isaac supports isaac:plugin@{}: rebuild the plugin with isaac-plugin-sdk {WIT_VERSION}, or use an isaac that supports {found}", path.display(), WIT_VERSIONS.join(" and "))]
+    #[error("{} was built against isaac:plugin@{found}, but this isaac supports isaac:plugin@{}: rebuild the plugin with isaac-plugin-sdk {WIT_VERSION}, or use an isaac that supports {found}", path.display(), crate::bindings::versions_list())]
     IncompatibleWit {
         /// The file.
         path: PathBuf,

@@ -28,7 +28,7 @@ fn broken_home() -> TestHome {
 const EXPECTED: &[(&str, &str)] = &[
     ("bad-manifest", "plugin.toml:3:1: unknown field `color`"),
     ("core-module", "is a core WebAssembly module, not a component"),
-    ("future-wit", "built against isaac:plugin@0.9.0, but this isaac supports isaac:plugin@0.2.0 and 0.1.0"),
+    ("future-wit", "built against isaac:plugin@0.9.0, but this isaac supports isaac:plugin@0.3.0, 0.2.0 and 0.1.0"),
     ("metadata-trap", "calling its `metadata` export failed: plugin `metadata-trap` crashed"),
     ("misnamed", "holds plugin `other-name`; an installed plugin's folder must be named after it"),
     ("no-component", "cannot read"),

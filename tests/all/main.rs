@@ -20,6 +20,7 @@ mod limits;
 mod loading;
 mod mcp;
 mod monitoring;
+mod pipes;
 mod redis;
 mod sdk;
 mod security;

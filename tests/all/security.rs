@@ -55,7 +55,6 @@ fn every_attack_is_stopped_and_nothing_is_lost() {
     refused(&home, &["run", "recurse"], "plugin `hostile` crashed");
     refused(&home, &["run", "big-return", "8"], "tried to pass more than 4160 KiB to the host at once");
     refused(&home, &["-v", "run", "log-flood"], "logged more than 65536 bytes");
-    refused(&home, &["run", "print-flood"], "printed more than 1024 KiB");
     let out = refused(&home, &["run", "read", "/etc/passwd"], "hostile:read failed");
     assert!(!out.contains("root:"));
     refused(&home, &["run", "list"], "HOME: environment variable not found");
@@ -201,9 +200,12 @@ fn grants_are_reviewed_at_install() {
 }
 
 #[test]
-fn plugin_prints_reach_stderr_only_when_granted() {
+fn a_0_2_0_plugins_prints_reach_stderr_only_when_granted_and_are_capped() {
+    // A plugin built against 0.2.0 keeps what it had: its prints are
+    // captured, not its output (tests/all/pipes.rs has 0.3.0's streams).
     let home = TestHome::new();
-    let hostile = fixture("hostile");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prebuilt/hostile-wit-0.2.0.wasm");
+    let hostile = std::fs::read(path).unwrap();
     let loud = "[permissions]\nstdout = true\n";
     home.plant("loud", &manifest("loud", loud), "loud.wasm", &distinct(&hostile, 1));
     home.plant("quiet", &manifest("quiet", ""), "quiet.wasm", &distinct(&hostile, 2));
@@ -214,6 +216,7 @@ fn plugin_prints_reach_stderr_only_when_granted() {
     assert!(stderr.contains("loud| yyyy"), "granted prints show on stderr, prefixed");
     let out = home.run(&["run", "quiet:print-flood"]);
     assert!(!text(&out).1.contains("yyyy"), "ungranted prints are not shown");
+    refused(&home, &["run", "quiet:print-flood"], "printed more than 1024 KiB");
 }
 
 // The hardening suite: each module attacks one rule through the real binary.

@@ -10,8 +10,13 @@ use super::ai::AiCtx;
 use super::cache::CacheCtx;
 use super::log::LogCtx;
 use super::{View, http};
+use wasmtime::component::Resource;
+
 use crate::bindings::v0_1::{ai as ai1, cache as cache1, log as log1};
-use crate::bindings::{AiHost, CacheHost, Level, LogHost, WitAiError, WitCacheError, WitExpiry, WitRequest};
+use crate::bindings::v0_2::{ai as ai2, cache as cache2, log as log2};
+use crate::bindings::{
+    AiAnswerHost, AiHost, CacheHost, Level, LogHost, WitAiError, WitCacheError, WitExpiry, WitRequest,
+};
 
 type Check = Pin<Box<dyn Future<Output = bool>>>;
 
@@ -35,24 +40,32 @@ fn denied1<T>(result: Result<T, cache1::CacheError>) -> bool {
     matches!(result, Err(cache1::CacheError::Denied))
 }
 
+fn request2() -> ai2::Request {
+    ai2::Request { messages: Vec::new(), model: None, max_tokens: None, temperature: None }
+}
+
+fn denied2<T>(result: Result<T, cache2::CacheError>) -> bool {
+    matches!(result, Err(cache2::CacheError::Denied))
+}
+
 /// `(version, interface, function)` and the check that it refused.
 fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
     let k = || "key".to_owned();
     vec![
         (
-            "0.2.0",
+            "0.3.0",
             "log",
             "log",
             Box::pin(async move { LogHost::log(&mut ungranted::<LogCtx>(), Level::Error, k()).await.is_ok() }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "get",
             Box::pin(async move { denied(CacheHost::get(&mut ungranted::<CacheCtx>(), k()).await) }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "set",
             Box::pin(async move {
@@ -60,19 +73,19 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
             }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "delete",
             Box::pin(async move { denied(CacheHost::delete(&mut ungranted::<CacheCtx>(), k()).await) }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "increment",
             Box::pin(async move { denied(CacheHost::increment(&mut ungranted::<CacheCtx>(), k(), 1).await) }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "compare-and-swap",
             Box::pin(async move {
@@ -83,13 +96,13 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
             }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "cache",
             "invalidate",
             Box::pin(async move { denied(CacheHost::invalidate(&mut ungranted::<CacheCtx>(), k()).await) }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "ai",
             "query",
             Box::pin(async {
@@ -97,7 +110,7 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
             }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "ai",
             "batch",
             Box::pin(async {
@@ -106,7 +119,7 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
             }),
         ),
         (
-            "0.2.0",
+            "0.3.0",
             "ai",
             "query-with-fallback",
             Box::pin(async {
@@ -172,6 +185,105 @@ fn table() -> Vec<(&'static str, &'static str, &'static str, Check)> {
                 matches!(answer, Err(ai1::AiError::Denied))
             }),
         ),
+        (
+            "0.3.0",
+            "ai",
+            "query-stream",
+            Box::pin(async {
+                matches!(AiHost::query_stream(&mut ungranted::<AiCtx>(), request()).await, Err(WitAiError::Denied))
+            }),
+        ),
+        (
+            "0.3.0",
+            "ai",
+            "next",
+            Box::pin(async {
+                let next = AiAnswerHost::next(&mut ungranted::<AiCtx>(), Resource::new_own(0)).await;
+                matches!(next, Err(WitAiError::Denied))
+            }),
+        ),
+        (
+            "0.3.0",
+            "ai",
+            "summary",
+            Box::pin(async { AiAnswerHost::summary(&mut ungranted::<AiCtx>(), Resource::new_own(0)).await.is_none() }),
+        ),
+        (
+            "0.2.0",
+            "log",
+            "log",
+            Box::pin(async move { log2::Host::log(&mut ungranted::<LogCtx>(), log2::Level::Error, k()).await.is_ok() }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "get",
+            Box::pin(async move { denied2(cache2::Host::get(&mut ungranted::<CacheCtx>(), k()).await) }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "set",
+            Box::pin(async move {
+                denied2(cache2::Host::set(&mut ungranted::<CacheCtx>(), k(), vec![1], cache2::Expiry::Never).await)
+            }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "delete",
+            Box::pin(async move { denied2(cache2::Host::delete(&mut ungranted::<CacheCtx>(), k()).await) }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "increment",
+            Box::pin(async move { denied2(cache2::Host::increment(&mut ungranted::<CacheCtx>(), k(), 1).await) }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "compare-and-swap",
+            Box::pin(async move {
+                let new = vec![1];
+                denied2(
+                    cache2::Host::compare_and_swap(&mut ungranted::<CacheCtx>(), k(), None, new, cache2::Expiry::Never)
+                        .await,
+                )
+            }),
+        ),
+        (
+            "0.2.0",
+            "cache",
+            "invalidate",
+            Box::pin(async move { denied2(cache2::Host::invalidate(&mut ungranted::<CacheCtx>(), k()).await) }),
+        ),
+        (
+            "0.2.0",
+            "ai",
+            "query",
+            Box::pin(async {
+                matches!(ai2::Host::query(&mut ungranted::<AiCtx>(), request2()).await, Err(ai2::AiError::Denied))
+            }),
+        ),
+        (
+            "0.2.0",
+            "ai",
+            "batch",
+            Box::pin(async {
+                let answers = ai2::Host::batch(&mut ungranted::<AiCtx>(), vec![request2()]).await;
+                answers.len() == 1 && answers.iter().all(|a| matches!(a, Err(ai2::AiError::Denied)))
+            }),
+        ),
+        (
+            "0.2.0",
+            "ai",
+            "query-with-fallback",
+            Box::pin(async {
+                let answer = ai2::Host::query_with_fallback(&mut ungranted::<AiCtx>(), request2(), vec![]).await;
+                matches!(answer, Err(ai2::AiError::Denied))
+            }),
+        ),
         ("any", "wasi:http/outgoing-handler", "handle", Box::pin(http::ungranted_refuses("https://example.com/"))),
     ]
 }
@@ -197,7 +309,7 @@ fn declared(dir: &str) -> Vec<(String, String)> {
 fn every_function_of_every_capability_refuses_without_a_grant() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let table = table();
-    for (version, dir) in [("0.2.0", "../wit"), ("0.1.0", "wit-0.1.0")] {
+    for (version, dir) in [("0.3.0", "../wit"), ("0.2.0", "wit-0.2.0"), ("0.1.0", "wit-0.1.0")] {
         let mut rows: Vec<(String, String)> = table
             .iter()
             .filter(|(v, ..)| *v == version)

@@ -78,6 +78,9 @@ pub struct SimConfig {
     /// The most requests answered at once: one more is refused at once with
     /// `429` (and `retry_after`), as a provider's concurrency limit does.
     pub capacity: Option<u64>,
+    /// Time between the events of a streamed answer, as a model writing
+    /// at that pace.
+    pub piece_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -93,6 +96,7 @@ impl Default for SimConfig {
             fault: Fault::None,
             api_key: None,
             capacity: None,
+            piece_delay: Duration::ZERO,
         }
     }
 }
@@ -112,6 +116,26 @@ pub struct SimStats {
     pub max_in_flight: AtomicU64,
     /// Requests refused with 429 for going over `capacity`.
     pub throttled: AtomicU64,
+    /// When the first event of the latest streamed answer was sent.
+    pub first_piece_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Events of streamed answers sent.
+    pub pieces: AtomicU64,
+}
+
+/// A streamed answer being sent: one whose client goes away before its
+/// last event counts as cancelled.
+struct Sending {
+    events: std::vec::IntoIter<String>,
+    sent: usize,
+    stats: Arc<SimStats>,
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        if self.events.len() > 0 {
+            self.stats.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 struct Sim {
@@ -266,7 +290,7 @@ async fn answer(sim: Arc<Sim>, format: &'static dyn Format, headers: HeaderMap, 
         output: request["max_tokens"].as_u64().map_or(c.output_tokens, |max| max.min(c.output_tokens)),
     };
     let response = match request["stream"].as_bool().unwrap_or(false) {
-        true => streamed(format.events(&answer), c.fault),
+        true => streamed(format.events(&answer), c.fault, c.piece_delay, sim.stats.clone()),
         false => whole(&format.whole(&answer), c.fault),
     };
     guard.finish();
@@ -284,11 +308,24 @@ fn whole(body: &serde_json::Value, fault: Fault) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-/// A stream of `events`, cut half way by [`Fault::CutStream`].
-fn streamed(mut events: Vec<String>, fault: Fault) -> Response {
+/// A stream of `events`, `delay` apart, cut half way by
+/// [`Fault::CutStream`]; the time the first is sent is noted in `stats`.
+fn streamed(mut events: Vec<String>, fault: Fault, delay: Duration, stats: Arc<SimStats>) -> Response {
     if fault == Fault::CutStream {
         events.truncate(events.len() / 2);
     }
-    let chunks = futures::stream::iter(events.into_iter().map(|e| Ok::<_, Infallible>(Bytes::from(e))));
+    let sending = Sending { events: events.into_iter(), sent: 0, stats };
+    let chunks = futures::stream::unfold(sending, move |mut sending| async move {
+        if sending.sent > 0 && !delay.is_zero() && sending.events.len() > 0 {
+            tokio::time::sleep(delay).await;
+        }
+        let event = sending.events.next()?;
+        if sending.sent == 0 {
+            *sending.stats.first_piece_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        }
+        sending.sent += 1;
+        sending.stats.pieces.fetch_add(1, Ordering::SeqCst);
+        Some((Ok::<_, Infallible>(Bytes::from(event)), sending))
+    });
     ([(header::CONTENT_TYPE, "text/event-stream")], Body::from_stream(chunks)).into_response()
 }

@@ -21,6 +21,9 @@ pub struct SimulateArgs {
     /// Up to this much more, at random.
     #[arg(long, default_value = "0", value_parser = parse_duration)]
     jitter: Duration,
+    /// Time between the pieces of a streamed answer: `300ms`, `0`.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    piece_delay: Duration,
     /// The share of requests (0 to 1) that fail.
     #[arg(long, default_value_t = 0.0)]
     error_rate: f64,
@@ -88,6 +91,7 @@ pub fn run(args: SimulateArgs) -> Result<u8, Failure> {
     let config = SimConfig {
         latency: args.latency,
         jitter: args.jitter,
+        piece_delay: args.piece_delay,
         error_rate: args.error_rate,
         error_status: args.error_status,
         retry_after: args.retry_after,
