@@ -1,4 +1,4 @@
-// isaac.ts: the isaac:plugin@0.2.0 world for AssemblyScript, written by hand.
+// isaac.ts: the isaac:plugin@0.3.0 world for AssemblyScript, written by hand.
 //
 // There is no wit-bindgen for AssemblyScript, so this file is the glue the
 // other languages get generated: it lifts and lowers the values of the
@@ -44,7 +44,7 @@ function liftBytes(ptr: usize, len: usize): Uint8Array {
 
 // ---------------------------------------------------------------- log
 
-@external("isaac:plugin/log@0.2.0", "log")
+@external("isaac:plugin/log@0.3.0", "log")
 declare function logImport(level: i32, ptr: usize, units: usize): void;
 
 /** How important a log message is (the `level` enum, in order). */
@@ -95,13 +95,13 @@ const INCREMENT_AREA = memory.data(24, 8); // result<s64, cache-error>
 const GET_AREA = memory.data(16, 4); // result<option<list<u8>>, cache-error>
 const SET_AREA = memory.data(16, 4); // result<_, cache-error>
 
-@external("isaac:plugin/cache@0.2.0", "increment")
+@external("isaac:plugin/cache@0.3.0", "increment")
 declare function incrementImport(keyPtr: usize, keyUnits: usize, delta: i64, ret: usize): void;
 
-@external("isaac:plugin/cache@0.2.0", "get")
+@external("isaac:plugin/cache@0.3.0", "get")
 declare function getImport(keyPtr: usize, keyUnits: usize, ret: usize): void;
 
-@external("isaac:plugin/cache@0.2.0", "set")
+@external("isaac:plugin/cache@0.3.0", "set")
 declare function setImport(keyPtr: usize, keyUnits: usize, valuePtr: usize, valueLen: usize, expiry: i32, seconds: u32, ret: usize): void;
 
 /** Add `delta` to the counter at `key` atomically; the sum. */
