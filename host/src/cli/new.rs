@@ -1,11 +1,12 @@
 //! `isaac new NAME --lang LANG [--install] [--no-build] [--dir PARENT]`
 //!
 //! The templates are the `greet` example plugins themselves (one command
-//! that counts visits in the cache and logs a line), renamed, with the WIT
-//! files, `toolchains.sh` (the toolchains and build steps that
-//! example-plugins/build.sh uses) and a `build.sh` that builds into
-//! `dist/`. A Rust plugin gets a copy of the plugin SDK, so the folder
-//! builds anywhere.
+//! that counts visits in the cache and logs a line; in Python and
+//! JavaScript it also greets the lines of stdin, and a second command
+//! streams an AI answer), renamed, with the WIT files, `toolchains.sh` (the
+//! toolchains and build steps that example-plugins/build.sh uses) and a
+//! `build.sh` that builds into `dist/`. A Rust plugin gets a copy of the
+//! plugin SDK, so the folder builds anywhere.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,12 @@ impl Lang {
             Lang::Js => (
                 "greet-js",
                 embed!("example-plugins/js/greet/plugin.toml"),
-                vec![("app.js".into(), embed!("example-plugins/js/greet/app.js"))],
+                vec![
+                    ("app.js".into(), embed!("example-plugins/js/greet/app.js")),
+                    ("wit/world.wit".into(), embed!("example-plugins/js/greet/wit/world.wit")),
+                    ("wit/deps/cli.wit".into(), embed!("example-plugins/js/greet/wit/deps/cli.wit")),
+                    ("wit/deps/io.wit".into(), embed!("example-plugins/js/greet/wit/deps/io.wit")),
+                ],
             ),
             Lang::C => (
                 "greet-c",
@@ -148,6 +154,14 @@ impl Lang {
             ),
         }
     }
+
+    /// Where the isaac:plugin WIT files go: `wit/`, or for JavaScript
+    /// `wit/deps/isaac-plugin/`, under the example's own world (the plugin
+    /// world plus WASI stdin and stdout, which a script can import only
+    /// when its world names them).
+    fn wit_dir(self) -> &'static str {
+        if self == Lang::Js { "wit/deps/isaac-plugin" } else { "wit" }
+    }
 }
 
 /// Every file of a new plugin `name` in `lang`: relative path, contents.
@@ -162,7 +176,7 @@ pub fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
         (".gitignore".into(), "dist/\ntarget/\nnode_modules/\n__pycache__/\n".into()),
     ];
     files.extend(sources.into_iter().map(|(path, text)| (PathBuf::from(path), renamed(text))));
-    files.extend(WIT.iter().map(|(file, text)| (Path::new("wit").join(file), (*text).to_owned())));
+    files.extend(WIT.iter().map(|(file, text)| (Path::new(lang.wit_dir()).join(file), (*text).to_owned())));
     if lang == Lang::Rust {
         files.push(("Cargo.toml".into(), rust_manifest(name)));
         let sdk = Path::new("isaac-plugin-sdk");
@@ -245,6 +259,22 @@ say "built $here/dist: isaac plugins add $here/dist"
 }
 
 fn readme(name: &str, lang: Lang) -> String {
+    let filter = match lang {
+        Lang::Python | Lang::Js => format!(
+            r#"
+Without WHO it is a filter: it greets each line of stdin as the line arrives
+(`printf 'ann\nbob\n' | isaac run {name}`). Its second command, `ask
+QUESTION...` (or the question on stdin), prints the AI's answer while the
+model writes it (`ai` in plugin.toml; the providers are in isaac's config
+file, see docs/ai.md).
+"#
+        ),
+        _ => String::new(),
+    };
+    let interface = match lang {
+        Lang::Js => "`wit/world.wit` (`isaac:plugin`, in\n`wit/deps/isaac-plugin/`, and WASI stdin and stdout)",
+        _ => "`wit/` (`isaac:plugin`)",
+    };
     let lang = lang.id();
     format!(
         r#"# {name}
@@ -252,15 +282,15 @@ fn readme(name: &str, lang: Lang) -> String {
 An isaac plugin in {lang}, made by `isaac new`. Its command `{name} WHO` greets
 WHO and counts the visits in the host's cache (`cache = true` in
 plugin.toml), and logs one line.
-
+{filter}
 ```sh
 ./build.sh                     # build into dist/ (--install: install a missing toolchain first)
-isaac plugins add --yes dist   # install it (it asks for the cache)
+isaac plugins add --yes dist   # install it, granting what plugin.toml asks for
 isaac run {name} you           # Hello, you! (visit #1)
 isaac dev . -- {name} you      # rebuild, reinstall and run again on every save
 ```
 
-The plugin's interface is in `wit/` (`isaac:plugin`); the guide for {lang}
+The plugin's interface is in {interface}; the guide for {lang}
 plugins is docs/plugins/{lang}.md in the isaac repository.
 "#
     )
