@@ -96,8 +96,42 @@ pub fn bytes(data: &[u8]) {
 /// whether stdout still takes it (`false`: its reader went away, or a write
 /// failed and was reported).
 pub fn exact(data: &[u8]) -> bool {
-    write_out(&[data]);
-    !closed() && !failed()
+    if closed() || failed() {
+        return false;
+    }
+    WRITTEN.fetch_add(data.len() as u64, Ordering::Relaxed);
+    let mut out = std::io::stdout().lock();
+    // What isaac wrote before goes first; then the bytes go straight to the
+    // descriptor, not through std's line buffer (which would scan them for
+    // newlines and split each write in two).
+    let result = out.flush().and_then(|()| write_all_fd(data));
+    match result {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            false
+        }
+        Err(e) => {
+            if !FAILED.swap(true, Ordering::Relaxed) {
+                diag(format_args!("error: cannot write to stdout: {e}"));
+            }
+            false
+        }
+    }
+}
+
+/// Write all of `data` to file descriptor 1.
+fn write_all_fd(mut data: &[u8]) -> std::io::Result<()> {
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
+    while !data.is_empty() {
+        match rustix::io::write(fd, data) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Print `value` as one line of JSON on stdout. On a terminal, the

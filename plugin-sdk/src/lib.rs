@@ -129,8 +129,13 @@ pub mod __private {
             P::metadata()
         }
 
+        /// Runs the command, then flushes stdout: std's stdout buffers a
+        /// line not ended yet, and a plugin's call ends without the exit
+        /// that would flush it.
         fn run(command: String, args: Vec<String>) -> Result<String, crate::Error> {
-            P::run(&command, args)
+            let result = P::run(&command, args);
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            result
         }
     }
 }
