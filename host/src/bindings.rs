@@ -16,6 +16,106 @@
 //! this host supports 0.3.0, 0.2.0 and 0.1.0" instead of a type error, and
 //! `AnyPre` (crate-private) calls a plugin of any of them.
 
+/// What an adapter from a frozen version (the module it is expanded in, with
+/// `ai`, `log` and `types` of that version in scope) to the next one (`next`,
+/// in scope: its interfaces' modules) shares with every other: `types`,
+/// `log` and `ai` have not changed since 0.1.0, so each is passed through,
+/// type by type. (`cache` grew, and each adapter writes its own.)
+macro_rules! adapt_unchanged {
+    () => {
+        /// This version's `plugin-info` as the current type.
+        pub(crate) fn info(old: types::PluginInfo) -> crate::bindings::PluginInfo {
+            crate::bindings::PluginInfo {
+                name: old.name,
+                version: old.version,
+                description: old.description,
+                commands: old
+                    .commands
+                    .into_iter()
+                    .map(|c| crate::bindings::CommandInfo { name: c.name, summary: c.summary, usage: c.usage })
+                    .collect(),
+            }
+        }
+
+        /// This version's guest `error` as the current type.
+        pub(crate) fn guest_error(old: types::Error) -> crate::bindings::GuestError {
+            match old {
+                types::Error::Usage(m) => crate::bindings::GuestError::Usage(m),
+                types::Error::Failed(m) => crate::bindings::GuestError::Failed(m),
+            }
+        }
+
+        impl types::Host for crate::bindings::Nothing {}
+
+        impl<'a, C: Send> log::Host for crate::bindings::View<'a, C>
+        where
+            crate::bindings::View<'a, C>: next::log::Host,
+        {
+            async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+                let level = match level {
+                    log::Level::Trace => next::log::Level::Trace,
+                    log::Level::Debug => next::log::Level::Debug,
+                    log::Level::Info => next::log::Level::Info,
+                    log::Level::Warn => next::log::Level::Warn,
+                    log::Level::Error => next::log::Level::Error,
+                };
+                next::log::Host::log(self, level, message).await
+            }
+        }
+
+        fn request(old: ai::Request) -> next::ai::Request {
+            next::ai::Request {
+                messages: old
+                    .messages
+                    .into_iter()
+                    .map(|m| next::ai::Message { role: m.role, content: m.content })
+                    .collect(),
+                model: old.model,
+                max_tokens: old.max_tokens,
+                temperature: old.temperature,
+            }
+        }
+
+        fn response(new: Result<next::ai::Response, next::ai::AiError>) -> Result<ai::Response, ai::AiError> {
+            match new {
+                Ok(r) => Ok(ai::Response {
+                    text: r.text,
+                    provider: r.provider,
+                    model: r.model,
+                    cached: r.cached,
+                    usage: ai::Usage { input_tokens: r.usage.input_tokens, output_tokens: r.usage.output_tokens },
+                    latency_ms: r.latency_ms,
+                }),
+                Err(next::ai::AiError::Denied) => Err(ai::AiError::Denied),
+                Err(next::ai::AiError::OverBudget(m)) => Err(ai::AiError::OverBudget(m)),
+                Err(next::ai::AiError::Provider(m)) => Err(ai::AiError::Provider(m)),
+            }
+        }
+
+        impl<'a, C: Send> ai::Host for crate::bindings::View<'a, C>
+        where
+            crate::bindings::View<'a, C>: next::ai::Host,
+        {
+            async fn query(&mut self, req: ai::Request) -> Result<ai::Response, ai::AiError> {
+                response(next::ai::Host::query(self, request(req)).await)
+            }
+
+            async fn batch(&mut self, reqs: Vec<ai::Request>) -> Vec<Result<ai::Response, ai::AiError>> {
+                let reqs = reqs.into_iter().map(request).collect();
+                next::ai::Host::batch(self, reqs).await.into_iter().map(response).collect()
+            }
+
+            async fn query_with_fallback(
+                &mut self,
+                req: ai::Request,
+                providers: Vec<String>,
+            ) -> Result<ai::Response, ai::AiError> {
+                response(next::ai::Host::query_with_fallback(self, request(req), providers).await)
+            }
+        }
+    };
+}
+
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
 
@@ -37,8 +137,8 @@ pub use generated::isaac::plugin::log::Level;
 pub use generated::isaac::plugin::types::{CommandInfo, Error as GuestError, PluginInfo};
 
 pub(crate) use generated::isaac::plugin::ai::{
-    AiError as WitAiError, Answer as WitAnswer, Host as AiHost, HostAnswer as AiAnswerHost, Message as WitMessage,
-    Request as WitRequest, Response as WitResponse, Summary as WitSummary, Usage as WitUsage,
+    AiError as WitAiError, Answer as WitAnswer, Host as AiHost, HostAnswer as AiAnswerHost, Request as WitRequest,
+    Response as WitResponse, Summary as WitSummary, Usage as WitUsage,
 };
 pub(crate) use generated::isaac::plugin::cache::{CacheError as WitCacheError, Expiry as WitExpiry, Host as CacheHost};
 pub(crate) use generated::isaac::plugin::log::Host as LogHost;

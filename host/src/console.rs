@@ -122,6 +122,8 @@ pub fn exact(data: &[u8]) -> bool {
 
 /// Write all of `data` to file descriptor 1.
 fn write_all_fd(mut data: &[u8]) -> std::io::Result<()> {
+    // SAFETY: descriptor 1 is the process's stdout, open for its whole life
+    // (std's `Stdout` writes to it the same way).
     let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(1) };
     while !data.is_empty() {
         match rustix::io::write(fd, data) {

@@ -71,7 +71,7 @@ fn plugins_info_add_force_and_remove() {
     let info: serde_json::Value = serde_json::from_str(&text(&out).0).unwrap();
     assert_eq!(info["commands"][0]["name"], "wc");
     assert_eq!(info["limits"]["memory_mb"], 64);
-    assert_eq!(info["wit_version"], "0.2.0");
+    assert_eq!(info["wit_version"], isaac_host::bindings::WIT_VERSION);
     let (stdout, _) = text(&home.run(&["plugins", "info", "hello"]));
     assert!(stdout.contains("usage: hello [NAME]") && stdout.contains("16 MiB"), "{stdout}");
 

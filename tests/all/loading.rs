@@ -32,10 +32,10 @@ fn a_plugin_rejecting_its_arguments_is_a_usage_error() {
     let home = TestHome::new();
     let host = home.host();
     let rt = runtime();
-    rt.block_on(host.install(&dist("wordcount"), false)).unwrap();
-    let err = host.run("wc", &[], &RunOptions::default()).unwrap_err();
+    rt.block_on(host.install(&dist("primes"), false)).unwrap();
+    let err = host.run("primes", &["many".to_owned()], &RunOptions::default()).unwrap_err();
     assert!(
-        matches!(&err, RunError::Usage { plugin, command, .. } if plugin == "wordcount" && command == "wc"),
+        matches!(&err, RunError::Usage { plugin, command, .. } if plugin == "primes" && command == "primes"),
         "{err}"
     );
     assert_eq!(err.exit_code(), 2);

@@ -112,8 +112,9 @@ fn lists_and_calls_plugin_commands_as_tools() {
             ]
         );
         let wc = tools.iter().find(|t| t.name == "wordcount__wc").unwrap();
-        assert!(wc.description.as_deref().unwrap().contains("Usage: wc TEXT..."), "{wc:?}");
+        assert!(wc.description.as_deref().unwrap().contains("Usage: wc [TEXT...]"), "{wc:?}");
         assert_eq!(wc.input_schema["properties"]["args"]["type"], "array");
+        assert_eq!(wc.input_schema["properties"]["stdin"]["type"], "string", "a filter's tool takes stdin");
 
         let result = service.call_tool(call("wordcount__wc", &["one two"])).await.unwrap();
         assert_eq!((text(&result).as_str(), result.is_error), ("1 2 7", Some(false)));

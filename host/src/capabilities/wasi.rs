@@ -17,9 +17,7 @@ use crate::manifest::Permissions;
 use crate::pipes::Pipes;
 use crate::terminal::{self, Lines};
 
-/// The most a call may print on stdout and on stderr (each); past it the
-/// stream is closed and the call ends.
-pub const MAX_PRINT_BYTES: usize = 1 << 20;
+pub use crate::pipes::MAX_PRINT_BYTES;
 
 /// What a call's WASI context grants. The default grants nothing.
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,7 @@
 //!   library's default).
 //! - **stderr** is the plugin's diagnostics: line by line on isaac's
 //!   stderr, prefixed with the plugin's name, sanitised, capped at
-//!   [`MAX_PRINT_BYTES`](crate::capabilities::wasi::MAX_PRINT_BYTES).
+//!   [`MAX_PRINT_BYTES`].
 //!
 //! When the reader of stdout goes away (`isaac run gen | head -1`) the
 //! plugin's next write ends the call ([`Stop::ReaderGone`]), and isaac exits
@@ -34,8 +34,11 @@ use std::time::{Duration, Instant};
 
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::capabilities::wasi::MAX_PRINT_BYTES;
 use sink::{Lines, Sink, Stream};
+
+/// The most a call may write to stderr, and an older plugin print on its
+/// captured stdout and stderr (each); past it the call ends.
+pub const MAX_PRINT_BYTES: usize = 1 << 20;
 
 /// Where a call's stdin comes from.
 #[derive(Debug, Clone, Default)]

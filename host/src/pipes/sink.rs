@@ -73,13 +73,22 @@ impl Sink {
             }
             Lines::Diagnostics(plugin, line) => {
                 line.extend_from_slice(bytes);
-                while let Some(end) =
-                    line.iter().position(|&b| b == b'\n').or((line.len() > MAX_LINE).then_some(MAX_LINE))
-                {
-                    let rest = line.split_off(end);
-                    show(plugin, line);
-                    *line = rest.strip_prefix(b"\n").unwrap_or(&rest).to_vec();
+                let mut start = 0;
+                loop {
+                    let rest = &line[start..];
+                    match rest.iter().position(|&b| b == b'\n') {
+                        Some(end) => {
+                            show(plugin, &rest[..end]);
+                            start += end + 1;
+                        }
+                        None if rest.len() > MAX_LINE => {
+                            show(plugin, &rest[..MAX_LINE]);
+                            start += MAX_LINE;
+                        }
+                        None => break,
+                    }
                 }
+                line.drain(..start);
             }
         }
         Ok(())
