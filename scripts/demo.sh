@@ -50,6 +50,8 @@ work="$(mktemp -d)"
 printf 'one two three\nfour five\n' > "$work/notes.txt"
 step "isaac run --allow-read notes.txt wc notes.txt    # read access to one file, for one run"
 ( cd "$work" && "$isaac" run --allow-read notes.txt wc notes.txt )
+step "cat notes.txt | isaac run wc    # a plugin is a Unix filter: stdin in, output out"
+"$isaac" run wc < "$work/notes.txt"
 show isaac run note add "water the plants"
 show isaac run note add "call Ada"
 show isaac run note list        # another process: the notes came from the cache
@@ -100,6 +102,8 @@ TOML
 show isaac plugins add --yes "$root/example-plugins/dist/summarize"
 step "time isaac run summarize <three texts>    # one batch: three answers in the time of one"
 time isaac run summarize "isaac hosts plugins" "plugins are components" "the cache has three tiers"
+step "git diff | isaac run summarize    # the answer streams through the plugin as the model writes it"
+printf 'isaac now gives plugins stdin and streams their output\n' | "$isaac" run summarize
 show isaac ai query "What is isaac?"
 show isaac ai query "What is isaac?" --json     # again: from the response cache
 show isaac ai stats

@@ -4,13 +4,22 @@
 //! A language whose toolchain was missing at build time fails the test,
 //! naming it (`scripts/setup.sh` installs them all).
 
-use crate::support::{TestHome, dist, require_example, text};
+use std::io::Write;
+use std::process::Stdio;
+
+use isaac_host::config::ProviderKind;
+use isaac_host::testing::SimConfig;
+
+use crate::ai::{Sims, home_with};
+use crate::support::{dist, require_example, text};
 
 const LANGS: [&str; 8] = ["rs", "py", "js", "c", "go", "zig", "cpp", "as"];
 
 #[test]
 fn greet_counts_visits_in_every_language() {
-    let home = TestHome::new();
+    // A simulated provider for the Python and JavaScript `ask`.
+    let sims = Sims::new().add("sim", ProviderKind::Openai, SimConfig::default());
+    let home = home_with(&sims, "default_provider = \"sim\"");
     for lang in LANGS {
         let name = format!("greet-{lang}");
         let lang_name = match lang {
@@ -37,6 +46,18 @@ fn greet_counts_visits_in_every_language() {
             let out = home.run(&["run", &name]);
             assert!(out.status.success(), "{name}: {}", text(&out).1);
             assert_eq!(text(&out).0.trim(), "", "{name}");
+            // Lines piped in, each greeted as it comes.
+            let mut child = home.isaac();
+            child.args(["run", &name]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = child.spawn().unwrap();
+            child.stdin.take().unwrap().write_all(b"Ann\n\nBob\n").unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(text(&out).0, "Hello, Ann! (visit #1)\nHello, Bob! (visit #1)\n", "{name}: {}", text(&out).1);
+            // `ask` streams the answer through `ai.query-stream`.
+            let out = home.run(&["run", &format!("{name}:ask"), "what", "is", "up"]);
+            let (stdout, stderr) = text(&out);
+            assert!(out.status.success(), "{name}: {stderr}");
+            assert!(stdout.starts_with("Simulated answer to: what is up"), "{name}: {stdout}");
         }
         // Each language keeps its own namespace.
         assert_eq!(text(&home.run(&["run", &name, "ada"])).0, "Hello, ada! (visit #1)\n", "{name}");

@@ -120,9 +120,9 @@ fn lists_and_calls_plugin_commands_as_tools() {
         assert_eq!((text(&result).as_str(), result.is_error), ("1 2 7", Some(false)));
 
         // A usage error is a tool error with isaac's message, not a protocol error.
-        let result = service.call_tool(call("wordcount__wc", &[])).await.unwrap();
+        let result = service.call_tool(call("hello__hello", &["two", "names"])).await.unwrap();
         assert_eq!(result.is_error, Some(true));
-        assert!(text(&result).starts_with("wordcount:wc: "), "{}", text(&result));
+        assert!(text(&result).starts_with("hello:hello: "), "{}", text(&result));
 
         // So is a trap.
         let result = service.call_tool(call("misbehave__crash", &[])).await.unwrap();
