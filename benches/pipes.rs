@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use isaac_host::testing::{SimConfig, Simulator};
 
-use support::{TestHome, dist, runtime};
+use support::{TestHome, dist};
 
 fn first_delta(c: &mut Criterion) {
-    let rt = runtime();
+    // The simulator serves from this runtime's workers while the bench waits.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let sim = rt.block_on(Simulator::start(SimConfig::default(), 0)).unwrap();
     let home = TestHome::new();
     let config = format!(
