@@ -224,8 +224,11 @@ pub fn versions_list() -> String {
     }
 }
 
-/// A plugin linked and ready to instantiate, of any supported version.
+/// A plugin linked and ready to instantiate, of any supported version, or
+/// a plain WASI command.
 pub(crate) enum AnyPre<T: 'static> {
+    /// A WASI command: it exports `wasi:cli/run` (`kind = "command"`).
+    Command(wasmtime_wasi::p2::bindings::CommandPre<T>),
     /// Built against `isaac:plugin@0.3.0`.
     V0_3(generated::PluginPre<T>),
     /// Built against `isaac:plugin@0.2.0`.
@@ -244,16 +247,27 @@ impl<T: Send + 'static> AnyPre<T> {
         })
     }
 
-    /// Whether the plugin is a Unix filter (built against 0.3.0 or later):
-    /// its WASI stdio is the call's pipes. Older plugins keep what they had:
-    /// no stdin, and their prints captured.
+    /// A WASI command: `pre` must export `wasi:cli/run`.
+    pub fn command(pre: wasmtime::component::InstancePre<T>) -> wasmtime::Result<Self> {
+        Ok(AnyPre::Command(wasmtime_wasi::p2::bindings::CommandPre::new(pre)?))
+    }
+
+    /// Whether the plugin is a Unix filter (built against 0.3.0 or later,
+    /// or a WASI command): its WASI stdio is the call's pipes. Older
+    /// plugins keep what they had: no stdin, and their prints captured.
     pub fn filters(&self) -> bool {
-        matches!(self, AnyPre::V0_3(_))
+        matches!(self, AnyPre::V0_3(_) | AnyPre::Command(_))
+    }
+
+    /// Whether it is a WASI command (its arguments are its WASI `argv`).
+    pub fn is_command(&self) -> bool {
+        matches!(self, AnyPre::Command(_))
     }
 
     /// The engine it was compiled for.
     pub fn engine(&self) -> &Engine {
         match self {
+            AnyPre::Command(pre) => pre.engine(),
             AnyPre::V0_3(pre) => pre.engine(),
             AnyPre::V0_2(pre) => pre.engine(),
             AnyPre::V0_1(pre) => pre.engine(),
@@ -264,22 +278,28 @@ impl<T: Send + 'static> AnyPre<T> {
     #[cfg(feature = "testing")]
     pub async fn instantiate(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
         match self {
+            AnyPre::Command(pre) => pre.instantiate_async(store).await.map(drop),
             AnyPre::V0_3(pre) => pre.instantiate_async(store).await.map(drop),
             AnyPre::V0_2(pre) => pre.instantiate_async(store).await.map(drop),
             AnyPre::V0_1(pre) => pre.instantiate_async(store).await.map(drop),
         }
     }
 
-    /// Instantiate it in `store` and call `metadata()`.
+    /// Instantiate it in `store` and call `metadata()` (a WASI command has
+    /// none: its manifest names its commands).
     pub async fn metadata(&self, store: &mut wasmtime::Store<T>) -> wasmtime::Result<PluginInfo> {
         match self {
+            AnyPre::Command(_) => Err(wasmtime::format_err!("a WASI command has no metadata export")),
             AnyPre::V0_3(pre) => pre.instantiate_async(&mut *store).await?.call_metadata(store).await,
             AnyPre::V0_2(pre) => Ok(v0_2::info(pre.instantiate_async(&mut *store).await?.call_metadata(store).await?)),
             AnyPre::V0_1(pre) => Ok(v0_1::info(pre.instantiate_async(&mut *store).await?.call_metadata(store).await?)),
         }
     }
 
-    /// Instantiate it in `store` and call `run(command, args)`.
+    /// Instantiate it in `store` and call `run(command, args)`; a WASI
+    /// command's `main` (its arguments are in `store`'s WASI context): its
+    /// success is an empty result, a non-zero exit the error
+    /// [`wasmtime_wasi::I32Exit`].
     pub async fn run(
         &self,
         store: &mut wasmtime::Store<T>,
@@ -287,6 +307,17 @@ impl<T: Send + 'static> AnyPre<T> {
         args: &[String],
     ) -> wasmtime::Result<Result<String, GuestError>> {
         match self {
+            AnyPre::Command(pre) => {
+                let program = pre.instantiate_async(&mut *store).await?;
+                match program.wasi_cli_run().call_run(store).await {
+                    Ok(Ok(())) => Ok(Ok(String::new())),
+                    Ok(Err(())) => Err(wasmtime::Error::new(wasmtime_wasi::I32Exit(1))),
+                    Err(e) if e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some_and(|exit| exit.0 == 0) => {
+                        Ok(Ok(String::new()))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             AnyPre::V0_3(pre) => pre.instantiate_async(&mut *store).await?.call_run(store, command, args).await,
             AnyPre::V0_2(pre) => {
                 let plugin = pre.instantiate_async(&mut *store).await?;

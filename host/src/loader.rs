@@ -146,6 +146,20 @@ pub enum LoadError {
         /// The version it was built against.
         found: String,
     },
+    /// A component that is a WASI command, installed as an isaac plugin.
+    #[error("{} is a WASI command (it exports wasi:cli/run), not an isaac plugin: add kind = \"command\" and a [commands.NAME] table to its plugin.toml", path.display())]
+    CommandNotDeclared {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A WASI command that imports what isaac does not give commands.
+    #[error("{} imports {interface}, which isaac does not provide to a command (it gives wasi:cli, wasi:io, wasi:clocks, wasi:filesystem, wasi:random and, when granted, wasi:http): build it without that interface", path.display())]
+    Unprovided {
+        /// The file.
+        path: PathBuf,
+        /// The interface, as the component names it.
+        interface: String,
+    },
     /// The component does not fit the `isaac:plugin/plugin` world.
     #[error("{} does not implement the isaac:plugin/plugin@{version} world", path.display())]
     NotAPlugin {

@@ -51,6 +51,13 @@ pub struct Manifest {
     /// (`isaac mcp`, `isaac ask`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, ToolManifest>,
+    /// What its component is: an isaac-world plugin, or a WASI command.
+    #[serde(default, skip_serializing_if = "Kind::is_plugin")]
+    pub kind: Kind,
+    /// `[commands.NAME]` of a WASI command: the names it is offered under
+    /// (it has no `metadata` to ask).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub commands: BTreeMap<String, CommandManifest>,
 }
 
 /// `[tools.COMMAND]`: one command as a tool.
@@ -206,7 +213,15 @@ struct RawManifest {
     permissions: Permissions,
     #[serde(default)]
     tools: BTreeMap<String, RawTool>,
+    #[serde(default)]
+    kind: Option<toml::Spanned<Kind>>,
+    #[serde(default)]
+    commands: BTreeMap<String, toml::Spanned<CommandManifest>>,
 }
+
+mod kind;
+
+pub use kind::{CommandManifest, Kind};
 
 /// The keys of `[permissions]` a manifest declares itself: WASI's.
 const OWN_PERMISSIONS: &[&str] = Permissions::WASI_KEYS;
@@ -252,6 +267,23 @@ impl Manifest {
             check_schema(&schema).map_err(|why| at(span, format!("[tools.{command}] {why}")))?;
             tools.insert(command, ToolManifest { input_schema: schema });
         }
+        let kind = raw.kind.as_ref().map_or(Kind::Plugin, |k| *k.get_ref());
+        let mut commands = BTreeMap::new();
+        for (name, command) in raw.commands {
+            let span = command.span();
+            if kind != Kind::Command {
+                let why = "[commands] is for a WASI command: add kind = \"command\", or let an isaac plugin's metadata name its commands";
+                return Err(at(span, why.into()));
+            }
+            if let Err(why) = check_name_of(NameOf::Command, &name) {
+                return Err(at(span, format!("[commands.{name}]: {why}")));
+            }
+            commands.insert(name, command.into_inner());
+        }
+        if let Some(k) = raw.kind.filter(|_| kind == Kind::Command && commands.is_empty()) {
+            let why = "a WASI command names its commands: add a [commands.NAME] table with description and usage";
+            return Err(at(k.span(), why.into()));
+        }
         Ok(Manifest {
             name: raw.name.into_inner(),
             version: raw.version.into_inner(),
@@ -260,6 +292,8 @@ impl Manifest {
             limits: raw.limits,
             permissions: raw.permissions,
             tools,
+            kind,
+            commands,
         })
     }
 }

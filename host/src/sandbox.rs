@@ -123,6 +123,18 @@ pub enum CallError {
         /// The plugin.
         plugin: String,
     },
+    /// A WASI command exited with a status other than 0. Not a failure of
+    /// isaac's: `isaac run` exits with that status, quietly (the program
+    /// said why on stderr).
+    #[error("plugin `{plugin}` exited with status {code}")]
+    Exit {
+        /// The plugin.
+        plugin: String,
+        /// Its exit status.
+        code: i32,
+        /// What it wrote to a collected stdout before it exited.
+        output: String,
+    },
     /// The call was interrupted (Ctrl-C).
     #[error("plugin `{plugin}` was interrupted")]
     Interrupted {
@@ -180,6 +192,7 @@ impl CallSpec {
         &self,
         engine: &wasmtime::Engine,
         pipes: Option<&Pipes>,
+        argv: &[String],
         blocked: &Blocked,
     ) -> Result<(Store<HostState>, Printed), CallError> {
         if let Some(message) = &self.refused {
@@ -188,7 +201,7 @@ impl CallSpec {
         let (wasi, printed) = self
             .granted
             .wasi
-            .open(pipes)
+            .open(pipes, argv)
             .map_err(|source| CallError::Setup { plugin: self.plugin.to_string(), source })?;
         let state = HostState {
             wasi,
@@ -227,7 +240,12 @@ impl CallSpec {
     ) -> Result<Result<String, GuestError>, CallError> {
         let blocked = Blocked::default();
         let pipes = pre.filters().then(|| Pipes::new(&self.plugin, stdio, self.max_output_bytes, blocked.clone()));
-        let (mut store, printed) = self.store(pre.engine(), pipes.as_ref(), &blocked)?;
+        // A WASI command gets its name and arguments as its `argv`.
+        let argv: Vec<String> = match pre.is_command() {
+            true => std::iter::once(command).chain(args.iter().map(String::as_str)).map(str::to_owned).collect(),
+            false => Vec::new(),
+        };
+        let (mut store, printed) = self.store(pre.engine(), pipes.as_ref(), &argv, &blocked)?;
         let call = pre.run(&mut store, command, args);
         let outcome = within(self.limits.deadline + TIMER_SLACK, &blocked, call).await;
         let collected = pipes.as_ref().map(Pipes::finish).unwrap_or_default();
@@ -239,7 +257,12 @@ impl CallSpec {
         // runtime drop their requests now, so each is recorded as cancelled.
         drop(store);
         tokio::task::yield_now().await;
-        let result = result?;
+        let result = result.map_err(|e| match e {
+            CallError::Exit { plugin, code, .. } => {
+                CallError::Exit { plugin, code, output: String::from_utf8_lossy(&collected).into_owned() }
+            }
+            other => other,
+        })?;
         if let Ok(output) = &result
             && output.len() > self.max_output_bytes
         {
@@ -263,7 +286,7 @@ impl CallSpec {
     #[cfg(feature = "testing")]
     pub async fn instantiate(&self, pre: &AnyPre<HostState>) -> Result<(), CallError> {
         let blocked = Blocked::default();
-        let (mut store, printed) = self.store(pre.engine(), None, &blocked)?;
+        let (mut store, printed) = self.store(pre.engine(), None, &[], &blocked)?;
         let call = pre.instantiate(&mut store);
         let outcome = within(self.limits.deadline + TIMER_SLACK, &blocked, call).await;
         self.finish(outcome, &store, &printed)
@@ -283,7 +306,7 @@ impl CallSpec {
             refused: None,
         };
         let blocked = Blocked::default();
-        let (mut store, printed) = spec.store(pre.engine(), None, &blocked)?;
+        let (mut store, printed) = spec.store(pre.engine(), None, &[], &blocked)?;
         let call = pre.metadata(&mut store);
         let outcome = within(spec.limits.deadline + TIMER_SLACK, &blocked, call).await;
         spec.finish(outcome, &store, &printed)
@@ -314,6 +337,9 @@ impl CallSpec {
             }
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Deadline) => Err(deadline),
             Ok(Err(e)) if e.downcast_ref::<Stop>() == Some(&Stop::Cancelled) => Err(CallError::Interrupted { plugin }),
+            Ok(Err(e)) if let Some(code) = e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|exit| exit.0) => {
+                Err(CallError::Exit { plugin, code, output: String::new() })
+            }
             Ok(Err(e)) if let Some(stop) = e.downcast_ref::<pipes::Stop>().cloned() => Err(match stop {
                 pipes::Stop::ReaderGone => CallError::ReaderGone { plugin },
                 pipes::Stop::OverCap { stream, .. } => CallError::OutputLimit {

@@ -33,7 +33,7 @@ impl Linker {
     /// Link `component` (read from `path`, named in errors) as a load
     /// does, its WIT version checked: the link phase alone.
     pub fn link(&self, component: &Component, path: &Path) -> Result<Linked, LoadError> {
-        let (pre, wit_version) = crate::host::link(&self.0, component, path)?;
+        let (pre, wit_version) = crate::host::link(&self.0, component, path, crate::manifest::Kind::Plugin)?;
         Ok(Linked { _pre: pre, wit_version })
     }
 }

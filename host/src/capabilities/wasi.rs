@@ -66,12 +66,14 @@ impl WasiGrant {
     }
 
     /// The WASI context of one call, and its captured output: its stdio is
-    /// `pipes` when it is a filter, else captured. Each directory is opened
+    /// `pipes` when it is a filter, else captured; its arguments `argv` (a
+    /// WASI command's; an isaac plugin's are none). Each directory is opened
     /// without following symlinks, checked against its granted identity,
     /// and handed over as that very open directory (never re-resolved by
     /// name).
-    pub(crate) fn open(&self, pipes: Option<&Pipes>) -> Result<(WasiCtx, Printed), SetupError> {
+    pub(crate) fn open(&self, pipes: Option<&Pipes>, argv: &[String]) -> Result<(WasiCtx, Printed), SetupError> {
         let mut b = WasiCtxBuilder::new();
+        b.args(argv);
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
         for (k, v) in &self.env {
             b.env(k, v);

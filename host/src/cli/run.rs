@@ -43,6 +43,8 @@ pub fn run(cx: &Context, args: RunArgs) -> Result<u8, Failure> {
         Ok(result) => result,
         // The reader of our output went away: stop quietly, as `cat` would.
         Err(RunError::Call(CallError::ReaderGone { .. })) => return Ok(SIGPIPE_STATUS),
+        // A WASI command's own status: it said why on stderr.
+        Err(e @ RunError::Call(CallError::Exit { .. })) if !cx.json => return Ok(e.exit_code()),
         Err(e) => return Err(Failure { code: e.exit_code(), error: e.into() }),
     };
     if cx.json {

@@ -104,13 +104,15 @@ fn unloaded_note(unloaded: &[String]) -> String {
 
 impl RunError {
     /// The exit status `isaac run` uses: 2 for usage errors (unknown or
-    /// ambiguous command, bad arguments), 141 when the reader of its output
+    /// ambiguous command, bad arguments), a WASI command's own non-zero
+    /// status, 141 when the reader of its output
     /// went away (as for a Unix tool killed by `SIGPIPE`), 1 for everything
     /// else.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Resolve { .. } | RunError::Usage { .. } => 2,
             RunError::Call(CallError::ReaderGone { .. }) => 141,
+            RunError::Call(CallError::Exit { code, .. }) => u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(1),
             _ => 1,
         }
     }

@@ -9,16 +9,15 @@ use std::path::Path;
 use wasmtime::component::{Component, Linker};
 
 use super::{Host, LoadedPlugin};
-use crate::bindings::{self, AnyPre, PluginInfo, WIT_VERSION, WIT_VERSIONS};
+use crate::bindings::{self, AnyPre, CommandInfo, PluginInfo, WIT_VERSION, WIT_VERSIONS};
 use crate::compiled::{self, Compiled, CompiledCache, Known, Opened};
 use crate::engine::{Compiler, EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{BadMetadata, LoadError, PluginSource, Progress};
-use crate::manifest::{self, NameOf};
+use crate::manifest::{self, Kind, Manifest, NameOf};
 use crate::sandbox;
-use crate::sandbox::{CallSpec, HostState};
-use crate::settings::CallLimits;
+use crate::sandbox::HostState;
 use crate::terminal::{self, Lines};
 use crate::tiers::{self, Tier};
 
@@ -68,15 +67,21 @@ impl Host {
         known: Option<&IndexEntry>,
     ) -> Result<LoadedPlugin, LoadError> {
         let compiled = compiled?;
-        let (pre, wit_version) = link(self.linker_for(compiled.tier), &compiled.component, &source.wasm)?;
+        let linker = self.linker_for(compiled.tier);
+        let (pre, wit_version) = link(linker, &compiled.component, &source.wasm, source.manifest.kind)?;
         let spec = self.spec(&source.manifest, &compiled.sha256);
         let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
         let mut meta = match reusable {
             Some(meta) => meta.clone(),
             None => {
                 let compile_ms = compiled.elapsed.as_secs_f64() * 1e3;
-                let limits = self.settings.metadata_limits();
-                metadata(&pre, &spec, limits, compiled.sha256.clone(), wit_version, compile_ms).await?
+                let info = match source.manifest.kind {
+                    Kind::Command => command_info(&source.manifest),
+                    Kind::Plugin => {
+                        spec.metadata(&pre, self.settings.metadata_limits()).await.map_err(LoadError::Metadata)?
+                    }
+                };
+                checked_meta(info, compiled.sha256.clone(), wit_version, compile_ms)?
             }
         };
         meta.artifact_sha256 = compiled.artifact_sha256.clone();
@@ -194,15 +199,55 @@ impl Host {
     }
 }
 
-/// Link `component` against the host's capabilities, checking the version of
-/// the WIT package it was built against. Returns the pre-instantiated
-/// plugin and that version.
+/// What a WASI command's index entry says for its WIT version.
+pub const COMMAND_VERSION: &str = "command";
+
+/// The interfaces a WASI command may import: WASI's, but no sockets (and
+/// `wasi:http` reaches only the hosts a grant allows).
+const COMMAND_IMPORTS: &[&str] =
+    &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:filesystem/", "wasi:random/", "wasi:http/"];
+
+/// Link `component`, of `kind`, against the host's capabilities, checking
+/// the version of the WIT package it was built against (a WASI command:
+/// that it imports only what commands are given). Returns the
+/// pre-instantiated plugin and that version.
 pub(crate) fn link(
     linker: &Linker<HostState>,
     component: &Component,
     path: &Path,
+    kind: Kind,
 ) -> Result<(AnyPre<HostState>, String), LoadError> {
-    let version = bindings::wit_version(linker.engine(), component).unwrap_or_else(|| WIT_VERSION.to_owned());
+    let engine = linker.engine();
+    let exports_run = || component.component_type().exports(engine).any(|(name, _)| name.starts_with("wasi:cli/run@"));
+    if kind == Kind::Command {
+        let imports = component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect::<Vec<_>>();
+        if let Some(interface) = imports.into_iter().find(|i| !COMMAND_IMPORTS.iter().any(|p| i.starts_with(p))) {
+            return Err(LoadError::Unprovided { path: path.to_owned(), interface });
+        }
+        let not_a_command = |e: wasmtime::Error| LoadError::NotAPlugin {
+            path: path.to_owned(),
+            version: COMMAND_VERSION.to_owned(),
+            source: Source::wasm(e),
+        };
+        let pre = linker.instantiate_pre(component).map_err(not_a_command)?;
+        return Ok((AnyPre::command(pre).map_err(not_a_command)?, COMMAND_VERSION.to_owned()));
+    }
+    let Some(version) = bindings::wit_version(engine, component) else {
+        if exports_run() {
+            return Err(LoadError::CommandNotDeclared { path: path.to_owned() });
+        }
+        return link_plugin(linker, component, path, WIT_VERSION.to_owned());
+    };
+    link_plugin(linker, component, path, version)
+}
+
+/// Link an isaac-world plugin built against `version`.
+fn link_plugin(
+    linker: &Linker<HostState>,
+    component: &Component,
+    path: &Path,
+    version: String,
+) -> Result<(AnyPre<HostState>, String), LoadError> {
     if !WIT_VERSIONS.contains(&version.as_str()) {
         return Err(LoadError::IncompatibleWit { path: path.to_owned(), found: version });
     }
@@ -216,16 +261,27 @@ pub(crate) fn link(
     Ok((pre, version))
 }
 
-/// Ask a linked plugin for its metadata and check it.
-async fn metadata(
-    pre: &AnyPre<HostState>,
-    spec: &CallSpec,
-    limits: CallLimits,
+/// A WASI command's metadata: what its manifest says.
+fn command_info(manifest: &Manifest) -> PluginInfo {
+    PluginInfo {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        description: manifest.description.clone(),
+        commands: manifest
+            .commands
+            .iter()
+            .map(|(name, c)| CommandInfo { name: name.clone(), summary: c.description.clone(), usage: c.usage.clone() })
+            .collect(),
+    }
+}
+
+/// Check a plugin's metadata and keep it, sanitised.
+fn checked_meta(
+    info: PluginInfo,
     sha256: String,
     wit_version: String,
     compile_ms: f64,
 ) -> Result<PluginMeta, LoadError> {
-    let info = spec.metadata(pre, limits).await.map_err(LoadError::Metadata)?;
     check_metadata(&info).map_err(LoadError::BadMetadata)?;
     // Metadata is shown on terminals (lists, help, completion): it is kept
     // sanitised, so no display path can forget to.

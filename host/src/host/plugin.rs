@@ -94,7 +94,13 @@ impl LoadedPlugin {
         args: &[String],
         stdio: &Stdio,
     ) -> Result<String, RunError> {
-        match spec.run(&self.pre, command, args, stdio).await? {
+        // A WASI command's fixed arguments come before the user's.
+        let fixed = self.manifest.commands.get(command).map_or(&[][..], |c| c.args.as_slice());
+        let args: std::borrow::Cow<'_, [String]> = match fixed {
+            [] => args.into(),
+            fixed => [fixed, args].concat().into(),
+        };
+        match spec.run(&self.pre, command, &args, stdio).await? {
             Ok(output) => Ok(output),
             // The guest's words reach the terminal in isaac's error line.
             Err(GuestError::Usage(message)) => Err(RunError::Usage {
