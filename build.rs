@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FIXTURES: &[&str] = &[
+    "attack_cmd",
     "cache_probe",
     "filters",
     "hostile",
@@ -30,6 +31,7 @@ const FIXTURES: &[&str] = &[
     "misbehave",
     "no_run",
     "future_wit",
+    "sockets_cmd",
 ];
 
 fn main() {

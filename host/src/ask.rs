@@ -256,6 +256,6 @@ async fn run_call(
     }
     match plugin.run(&spec.command, &args).await {
         Ok(output) => CallRecord { tool: call.name.clone(), args, result: output, is_error: false, refused: false },
-        Err(e) => failed(args, crate::error::one_line(&e)),
+        Err(e) => failed(args, e.tool_text()),
     }
 }

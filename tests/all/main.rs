@@ -13,6 +13,7 @@ mod authoring;
 mod bad_plugins;
 mod cache;
 mod cli;
+mod commands;
 mod fuzz;
 mod http;
 mod languages;

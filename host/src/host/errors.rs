@@ -103,6 +103,16 @@ fn unloaded_note(unloaded: &[String]) -> String {
 }
 
 impl RunError {
+    /// What a tool call answers for this failure: a WASI command that
+    /// exited non-zero gives what it wrote, then its status; anything else
+    /// its message on one line.
+    pub fn tool_text(&self) -> String {
+        match self {
+            RunError::Call(CallError::Exit { output, code, .. }) => format!("{output}(exit status {code})"),
+            other => crate::error::one_line(other),
+        }
+    }
+
     /// The exit status `isaac run` uses: 2 for usage errors (unknown or
     /// ambiguous command, bad arguments), a WASI command's own non-zero
     /// status, 141 when the reader of its output

@@ -127,7 +127,7 @@ impl ServerHandler for McpServer {
         tokio::select! {
             result = plugin.run_with(&spec.command, &input.words, &stdio, None) => Ok(match result {
                 Ok(output) => text_result(&output, false),
-                Err(e) => text_result(&crate::error::one_line(&e), true),
+                Err(e) => text_result(&e.tool_text(), true),
             }),
             () = context.ct.cancelled() => Err(ErrorData::internal_error("the call was cancelled", None)),
         }
