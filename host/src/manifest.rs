@@ -143,7 +143,9 @@ pub struct Permissions {
     /// Environment variables it may read, by name.
     #[serde(default, deserialize_with = "plain_list")]
     pub env: Vec<String>,
-    /// Whether what it prints reaches the terminal (on stderr).
+    /// Whether what it prints reaches the terminal (on stderr): for plugins
+    /// built against 0.2.0 or 0.1.0, whose prints are captured. (A 0.3.0
+    /// plugin's stdout is its output, its stderr its diagnostics.)
     #[serde(default)]
     pub stdout: bool,
     /// Each capability's permission, by its name.

@@ -276,6 +276,16 @@ impl CallSpec {
                 how: "[limits] max_output_kb in config.toml".into(),
             });
         }
+        if let Ok(output) = &result
+            && !collected.is_empty()
+            && collected.len() + output.len() > self.max_output_bytes
+        {
+            return Err(CallError::OutputLimit {
+                plugin: self.plugin.to_string(),
+                what: format!("wrote and returned more than {} KiB together", self.max_output_bytes >> 10),
+                how: "[limits] max_output_kb in config.toml".into(),
+            });
+        }
         Ok(result.map(|output| match collected.is_empty() {
             true => output,
             false => String::from_utf8_lossy(&collected).into_owned() + &output,
@@ -342,11 +352,14 @@ impl CallSpec {
             }
             Ok(Err(e)) if let Some(stop) = e.downcast_ref::<pipes::Stop>().cloned() => Err(match stop {
                 pipes::Stop::ReaderGone => CallError::ReaderGone { plugin },
-                pipes::Stop::OverCap { stream, .. } => CallError::OutputLimit {
+                pipes::Stop::OverCap { stream, terminal, .. } => CallError::OutputLimit {
                     plugin,
                     what: format!("{stop}, and was stopped"),
-                    how: match stream {
-                        "stdout" => "[limits] max_output_kb in config.toml, or send the output to a pipe or a file",
+                    how: match (stream, terminal) {
+                        ("stdout", true) => {
+                            "[limits] max_output_kb in config.toml, or send the output to a pipe or a file"
+                        }
+                        ("stdout", false) => "[limits] max_output_kb in config.toml",
                         _ => "nothing: diagnostics on stderr are capped; write output to stdout",
                     }
                     .into(),

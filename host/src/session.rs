@@ -23,6 +23,29 @@ pub fn split(line: &str) -> Option<Vec<String>> {
     shlex::split(line)
 }
 
+/// A line and the input it names with a trailing `< FILE`, outside quotes:
+/// the command's part, and the input's (still to be split), if any.
+pub fn split_input(line: &str) -> (&str, Option<&str>) {
+    let (mut quote, mut escaped, mut at) = (None, false, None);
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => escaped = true,
+            (Some('"'), '"') => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '<') => at = Some(i),
+            (None, _) => {}
+        }
+    }
+    match at {
+        Some(i) => (&line[..i], Some(&line[i + 1..])),
+        None => (line, None),
+    }
+}
+
 /// Join the physical lines of one logical line: a line that ends with `\`
 /// continues on the next.
 pub fn join_continuations(text: &str) -> String {
@@ -145,6 +168,11 @@ mod tests {
         assert_eq!(split("  "), Some(vec![]));
         assert_eq!(split("echo \"open"), None);
         assert_eq!(join_continuations("echo a \\\nb"), "echo a  b");
+        assert_eq!(split_input("wc < notes.txt"), ("wc ", Some(" notes.txt")));
+        assert_eq!(split_input("wc -l <'my notes.txt'"), ("wc -l ", Some("'my notes.txt'")));
+        // A quoted or escaped `<` is an argument.
+        assert_eq!(split_input(r#"grep "<" notes.txt"#), (r#"grep "<" notes.txt"#, None));
+        assert_eq!(split_input("echo '<b>' \\< x"), ("echo '<b>' \\< x", None));
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl Pieces {
 
 /// How many bytes at the end of `data` begin a UTF-8 character that is not
 /// complete yet (0 to 3).
-fn incomplete_tail(data: &[u8]) -> usize {
+pub(crate) fn incomplete_tail(data: &[u8]) -> usize {
     for back in 1..=data.len().min(3) {
         let byte = data[data.len() - back];
         if byte & 0xc0 == 0x80 {

@@ -156,15 +156,19 @@ fn the_shell_takes_a_file_as_a_lines_input() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("words.txt");
     std::fs::write(&file, "a b c\nd\n").unwrap();
-    let lines = format!("wc < {}\nwc <{}\nwc < /no/such/file\n", file.display(), file.display());
+    let lines =
+        format!("wc < {}\nwc <{}\nwc \"<\" x\nwc < /no/such/file\nwc < /dev/null\n", file.display(), file.display());
     let mut cmd = home.isaac();
     cmd.arg("shell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(stdout, "2 4 8\n2 4 8\n");
+    // A quoted `<` is an argument.
+    assert_eq!(stdout, "2 4 8\n2 4 8\n1 2 3\n");
     assert!(stderr.contains("cannot read /no/such/file as the command's input"), "{stderr}");
+    // Not a regular file: refused (it could block where Ctrl-C cannot reach).
+    assert!(stderr.contains("cannot read /dev/null as the command's input: not a regular file"), "{stderr}");
 }
 
 #[test]

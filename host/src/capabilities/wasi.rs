@@ -171,7 +171,9 @@ pub fn describe(asked: &Permissions) -> Vec<String> {
         }
     }
     if asked.stdout {
-        lines.push("print to the terminal (on stderr)".to_owned());
+        lines.push(
+            "print to the terminal (on stderr; for plugins built against isaac:plugin 0.2.0 or older)".to_owned(),
+        );
     }
     lines
 }

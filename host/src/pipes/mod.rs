@@ -122,6 +122,8 @@ pub enum Stop {
         stream: &'static str,
         /// Its cap, in KiB.
         cap: usize,
+        /// It was shown on a terminal (a pipe or a file has no cap).
+        terminal: bool,
     },
 }
 

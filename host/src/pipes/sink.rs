@@ -14,7 +14,8 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use super::{Blocked, Stop};
 use crate::terminal::{self, Pieces};
 
-/// The most one write may pass (what `check-write` allows).
+/// What `check-write` allows a write (a guest may write more at once: up to
+/// its hostcall fuel, so one write is still bounded).
 const WRITE_SIZE: usize = 64 << 10;
 
 /// The longest diagnostic line kept waiting for its end; a longer one is
@@ -53,7 +54,8 @@ impl Sink {
     fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {
         let capped = !matches!(self.lines, Lines::Exact);
         if capped && self.written.saturating_add(bytes.len()) > self.cap {
-            return Err(Stop::OverCap { stream: self.stream, cap: self.cap >> 10 });
+            let terminal = matches!(self.lines, Lines::Terminal(_));
+            return Err(Stop::OverCap { stream: self.stream, cap: self.cap >> 10, terminal });
         }
         self.written += bytes.len();
         let blocked = &self.blocked;
@@ -82,8 +84,10 @@ impl Sink {
                             start += end + 1;
                         }
                         None if rest.len() > MAX_LINE => {
-                            show(plugin, &rest[..MAX_LINE]);
-                            start += MAX_LINE;
+                            // Cut before a character the cut would split.
+                            let cut = MAX_LINE - terminal::incomplete_tail(&rest[..MAX_LINE]);
+                            show(plugin, &rest[..cut]);
+                            start += cut;
                         }
                         None => break,
                     }
@@ -104,14 +108,6 @@ impl Sink {
         }
         std::mem::take(&mut self.collected)
     }
-
-    fn is_terminal(&self) -> bool {
-        match self.lines {
-            Lines::Terminal(_) => true,
-            Lines::Diagnostics(..) => crate::console::stderr_is_terminal(),
-            Lines::Collect | Lines::Exact => false,
-        }
-    }
 }
 
 /// One diagnostic line of `plugin` on stderr.
@@ -131,9 +127,13 @@ impl Stream {
     }
 }
 
+/// Never a terminal to the guest, even on one: what it writes is shown
+/// through the sanitiser, so colours and cursor moves would only show as
+/// escapes. (A guest that buffers by block off a terminal flushes to show a
+/// line at once.)
 impl IsTerminal for Stream {
     fn is_terminal(&self) -> bool {
-        self.0.lock().is_ok_and(|sink| sink.is_terminal())
+        false
     }
 }
 

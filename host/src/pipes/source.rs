@@ -73,9 +73,12 @@ impl Pollable for Source {
 
 impl InputStream for Source {
     fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        if size == 0 {
+            return Ok(Bytes::new());
+        }
         let mut buf = BytesMut::zeroed(size.min(READ_SIZE));
         let read = self.read_into(&mut buf).map_err(|e| StreamError::LastOperationFailed(wasmtime::Error::new(e)))?;
-        if read == 0 && !buf.is_empty() {
+        if read == 0 {
             return Err(StreamError::Closed);
         }
         buf.truncate(read);

@@ -40,7 +40,8 @@ pub async fn run(session: &mut Session<'_>, name: &str, args: &[String], interru
         "time" if args.is_empty() => Outcome::Failed(2, "usage: :time COMMAND [ARGS...]".to_owned()),
         "time" => {
             let start = Instant::now();
-            let result = dispatch(session, args, interruptible).await;
+            let stdio = crate::pipes::Stdio { output: crate::pipes::Output::Console, ..Default::default() };
+            let result = dispatch(session, args, &stdio, interruptible).await;
             let took = start.elapsed();
             match result {
                 Ok(output) => Outcome::Output(format!("{output}\n(dispatch took {took:.1?})")),

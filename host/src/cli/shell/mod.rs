@@ -89,14 +89,29 @@ pub(crate) async fn execute(session: &mut Session<'_>, line: &str, interruptible
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Outcome::Nothing;
     }
-    let Some(words) = session::split(trimmed) else {
+    let (command, input) = session::split_input(trimmed);
+    let (Some(words), Some(input)) =
+        (session::split(command), input.map_or(Some(None), |i| session::split(i).map(Some)))
+    else {
         return Outcome::Failed(2, "unbalanced quotes: close the quote, or escape it with \\".to_owned());
     };
-    if let Some(name) = words[0].strip_prefix(':') {
+    if let Some(name) = words.first().and_then(|w| w.strip_prefix(':')) {
         return colon::run(session, name, &words[1..], interruptible).await;
     }
+    let stdio = match input.as_deref() {
+        None => Ok(Stdio { input: Input::Empty, output: Output::Console }),
+        Some([path]) => open_input(path),
+        Some(_) => Err(RunError::Input {
+            path: input.unwrap_or_default().join(" ").into(),
+            source: std::io::Error::other("`<` takes one file"),
+        }),
+    };
     let before = output::written();
-    match dispatch(session, &words, interruptible).await {
+    let result = match stdio {
+        Ok(stdio) => dispatch(session, &words, &stdio, interruptible).await,
+        Err(e) => Err(e),
+    };
+    match result {
         // After a stream, an empty result adds no empty line.
         Ok(output) if output.is_empty() && output::written() != before => Outcome::Nothing,
         Ok(output) => Outcome::Output(output),
@@ -105,32 +120,31 @@ pub(crate) async fn execute(session: &mut Session<'_>, line: &str, interruptible
     }
 }
 
-/// A line's words without a trailing `< FILE`, and the stdin that gives:
-/// the file, opened now, or nothing (the shell's own stdin is its commands).
-fn redirect(words: &[String]) -> Result<(&[String], Stdio), RunError> {
-    let output = Output::Console;
-    let (words, path) = match words {
-        [rest @ .., lt, path] if lt == "<" && !rest.is_empty() => (rest, path.as_str()),
-        [rest @ .., last] if last.len() > 1 && last.starts_with('<') && !rest.is_empty() => (rest, &last[1..]),
-        _ => return Ok((words, Stdio { input: Input::Empty, output })),
-    };
-    let file = std::fs::File::open(path).map_err(|source| RunError::Input { path: path.into(), source })?;
-    Ok((words, Stdio { input: Input::File(Arc::new(file)), output }))
+/// The stdio of a line with `< PATH`: the file, opened now; it must be a
+/// regular file (a FIFO or a device could block the shell where Ctrl-C
+/// cannot reach).
+fn open_input(path: &str) -> Result<Stdio, RunError> {
+    let error = |source| RunError::Input { path: path.into(), source };
+    let file = std::fs::File::open(path).map_err(error)?;
+    if !file.metadata().map_err(error)?.is_file() {
+        return Err(error(std::io::Error::other("not a regular file")));
+    }
+    Ok(Stdio { input: Input::File(Arc::new(file)), output: Output::Console })
 }
 
-/// Run a plugin command, its output streamed and its stdin a `< FILE`;
-/// with `interruptible`, Ctrl-C stops it.
+/// Run a plugin command with `stdio`; with `interruptible`, Ctrl-C stops
+/// it.
 pub(crate) async fn dispatch(
     session: &mut Session<'_>,
     words: &[String],
+    stdio: &Stdio,
     interruptible: bool,
 ) -> Result<String, RunError> {
-    let (words, stdio) = redirect(words)?;
     let cancel = Arc::new(AtomicBool::new(false));
     if !interruptible {
-        return session.run(words, &stdio, cancel).await;
+        return session.run(words, stdio, cancel).await;
     }
-    let call = session.run(words, &stdio, cancel.clone());
+    let call = session.run(words, stdio, cancel.clone());
     tokio::pin!(call);
     tokio::select! {
         result = &mut call => result,
