@@ -96,19 +96,17 @@ fn run_wasi_command(wasm: &Path, argv: &[&str], stdin: &str) -> (i32, String) {
 
 #[test]
 fn new_commands_build_plain_wasi_commands_in_rust_and_c() {
+    let (work, home) = (tempfile::tempdir().unwrap(), TestHome::new());
     for (lang, example) in COMMAND_LANGS {
         require_example(example, lang);
-        let work = tempfile::tempdir().unwrap();
-        let home = TestHome::new();
         let name = format!("cmd-{lang}");
         new(&home, work.path(), &name, lang, &["--command"]);
-        let dist = work.path().join(&name).join("dist");
+        let folder = work.path().join(&name);
+        assert!(["build.sh", "toolchains.sh", "README.md"].iter().all(|f| folder.join(f).is_file()), "{lang}");
+        let dist = folder.join("dist");
         let manifest = std::fs::read_to_string(dist.join("plugin.toml")).unwrap();
         assert!(manifest.contains("kind = \"command\""), "{lang}: {manifest}");
         assert!(manifest.contains(&format!("[commands.{name}]")), "{lang}: {manifest}");
-        for file in ["build.sh", "toolchains.sh", "README.md"] {
-            assert!(work.path().join(&name).join(file).is_file(), "{lang}: {file}");
-        }
         // A plain WASI command: it runs as `wasmtime run` runs it.
         let wasm = dist.join(format!("{name}.wasm"));
         match lang {
@@ -127,9 +125,7 @@ fn new_commands_build_plain_wasi_commands_in_rust_and_c() {
         }
     }
     // Only Rust and C have a command template.
-    let work = tempfile::tempdir().unwrap();
-    let err =
-        TestHome::new().fails(&["new", "x", "--lang", "python", "--command", "--dir", work.path().to_str().unwrap()]);
+    let err = home.fails(&["new", "x", "--lang", "python", "--command", "--dir", work.path().to_str().unwrap()]);
     assert!(err.contains("--command") && err.contains("rust or c"), "{err}");
 }
 
