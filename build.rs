@@ -47,6 +47,7 @@ fn main() {
         "example-plugins/zig",
         "example-plugins/cpp",
         "example-plugins/assemblyscript",
+        "example-plugins/commands",
         "example-plugins/build.sh",
         "example-plugins/toolchains.sh",
         "plugin-sdk",

@@ -14,6 +14,11 @@
 # assemblyscript + hand-written glue); c, go, zig and cpp are made
 # components by wasm-tools with the WASI preview1 reactor adapter,
 # assemblyscript needs none.
+# Plain WASI commands (kind = "command", example-plugins/commands/): the
+# Rust ones always; commands/c-NAME with the C toolchain (c); the third-party
+# CLI (commands/ripgrep: crates.io's ripgrep, unmodified) as `thirdparty`,
+# installed once into ISAAC_TOOLS like a toolchain. Each is checked to be a
+# command component that imports only what isaac provides.
 # A language whose toolchain cannot be installed (or, with --no-install, is
 # not installed) is skipped with a message, and named in dist/SKIPPED,
 # unless ISAAC_LANGS names it ("rust python js"), which makes it required;
@@ -64,17 +69,18 @@ package() {
     say "built $dist/$name"
 }
 
-# Build every plugin of example-plugins/LANG with BUILDER, called as
-# `BUILDER DIR NAME OUT` to write OUT/NAME.wasm, then package it.
+# Build every plugin in the folders example-plugins/FOLDERS (a glob: `c/*`)
+# with BUILDER, called as `BUILDER DIR NAME OUT` to write OUT/NAME.wasm,
+# then package it with PACKAGER (default: package).
 build_each() {
-    local lang="$1" builder="$2"
-    for manifest in "$here/$lang"/*/plugin.toml; do
+    local folders="$1" builder="$2" packager="${3:-package}"
+    for manifest in "$here"/$folders/plugin.toml; do
         local dir name out
         dir="$(dirname "$manifest")"
         name="$(plugin_name "$manifest")"
         out="$(mktemp -d)"
         "$builder" "$dir" "$name" "$out"
-        package "$manifest" "$out/$name.wasm"
+        "$packager" "$manifest" "$out/$name.wasm"
         rm -rf "$out"
     done
 }
@@ -85,6 +91,9 @@ install=1
 # shellcheck source=toolchains.sh
 source "$here/toolchains.sh"
 
+# The languages whose toolchain is ready.
+declare -A ready
+
 # The plugins of LANG, if its toolchain is ready (installed if needed).
 plugins() {
     local lang="$1"
@@ -92,7 +101,24 @@ plugins() {
         unavailable "$lang" "$why (install: $hint)"
         return
     fi
-    build_each "$lang" "build_$lang"
+    ready[$lang]=1
+    build_each "$lang/*" "build_$lang"
+}
+
+# The Rust workspace example-plugins/FOLDER, in one cargo build; then
+# PACKAGER for each crate, whose component is the library's (`-` made `_`)
+# or, with `bin`, the binary's named as the crate.
+rust_workspace() {
+    local folder="$1" packager="$2" kind="${3:-lib}"
+    cargo build --quiet --release --target wasm32-wasip2 \
+        --manifest-path "$here/$folder/Cargo.toml" --target-dir "$target"
+    for manifest in "$here/$folder"/*/plugin.toml; do
+        local crate
+        crate="$(basename "$(dirname "$manifest")")"
+        [[ -f "$(dirname "$manifest")/Cargo.toml" ]] || continue
+        [[ "$kind" == bin ]] || crate="${crate//-/_}"
+        "$packager" "$manifest" "$target/wasm32-wasip2/release/$crate.wasm"
+    done
 }
 
 # The Rust examples are one workspace: one cargo build for them all.
@@ -101,13 +127,44 @@ rust_plugins() {
         say "the Rust plugins cannot build: $why (scripts/setup.sh installs it: $hint)"
         exit 1
     fi
-    cargo build --quiet --release --target wasm32-wasip2 \
-        --manifest-path "$here/rust/Cargo.toml" --target-dir "$target"
-    for manifest in "$here"/rust/*/plugin.toml; do
-        local crate
-        crate="$(basename "$(dirname "$manifest")")"
-        package "$manifest" "$target/wasm32-wasip2/release/${crate//-/_}.wasm"
-    done
+    rust_workspace rust package
+}
+
+# A command component exports wasi:cli/run and imports only the WASI 0.2
+# interfaces isaac gives a command (no sockets: isaac refuses them at add).
+check_command() {
+    local wasm="$1" wit
+    setup_wasm_tools || { say "not checked (no wasm-tools: $hint): $wasm"; return 0; }
+    wit="$("$wt" component wit "$wasm")"
+    if ! grep -Eq '^ *export wasi:cli/run@0\.2\.[0-9]+;' <<<"$wit"; then
+        say "$wasm does not export wasi:cli/run"
+        exit 1
+    fi
+    local bad
+    bad="$(grep -E '^ *import ' <<<"$wit" | grep -Ev '^ *import wasi:(cli|io|clocks|filesystem|random)/' || true)"
+    if [[ -n "$bad" ]]; then
+        say "$wasm imports what isaac does not give a command:"$'\n'"$bad"
+        exit 1
+    fi
+}
+
+# Package a command component, checked.
+package_command() { check_command "$2" && package "$1" "$2"; }
+
+# The plain WASI commands of example-plugins/commands.
+command_plugins() {
+    # Rust: one workspace, a [[bin]] per crate, named as its folder.
+    rust_workspace commands package_command bin
+    # C, with the toolchain of the C plugins (skipped, or required, with them).
+    if [[ -n "${ready[c]:-}" ]] && setup_c_command; then
+        build_each "commands/c-*" build_c_command package_command
+    fi
+    # The third-party CLI, built at setup.
+    if setup_thirdparty; then
+        package_command "$here/commands/ripgrep/plugin.toml" "$rg_wasm"
+    else
+        unavailable thirdparty "$why (install: $hint)"
+    fi
 }
 
 rust_plugins
@@ -118,3 +175,4 @@ plugins go
 plugins zig
 plugins cpp
 plugins assemblyscript
+command_plugins

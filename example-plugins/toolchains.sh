@@ -13,6 +13,11 @@
 # returns 1 with $why saying what is missing and $hint the command that
 # installs it. `build_LANG DIR NAME OUT` then builds the plugin source in DIR
 # into OUT/NAME.wasm (rust: DIR is a crate).
+#
+# Plain WASI commands (kind = "command": a program with a `main`, no isaac
+# bindings) build with `setup_rust` + `build_rust_command` and
+# `setup_c_command` + `build_c_command`; `setup_thirdparty` installs the
+# third-party CLIs the examples package (ripgrep).
 
 why=""
 hint=""
@@ -44,6 +49,14 @@ build_rust() {
     local crate="$1" name="$2" out="$3" target="${CARGO_TARGET_DIR:-$1/target}"
     cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$crate/Cargo.toml" --target-dir "$target"
     cp "$target/wasm32-wasip2/release/${name//-/_}.wasm" "$out/$name.wasm"
+}
+
+# A Rust program (a `[[bin]]` NAME) into a command component: a binary
+# built for wasm32-wasip2 is one already.
+build_rust_command() {
+    local crate="$1" name="$2" out="$3" target="${CARGO_TARGET_DIR:-$1/target}"
+    cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$crate/Cargo.toml" --target-dir "$target"
+    cp "$target/wasm32-wasip2/release/$name.wasm" "$out/$name.wasm"
 }
 
 setup_python() {
@@ -171,6 +184,48 @@ build_c() {
     clang-19 --target=wasm32-wasi --sysroot=/usr -mexec-model=reactor -O2 -Wall -I"$3" \
         -o "$3/core.wasm" "$1"/*.c "$3/plugin.c" "$3/plugin_component_type.o"
     "$wt" component new "$3/core.wasm" --adapt "wasi_snapshot_preview1=$adapt" -o "$3/$2.wasm"
+}
+
+# A C program needs no bindings: clang-19 with wasi-libc, wasm-tools and
+# the preview1 *command* adapter (beside the reactor one).
+setup_c_command() {
+    apt_tools clang-19 "clang-19 with wasi-libc" "clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc" || return 1
+    setup_wasm_tools && setup_adapter || return 1
+    command_adapter="${adapt%.reactor.wasm}.command.wasm"
+    [[ -f "$command_adapter" ]] || missing "the WASI preview1 command adapter is not in ${adapt%/*}" "cargo fetch"
+}
+
+# The .c files of DIR into a command component: wasi-libc's `main`, made a
+# component exporting wasi:cli/run by the command adapter. A program that
+# imports a WASI 0.2 function itself (rot13: exit-with-code) declares it in
+# DIR/wit/ (the first world named there), embedded before the adapter.
+build_c_command() {
+    local core="$3/core.wasm" world
+    clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Wl,--strip-debug -o "$core" "$1"/*.c
+    if [[ -d "$1/wit" ]]; then
+        world="$(sed -n 's/^world \([a-z0-9-]*\).*/\1/p' "$1"/wit/*.wit | head -1)"
+        "$wt" component embed "$1/wit" --world "$world" "$core" -o "$3/embedded.wasm"
+        core="$3/embedded.wasm"
+    fi
+    "$wt" component new "$core" --adapt "wasi_snapshot_preview1=$command_adapter" -o "$3/$2.wasm"
+}
+
+# Third-party Rust CLIs from crates.io, unmodified, built for wasm32-wasip2
+# once into $tools/commands/CRATE-VERSION: ripgrep, with its own release
+# profile (release-lto: LTO, stripped). Sets $rg_wasm.
+ripgrep_version=15.2.0
+setup_thirdparty() {
+    local root="$tools/commands/ripgrep-$ripgrep_version"
+    rg_wasm="$root/bin/rg.wasm"
+    [[ -f "$rg_wasm" ]] && return 0
+    setup_rust || return 1
+    local command="cargo install --locked --target wasm32-wasip2 --profile release-lto --root $root ripgrep@$ripgrep_version"
+    want "ripgrep $ripgrep_version for wasm32-wasip2 (a few minutes, once)" "$command" || return 1
+    # Its own target directory, as for wit-bindgen above.
+    CARGO_TARGET_DIR="$tools/cargo-target" cargo install -q --locked --force --target wasm32-wasip2 \
+        --profile release-lto --root "$root" "ripgrep@$ripgrep_version" >&2 \
+        || { missing "ripgrep $ripgrep_version could not be built for wasm32-wasip2" "$command"; return 1; }
+    rm -rf "$tools/cargo-target"
 }
 
 setup_go() {

@@ -3,7 +3,8 @@
 # what is missing):
 # - the toolchains of every example plugin language (example-plugins/
 #   toolchains.sh: the wasm32-wasip2 target, componentize-py, ...; into
-#   ISAAC_TOOLS, default ~/.cache/isaac-tools, and clang-19 with apt);
+#   ISAAC_TOOLS, default ~/.cache/isaac-tools, and clang-19 with apt), and
+#   the third-party CLI of the command examples (ripgrep, built once);
 # - the servers the tests start themselves, each on a free loopback port in
 #   a temporary folder (Debian's packages, with apt as root): redis-server,
 #   for the shared cold tier, and docker-registry (the CNCF distribution
@@ -31,7 +32,9 @@ missing=()
 # Note what SETUP (a setup_* or apt_tools call) could not make ready.
 need() { "$@" || missing+=("$why (install: $hint)"); }
 
-for lang in rust python js c go zig cpp assemblyscript; do
+# thirdparty: the third-party CLI the command examples package (ripgrep,
+# built once for wasm32-wasip2).
+for lang in rust python js c go zig cpp assemblyscript thirdparty; do
     need "setup_$lang"
 done
 

@@ -62,6 +62,73 @@ fn new_plugins_build_and_run_in_every_language() {
     }
 }
 
+/// (language, the example command it is made from)
+const COMMAND_LANGS: [(&str, &str); 2] = [("rust", "upper"), ("c", "rot13")];
+
+/// Run the command component `wasm` as `wasmtime run` does (the WASI 0.2
+/// command world, nothing granted): `argv`, `stdin`; its exit status and stdout.
+fn run_wasi_command(wasm: &Path, argv: &[&str], stdin: &str) -> (i32, String) {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+    struct State(WasiCtx, ResourceTable);
+    impl WasiView for State {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView { ctx: &mut self.0, table: &mut self.1 }
+        }
+    }
+    let engine = wasmtime::Engine::default();
+    let component = Component::from_file(&engine, wasm).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let stdout = MemoryOutputPipe::new(1 << 20);
+    let ctx =
+        WasiCtx::builder().args(argv).stdin(MemoryInputPipe::new(stdin.to_owned())).stdout(stdout.clone()).build();
+    let mut store = wasmtime::Store::new(&engine, State(ctx, ResourceTable::new()));
+    let command = wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker).unwrap();
+    let status = match command.wasi_cli_run().call_run(&mut store) {
+        Ok(result) => i32::from(result.is_err()),
+        Err(e) => e.downcast_ref::<I32Exit>().unwrap_or_else(|| panic!("{}: {e:?}", wasm.display())).0,
+    };
+    drop(store);
+    (status, String::from_utf8(stdout.contents().to_vec()).unwrap())
+}
+
+#[test]
+fn new_commands_build_plain_wasi_commands_in_rust_and_c() {
+    let (work, home) = (tempfile::tempdir().unwrap(), TestHome::new());
+    for (lang, example) in COMMAND_LANGS {
+        require_example(example, lang);
+        let name = format!("cmd-{lang}");
+        new(&home, work.path(), &name, lang, &["--command"]);
+        let folder = work.path().join(&name);
+        assert!(["build.sh", "toolchains.sh", "README.md"].iter().all(|f| folder.join(f).is_file()), "{lang}");
+        let dist = folder.join("dist");
+        let manifest = std::fs::read_to_string(dist.join("plugin.toml")).unwrap();
+        assert!(manifest.contains("kind = \"command\""), "{lang}: {manifest}");
+        assert!(manifest.contains(&format!("[commands.{name}]")), "{lang}: {manifest}");
+        // A plain WASI command: it runs as `wasmtime run` runs it.
+        let wasm = dist.join(format!("{name}.wasm"));
+        match lang {
+            "rust" => {
+                assert_eq!(run_wasi_command(&wasm, &[&name], "hello\nworld\n"), (0, "HELLO\nWORLD\n".into()));
+                assert_eq!(run_wasi_command(&wasm, &[&name, "--lower"], "Hello\n"), (0, "hello\n".into()));
+                // Its status 2 for a bad option: WASI 0.2's `exit` says failure, 1.
+                assert_eq!(run_wasi_command(&wasm, &[&name, "--bogus"], ""), (1, String::new()));
+            }
+            _ => {
+                assert_eq!(run_wasi_command(&wasm, &[&name], "hello\n"), (0, "uryyb\n".into()));
+                // A status of its own, through `exit-with-code`.
+                assert_eq!(run_wasi_command(&wasm, &[&name, "-e", "3", "hi", "there"], ""), (3, "uv gurer\n".into()));
+                assert_eq!(run_wasi_command(&wasm, &[&name, "-x"], ""), (2, String::new()));
+            }
+        }
+    }
+    // Only Rust and C have a command template.
+    let err = home.fails(&["new", "x", "--lang", "python", "--command", "--dir", work.path().to_str().unwrap()]);
+    assert!(err.contains("--command") && err.contains("rust or c"), "{err}");
+}
+
 #[test]
 fn new_refuses_bad_names_and_existing_folders_and_names_missing_toolchains() {
     let work = tempfile::tempdir().unwrap();

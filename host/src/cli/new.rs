@@ -7,6 +7,10 @@
 //! toolchains and build steps that example-plugins/build.sh uses) and a
 //! `build.sh` that builds into `dist/`. A Rust plugin gets a copy of the
 //! plugin SDK, so the folder builds anywhere.
+//!
+//! With `--command` (Rust and C) the template is a plain WASI command
+//! instead (`kind = "command"`): the program of the `upper` or `rot13`
+//! example in `example-plugins/commands/`, with no SDK and no bindings.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,10 @@ pub struct NewArgs {
     /// Its language.
     #[arg(long, value_enum)]
     lang: Lang,
+    /// A plain WASI command instead (rust, c): a program with a `main`,
+    /// no SDK, no cache or AI (`kind = "command"`).
+    #[arg(long)]
+    command: bool,
     /// Install a missing toolchain (once, into ~/.cache/isaac-tools).
     #[arg(long)]
     install: bool,
@@ -170,7 +178,7 @@ pub fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     let renamed = |text: &str| text.replace(example, name);
     let mut files: Vec<(PathBuf, String)> = vec![
         ("plugin.toml".into(), renamed(manifest)),
-        ("build.sh".into(), build_script(name, lang)),
+        ("build.sh".into(), build_script(name, lang, false)),
         ("toolchains.sh".into(), embed!("example-plugins/toolchains.sh").to_owned()),
         ("README.md".into(), readme(name, lang)),
         (".gitignore".into(), "dist/\ntarget/\nnode_modules/\n__pycache__/\n".into()),
@@ -178,11 +186,59 @@ pub fn files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     files.extend(sources.into_iter().map(|(path, text)| (PathBuf::from(path), renamed(text))));
     files.extend(WIT.iter().map(|(file, text)| (Path::new(lang.wit_dir()).join(file), (*text).to_owned())));
     if lang == Lang::Rust {
-        files.push(("Cargo.toml".into(), rust_manifest(name)));
+        files.push(("Cargo.toml".into(), rust_manifest(name, false)));
         let sdk = Path::new("isaac-plugin-sdk");
         files.push((sdk.join("Cargo.toml"), SDK_MANIFEST.to_owned()));
         files.extend(SDK.iter().map(|(file, text)| (sdk.join("src").join(file), (*text).to_owned())));
         files.extend(WIT.iter().map(|(file, text)| (sdk.join("wit").join(file), (*text).to_owned())));
+    }
+    files
+}
+
+/// Every file of a new plain WASI command `name` in `lang` (Rust or C):
+/// relative path, contents. The program is the example's, unchanged (it
+/// names itself by `argv[0]`); the manifest offers it under `name`.
+pub fn command_files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
+    let (description, usage, sources): (_, _, Vec<(String, &str)>) = match lang {
+        Lang::Rust => (
+            "Upper-case stdin or the named files",
+            format!("{name} [--lower] [FILE...]"),
+            vec![("src/main.rs".into(), embed!("example-plugins/commands/upper/src/main.rs"))],
+        ),
+        _ => (
+            "ROT13 TEXT, or stdin; exit with STATUS",
+            format!("{name} [-e STATUS] [TEXT...]"),
+            vec![
+                (format!("{name}.c"), embed!("example-plugins/commands/c-rot13/rot13.c")),
+                ("wit/world.wit".into(), embed!("example-plugins/commands/c-rot13/wit/world.wit")),
+                ("wit/deps/cli/exit.wit".into(), embed!("example-plugins/commands/c-rot13/wit/deps/cli/exit.wit")),
+            ],
+        ),
+    };
+    let manifest = format!(
+        r#"# A plain WASI 0.2 command (see docs/manifest.md in the isaac repository).
+name = "{name}"
+version = "0.1.0"
+description = "{description}"
+component = "{name}.wasm"
+kind = "command"
+
+[commands.{name}]
+description = "{description}"
+usage = "{usage}"
+args = []
+"#
+    );
+    let mut files: Vec<(PathBuf, String)> = vec![
+        ("plugin.toml".into(), manifest),
+        ("build.sh".into(), build_script(name, lang, true)),
+        ("toolchains.sh".into(), embed!("example-plugins/toolchains.sh").to_owned()),
+        ("README.md".into(), command_readme(name, lang, &usage)),
+        (".gitignore".into(), "dist/\ntarget/\n".into()),
+    ];
+    files.extend(sources.into_iter().map(|(path, text)| (PathBuf::from(path), text.to_owned())));
+    if lang == Lang::Rust {
+        files.push(("Cargo.toml".into(), rust_manifest(name, true)));
     }
     files
 }
@@ -199,7 +255,14 @@ wit-bindgen = { version = "0.61", default-features = false, features = ["macros"
 wasip2 = { version = "1", default-features = false, features = ["std"] }
 "#;
 
-fn rust_manifest(name: &str) -> String {
+/// A plugin's Cargo.toml: a library on the SDK, or a command's `[[bin]]`
+/// on the standard library alone.
+fn rust_manifest(name: &str, command: bool) -> String {
+    let target = if command {
+        format!("[[bin]]\nname = \"{name}\"\npath = \"src/main.rs\"")
+    } else {
+        "[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nisaac-plugin-sdk = { path = \"isaac-plugin-sdk\" }".into()
+    };
     format!(
         r#"[package]
 name = "{name}"
@@ -207,11 +270,7 @@ version = "0.1.0"
 edition = "2024"
 publish = false
 
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-isaac-plugin-sdk = {{ path = "isaac-plugin-sdk" }}
+{target}
 
 # Not part of any enclosing workspace.
 [workspace]
@@ -227,8 +286,13 @@ panic = "abort"
     )
 }
 
-fn build_script(name: &str, lang: Lang) -> String {
-    let lang = lang.id();
+/// The folder's build.sh: the toolchain's setup and build steps of
+/// toolchains.sh (a command's: `setup_c_command`, `build_rust_command`, ...).
+fn build_script(name: &str, lang: Lang, command: bool) -> String {
+    let id = lang.id();
+    // A C command needs no bindings: a setup of its own (no wit-bindgen).
+    let setup = if command && lang == Lang::C { "c_command".to_owned() } else { id.to_owned() };
+    let build = if command { format!("{id}_command") } else { id.to_owned() };
     format!(
         r#"#!/usr/bin/env bash
 # Build the isaac plugin `{name}` into dist/ (plugin.toml + {name}.wasm):
@@ -243,13 +307,13 @@ install=0
 say() {{ echo "build.sh: $*" >&2; }}
 # shellcheck source=toolchains.sh
 source "$here/toolchains.sh"
-if ! setup_{lang}; then
+if ! setup_{setup}; then
     say "$why; install it with: $hint (or: ./build.sh --install)"
     exit 2
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-build_{lang} "$here" {name} "$out"
+build_{build} "$here" {name} "$out"
 mkdir -p "$here/dist"
 cp "$out/{name}.wasm" "$here/dist/{name}.wasm"
 cp "$here/plugin.toml" "$here/dist/plugin.toml"
@@ -296,15 +360,73 @@ plugins is docs/plugins/{lang}.md in the isaac repository.
     )
 }
 
+fn command_readme(name: &str, lang: Lang, usage: &str) -> String {
+    let (example, what, status, try_it) = match lang {
+        Lang::Rust => (
+            "upper",
+            "It upper-cases stdin, or the files named (`--lower`: lower-cases).",
+            "Rust's standard library exits through WASI 0.2's `exit`, which carries\n\
+             success or failure only: any failure reaches isaac as status 1.",
+            format!(
+                "echo hello | isaac run {name}   # HELLO\n\
+                 isaac run --allow-read ~/notes {name} ~/notes/todo.txt   # a directory granted for one run"
+            ),
+        ),
+        _ => (
+            "c-rot13",
+            "It prints the ROT13 of its arguments, or of stdin, and exits with the\nstatus `-e` asks for.",
+            "A status of its own, not just success or failure, goes through WASI\n\
+             0.2's `exit-with-code`, declared in `wit/` and embedded by build.sh.",
+            format!("echo hello | isaac run {name}   # uryyb\nisaac run {name} -e 3 hi; echo $?   # uv, then 3"),
+        ),
+    };
+    let lang = lang.id();
+    format!(
+        r#"# {name}
+
+A plain WASI command in {lang}, made by `isaac new --command` from
+isaac's example-plugins/commands/{example}: `{usage}`.
+{what}
+
+It is an ordinary program (a `main`, no isaac SDK or bindings) built into a
+WASI 0.2 command component, so `wasmtime run` runs it too. isaac gives it
+its arguments (`argv[0]` is the command's name), stdin, stdout and stderr,
+the directories the user grants, and passes its exit status on.
+{status}
+
+It cannot use isaac's cache or AI: for those, write an isaac-world plugin
+(`isaac new NAME --lang {lang}`); docs/writing-plugins.md, "Two kinds of
+plugin", tells how to choose.
+
+```sh
+./build.sh                     # build into dist/ (--install: install a missing toolchain first)
+isaac plugins add --yes dist   # install it; plugin.toml names its command
+{try_it}
+```
+"#
+    )
+}
+
 pub fn run(cx: &Context, args: NewArgs) -> Result<u8, Failure> {
     crate::manifest::check_name(&args.name)?;
+    if args.command && !matches!(args.lang, Lang::Rust | Lang::C) {
+        return Err(anyhow::anyhow!(
+            "--command writes a plain WASI command in rust or c, not {}; without --command, an isaac plugin",
+            args.lang.id()
+        )
+        .into());
+    }
     let dest = args.dir.join(&args.name);
     if dest.exists() {
         return Err(anyhow::anyhow!("{} exists: choose another name or folder", dest.display()).into());
     }
-    write(&dest, &files(&args.name, args.lang))
-        .map_err(|e| anyhow::anyhow!("cannot write the new plugin into {}: {e}", dest.display()))?;
-    output::line(&format!("created {} ({} plugin `{}`)", dest.display(), args.lang.id(), args.name));
+    let (files, kind) = if args.command {
+        (command_files(&args.name, args.lang), "command")
+    } else {
+        (files(&args.name, args.lang), "plugin")
+    };
+    write(&dest, &files).map_err(|e| anyhow::anyhow!("cannot write the new plugin into {}: {e}", dest.display()))?;
+    output::line(&format!("created {} ({} {kind} `{}`)", dest.display(), args.lang.id(), args.name));
     if args.no_build {
         return Ok(0);
     }
@@ -318,7 +440,9 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<u8, Failure> {
         crate::say!("the folder is ready; build it with `{}/build.sh` once the toolchain is there", dest.display());
         return Ok(1);
     }
-    if !cx.quiet() {
+    if !cx.quiet() && args.command {
+        crate::say!("next: isaac plugins add --yes {}/dist && echo hello | isaac run {}", dest.display(), args.name);
+    } else if !cx.quiet() {
         crate::say!(
             "next: isaac plugins add --yes {0}/dist && isaac run {1} you   (or: isaac dev {0} -- {1} you)",
             dest.display(),
