@@ -176,3 +176,29 @@ fn an_mcp_tool_runs_a_command_with_stdin_and_reports_its_status() {
         service.cancel().await.unwrap();
     });
 }
+
+#[test]
+fn the_example_commands_run_as_they_would_anywhere() {
+    let home = TestHome::new();
+    for (name, lang) in [("upper", "rust"), ("rot13", "c"), ("ripgrep", "thirdparty")] {
+        crate::support::require_example(name, lang);
+        home.ok(&["plugins", "add", "--yes", crate::support::dist(name).to_str().unwrap()]);
+    }
+    // A plain Rust program, offered twice (the second with a fixed flag).
+    assert_eq!(text(&piped(&home, &["run", "upper"], b"quiet\n")).0, "QUIET\n");
+    assert_eq!(text(&piped(&home, &["run", "lower"], b"LOUD\n")).0, "loud\n");
+    // A C program, and its own exit status (exit-with-code).
+    assert_eq!(home.ok(&["run", "rot13", "abc"]), "nop\n");
+    assert_eq!(home.run(&["run", "rot13", "-e", "3"]).status.code(), Some(3));
+    // ripgrep from crates.io, unmodified: a directory granted for the run,
+    // the same search refused without it, stdin with `-`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "fn main() {}\n// TODO: fix\n").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let found = home.ok(&["run", "--allow-read", d, "rg", "-n", "TODO", d]);
+    assert_eq!(found, format!("{d}/a.rs:2:// TODO: fix\n"));
+    let out = home.run(&["run", "rg", "-n", "TODO", d]);
+    assert_eq!(out.status.code(), Some(1), "not granted: nothing to search");
+    assert!(text(&out).0.is_empty());
+    assert_eq!(text(&piped(&home, &["run", "rg", "fix", "-"], b"keep\nfix this\n")).0, "fix this\n");
+}
