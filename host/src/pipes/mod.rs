@@ -1,5 +1,5 @@
 //! A call's stdio, for plugins built against `isaac:plugin@0.3.0` and
-//! later: a plugin is a Unix filter.
+//! later, and for WASI commands: a plugin is a Unix filter.
 //!
 //! - **stdin** ([`Input`]) is what the user piped into isaac, read as the
 //!   plugin reads (never slurped), or a file (`CMD < FILE` in the shell),
