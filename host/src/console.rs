@@ -104,20 +104,8 @@ pub fn exact(data: &[u8]) -> bool {
     // What isaac wrote before goes first; then the bytes go straight to the
     // descriptor, not through std's line buffer (which would scan them for
     // newlines and split each write in two).
-    let result = out.flush().and_then(|()| write_all_fd(data));
-    match result {
-        Ok(()) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            CLOSED.store(true, Ordering::Relaxed);
-            false
-        }
-        Err(e) => {
-            if !FAILED.swap(true, Ordering::Relaxed) {
-                diag(format_args!("error: cannot write to stdout: {e}"));
-            }
-            false
-        }
-    }
+    settle(out.flush().and_then(|()| write_all_fd(data)));
+    !closed() && !failed()
 }
 
 /// Write all of `data` to file descriptor 1.
@@ -184,7 +172,12 @@ fn write_out(pieces: &[&[u8]]) {
     }
     WRITTEN.fetch_add(pieces.iter().map(|p| p.len() as u64).sum(), Ordering::Relaxed);
     let mut out = std::io::stdout().lock();
-    let result = pieces.iter().try_for_each(|p| out.write_all(p)).and_then(|()| out.flush());
+    settle(pieces.iter().try_for_each(|p| out.write_all(p)).and_then(|()| out.flush()));
+}
+
+/// Note how a write to stdout went: a reader gone, or a failure (reported
+/// once).
+fn settle(result: std::io::Result<()>) {
     match result {
         Ok(()) => {}
         // The reader went away (`isaac ... | head`): drop the rest quietly.
