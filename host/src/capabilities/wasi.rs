@@ -30,6 +30,9 @@ pub struct WasiGrant {
     pub env: Vec<(String, String)>,
     /// Whether what the plugin prints reaches the terminal (on stderr).
     pub stdout: bool,
+    /// Whether file operations run on the calling thread
+    /// ([`Settings::blocking_files`](crate::settings::Settings::blocking_files)).
+    pub blocking_files: bool,
 }
 
 /// One granted directory of a call.
@@ -62,6 +65,7 @@ impl WasiGrant {
             protected: inputs.protected.clone(),
             env: granted.env.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v))).collect(),
             stdout: granted.stdout,
+            blocking_files: inputs.settings.blocking_files(),
         }
     }
 
@@ -75,6 +79,7 @@ impl WasiGrant {
         let mut b = WasiCtxBuilder::new();
         b.args(argv);
         b.allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        b.allow_blocking_current_thread(self.blocking_files);
         for (k, v) in &self.env {
             b.env(k, v);
         }

@@ -15,6 +15,7 @@
 //! | jobs | `--jobs` | `ISAAC_JOBS` | `[loader] max_workers` | all cores |
 //! | log level | `-q`, `-v` | | | warnings |
 //! | pooling | (the command) | | | on |
+//! | WASI file I/O on the calling thread | (the command) | | | off; on for a one-call command |
 //! | tiered compilation | | `ISAAC_TIERED` (`0`, `1`) | `[loader] tiered` | on (the CLI) |
 //! | registry tokens | | `ISAAC_REGISTRY_TOKEN` | | none |
 //! | Docker credentials | | `DOCKER_CONFIG` | | `~/.docker` |
@@ -102,6 +103,7 @@ pub struct Settings {
     jobs: OnceLock<usize>,
     log_level: Level,
     pooling: bool,
+    blocking_files: bool,
     optimizer: Option<PathBuf>,
     downloads: DownloadLimits,
     user_home: Option<PathBuf>,
@@ -156,8 +158,19 @@ impl Settings {
         let registries =
             RegistryAuth { tokens: Secret::named(TOKEN_VAR), docker_config: docker.map(|d| d.join("config.json")) };
         let downloads = DownloadLimits::new(&config.downloads, registries);
-        let pooling = !flags.one_call;
-        Ok(Settings { home, config_file, config, jobs, log_level, pooling, optimizer, downloads, user_home })
+        let (pooling, blocking_files) = (!flags.one_call, flags.one_call);
+        Ok(Settings {
+            home,
+            config_file,
+            config,
+            jobs,
+            log_level,
+            pooling,
+            blocking_files,
+            optimizer,
+            downloads,
+            user_home,
+        })
     }
 
     /// The settings of home `home` with no flags and no environment: its
@@ -197,6 +210,16 @@ impl Settings {
     /// Whether to try the pooling allocator (it falls back by itself).
     pub fn pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// Whether a call's WASI file operations run on the thread that runs
+    /// the call, as `wasmtime run` does, rather than each on tokio's
+    /// blocking pool (a thread hop per read: ripgrep over a source tree
+    /// took 6× as long). Only for a command that makes one call and exits:
+    /// a host serving many calls must not stall them all on one call's slow
+    /// file (a FIFO in a granted folder, a hung network mount).
+    pub fn blocking_files(&self) -> bool {
+        self.blocking_files
     }
 
     /// The program that compiles optimised code in the background (the
@@ -377,6 +400,18 @@ mod tests {
         let raised = settings.request(&manifest("memory_mb = 512\ndeadline_ms = 500"));
         assert_eq!(raised.limits, Limits { memory_mb: Some(512), deadline_ms: None });
         assert!(crate::capabilities::describe(&raised).iter().any(|l| l.contains("512 MiB")));
+    }
+
+    #[test]
+    fn only_a_one_call_command_does_file_io_on_its_own_thread_and_skips_the_pool() {
+        let env = [("ISAAC_HOME", "/tmp/x")];
+        let resolve = |one_call| {
+            let flags = Flags { one_call, ..Flags::default() };
+            Settings::resolve(&flags, &env[..], crate::capabilities::CONFIG_SECTIONS).unwrap()
+        };
+        let (run, host) = (resolve(true), resolve(false));
+        assert!(run.blocking_files() && !run.pooling());
+        assert!(!host.blocking_files() && host.pooling());
     }
 
     #[test]
