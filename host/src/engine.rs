@@ -16,6 +16,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::Source;
+use crate::functions::FunctionCache;
 
 /// How often the epoch advances. At each tick a running guest yields and the
 /// host checks its deadline and cancel flag, so a call is cut at most one tick
@@ -63,7 +64,7 @@ impl Tier {
 }
 
 /// What the engine is built for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// The largest linear memory any plugin may get, in bytes.
     pub max_memory_bytes: u64,
@@ -75,6 +76,8 @@ pub struct EngineOptions {
     pub compiler: Compiler,
     /// Compile a component's functions on several threads.
     pub parallel: bool,
+    /// Reuse functions compiled before, by any plugin (Cranelift only).
+    pub functions: Option<Arc<FunctionCache>>,
 }
 
 impl Default for EngineOptions {
@@ -85,6 +88,7 @@ impl Default for EngineOptions {
             pool_instances: 100,
             compiler: Compiler::Cranelift,
             parallel: true,
+            functions: None,
         }
     }
 }
@@ -115,20 +119,23 @@ impl HostEngine {
             let mut config = compiler_config(options);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(options)));
             match Engine::new(&config) {
-                Ok(engine) => return Ok(Self::from_engine(engine, Allocation::Pooling, options.compiler)),
+                Ok(engine) => return Ok(Self::from_engine(engine, Allocation::Pooling, options)),
                 Err(e) => tracing::debug!("pooling allocator unavailable ({e}); using on-demand allocation"),
             }
         }
         let engine = Engine::new(&compiler_config(options)).map_err(|e| EngineError(Source::wasm(e)))?;
-        Ok(Self::from_engine(engine, Allocation::OnDemand, options.compiler))
+        Ok(Self::from_engine(engine, Allocation::OnDemand, options))
     }
 
-    fn from_engine(engine: Engine, allocation: Allocation, compiler: Compiler) -> Self {
+    fn from_engine(engine: Engine, allocation: Allocation, options: &EngineOptions) -> Self {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let compatibility = format!("{:016x}", hasher.finish());
-        HostEngine { engine, allocation, compiler, compatibility }
+        if let Some(functions) = &options.functions {
+            functions.bind(&compatibility);
+        }
+        HostEngine { engine, allocation, compiler: options.compiler, compatibility }
     }
 
     /// Start a thread that advances the epoch every [`EPOCH_TICK`] until the
@@ -164,6 +171,11 @@ fn compiler_config(options: &EngineOptions) -> Config {
         // trampolines around them (entry from the host, component adapters),
         // thousands for a big component. Unoptimised, they take less time.
         config.cranelift_opt_level(wasmtime::OptLevel::None);
+    } else if let Some(functions) = &options.functions {
+        // Not part of the compatibility digest: code compiled with or
+        // without it is the same code.
+        let store: Arc<dyn wasmtime::CacheStore> = functions.clone();
+        config.enable_incremental_compilation(store).expect("the incremental-cache feature is enabled");
     }
     config
 }

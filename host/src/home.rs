@@ -63,6 +63,11 @@ impl Home {
         self.root.join("compiled")
     }
 
+    /// Compiled functions shared between plugins ([`crate::functions`]).
+    pub fn functions_dir(&self) -> PathBuf {
+        self.compiled_dir().join("functions")
+    }
+
     /// The LMDB environment.
     pub fn state_dir(&self) -> PathBuf {
         self.root.join("state")

@@ -76,6 +76,7 @@ pub(crate) mod digest;
 pub mod dirs;
 pub mod engine;
 pub mod error;
+pub mod functions;
 pub mod grants;
 pub mod home;
 pub mod host;

@@ -44,6 +44,25 @@ pub struct RunRecord {
     pub ai_cost_saved: f64,
     /// Peak resident memory, in KiB.
     pub peak_rss_kb: u64,
+    /// Compiled functions reused from the function cache (Cranelift).
+    #[serde(default)]
+    pub functions_reused: u64,
+    /// Functions compiled afresh (and stored in it).
+    #[serde(default)]
+    pub functions_compiled: u64,
+    /// Function cache entries that failed their check (deleted).
+    #[serde(default)]
+    pub functions_rejected: u64,
+}
+
+impl RunRecord {
+    /// Note what this process's function caches did.
+    pub fn note_functions(&mut self) {
+        let counts = crate::functions::process_counts();
+        self.functions_reused = counts.reused;
+        self.functions_compiled = counts.compiled;
+        self.functions_rejected = counts.rejected;
+    }
 }
 
 static PROCESS_START: OnceLock<Instant> = OnceLock::new();

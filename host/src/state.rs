@@ -17,6 +17,7 @@
 //!   systems that keep write order. [`State::sync`] forces a flush; the
 //!   cache's `durable` mode calls it after every write.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -48,6 +49,8 @@ pub struct State {
     /// Optimised code compiled in the background: component and engine →
     /// the artifact's digest (JSON).
     pub(crate) artifacts: Database<Str, Bytes>,
+    /// Keys isaac made for itself: name → 32 random bytes.
+    keys: Database<Str, Bytes>,
 }
 
 /// The environment could not be opened, read or written.
@@ -102,8 +105,9 @@ impl State {
         let grants = env.create_database(&mut wtxn, Some("grants")).map_err(err)?;
         let sources = env.create_database(&mut wtxn, Some("sources")).map_err(err)?;
         let artifacts = env.create_database(&mut wtxn, Some("artifacts")).map_err(err)?;
+        let keys = env.create_database(&mut wtxn, Some("keys")).map_err(err)?;
         wtxn.commit().map_err(err)?;
-        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources, artifacts })
+        Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources, artifacts, keys })
     }
 
     /// The environment.
@@ -153,6 +157,31 @@ impl State {
             }
         }
         txn.commit().map_err(err)
+    }
+
+    /// The key named `name` that isaac made for itself: 32 random bytes,
+    /// made on first use and kept here, with the index and the grants it
+    /// protects files beside (the function cache's tags).
+    pub fn secret(&self, name: &str) -> Result<[u8; 32], StateError> {
+        fn stored(db: &Database<Str, Bytes>, txn: &heed::RoTxn<'_>, name: &str) -> heed::Result<Option<[u8; 32]>> {
+            Ok(db.get(txn, name)?.and_then(|v| <[u8; 32]>::try_from(v).ok()))
+        }
+        let err = |e| self.error(e);
+        let read = self.env.read_txn().map_err(err)?;
+        if let Some(key) = stored(&self.keys, &read, name).map_err(err)? {
+            return Ok(key);
+        }
+        drop(read);
+        let mut txn = self.env.write_txn().map_err(err)?;
+        // Another process may have made it meanwhile: its key stands.
+        if let Some(key) = stored(&self.keys, &txn, name).map_err(err)? {
+            return Ok(key);
+        }
+        let mut key = [0u8; 32];
+        std::fs::File::open("/dev/urandom").and_then(|mut r| r.read_exact(&mut key)).map_err(|e| err(e.into()))?;
+        self.keys.put(&mut txn, name, &key).map_err(err)?;
+        txn.commit().map_err(err)?;
+        Ok(key)
     }
 
     /// Flush committed writes to disk (fsync).

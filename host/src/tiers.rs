@@ -32,8 +32,10 @@ use crate::digest::sha256_hex;
 pub use crate::engine::Tier;
 use crate::engine::{EngineOptions, HostEngine};
 use crate::error::Source;
+use crate::functions::{FunctionCache, FunctionCounts};
 use crate::home::Home;
 use crate::index::FileStamp;
+use crate::metrics::{History, RunRecord};
 use crate::settings::Settings;
 use crate::state::{State, StateError};
 
@@ -58,6 +60,22 @@ impl Artifacts {
     /// engine with this compatibility digest.
     pub fn get(&self, sha256: &str, compatibility: &str) -> Result<Option<String>, StateError> {
         self.state.get_json(self.state.artifacts, &Self::key(sha256, compatibility))
+    }
+
+    /// What the function cache did when the artifact for component
+    /// `sha256` and this engine was compiled (recorded when one compile
+    /// had the cache to itself).
+    pub fn functions(&self, sha256: &str, compatibility: &str) -> Option<FunctionCounts> {
+        self.state.get_json(self.state.artifacts, &Self::functions_key(sha256, compatibility)).ok().flatten()
+    }
+
+    /// Record [`functions`](Self::functions).
+    pub fn put_functions(&self, sha256: &str, compatibility: &str, counts: &FunctionCounts) -> Result<(), StateError> {
+        self.state.put_json(self.state.artifacts, &Self::functions_key(sha256, compatibility), Some(counts))
+    }
+
+    fn functions_key(sha256: &str, compatibility: &str) -> String {
+        format!("{}#functions", Self::key(sha256, compatibility))
     }
 
     /// Record that digest, or forget it (`None`).
@@ -173,14 +191,17 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
     else {
         return Ok(false);
     };
+    let state = State::open(&home.state_dir(), settings.storage().map_size_mb)?;
+    let functions = FunctionCache::of_home(&home, state.clone(), settings.loader());
     let engine = HostEngine::new(&EngineOptions {
         pooling: false,
         parallel: false,
         max_memory_bytes: settings.max_memory_bytes(),
+        functions: functions.clone(),
         ..EngineOptions::default()
     })?;
     let cache = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-    let artifacts = Artifacts::new(State::open(&home.state_dir(), settings.storage().map_size_mb)?);
+    let artifacts = Artifacts::new(state);
     if artifacts.get(sha256, &engine.compatibility)?.is_some() && cache.path_for(sha256).is_file() {
         return Ok(false);
     }
@@ -192,8 +213,25 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
     if sha256_hex(&bytes) != sha256 {
         return Ok(false);
     }
+    let measure = functions.as_ref().map(|f| f.measure());
     let component = Component::new(&engine.engine, &bytes)
         .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), source: Source::wasm(e) })?;
+    if let Some(counts) = measure.and_then(|m| m.finish()) {
+        artifacts.put_functions(sha256, &engine.compatibility, &counts)?;
+    }
+    if let Some(functions) = &functions {
+        functions.maintain();
+        // The background compile is a process of its own: `isaac stats`
+        // counts its functions.
+        let mut record = RunRecord {
+            command: "compile-optimized".to_owned(),
+            at_ms: crate::cache::clock::Clock::now_ms(&crate::cache::clock::SystemClock),
+            total_ms: crate::metrics::process_start().elapsed().as_secs_f64() * 1e3,
+            ..RunRecord::default()
+        };
+        record.note_functions();
+        let _ = History::new(artifacts.state.clone()).record(&record, settings.history());
+    }
     let digest = cache.store(sha256, &component).map_err(io(format!("cannot save the code of {}", wasm.display())))?;
     artifacts.put(sha256, &engine.compatibility, Some(&digest))?;
     // A plugin removed or replaced while this compiled: nothing would load

@@ -86,7 +86,7 @@ fn run_compiles_only_the_plugin_it_runs() {
     std::fs::create_dir(&compiled).unwrap();
     let out = home.host().run("hello-2:hello", &args(&["x"]), &RunOptions::default()).unwrap();
     assert_eq!(out, "Hello, x!");
-    assert_eq!(std::fs::read_dir(&compiled).unwrap().count(), 1, "only hello-2 should have been compiled");
+    assert_eq!(home.artifacts().len(), 1, "only hello-2 should have been compiled");
 }
 
 #[test]
@@ -112,11 +112,11 @@ fn install_refuses_a_duplicate_unless_forced_and_remove_cleans_up() {
     assert!(err.to_string().contains("--force"), "{err}");
     let again = rt.block_on(host.install(&dist("hello"), true)).unwrap();
     assert!(again.replaced);
-    assert_eq!(std::fs::read_dir(home.path().join("compiled")).unwrap().count(), 1);
+    assert_eq!(home.artifacts().len(), 1);
 
     host.remove("hello").unwrap();
     assert!(!home.path().join("plugins/hello").exists());
-    assert_eq!(std::fs::read_dir(home.path().join("compiled")).unwrap().count(), 0);
+    assert!(home.artifacts().is_empty());
     let err = host.run("hello", &[], &RunOptions::default()).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(host.remove("hello").unwrap_err().to_string().contains("not installed"));

@@ -14,6 +14,7 @@ mod bad_plugins;
 mod cache;
 mod cli;
 mod commands;
+mod functions;
 mod fuzz;
 mod http;
 mod languages;

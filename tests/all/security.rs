@@ -78,8 +78,7 @@ fn every_attack_is_stopped_and_nothing_is_lost() {
     home.grant("hostile");
 
     // A tampered compiled artifact is never run: it is compiled again.
-    for entry in std::fs::read_dir(home.path().join("compiled")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in home.artifacts() {
         let mut bytes = std::fs::read(&path).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle..middle + 64].fill(0xCC);
@@ -118,7 +117,7 @@ fn files_rewritten_in_place_keeping_size_and_mtime_are_hashed_again() {
         assert_eq!(home.ok(&["run", "hello", "x"]), "Hello, x!\n");
     }
     // The compiled code, tampered: hashed again, found out, compiled again.
-    let artifact = std::fs::read_dir(home.path().join("compiled")).unwrap().next().unwrap().unwrap().path();
+    let artifact = home.artifacts().remove(0);
     rewrite_keeping_size_and_mtime(&artifact, |b| {
         let middle = b.len() / 2;
         b[middle..middle + 64].fill(0xCC);

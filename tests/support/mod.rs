@@ -114,6 +114,17 @@ impl TestHome {
         }
     }
 
+    /// The compiled-code artifacts (`compiled/*.cwasm`) of this home.
+    pub fn artifacts(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(self.path().join("compiled"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The `isaac` binary with `--home` set to this home.
     pub fn isaac(&self) -> Command {
         let mut cmd = Command::new(isaac_bin());

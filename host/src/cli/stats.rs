@@ -48,7 +48,8 @@ fn summary(records: &[RunRecord], last: usize, terminal: bool) -> String {
     let recent = &records[records.len().saturating_sub(last.max(1))..];
     let sum = |f: fn(&RunRecord) -> f64| records.iter().map(f).sum::<f64>();
     let mut out = format!(
-        "{} runs recorded; totals: {} cache hits, {} misses; {} AI requests, {} tokens, ${:.6} spent, ${:.6} saved\n\n",
+        "{} runs recorded; totals: {} cache hits, {} misses; {} AI requests, {} tokens, ${:.6} spent, ${:.6} saved\n\
+         compiled functions: {} reused from the function cache, {} compiled, {} rejected entries\n\n",
         records.len(),
         sum(|r| r.cache_hits as f64),
         sum(|r| r.cache_misses as f64),
@@ -56,6 +57,9 @@ fn summary(records: &[RunRecord], last: usize, terminal: bool) -> String {
         sum(|r| r.ai_tokens as f64),
         sum(|r| r.ai_cost),
         sum(|r| r.ai_cost_saved),
+        sum(|r| r.functions_reused as f64),
+        sum(|r| r.functions_compiled as f64),
+        sum(|r| r.functions_rejected as f64),
     );
     out.push_str(&format!("{:<14} {:>10} {:>10} {:>10}  last {} runs\n", "", "last", "median", "max", recent.len()));
     let series: [(&str, Field); 4] = [

@@ -28,11 +28,14 @@ pub struct LoaderConfig {
     pub tiered: bool,
     /// The size over which a component is compiled with Winch first, in KiB.
     pub baseline_above_kb: u64,
+    /// The most disk the compiled functions shared between plugins may
+    /// take, in MiB (`0`: no function cache).
+    pub function_cache_mb: u64,
 }
 
 impl Default for LoaderConfig {
     fn default() -> Self {
-        LoaderConfig { max_workers: None, tiered: true, baseline_above_kb: 1024 }
+        LoaderConfig { max_workers: None, tiered: true, baseline_above_kb: 1024, function_cache_mb: 512 }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::bindings::{self, AnyPre, CommandInfo, PluginInfo, WIT_VERSION, WIT_VE
 use crate::compiled::{self, Compiled, CompiledCache, Known, Opened};
 use crate::engine::{Compiler, EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
+use crate::functions::Measure;
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{BadMetadata, LoadError, PluginSource, Progress};
 use crate::manifest::{self, Kind, Manifest, NameOf};
@@ -149,7 +150,15 @@ impl Host {
                 Err(e) => return Err(e),
             }
         }
-        self.compiled.compile(&self.engine.engine, &mut opened, &pool, Tier::Optimized)
+        let measure = self.functions.as_ref().map(|f| f.measure());
+        let code = self.compiled.compile(&self.engine.engine, &mut opened, &pool, Tier::Optimized)?;
+        if let Some(counts) = measure.and_then(Measure::finish) {
+            let _ = self.artifacts.put_functions(&code.sha256, &self.engine.compatibility, &counts);
+        }
+        if let Some(functions) = &self.functions {
+            functions.maintain();
+        }
+        Ok(code)
     }
 
     /// The Winch engine, its linker, compiled-code cache and epoch ticker,

@@ -44,6 +44,7 @@ use crate::cache::MultiLevelCache;
 use crate::capabilities::http::HttpNet;
 use crate::compiled::CompiledCache;
 use crate::engine::{EpochTicker, HostEngine};
+use crate::functions::FunctionCache;
 use crate::grants::{Grants, Protected};
 use crate::home::Home;
 use crate::index::Index;
@@ -84,5 +85,7 @@ pub struct Host {
     pool: OnceLock<Option<rayon::ThreadPool>>,
     baseline: OnceLock<Option<load::Baseline>>,
     artifacts: Artifacts,
+    /// Compiled functions shared between plugins (Cranelift's compiles).
+    functions: Option<Arc<FunctionCache>>,
     _ticker: EpochTicker,
 }

@@ -17,6 +17,7 @@ use crate::compiled::CompiledCache;
 use crate::config::StorageConfig;
 use crate::engine::{EngineOptions, HostEngine};
 use crate::error::Source;
+use crate::functions::{FunctionCache, FunctionCounts};
 use crate::grants::{Grants, Protected};
 use crate::home::Home;
 use crate::index::Index;
@@ -43,14 +44,16 @@ impl Host {
     pub fn open(settings: &Settings) -> Result<Self, HostError> {
         let home = Home::open(settings.home())?;
         let protected = Protected::new(home.root(), settings.config_file());
+        let state = State::open(&home.state_dir(), settings.storage().map_size_mb)?;
+        let functions = FunctionCache::of_home(&home, state.clone(), settings.loader());
         let engine = HostEngine::new(&EngineOptions {
             max_memory_bytes: settings.max_memory_bytes(),
             pooling: settings.pooling(),
+            functions: functions.clone(),
             ..EngineOptions::default()
         })?;
         let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(Source::wasm(e)))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
-        let state = State::open(&home.state_dir(), settings.storage().map_size_mb)?;
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
         let grants = Grants::new(state.clone());
@@ -84,6 +87,7 @@ impl Host {
             pool: OnceLock::new(),
             baseline: OnceLock::new(),
             artifacts,
+            functions,
             _ticker: ticker,
         })
     }
@@ -144,6 +148,13 @@ impl Host {
     /// Where the installed plugins came from.
     pub fn sources(&self) -> &Sources {
         &self.sources
+    }
+
+    /// What the function cache did when the optimised code of component
+    /// `sha256` was compiled (`None`: not recorded, or compiled beside
+    /// others).
+    pub fn function_counts(&self, sha256: &str) -> Option<FunctionCounts> {
+        self.artifacts.functions(sha256, &self.engine.compatibility)
     }
 
     /// What no grant may reach (the home and the config file).

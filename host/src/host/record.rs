@@ -30,6 +30,7 @@ impl Host {
             record.ai_cost = t.cost_nusd.load(Relaxed) as f64 / 1e9;
             record.ai_cost_saved = t.saved_nusd.load(Relaxed) as f64 / 1e9;
         }
+        record.note_functions();
         record.peak_rss_kb = metrics::peak_rss_kb().unwrap_or(0);
         if let Err(e) = self.history.record(&record, self.settings.history()) {
             tracing::debug!("run not recorded: {}", crate::error::OneLine(&e));

@@ -42,6 +42,7 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
             "sha256": meta.sha256,
             "wit_version": meta.wit_version,
             "tier": meta.tier,
+            "functions": host.function_counts(&meta.sha256),
             "commands": meta.commands.iter().map(|c| serde_json::json!({
                 "name": c.name, "summary": c.summary, "usage": c.usage,
             })).collect::<Vec<_>>(),
@@ -65,6 +66,9 @@ pub fn run(cx: &Context, args: InfoArgs) -> Result<u8, Failure> {
         limits.memory_bytes >> 20,
         limits.deadline.as_millis()
     );
+    if let Some(counts) = host.function_counts(&meta.sha256) {
+        text.push_str(&format!("functions: {}\n", super::functions_line(&counts)));
+    }
     text.push_str(&match &source {
         Some(s) => format!("source:    {}\ndigest:    {}\n", s.location, s.digest),
         None => "source:    not recorded (placed in the plugins folder by hand)\n".to_owned(),

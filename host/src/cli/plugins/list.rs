@@ -31,7 +31,7 @@ pub fn run(cx: &Context, _args: ListArgs) -> Result<u8, Failure> {
     if cx.json {
         output::json(&to_json(host, &report));
     } else {
-        print_table(&report);
+        print_table(host, &report);
     }
     if !cx.json && !cx.quiet() {
         crate::say!(
@@ -62,6 +62,7 @@ fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
                 "load_ms": p.load_time.as_secs_f64() * 1e3,
                 "wit_version": p.meta.wit_version,
                 "tier": p.meta.tier,
+                "functions": host.function_counts(&p.meta.sha256),
                 "sha256": p.meta.sha256,
                 "granted": p.refused().is_none(),
                 "source": host.sources().get(&p.name).ok().flatten(),
@@ -78,8 +79,8 @@ fn to_json(host: &crate::host::Host, report: &LoadReport) -> serde_json::Value {
     serde_json::Value::Array(items.into_iter().map(|(_, v)| v).collect())
 }
 
-fn print_table(report: &LoadReport) {
-    let rows: Vec<[String; 6]> = report
+fn print_table(host: &crate::host::Host, report: &LoadReport) {
+    let rows: Vec<[String; 7]> = report
         .plugins
         .iter()
         .map(|p| {
@@ -98,9 +99,10 @@ fn print_table(report: &LoadReport) {
                     Tier::Baseline => "baseline",
                 }
                 .to_owned(),
+                host.function_counts(&p.meta.sha256).map_or("-".to_owned(), |c| format!("{:.0} %", c.reused_percent())),
                 format!("{:.1} ms", p.load_time.as_secs_f64() * 1e3),
             ]
         })
         .collect();
-    output::line(&super::table(["NAME", "VERSION", "COMMANDS", "CODE", "TIER", "LOAD"], &rows));
+    output::line(&super::table(["NAME", "VERSION", "COMMANDS", "CODE", "TIER", "REUSED", "LOAD"], &rows));
 }

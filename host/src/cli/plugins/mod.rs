@@ -43,6 +43,21 @@ pub fn run(cx: &Context, command: PluginsCommand) -> Result<u8, Failure> {
     }
 }
 
+/// What the function cache did for a plugin's optimised code, in words.
+fn functions_line(c: &crate::functions::FunctionCounts) -> String {
+    let mut line = format!(
+        "{} of {} reused from the function cache ({:.0} %), {} compiled",
+        c.reused,
+        c.reused + c.compiled,
+        c.reused_percent(),
+        c.compiled
+    );
+    if c.rejected > 0 {
+        line.push_str(&format!(", {} entries failed their check", c.rejected));
+    }
+    line
+}
+
 /// Left-aligned columns, two spaces apart.
 fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);

@@ -1,0 +1,278 @@
+//! Compiled functions shared between plugins: wasmtime's incremental
+//! compilation cache, kept in the home. Cranelift asks it for each function
+//! it is about to compile (keyed by a hash of the function's code, the
+//! target and the compiler's settings) and stores what it compiled, so a
+//! function any plugin had already (CPython in every componentize-py
+//! plugin, the JavaScript engine in every componentize-js one) is not
+//! compiled again.
+//!
+//! One file per function under `compiled/functions/NAMESPACE/`, the
+//! namespace being the engine's compatibility digest (an isaac or wasmtime
+//! upgrade starts a new one, and the old ones are deleted). Each file is a
+//! [`record`] whose tag is checked before Cranelift sees a byte: a
+//! truncated, corrupted or forged entry is deleted and counted as rejected,
+//! and the function is compiled afresh. Writes go through a temporary file
+//! and a rename, so processes share the folder safely. The folder is
+//! bounded ([`bound`]): past `[loader] function_cache_mb`, the least
+//! recently used files go. Winch cannot use it; only Cranelift's engines
+//! do.
+
+mod bound;
+pub mod record;
+
+use std::borrow::Cow;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::CacheStore;
+
+use crate::config::LoaderConfig;
+use crate::home::Home;
+use crate::state::State;
+use record::Secret;
+
+/// A hit refreshes its file's time only when it is older than this (a
+/// write fewer per hit; the bound needs no finer order).
+const TOUCH_AFTER: Duration = Duration::from_secs(3600);
+
+/// What the function cache did: over a process, or for one compile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionCounts {
+    /// Functions whose compiled code came from the cache.
+    pub reused: u64,
+    /// Functions compiled (and stored).
+    pub compiled: u64,
+    /// Entries that failed their check (deleted; compiled afresh).
+    pub rejected: u64,
+}
+
+impl FunctionCounts {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &FunctionCounts) -> FunctionCounts {
+        FunctionCounts {
+            reused: self.reused - earlier.reused,
+            compiled: self.compiled - earlier.compiled,
+            rejected: self.rejected - earlier.rejected,
+        }
+    }
+
+    /// The share of functions that came from the cache, in percent.
+    pub fn reused_percent(&self) -> f64 {
+        let asked = self.reused + self.compiled;
+        if asked == 0 { 0.0 } else { self.reused as f64 * 100.0 / asked as f64 }
+    }
+
+    /// Whether nothing was asked of the cache.
+    pub fn is_empty(&self) -> bool {
+        *self == FunctionCounts::default()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    reused: AtomicU64,
+    compiled: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> FunctionCounts {
+        FunctionCounts {
+            reused: self.reused.load(Ordering::Relaxed),
+            compiled: self.compiled.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Compiles being measured now, and measures ever started.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static STARTED: AtomicU64 = AtomicU64::new(0);
+
+/// One compile's share of a cache's work. The counters are the cache's, so
+/// the share is known only if no other compile ran beside it (`plugins
+/// list` compiles many at once; `plugins add` and the optimiser, one).
+#[must_use]
+pub struct Measure<'a> {
+    cache: &'a FunctionCache,
+    before: FunctionCounts,
+    alone: bool,
+    started: u64,
+}
+
+impl Measure<'_> {
+    /// What the cache did for this compile, if it ran alone.
+    pub fn finish(self) -> Option<FunctionCounts> {
+        let alone = self.alone && STARTED.load(Ordering::SeqCst) == self.started;
+        alone.then(|| self.cache.counts().since(&self.before))
+    }
+}
+
+impl Drop for Measure<'_> {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Every function cache of this process, counted together (the run record).
+static PROCESS: Counters =
+    Counters { reused: AtomicU64::new(0), compiled: AtomicU64::new(0), rejected: AtomicU64::new(0) };
+
+/// What the function caches of this process did so far.
+pub fn process_counts() -> FunctionCounts {
+    PROCESS.snapshot()
+}
+
+fn count(counter: impl Fn(&Counters) -> &AtomicU64, own: &Counters) {
+    counter(own).fetch_add(1, Ordering::Relaxed);
+    counter(&PROCESS).fetch_add(1, Ordering::Relaxed);
+}
+
+/// The home's function cache (a wasmtime [`CacheStore`]). Building it
+/// touches nothing: the folder and the key are used at the first compile.
+pub struct FunctionCache {
+    dir: PathBuf,
+    state: Arc<State>,
+    budget_bytes: u64,
+    /// The engine's compatibility digest, set once it is built.
+    namespace: OnceLock<String>,
+    secret: OnceLock<Option<Secret>>,
+    counters: Counters,
+}
+
+impl FunctionCache {
+    /// The cache in `dir` (`compiled/functions` of the home), its records
+    /// tagged under a key kept in `state`, bounded to `budget_bytes`.
+    pub fn new(dir: PathBuf, state: Arc<State>, budget_bytes: u64) -> Arc<Self> {
+        Arc::new(FunctionCache {
+            dir,
+            state,
+            budget_bytes,
+            namespace: OnceLock::new(),
+            secret: OnceLock::new(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// The function cache of `home` as `[loader]` sizes it; `None` when
+    /// `function_cache_mb = 0`.
+    pub fn of_home(home: &Home, state: Arc<State>, loader: &LoaderConfig) -> Option<Arc<Self>> {
+        (loader.function_cache_mb > 0).then(|| Self::new(home.functions_dir(), state, loader.function_cache_mb << 20))
+    }
+
+    /// Name the engine this cache serves (its compatibility digest); until
+    /// then, and for a second name, it serves nothing.
+    pub fn bind(&self, compatibility: &str) {
+        let _ = self.namespace.set(compatibility.to_owned());
+    }
+
+    /// What this cache did so far.
+    pub fn counts(&self) -> FunctionCounts {
+        self.counters.snapshot()
+    }
+
+    fn secret(&self) -> Option<&Secret> {
+        self.secret
+            .get_or_init(|| {
+                self.state
+                    .secret("function-cache")
+                    .map_err(|e| tracing::debug!("no function cache: {}", crate::error::OneLine(&e)))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn namespace_dir(&self) -> Option<PathBuf> {
+        Some(self.dir.join(self.namespace.get()?))
+    }
+
+    fn path(&self, key: &[u8]) -> Option<PathBuf> {
+        let hex = crate::digest::hex(key);
+        Some(self.namespace_dir()?.join(hex.get(..2)?).join(&hex))
+    }
+
+    /// Start measuring one compile: [`Measure::finish`] says what the cache
+    /// did for it.
+    pub fn measure(&self) -> Measure<'_> {
+        let alone = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) == 0;
+        let started = STARTED.fetch_add(1, Ordering::SeqCst) + 1;
+        Measure { cache: self, before: self.counts(), alone, started }
+    }
+
+    /// Keep the folder within its budget and drop other namespaces.
+    pub fn maintain(&self) {
+        if let Some(current) = self.namespace.get() {
+            bound::maintain(&self.dir, current, self.budget_bytes);
+        }
+    }
+}
+
+impl std::fmt::Debug for FunctionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionCache").field("dir", &self.dir).field("counts", &self.counts()).finish_non_exhaustive()
+    }
+}
+
+impl CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let (secret, namespace, path) = (self.secret()?, self.namespace.get()?, self.path(key)?);
+        let mut file = fs::File::options().read(true).write(true).open(&path).ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        match record::open(secret, namespace, key, &bytes) {
+            Some(value) => {
+                count(|c| &c.reused, &self.counters);
+                touch(&file);
+                Some(Cow::Owned(value.to_vec()))
+            }
+            None => {
+                tracing::warn!("a compiled function in {} failed its check; compiling it afresh", path.display());
+                count(|c| &c.rejected, &self.counters);
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let Some((secret, namespace, path)) =
+            self.secret().zip(self.namespace.get()).zip(self.path(key)).map(|((s, n), p)| (s, n, p))
+        else {
+            return false;
+        };
+        count(|c| &c.compiled, &self.counters);
+        let record = record::seal(secret, namespace, key, &value);
+        match write_new(&path, &record) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!("cannot store a compiled function in {}: {e}", path.display());
+                false
+            }
+        }
+    }
+}
+
+/// Write `bytes` to `path` by a temporary file in the same folder and a
+/// rename: a reader sees the whole record or none. Not synced: a record torn
+/// by a crash fails its check.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no folder"))?;
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Mark `file` as used now (for the bound), if it was not lately.
+fn touch(file: &fs::File) {
+    let old = file.metadata().and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default() > TOUCH_AFTER);
+    if old.unwrap_or(false) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}

@@ -1,0 +1,110 @@
+//! The function cache (compiled functions shared between plugins), through
+//! the real binary: a second compile reuses the first one's functions, and
+//! an entry that is corrupted, truncated or moved onto another function's
+//! key is ignored (counted, deleted) and compiled afresh, giving the very
+//! code a clean compile gives.
+
+use std::fs;
+use std::path::PathBuf;
+
+use crate::support::{TestHome, dist};
+
+fn add_hello(home: &TestHome) {
+    home.ok(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes", "-q"]);
+}
+
+/// The function cache's entries (not its lock or temporary files).
+fn entries(home: &TestHome) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![home.path().join("compiled/functions")];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if !name.starts_with('.') {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The compiled code of the only plugin in `home`.
+fn artifact(home: &TestHome) -> Vec<u8> {
+    let cwasm = home.artifacts();
+    assert_eq!(cwasm.len(), 1, "{cwasm:?}");
+    fs::read(&cwasm[0]).unwrap()
+}
+
+fn functions(home: &TestHome) -> serde_json::Value {
+    home.json(&["plugins", "info", "hello", "--json"])["functions"].clone()
+}
+
+#[test]
+fn a_second_compile_reuses_the_functions_of_the_first() {
+    let home = TestHome::new();
+    add_hello(&home);
+    let first = functions(&home);
+    assert!(first["compiled"].as_u64().unwrap() > 100, "{first}");
+    home.ok(&["plugins", "remove", "hello", "-q"]);
+    add_hello(&home);
+    let second = functions(&home);
+    let (reused, compiled) = (second["reused"].as_u64().unwrap(), second["compiled"].as_u64().unwrap());
+    assert!(reused > 9 * compiled, "most functions come from the cache: {second}");
+    assert_eq!(second["rejected"], 0);
+    let stats = home.json(&["stats", "--json"]);
+    let total: u64 = stats.as_array().unwrap().iter().map(|r| r["functions_reused"].as_u64().unwrap()).sum();
+    assert!(total >= reused, "isaac stats counts them: {stats}");
+    assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+}
+
+#[test]
+fn corrupted_truncated_and_moved_entries_are_ignored_and_compiled_afresh() {
+    let clean = TestHome::new();
+    add_hello(&clean);
+    let home = TestHome::new();
+    add_hello(&home);
+    let stored = entries(&home);
+    assert!(stored.len() > 30, "{} entries", stored.len());
+    // A third corrupted (a bit of the code flipped), a third truncated, a
+    // third replaced by another function's valid entry.
+    let mut tampered = Vec::new();
+    for (i, path) in stored.iter().enumerate().filter(|(i, _)| i % 10 == 0) {
+        let mut bytes = fs::read(path).unwrap();
+        match i % 3 {
+            0 => *bytes.last_mut().unwrap() ^= 0x40,
+            1 => bytes.truncate(bytes.len() / 2),
+            _ => bytes = fs::read(&stored[(i + 1) % stored.len()]).unwrap(),
+        }
+        fs::write(path, &bytes).unwrap();
+        tampered.push((path.clone(), bytes));
+    }
+    home.ok(&["plugins", "remove", "hello", "-q"]);
+    let out = home.run(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(warned.contains("failed its check; compiling it afresh"), "{warned}");
+    let counts = functions(&home);
+    let rejected = counts["rejected"].as_u64().unwrap();
+    assert!(rejected >= 1 && rejected <= tampered.len() as u64, "{counts} of {} tampered", tampered.len());
+    // Every tampered entry that was asked for is gone or sealed anew.
+    let replaced = tampered.iter().filter(|(path, bytes)| fs::read(path).ok().as_ref() != Some(bytes)).count();
+    // (Two compile threads may both have read one entry before it went.)
+    assert!(replaced >= 1 && replaced as u64 <= rejected, "{replaced} replaced; {counts}");
+    // The code is what a clean compile gives, byte for byte, and runs.
+    assert!(artifact(&home) == artifact(&clean), "the artifact differs from a clean compile");
+    assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+}
+
+#[test]
+fn with_no_budget_there_is_no_function_cache() {
+    let home = TestHome::new();
+    fs::write(home.path().join("config.toml"), "[loader]\nfunction_cache_mb = 0\n").unwrap();
+    add_hello(&home);
+    assert!(!home.path().join("compiled/functions").exists());
+    assert_eq!(functions(&home), serde_json::Value::Null);
+    assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+}
