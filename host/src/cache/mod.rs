@@ -63,7 +63,8 @@
 //! `sweep.rs`, `warming.rs` (usage, the hot set, warmup), `stats.rs`
 //! (statistics and the flush), `counters.rs` (other services' counters).
 //! `layout.rs` is the key layout, `error.rs` the errors, `tiers.rs` the
-//! memory tiers, `store.rs` the cold tier's trait.
+//! memory tiers' policy (`lists.rs` their storage, `admission.rs` and
+//! `protected.rs` what adapts it), `store.rs` the cold tier's trait.
 
 mod admission;
 mod atomic;
@@ -73,7 +74,9 @@ pub mod entry;
 mod error;
 pub mod glob;
 mod layout;
+mod lists;
 pub mod lmdb;
+mod protected;
 mod read;
 pub mod redis;
 pub mod stats;

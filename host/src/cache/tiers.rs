@@ -1,24 +1,39 @@
-//! L1 (hot) and L2 (warm): two LRU lists, each bounded in entries and in
-//! bytes, arranged as W-TinyLFU arranges its window and main space. A new
-//! entry (written, or read from L3) goes to L1, which keeps what was used
-//! lately; L1's least recently used entry moves to L2 if TinyLFU admits it
-//! ([`Admission`]: it was asked for more often than the entry L2 would drop
-//! for it), else it leaves memory; L2 keeps what is used often, its hits
-//! stay in it, and its least recently used entry leaves memory (it stays in
-//! L3). An entry too large for L1's byte budget is not kept in memory.
-
-use lru::LruCache;
+//! L1 (hot) and L2 (warm), arranged as W-TinyLFU arranges its window and
+//! main space, L2 split as Caffeine splits its main space (a segmented LRU:
+//! probation and protected).
+//!
+//! - A new entry (written, or read from L3) enters L1, an LRU list that
+//!   keeps what was used lately. An L1 hit makes the entry L1's most
+//!   recently used.
+//! - L1's least recently used entry moves to L2's probation segment if
+//!   TinyLFU admits it ([`Admission`]: L2 has room, or the entry was asked
+//!   for more often than the entry L2 would drop for it), else it leaves
+//!   memory (it stays in L3).
+//! - A hit in probation moves the entry to protected; protected's least
+//!   recently used entry, when it no longer fits, goes back to the front of
+//!   probation. A hit in protected keeps it there. How much of L2 protected
+//!   may hold (0 to 80 %) follows the hit rate ([`ProtectedShare`]): much
+//!   for a stable popular set, little (L2 close to a plain LRU) when
+//!   popularity moves.
+//! - L2 drops probation's least recently used entry first (protected's
+//!   when probation is empty). So an entry asked for once in L2 leaves
+//!   before any asked for twice, and a burst of new popular keys displaces
+//!   the entries that were admitted but not asked for again.
+//!
+//! All three segments live in one [`Lists`]: one hash of the key (shared
+//! with the admission filter) and one table probe find it in any tier; an
+//! L1 hit then moves one entry to the front of its list. An entry too large
+//! for L1's byte budget is not kept in memory.
 
 use super::admission::Admission;
 use super::entry::{Bytes, Entry};
+use super::lists::{ENTRY_OVERHEAD, Lists, cost};
+use super::protected::ProtectedShare;
 
-/// Bytes charged per entry on top of its key and value (list links, the
-/// map slot, the `Arc` header).
-const ENTRY_OVERHEAD: usize = 64;
-
-fn cost(key: &str, entry: &Entry) -> usize {
-    key.len() + entry.value.len() + ENTRY_OVERHEAD
-}
+/// The lists of [`Lists`]: L1, then L2's two segments.
+const WINDOW: usize = 0;
+const PROBATION: usize = 1;
+const PROTECTED: usize = 2;
 
 /// Capacity of one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,59 +44,11 @@ pub struct TierLimits {
     pub bytes: usize,
 }
 
-struct Tier {
-    /// Keyed with foldhash, seeded per process: a few nanoseconds a get
-    /// where SipHash takes tens.
-    lru: LruCache<Box<str>, Entry, foldhash::fast::RandomState>,
-    bytes: usize,
-    limits: TierLimits,
-}
-
-impl Tier {
-    fn new(limits: TierLimits) -> Self {
-        Tier { lru: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()), bytes: 0, limits }
-    }
-
-    /// Whether `key` and `entry` fit without evicting anything.
-    fn has_room(&self, key: &str, entry: &Entry) -> bool {
-        self.lru.len() < self.limits.entries && self.bytes + cost(key, entry) <= self.limits.bytes
-    }
-
-    /// Insert (replacing any entry of the same key) and return what no
-    /// longer fits, least recently used first.
-    fn insert(&mut self, key: Box<str>, entry: Entry) -> Vec<(Box<str>, Entry)> {
-        self.bytes += cost(&key, &entry);
-        if let Some((old_key, old)) = self.lru.push(key, entry) {
-            // `push` returns the replaced entry, or the one it evicted (never,
-            // the list being unbounded).
-            self.bytes -= cost(&old_key, &old);
-        }
-        let mut out = Vec::new();
-        while self.lru.len() > self.limits.entries || (self.bytes > self.limits.bytes && self.lru.len() > 1) {
-            let Some((k, e)) = self.lru.pop_lru() else { break };
-            self.bytes -= cost(&k, &e);
-            out.push((k, e));
-        }
-        out
-    }
-
-    fn remove(&mut self, key: &str) -> Option<Entry> {
-        let entry = self.lru.pop(key)?;
-        self.bytes -= cost(key, &entry);
-        Some(entry)
-    }
-
-    fn remove_where(&mut self, pred: &dyn Fn(&str) -> bool) -> Vec<Box<str>> {
-        let keys: Vec<Box<str>> = self.lru.iter().filter(|(k, _)| pred(k)).map(|(k, _)| k.clone()).collect();
-        for key in &keys {
-            self.remove(key);
-        }
-        keys
-    }
-
-    fn clear(&mut self) {
-        self.lru.clear();
-        self.bytes = 0;
+impl TierLimits {
+    /// `part / whole` of these limits.
+    fn share(self, part: usize, whole: usize) -> TierLimits {
+        let of = |n: usize| usize::try_from(n as u128 * part as u128 / whole.max(1) as u128).unwrap_or(usize::MAX);
+        TierLimits { entries: of(self.entries), bytes: of(self.bytes) }
     }
 }
 
@@ -90,7 +57,7 @@ impl Tier {
 pub enum Found {
     /// A live entry in L1.
     L1(Bytes),
-    /// A live entry in L2, now promoted to L1.
+    /// A live entry in L2 (probation or protected).
     L2(Bytes),
     /// An expired entry, now removed from memory.
     Expired,
@@ -110,8 +77,12 @@ pub struct Moves {
 
 /// L1 and L2.
 pub struct MemoryTiers {
-    l1: Tier,
-    l2: Tier,
+    lists: Lists<3>,
+    l1: TierLimits,
+    l2: TierLimits,
+    /// Protected's part of L2, which `share` moves.
+    protected: TierLimits,
+    share: ProtectedShare,
     admission: Admission,
 }
 
@@ -123,100 +94,191 @@ impl MemoryTiers {
         // The sketch is sized for that, not for an entry limit set sky-high.
         let most = |t: TierLimits| t.entries.min(t.bytes / ENTRY_OVERHEAD);
         let admission = Admission::new(most(l1).saturating_add(most(l2)));
-        MemoryTiers { l1: Tier::new(l1), l2: Tier::new(l2), admission }
+        let share = ProtectedShare::new(most(l2));
+        let protected = l2.share(share.entries(), share.capacity());
+        MemoryTiers { lists: Lists::new(), l1, l2, protected, share, admission }
     }
 
-    /// Look `key` up at `now_ms`: L1, then L2. A hit is the most recently
-    /// used of its tier; an expired entry is removed. Every lookup, found
-    /// or not, counts toward the key's frequency.
+    /// Look `key` up at `now_ms`. A hit in L1 or protected is the most
+    /// recently used of its segment; a hit in probation moves to protected;
+    /// an expired entry is removed. Every lookup, found or not, counts
+    /// toward the key's frequency and the protected share's hit rate.
     pub fn lookup(&mut self, key: &str, now_ms: u64) -> Found {
-        let found = self.find(key, now_ms);
         let hash = self.admission.hash(key);
-        self.admission.record(hash, matches!(found, Found::L1(_) | Found::L2(_)));
+        let found = match self.lists.find(hash, key) {
+            None => Found::Absent,
+            Some(slot) if self.lists.entry(slot).expired(now_ms) => {
+                self.lists.remove(slot);
+                Found::Expired
+            }
+            Some(slot) => {
+                let value = self.lists.entry(slot).value.clone();
+                match self.lists.list(slot) {
+                    WINDOW => {
+                        self.lists.touch(slot);
+                        Found::L1(value)
+                    }
+                    PROBATION => {
+                        self.lists.move_to(slot, PROTECTED);
+                        self.fit_protected();
+                        Found::L2(value)
+                    }
+                    _ => {
+                        self.lists.touch(slot);
+                        Found::L2(value)
+                    }
+                }
+            }
+        };
+        let hit = matches!(found, Found::L1(_) | Found::L2(_));
+        self.admission.record(hash, hit);
+        if let Some(entries) = self.share.record(hit) {
+            self.protected = self.l2.share(entries, self.share.capacity());
+            self.fit_protected();
+        }
         found
     }
 
-    fn find(&mut self, key: &str, now_ms: u64) -> Found {
-        for (tier, found) in [(&mut self.l1, Found::L1 as fn(Bytes) -> Found), (&mut self.l2, Found::L2)] {
-            if let Some(entry) = tier.lru.get(key) {
-                if !entry.expired(now_ms) {
-                    return found(entry.value.clone());
-                }
-                tier.remove(key);
-                return Found::Expired;
-            }
-        }
-        Found::Absent
-    }
-
     /// Put `entry` in memory, replacing any older copy: in place if the key
-    /// is in L2, else in L1, moving what no longer fits down (through
+    /// is in memory, else in L1, moving what no longer fits down (through
     /// admission) or out. An entry larger than L1's byte budget is not kept.
     pub fn insert(&mut self, key: Box<str>, entry: Entry) -> Moves {
-        if cost(&key, &entry) > self.l1.limits.bytes {
-            self.remove(&key);
+        let hash = self.admission.hash(&key);
+        let found = self.lists.find(hash, &key);
+        if cost(&key, &entry) > self.l1.bytes {
+            if let Some(slot) = found {
+                self.lists.remove(slot);
+            }
             return Moves::default();
         }
-        if self.l2.lru.contains(&*key) {
-            return Moves { demoted: 0, dropped: self.l2.insert(key, entry).len() as u64 };
-        }
         let mut moves = Moves::default();
-        for (k, e) in self.l1.insert(key, entry) {
-            if self.admits(&k, &e) {
-                moves.demoted += 1;
-                moves.dropped += self.l2.insert(k, e).len() as u64;
-            } else {
-                moves.dropped += 1;
+        match found {
+            Some(slot) => {
+                self.lists.replace(slot, entry);
+                self.fit_protected();
+            }
+            None => {
+                self.lists.push(hash, key, entry, WINDOW);
             }
         }
+        self.fit_l1(&mut moves);
+        moves.dropped += self.fit_l2(None);
         moves
     }
 
-    /// Whether L2 takes `key` from L1: when it has room, or when `key` was
-    /// asked for more often than L2's least recently used entry, which it
-    /// would evict. On a tie the entry already in L2 stays: one-hit keys,
-    /// a scan, cannot flush it.
-    fn admits(&self, key: &str, entry: &Entry) -> bool {
-        if self.l2.has_room(key, entry) {
+    /// Move L1's least recently used entries down (through admission) or
+    /// out until L1 is within its limits; a lone entry stays.
+    fn fit_l1(&mut self, moves: &mut Moves) {
+        while over(self.l1, self.lists.len(WINDOW), self.lists.bytes(WINDOW)) {
+            let Some(candidate) = self.lists.lru(WINDOW) else { break };
+            if self.admits(candidate) {
+                self.lists.move_to(candidate, PROBATION);
+                moves.demoted += 1;
+                moves.dropped += self.fit_l2(Some(candidate));
+            } else {
+                self.lists.remove(candidate);
+                moves.dropped += 1;
+            }
+        }
+    }
+
+    /// Drop L2's victims until L2 is within its limits; how many. `spare`,
+    /// just admitted, is dropped only when nothing else is left.
+    fn fit_l2(&mut self, spare: Option<u32>) -> u64 {
+        let mut dropped = 0;
+        while over(self.l2, self.l2_len(), self.l2_bytes()) {
+            let victim = match self.victim() {
+                Some(v) if Some(v) == spare && self.lists.len(PROTECTED) > 0 => self.lists.lru(PROTECTED),
+                v => v,
+            };
+            let Some(victim) = victim else { break };
+            self.lists.remove(victim);
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Send protected's least recently used entries back to probation until
+    /// protected is within its share; a lone entry stays.
+    fn fit_protected(&mut self) {
+        while over(self.protected, self.lists.len(PROTECTED), self.lists.bytes(PROTECTED)) {
+            let Some(slot) = self.lists.lru(PROTECTED) else { break };
+            self.lists.move_to(slot, PROBATION);
+        }
+    }
+
+    /// The entry L2 drops next: probation's least recently used, or
+    /// protected's when probation is empty.
+    fn victim(&self) -> Option<u32> {
+        self.lists.lru(PROBATION).or_else(|| self.lists.lru(PROTECTED))
+    }
+
+    /// Whether L2 takes L1's `candidate`: when it has room, or when the
+    /// candidate was asked for more often than L2's victim. On a tie the
+    /// entry already in L2 stays: one-hit keys, a scan, cannot flush it.
+    fn admits(&self, candidate: u32) -> bool {
+        let fits = self.l2_len() < self.l2.entries
+            && self.l2_bytes() + cost(self.lists.key(candidate), self.lists.entry(candidate)) <= self.l2.bytes;
+        if fits {
             return true;
         }
-        let Some((victim, _)) = self.l2.lru.peek_lru() else { return true };
-        let frequency = |k: &str| self.admission.frequency(self.admission.hash(k));
-        frequency(key) > frequency(victim)
+        let Some(victim) = self.victim() else { return true };
+        let frequency = |slot| self.admission.frequency(self.lists.hash(slot));
+        frequency(candidate) > frequency(victim)
+    }
+
+    fn l2_len(&self) -> usize {
+        self.lists.len(PROBATION) + self.lists.len(PROTECTED)
+    }
+
+    fn l2_bytes(&self) -> usize {
+        self.lists.bytes(PROBATION) + self.lists.bytes(PROTECTED)
     }
 
     /// Forget `key`; whether it was in memory.
     pub fn remove(&mut self, key: &str) -> bool {
-        let in_l1 = self.l1.remove(key).is_some();
-        let in_l2 = self.l2.remove(key).is_some();
-        in_l1 || in_l2
+        let hash = self.admission.hash(key);
+        let Some(slot) = self.lists.find(hash, key) else { return false };
+        self.lists.remove(slot);
+        true
     }
 
     /// Forget every key for which `pred` holds; how many there were.
     pub fn remove_where(&mut self, pred: &dyn Fn(&str) -> bool) -> usize {
-        self.l1.remove_where(pred).len() + self.l2.remove_where(pred).len()
+        let keys = self.lists.keys_where(pred);
+        for (hash, key) in &keys {
+            if let Some(slot) = self.lists.find(*hash, key) {
+                self.lists.remove(slot);
+            }
+        }
+        keys.len()
     }
 
     /// Forget everything.
     pub fn clear(&mut self) {
-        self.l1.clear();
-        self.l2.clear();
+        self.lists.clear();
     }
 
     /// Entries in L1 and L2.
     pub fn lens(&self) -> (usize, usize) {
-        (self.l1.lru.len(), self.l2.lru.len())
+        (self.lists.len(WINDOW), self.l2_len())
     }
 
     /// Bytes charged in L1 and L2.
     pub fn bytes(&self) -> (usize, usize) {
-        (self.l1.bytes, self.l2.bytes)
+        (self.lists.bytes(WINDOW), self.l2_bytes())
     }
 
     /// Whether `key` is in memory (without touching recency).
     pub fn contains(&self, key: &str) -> bool {
-        self.l1.lru.contains(key) || self.l2.lru.contains(key)
+        self.lists.find(self.admission.hash(key), key).is_some()
     }
+}
+
+/// Whether `len` entries of `bytes` exceed `limits` (more than one entry
+/// over the byte budget: a lone entry may exceed it).
+fn over(limits: TierLimits, len: usize, bytes: usize) -> bool {
+    len > limits.entries || (bytes > limits.bytes && len > 1)
 }
 
 #[cfg(test)]
@@ -305,5 +367,83 @@ mod tests {
         assert!(t.remove("a"));
         assert_eq!(t.bytes(), (0, 0));
         assert_eq!(t.remove_where(&|_| true), 0);
+    }
+
+    /// Which segment holds `key`.
+    fn segment(t: &MemoryTiers, key: &str) -> Option<usize> {
+        t.lists.find(t.admission.hash(key), key).map(|slot| t.lists.list(slot))
+    }
+
+    #[test]
+    fn a_second_hit_in_l2_protects_and_protected_overflow_goes_back_to_probation() {
+        // L2 of 10 entries: protected starts at 40 %, 4 entries.
+        let mut t = tiers(1, 10);
+        assert_eq!(t.protected.entries, 4);
+        for i in 0..11 {
+            t.insert(format!("k{i}").into(), entry(b"v", 0));
+        }
+        assert_eq!(t.lens(), (1, 10));
+        assert_eq!(segment(&t, "k0"), Some(PROBATION));
+        for i in 0..5 {
+            assert!(matches!(t.lookup(&format!("k{i}"), 0), Found::L2(_)));
+        }
+        // k0..k4 were promoted in turn; k0, the least recently used, went back.
+        assert_eq!(t.lists.len(PROTECTED), 4);
+        assert_eq!(segment(&t, "k0"), Some(PROBATION));
+        assert_eq!(segment(&t, "k4"), Some(PROTECTED));
+        assert!(matches!(t.lookup("k4", 0), Found::L2(_)), "a protected hit stays in L2");
+        assert_eq!(segment(&t, "k4"), Some(PROTECTED));
+        // Probation is dropped from first: k0 (back at its front) outlives
+        // k5, never asked for again; the protected keys stay.
+        for i in 0..5 {
+            t.lookup(&format!("new{i}"), 0);
+            t.lookup(&format!("new{i}"), 0);
+            t.insert(format!("new{i}").into(), entry(b"v", 0));
+        }
+        assert!(!t.contains("k5") && t.contains("k0"));
+        assert!((1..5).all(|i| segment(&t, &format!("k{i}")) == Some(PROTECTED)));
+    }
+
+    #[test]
+    fn removal_reaches_every_segment_and_keeps_counts_right() {
+        let mut t = tiers(2, 10);
+        for i in 0..8 {
+            t.insert(format!("user:{i}").into(), entry(b"vv", 0));
+            t.insert(format!("other:{i}").into(), entry(b"vv", 0));
+        }
+        for i in 0..3 {
+            t.lookup(&format!("user:{i}"), 0);
+        }
+        let segments: Vec<_> = (0..8).filter_map(|i| segment(&t, &format!("user:{i}"))).collect();
+        assert!(segments.contains(&PROTECTED) && segments.contains(&PROBATION), "{segments:?}");
+        assert!(t.lens().0 > 0);
+        let before = t.lens().0 + t.lens().1;
+        let removed = t.remove_where(&|k| k.starts_with("user:"));
+        assert_eq!(t.lens().0 + t.lens().1, before - removed);
+        assert!((0..8).all(|i| !t.contains(&format!("user:{i}"))));
+        let (l1, l2) = t.lens();
+        let per = 7 + 2 + ENTRY_OVERHEAD;
+        assert_eq!(t.bytes(), (l1 * per, l2 * per));
+        for i in 0..8 {
+            t.remove(&format!("other:{i}"));
+        }
+        assert_eq!((t.lens(), t.bytes()), ((0, 0), (0, 0)));
+    }
+
+    #[test]
+    fn l2_byte_budget_holds_across_both_segments() {
+        let mut t =
+            MemoryTiers::new(TierLimits { entries: 2, bytes: 10_000 }, TierLimits { entries: 100, bytes: 2000 });
+        for i in 0..20 {
+            let key = format!("k{i:02}");
+            t.insert(key.as_str().into(), entry(&[0; 200], 0));
+            t.lookup(&key, 0);
+            t.lookup(&key, 0);
+        }
+        for i in 0..20 {
+            t.lookup(&format!("k{i:02}"), 0);
+        }
+        assert!(t.bytes().1 <= 2000, "{:?}", t.bytes());
+        assert!(t.lists.len(PROTECTED) > 0);
     }
 }
