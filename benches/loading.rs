@@ -16,6 +16,9 @@ use support::{TestHome, runtime};
 fn planted(n: usize) -> TestHome {
     let home = TestHome::new();
     home.plant_hellos(n);
+    // Copies of one component: without this, copies 2..N would reuse the
+    // first one's functions from the function cache.
+    std::fs::write(home.path().join("config.toml"), "[loader]\nfunction_cache_mb = 0\n").unwrap();
     home
 }
 

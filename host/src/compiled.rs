@@ -137,9 +137,14 @@ impl Opened {
         if self.trusted { self.wasm_id.map_or(0, |id| id.size) } else { self.bytes.len() as u64 }
     }
 
+    /// The component's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The bytes to compile: those hashed, or, when the digest was
     /// trusted, the bytes of this same open file, hashed now.
-    fn bytes(&mut self) -> Result<&[u8], LoadError> {
+    pub(crate) fn bytes(&mut self) -> Result<&[u8], LoadError> {
         if self.trusted {
             let mut bytes = Vec::new();
             self.file

@@ -32,6 +32,7 @@ use crate::digest::sha256_hex;
 pub use crate::engine::Tier;
 use crate::engine::{EngineOptions, HostEngine};
 use crate::error::Source;
+use crate::functions::known;
 use crate::functions::{FunctionCache, FunctionCounts};
 use crate::home::Home;
 use crate::index::FileStamp;
@@ -218,6 +219,9 @@ pub fn optimize(settings: &Settings, wasm: &Path, sha256: &str) -> Result<bool, 
         .map_err(|e| OptimizeError::Compile { path: wasm.to_owned(), source: Source::wasm(e) })?;
     if let Some(counts) = measure.and_then(|m| m.finish()) {
         artifacts.put_functions(sha256, &engine.compatibility, &counts)?;
+    }
+    if let Some(functions) = &functions {
+        functions.note_modules(&known::modules(&bytes));
     }
     if let Some(functions) = &functions {
         functions.maintain();

@@ -73,16 +73,12 @@ fn bench_reports_every_phase_as_json() {
             assert!(verdict == "pass" || verdict == "fail" || verdict.get("not_applicable").is_some(), "{f}");
         }
     }
-    assert_eq!(report["notes"], serde_json::json!([]), "every phase measured");
-    // The Winch-first figures come from Winch code: the bench checks the
-    // tier of what it installed, and Winch's artifact is not Cranelift's.
-    let value = |name: &str| {
-        figures.iter().find(|f| f["name"].as_str().unwrap().starts_with(name)).unwrap()["value"].as_f64().unwrap()
-    };
-    assert!(
-        value("compiled code of greet-rs, Winch") > 0.0 && value("compiled code of greet-rs, Cranelift") > 0.0,
-        "{report}"
-    );
+    // Every phase measured; --quick says what it leaves to a full run.
+    let notes = report["notes"].as_array().unwrap();
+    assert!(notes.iter().all(|n| n.as_str().unwrap().starts_with("tiering: --quick")), "{report}");
+    let names: Vec<&str> = figures.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert!(names.iter().any(|n| n.starts_with("plugins add greet-rs, Winch first")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("first isaac run greet-rs after the add, Winch first")), "{names:?}");
     // The exit status says whether every applicable target passed.
     assert_eq!(out.status.code(), Some(if report["passed"] == true { 0 } else { 1 }));
 }

@@ -63,6 +63,7 @@ fn the_documented_precedence_is_the_resolved_one() {
             "jobs",
             "log level",
             "pooling",
+            "WASI file I/O on the calling thread",
             "tiered compilation",
             "registry tokens",
             "Docker credentials",
@@ -157,6 +158,13 @@ fn the_documented_precedence_is_the_resolved_one() {
                 assert_eq!(row.default, "on");
                 assert!(resolve(&Flags::default(), &env).pooling());
                 assert!(!resolve(&Flags { one_call: true, ..Flags::default() }, &env).pooling());
+            }
+            "WASI file I/O on the calling thread" => {
+                assert!(row.flag == "(the command)" && row.env.is_empty() && row.config.is_empty());
+                let env = [("ISAAC_HOME", home_s)];
+                assert_eq!(row.default, "off; on for a one-call command");
+                assert!(!resolve(&Flags::default(), &env).blocking_files());
+                assert!(resolve(&Flags { one_call: true, ..Flags::default() }, &env).blocking_files());
             }
             "registry tokens" => {
                 assert!(row.flag.is_empty() && row.config.is_empty());

@@ -38,6 +38,9 @@ pub struct BenchArgs {
     /// The CPU-bound plugin of the tiering phase, run as `NAME N` [default: primes beside the hello plugin's folder].
     #[arg(long, value_name = "DIR")]
     cpu_plugin: Option<PathBuf>,
+    /// A second plugin in the big plugin's language, for the function cache [default: fetch-py beside the hello plugin's folder].
+    #[arg(long, value_name = "DIR")]
+    second_plugin: Option<PathBuf>,
 }
 
 /// `isaac bench`, resolved once: the suite's options (a flag wins over the
@@ -74,6 +77,7 @@ impl BenchSettings {
         suite.plugins = args.plugins.map_or(suite.plugins, |n| n.max(1));
         suite.tiered_plugin = args.tiered_plugin.unwrap_or(suite.tiered_plugin);
         suite.cpu_plugin = args.cpu_plugin.unwrap_or(suite.cpu_plugin);
+        suite.second_plugin = args.second_plugin.unwrap_or(suite.second_plugin);
         Ok(BenchSettings { suite, cold_tier: crate::config::redact(&settings.storage().cold) })
     }
 }

@@ -57,6 +57,10 @@ fn files(namespace: &Path) -> Vec<Stored> {
     let mut out = Vec::new();
     let Ok(fans) = fs::read_dir(namespace) else { return out };
     for fan in fans.flatten() {
+        // The modules' notes are a few bytes each, and go with the namespace.
+        if fan.file_name() == super::known::NOTES {
+            continue;
+        }
         let Ok(entries) = fs::read_dir(fan.path()) else { continue };
         for entry in entries.flatten() {
             let Ok(meta) = entry.metadata() else { continue };

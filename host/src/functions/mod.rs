@@ -15,9 +15,11 @@
 //! and a rename, so processes share the folder safely. The folder is
 //! bounded ([`bound`]): past `[loader] function_cache_mb`, the least
 //! recently used files go. Winch cannot use it; only Cranelift's engines
-//! do.
+//! do. Beside the functions, `modules/` notes which core modules they came
+//! from ([`known`]).
 
 mod bound;
+pub mod known;
 pub mod record;
 
 use std::borrow::Cow;
@@ -34,6 +36,7 @@ use wasmtime::CacheStore;
 use crate::config::LoaderConfig;
 use crate::home::Home;
 use crate::state::State;
+use known::Module;
 use record::Secret;
 
 /// A hit refreshes its file's time only when it is older than this (a
@@ -202,6 +205,25 @@ impl FunctionCache {
         let alone = IN_FLIGHT.fetch_add(1, Ordering::SeqCst) == 0;
         let started = STARTED.fetch_add(1, Ordering::SeqCst) + 1;
         Measure { cache: self, before: self.counts(), alone, started }
+    }
+
+    /// Note that Cranelift compiled `modules`, so their functions are here
+    /// (a hint for [`known_share`](Self::known_share), kept beside the
+    /// functions and gone with them; not sealed, since a wrong one costs
+    /// time, never safety).
+    pub fn note_modules(&self, modules: &[Module]) {
+        let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return };
+        for module in modules {
+            let _ = write_new(&dir.join(&module.sha256), module.code_bytes.to_string().as_bytes());
+        }
+    }
+
+    /// The share of `modules`' code that Cranelift compiled before, here.
+    pub fn known_share(&self, modules: &[Module]) -> f64 {
+        let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return 0.0 };
+        known::known_share(modules, |m| {
+            fs::read_to_string(dir.join(&m.sha256)).ok().and_then(|s| s.parse().ok()) == Some(m.code_bytes)
+        })
     }
 
     /// Keep the folder within its budget and drop other namespaces.

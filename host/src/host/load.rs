@@ -13,7 +13,7 @@ use crate::bindings::{self, AnyPre, CommandInfo, PluginInfo, WIT_VERSION, WIT_VE
 use crate::compiled::{self, Compiled, CompiledCache, Known, Opened};
 use crate::engine::{Compiler, EngineOptions, EpochTicker, HostEngine};
 use crate::error::Source;
-use crate::functions::Measure;
+use crate::functions::{Measure, known};
 use crate::index::{CommandEntry, IndexEntry, PluginMeta};
 use crate::loader::{BadMetadata, LoadError, PluginSource, Progress};
 use crate::manifest::{self, Kind, Manifest, NameOf};
@@ -136,6 +136,7 @@ impl Host {
             return Ok(code);
         }
         if opened.size() > self.settings.loader().baseline_above_kb << 10
+            && !self.mostly_known(&mut opened)
             && let Some(b) = self.baseline()
         {
             match b.compiled.compile(&b.engine.engine, &mut opened, &pool, Tier::Baseline) {
@@ -157,8 +158,29 @@ impl Host {
         }
         if let Some(functions) = &self.functions {
             functions.maintain();
+            if let Ok(bytes) = opened.bytes() {
+                functions.note_modules(&known::modules(bytes));
+            }
         }
         Ok(code)
+    }
+
+    /// Whether most of `opened`'s code was compiled with Cranelift before
+    /// (the same language runtime in another plugin): then its functions
+    /// come from the function cache, and Cranelift at once beats Winch
+    /// first and Cranelift again in the background.
+    fn mostly_known(&self, opened: &mut Opened) -> bool {
+        let Some(functions) = &self.functions else { return false };
+        let Ok(bytes) = opened.bytes() else { return false };
+        let share = functions.known_share(&known::modules(bytes));
+        if share >= known::KNOWN_SHARE {
+            tracing::debug!(
+                "{:.0} % of {}'s code was compiled before: compiling it with Cranelift at once",
+                share * 100.0,
+                opened.path().display()
+            );
+        }
+        share >= known::KNOWN_SHARE
     }
 
     /// The Winch engine, its linker, compiled-code cache and epoch ticker,

@@ -403,18 +403,6 @@ mod tests {
     }
 
     #[test]
-    fn only_a_one_call_command_does_file_io_on_its_own_thread_and_skips_the_pool() {
-        let env = [("ISAAC_HOME", "/tmp/x")];
-        let resolve = |one_call| {
-            let flags = Flags { one_call, ..Flags::default() };
-            Settings::resolve(&flags, &env[..], crate::capabilities::CONFIG_SECTIONS).unwrap()
-        };
-        let (run, host) = (resolve(true), resolve(false));
-        assert!(run.blocking_files() && !run.pooling());
-        assert!(!host.blocking_files() && host.pooling());
-    }
-
-    #[test]
     fn a_bad_isaac_jobs_is_an_error_naming_it() {
         let env = [("ISAAC_HOME", "/tmp/x"), ("ISAAC_JOBS", "zero")];
         let error = Settings::resolve(&Flags::default(), &env[..], crate::capabilities::CONFIG_SECTIONS)

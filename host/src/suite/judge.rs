@@ -230,19 +230,11 @@ pub(super) fn tiering(r: &TieringRun<'_>) -> Vec<Figure> {
         let (a, b) = if faster { (winch, cranelift) } else { (cranelift, winch) };
         a.as_secs_f64() / b.as_secs_f64().max(1e-9)
     };
-    let (n, c, w, k) = (r.cycles, r.cranelift_cycles, r.warm_runs, r.cpu_runs);
-    vec![
-        Figure::info("tiering", &format!("plugins add {p}, Winch first (median of {n})"), ms(r.add.0), "ms")
-            .isaac("<= 1500 ms", r.add.0 <= Duration::from_millis(1500)),
+    let (c, w, k) = (r.cranelift_cycles, r.warm_runs, r.cpu_runs);
+    let mut figures = tiering_winch(p, r.cycles, r.add.0, r.first_run.0);
+    figures.extend([
         Figure::info("tiering", &format!("plugins add {p}, Cranelift only (median of {c})"), ms(r.add.1), "ms"),
         Figure::info("tiering", "plugins add, Winch first: times faster", ratio(r.add, false), "x"),
-        Figure::info(
-            "tiering",
-            &format!("first isaac run {p} after the add, Winch first (median of {n})"),
-            ms(r.first_run.0),
-            "ms",
-        )
-        .isaac("< 100 ms", r.first_run.0 < Duration::from_millis(100)),
         Figure::info(
             "tiering",
             &format!("first isaac run {p} after the add, Cranelift only (median of {c})"),
@@ -262,6 +254,68 @@ pub(super) fn tiering(r: &TieringRun<'_>) -> Vec<Figure> {
         Figure::info("tiering", "CPU-bound, Cranelift code: times faster", ratio(r.cpu_time, true), "x"),
         Figure::info("tiering", &format!("compiled code of {p}, Winch"), r.compiled_mb.0, "MB"),
         Figure::info("tiering", &format!("compiled code of {p}, Cranelift"), r.compiled_mb.1, "MB"),
+    ]);
+    figures
+}
+
+/// The goals of a Winch-first add (all `--quick` measures): within 1.5 s,
+/// and its first run under 100 ms; medians of `cycles`.
+pub(super) fn tiering_winch(p: &str, cycles: usize, add: Duration, first_run: Duration) -> Vec<Figure> {
+    vec![
+        Figure::info("tiering", &format!("plugins add {p}, Winch first (median of {cycles})"), ms(add), "ms")
+            .isaac("<= 1500 ms", add <= Duration::from_millis(1500)),
+        Figure::info(
+            "tiering",
+            &format!("first isaac run {p} after the add, Winch first (median of {cycles})"),
+            ms(first_run),
+            "ms",
+        )
+        .isaac("< 100 ms", first_run < Duration::from_millis(100)),
+    ]
+}
+
+/// A second plugin of the big plugin's language, added once the big one's
+/// optimised code is in use; pairs are (function cache on, off).
+pub(super) struct FunctionCacheRun<'a> {
+    /// The big plugin, installed first.
+    pub first: &'a str,
+    /// The second plugin.
+    pub second: &'a str,
+    /// Its `isaac plugins add`.
+    pub add: (Duration, Duration),
+    /// From the start of its add until its optimised code is in use.
+    pub ready: (Duration, Duration),
+    /// Its functions that came from the cache, in percent.
+    pub reused_percent: f64,
+}
+
+/// The function cache's figures: the goal is the second plugin's optimised
+/// code in use within 1.5 s of the start of its add.
+pub(super) fn function_cache(r: &FunctionCacheRun<'_>) -> Vec<Figure> {
+    let (first, second) = (r.first, r.second);
+    vec![
+        Figure::info("tiering", &format!("plugins add {second} after {first}, function cache"), ms(r.add.0), "ms"),
+        Figure::info("tiering", &format!("plugins add {second}, no function cache"), ms(r.add.1), "ms"),
+        Figure::info(
+            "tiering",
+            &format!("optimised code of {second} in use, from the add, function cache"),
+            ms(r.ready.0),
+            "ms",
+        )
+        .isaac("<= 1500 ms", r.ready.0 <= Duration::from_millis(1500)),
+        Figure::info(
+            "tiering",
+            &format!("optimised code of {second} in use, from the add, no function cache"),
+            ms(r.ready.1),
+            "ms",
+        ),
+        Figure::info(
+            "tiering",
+            "function cache: optimised code in use, times sooner",
+            r.ready.1.as_secs_f64() / r.ready.0.as_secs_f64().max(1e-9),
+            "x",
+        ),
+        Figure::info("tiering", &format!("functions of {second} reused from the cache"), r.reused_percent, "%"),
     ]
 }
 
@@ -407,6 +461,24 @@ mod tests {
         assert_eq!(verdicts(&figures, "plugins add greet-py, Winch first").1, Verdict::Fail);
         assert_eq!(verdicts(&figures, "first isaac run greet-py after the add, Winch").1, Verdict::Fail);
         assert!(!passed(&figures));
+    }
+
+    #[test]
+    fn the_second_plugin_is_judged_with_the_function_cache() {
+        let run = FunctionCacheRun {
+            first: "greet-py",
+            second: "fetch-py",
+            add: (1400 * MS, 1600 * MS),
+            ready: (1400 * MS, 14_000 * MS),
+            reused_percent: 91.0,
+        };
+        let figures = function_cache(&run);
+        let ready = "optimised code of fetch-py in use, from the add, function cache";
+        assert_eq!(verdicts(&figures, ready).1, Verdict::Pass);
+        let value = |name: &str| figures.iter().find(|f| f.name.starts_with(name)).unwrap().value;
+        assert!((value("function cache: optimised code in use, times sooner") - 10.0).abs() < 1e-9);
+        let slow = function_cache(&FunctionCacheRun { ready: (1501 * MS, 14_000 * MS), ..run });
+        assert_eq!(verdicts(&slow, ready).1, Verdict::Fail);
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub struct SuiteOptions {
     pub tiered_plugin: PathBuf,
     /// The CPU-bound plugin of the tiering phase (primes).
     pub cpu_plugin: PathBuf,
+    /// A second plugin in the big plugin's language (fetch-py), installed
+    /// once the big one's optimised code is in use: with the function
+    /// cache and without it.
+    pub second_plugin: PathBuf,
+    /// Whether the tiering phase measures Cranelift-only adds, the
+    /// background compile and the function cache too (minutes of
+    /// compiling), or only the Winch-first adds and their code.
+    pub tiering_in_full: bool,
     /// Its argument: count the primes below this.
     pub primes_below: u64,
     /// Winch-first add-and-run cycles of the big plugin (Cranelift only: up to 3).
@@ -54,6 +62,8 @@ impl SuiteOptions {
         SuiteOptions {
             tiered_plugin: beside("greet-py"),
             cpu_plugin: beside("primes"),
+            second_plugin: beside("fetch-py"),
+            tiering_in_full: true,
             primes_below: 3_000_000,
             tiering_cycles: 10,
             plugin,
@@ -67,8 +77,9 @@ impl SuiteOptions {
     }
 
     /// `--quick`: 10 plugins, 200 ms AI latency, fewer dispatches, a
-    /// 200 000-request trace, 10 start-up runs, 2 add-and-run cycles and
-    /// primes below 1 000 000.
+    /// 200 000-request trace, 10 start-up runs, 2 Winch-first add-and-run
+    /// cycles (no Cranelift-only adds, background compile or function
+    /// cache) and primes below 1 000 000.
     pub fn quick(plugin: PathBuf, isaac: PathBuf) -> Self {
         SuiteOptions {
             plugins: 10,
@@ -78,6 +89,7 @@ impl SuiteOptions {
             startup_runs: 10,
             primes_below: 1_000_000,
             tiering_cycles: 2,
+            tiering_in_full: false,
             ..Self::full(plugin, isaac)
         }
     }

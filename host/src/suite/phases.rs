@@ -57,6 +57,12 @@ pub fn distinct(wasm: &[u8], tag: usize) -> Vec<u8> {
 
 /// Plant `n` distinct copies of the hello plugin, `hello-0` ..., in `home`.
 fn plant(home: &Path, wasm: &[u8], n: usize) -> Result<(), SuiteError> {
+    // The plugins are copies of one component: with the function cache the
+    // copies would reuse the first one's functions, and the loading figures
+    // would time the cache instead of compiling in parallel.
+    std::fs::create_dir_all(home).map_err(|e| fail("planting plugins")(&e))?;
+    std::fs::write(home.join("config.toml"), "[loader]\nfunction_cache_mb = 0\n")
+        .map_err(|e| fail("planting plugins")(&e))?;
     for i in 0..n {
         let name = format!("hello-{i}");
         let dir = home.join("plugins").join(&name);

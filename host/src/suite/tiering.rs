@@ -22,6 +22,7 @@ use crate::tiers;
 
 const WINCH_FIRST: &str = "[loader]\ntiered = true\nbaseline_above_kb = 0\n";
 const CRANELIFT_ONLY: &str = "[loader]\ntiered = false\n";
+const NO_FUNCTION_CACHE: &str = "[loader]\ntiered = true\nbaseline_above_kb = 0\nfunction_cache_mb = 0\n";
 
 /// How long the bench waits for the background compile.
 const READY_WITHIN: Duration = Duration::from_secs(600);
@@ -125,6 +126,13 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         winch_add.push(add);
         winch_first.push(first);
     }
+    if !o.tiering_in_full {
+        drop(held);
+        figures.extend(judge::tiering_winch(&big.name, cycles, median(&mut winch_add), median(&mut winch_first)));
+        return Ok(Some(
+            "tiering: --quick times Winch-first adds and their first run only; a full run measures Cranelift-only adds, the background compile, each tier's code and the function cache".to_owned(),
+        ));
+    }
     let mut cranelift_home = PathBuf::new();
     for i in 0..cycles.min(3) {
         if i > 0 {
@@ -144,15 +152,20 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
     // One add left to finish on its own: the optimised code is in use when
     // `plugins list` says so.
     let ready_home = home(scratch, "tiering-ready", WINCH_FIRST)?;
-    let start = Instant::now();
-    add_and_run(o, &ready_home, &big, "bench", "baseline")?;
-    while tier(o, &ready_home, &big)? != "optimized" {
-        if start.elapsed() > READY_WITHIN {
-            return Err(SuiteError(format!("no optimised code for {} after {READY_WITHIN:?}", big.name)));
+    let (_, ready) = add_until_optimized(o, &ready_home, &big)?;
+    // The big plugin's optimised code is in use here, so its functions are
+    // in the function cache: the second plugin of its language now, and in
+    // a home without the cache.
+    let second = match Plugin::read(&o.second_plugin)? {
+        Some(second) => {
+            let (add_on, ready_on) = add_until_optimized(o, &ready_home, &second)?;
+            let reused = reused_percent(o, &ready_home, &second)?;
+            let off_home = home(scratch, "tiering-no-function-cache", NO_FUNCTION_CACHE)?;
+            let (add_off, ready_off) = add_until_optimized(o, &off_home, &second)?;
+            Some((second, (add_on, add_off), (ready_on, ready_off), reused))
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let ready = start.elapsed();
+        None => None,
+    };
 
     let (cpu_winch, cpu_cranelift) =
         (home(scratch, "cpu-winch", WINCH_FIRST)?, home(scratch, "cpu-cranelift", CRANELIFT_ONLY)?);
@@ -182,5 +195,43 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         cpu_time: (median(&mut on_winch), median(&mut on_cranelift)),
         cpu_runs,
     }));
+    let Some((second, add, ready, reused_percent)) = second else {
+        return Ok(Some(format!(
+            "tiering: the function cache not measured: no plugin in {} (build it with example-plugins/build.sh, or pass --second-plugin)",
+            o.second_plugin.display()
+        )));
+    };
+    figures.extend(judge::function_cache(&judge::FunctionCacheRun {
+        first: &big.name,
+        second: &second.name,
+        add,
+        ready,
+        reused_percent,
+    }));
     Ok(None)
+}
+
+/// Add `plugin` to `home` and wait until its optimised code is in use:
+/// the add's wall time, and the time from its start to that moment.
+fn add_until_optimized(o: &SuiteOptions, home: &Path, plugin: &Plugin) -> Result<(Duration, Duration), SuiteError> {
+    let start = Instant::now();
+    let add = child(o, home, &["plugins", "add", "--yes", &plugin.dir])?.took;
+    while tier(o, home, plugin)? != "optimized" {
+        if start.elapsed() > READY_WITHIN {
+            return Err(SuiteError(format!("no optimised code for {} after {READY_WITHIN:?}", plugin.name)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((add, start.elapsed()))
+}
+
+/// The share of `plugin`'s functions that came from the function cache.
+fn reused_percent(o: &SuiteOptions, home: &Path, plugin: &Plugin) -> Result<f64, SuiteError> {
+    let info = child(o, home, &["plugins", "info", &plugin.name, "--json"])?.stdout;
+    let info: serde_json::Value = serde_json::from_str(&info).map_err(|e| fail("reading plugins info")(&e))?;
+    let (reused, compiled) = (info["functions"]["reused"].as_f64(), info["functions"]["compiled"].as_f64());
+    Ok(match (reused, compiled) {
+        (Some(r), Some(c)) if r + c > 0.0 => r * 100.0 / (r + c),
+        _ => 0.0,
+    })
 }

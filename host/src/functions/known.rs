@@ -1,0 +1,131 @@
+//! Which big components' code is mostly known already. A component's core
+//! modules (CPython in a componentize-py plugin, the JavaScript engine in a
+//! componentize-js one) are hashed when Cranelift compiles it and noted
+//! beside the function cache's entries; a big component whose code is mostly in noted modules
+//! is compiled with Cranelift at once, since its functions come from the
+//! function cache, rather than with Winch first and Cranelift again in the
+//! background. A note is only a hint: a wrong one costs time, never
+//! safety (every function is still checked, the artifact still hashed).
+
+use wasmparser::{Chunk, Parser, Payload};
+
+use crate::digest::sha256_hex;
+
+/// The folder, in a namespace of the function cache, of the notes.
+pub const NOTES: &str = "modules";
+
+/// The share of a component's code that must be known for it to skip
+/// Winch.
+pub const KNOWN_SHARE: f64 = 0.8;
+
+/// One core module inside a component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    /// sha256 of its bytes, hex.
+    pub sha256: String,
+    /// The size of its code section, what compiling it is about (a
+    /// CPython module's 11 MB are mostly data).
+    pub code_bytes: u64,
+}
+
+/// The core modules of component `bytes`, nested components' included, in
+/// order; empty if it does not parse (compiling it will say why).
+pub fn modules(bytes: &[u8]) -> Vec<Module> {
+    let mut out = Vec::new();
+    if collect(bytes, &mut out).is_none() {
+        out.clear();
+    }
+    out
+}
+
+/// The payloads of one binary (a component or a core module), each at
+/// the top level: a nested module or component is a whole binary of its
+/// own, which the walk steps over (its range is in its payload).
+struct Walk<'a> {
+    bytes: &'a [u8],
+    parser: Parser,
+    offset: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Walk { bytes, parser: Parser::new(0), offset: 0 }
+    }
+
+    /// The next payload; `None` if the binary does not parse.
+    fn next(&mut self) -> Option<Payload<'a>> {
+        let Chunk::Parsed { consumed, payload } = self.parser.parse(self.bytes.get(self.offset..)?, true).ok()? else {
+            return None;
+        };
+        self.offset += consumed;
+        if let Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } =
+            &payload
+        {
+            self.offset = unchecked_range.end;
+        }
+        Some(payload)
+    }
+}
+
+/// Add the core modules of component `bytes`, nested components' too, to
+/// `out`.
+fn collect(bytes: &[u8], out: &mut Vec<Module>) -> Option<()> {
+    let mut walk = Walk::new(bytes);
+    loop {
+        match walk.next()? {
+            Payload::ModuleSection { unchecked_range, .. } => {
+                let module = bytes.get(unchecked_range)?;
+                out.push(Module { sha256: sha256_hex(module), code_bytes: code_bytes(module)? });
+            }
+            Payload::ComponentSection { unchecked_range, .. } => collect(bytes.get(unchecked_range)?, out)?,
+            Payload::End(_) => return Some(()),
+            _ => {}
+        }
+    }
+}
+
+/// The size of core module `module`'s code section (0 without one).
+fn code_bytes(module: &[u8]) -> Option<u64> {
+    let mut walk = Walk::new(module);
+    loop {
+        match walk.next()? {
+            Payload::CodeSectionStart { size, .. } => return Some(u64::from(size)),
+            Payload::End(_) => return Some(0),
+            _ => {}
+        }
+    }
+}
+
+/// The share of `modules`' code for which `known` says yes.
+pub fn known_share(modules: &[Module], known: impl Fn(&Module) -> bool) -> f64 {
+    let total: u64 = modules.iter().map(|m| m.code_bytes).sum();
+    let known: u64 = modules.iter().filter(|m| known(m)).map(|m| m.code_bytes).sum();
+    if total == 0 { 0.0 } else { known as f64 / total as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_component_lists_its_core_modules_and_garbage_lists_none() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../example-plugins/dist/hello/hello.wasm");
+        let hello = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (scripts/setup.sh builds it)"));
+        let found = modules(&hello);
+        assert!(!found.is_empty(), "a Rust component holds its core module and WASI's adapter");
+        let biggest = found.iter().map(|m| m.code_bytes).max().unwrap();
+        assert!(biggest > 10_000 && biggest < hello.len() as u64, "{found:?}");
+        assert_eq!(modules(&hello), found, "the same bytes give the same digests");
+        assert!(modules(b"not wasm at all").is_empty());
+        assert!(modules(b"\0asm\x0d\0\x01\0").is_empty(), "an empty component");
+    }
+
+    #[test]
+    fn the_share_is_by_bytes() {
+        let m = |sha: &str, code_bytes| Module { sha256: sha.to_owned(), code_bytes };
+        let modules = [m("big", 900), m("small", 100)];
+        assert_eq!(known_share(&modules, |m| m.sha256 == "big"), 0.9);
+        assert_eq!(known_share(&modules, |m| m.sha256 == "small"), 0.1);
+        assert_eq!(known_share(&[], |_| true), 0.0);
+    }
+}
