@@ -1,33 +1,62 @@
 #!/usr/bin/env bash
-# Warm start-up of `isaac run hello:hello bench` with 50 plugins installed
-# (hello and 49 distinct copies of it), beside the least a wasmtime host can
-# do (examples/bare_host.rs: map hello's compiled code, link WASI,
-# instantiate, call) and beside `isaac --version`, in one hyperfine run.
+# Warm start-up of `isaac run hello:hello bench` beside the least a wasmtime
+# host can do (examples/bare_host.rs: map hello's compiled code, link WASI,
+# instantiate, call) and beside `/bin/true`, in one hyperfine run.
 #
-#   scripts/startup-bench.sh [PROFILE]     # PROFILE: dist (default) or release
+#   scripts/startup-bench.sh [PROFILE...] [-- HYPERFINE FLAGS]
+#
+# PROFILE: `release`, `dist` or both (default: dist); each profile's isaac is
+# built and timed, and the bare host is built in the first one.
+#
+# Environment:
+#   PLUGINS="1 500"  plugin counts, one home each (hello and N-1 distinct
+#                    copies of it); every count is timed in the same run
+#                    (default: 50)
+#   BEFORE=DIR       also time DIR/isaac-PROFILE (binaries kept from an
+#                    earlier commit), for before/after in one run
+#   HOMES=DIR        keep the homes in DIR (made once, reused) instead of a
+#                    temporary folder
 #
 # Needs hyperfine (apt install hyperfine) and the example plugins
-# (example-plugins/build.sh). Prints hyperfine's table; hyperfine flags may
-# follow the profile (default `--runs=300`), e.g. `--runs=50 --export-json F`.
+# (example-plugins/build.sh). Prints hyperfine's table; hyperfine flags
+# follow `--` (default `--warmup 30 --runs 300`), e.g. `-- --runs 50
+# --export-json F`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-profile="${1:-dist}"
-shift || true
-target="${CARGO_TARGET_DIR:-target}/$profile"
+profiles=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do profiles+=("$1"); shift; done
+[ $# -gt 0 ] && shift
+[ ${#profiles[@]} -gt 0 ] || profiles=(dist)
+flags=("$@")
+[ ${#flags[@]} -gt 0 ] || flags=(--warmup 30 --runs 300)
+counts="${PLUGINS:-50}"
+targets="${CARGO_TARGET_DIR:-target}"
 
-cargo build --locked --profile "$profile" -p isaac-host --bin isaac
-cargo build --locked --profile "$profile" --example bare_host
+for profile in "${profiles[@]}"; do
+    cargo build --locked --profile "$profile" -p isaac-host --bin isaac
+done
+cargo build --locked --profile "${profiles[0]}" --example bare_host
 [ -f example-plugins/dist/hello/hello.wasm ] || example-plugins/build.sh
+isaac="$targets/${profiles[0]}/isaac"
 
-home="$(mktemp -d)"
-trap 'rm -rf "$home"' EXIT
-export ISAAC_HOME="$home"
-unset ISAAC_CONFIG
-mkdir -p "$home/plugins"
-cp -r example-plugins/dist/hello "$home/plugins/hello"
-python3 - "$home/plugins" <<'PY'
+if [ -n "${HOMES:-}" ]; then
+    homes="$HOMES"
+    mkdir -p "$homes"
+else
+    homes="$(mktemp -d)"
+    trap 'rm -rf "$homes"' EXIT
+fi
+unset ISAAC_HOME ISAAC_CONFIG
+
+# A home with hello and N-1 distinct copies of it, every plugin compiled.
+plant() {
+    local home="$1" n="$2"
+    [ -f "$home/.planted" ] && return
+    mkdir -p "$home/plugins"
+    cp -r example-plugins/dist/hello "$home/plugins/hello"
+    python3 - "$home/plugins" "$((n - 1))" <<'PY'
 import pathlib, sys
-plugins = pathlib.Path(sys.argv[1])
+plugins, copies = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 wasm = (plugins / "hello" / "hello.wasm").read_bytes()
 
 def leb128(n):
@@ -38,7 +67,7 @@ def leb128(n):
         if not n:
             return bytes(out)
 
-for i in range(49):
+for i in range(copies):
     # A custom section makes each copy a distinct component (its own
     # sha256, its own compiled code) with the same behaviour.
     name = b"isaac-distinct"
@@ -48,12 +77,21 @@ for i in range(49):
     (folder / f"hello-{i}.wasm").write_bytes(wasm + b"\0" + leb128(len(body)) + body)
     (folder / "plugin.toml").write_text(f'name = "hello-{i}"\nversion = "0.1.0"\ncomponent = "hello-{i}.wasm"\n')
 PY
-"$target/isaac" plugins list -q >/dev/null          # compile all 50 once
-"$target/isaac" run hello:hello bench >/dev/null
-sha="$("$target/isaac" plugins info hello --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')"
-artifact="$(ls "$home"/compiled/"$sha"-*.cwasm)"
+    "$isaac" --home "$home" plugins list -q >/dev/null          # compile them all once
+    "$isaac" --home "$home" run hello:hello bench >/dev/null
+    touch "$home/.planted"
+}
 
-hyperfine -N --warmup 30 "${@:---runs=300}" \
-    "$target/examples/bare_host $artifact hello bench" \
-    "$target/isaac run hello:hello bench" \
-    "$target/isaac --version"
+commands=(/bin/true)
+for n in $counts; do
+    home="$homes/plugins-$n"
+    plant "$home" "$n"
+    sha="$("$isaac" --home "$home" plugins info hello --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')"
+    artifact="$(ls "$home"/compiled/"$sha"-*.cwasm)"
+    commands+=("$targets/${profiles[0]}/examples/bare_host $artifact hello bench")
+    for profile in "${profiles[@]}"; do
+        [ -n "${BEFORE:-}" ] && commands+=("$BEFORE/isaac-$profile --home $home run hello:hello bench")
+        commands+=("$targets/$profile/isaac --home $home run hello:hello bench")
+    done
+done
+hyperfine -N "${flags[@]}" "${commands[@]}"

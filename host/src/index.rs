@@ -111,6 +111,13 @@ impl Index {
         Ok(out)
     }
 
+    /// The entry of plugin `name`, if it is indexed (and decodes).
+    pub fn get(&self, name: &str) -> Result<Option<IndexEntry>, StateError> {
+        let rtxn = self.state.env().read_txn().map_err(|e| self.err(e))?;
+        let bytes = self.state.plugins.get(&rtxn, name).map_err(|e| self.err(e))?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(b).ok()))
+    }
+
     /// Write entries and delete names, in one transaction.
     pub fn update(&self, put: &[(&str, &IndexEntry)], delete: &[&str]) -> Result<(), StateError> {
         if put.is_empty() && delete.is_empty() {

@@ -74,7 +74,11 @@ pub fn process_start() -> Instant {
 }
 
 fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    use std::io::Read;
+    // Read at once: a procfs file reports no size, so `fs::read_to_string`
+    // would `stat` it and then read it in small, growing pieces.
+    let mut status = String::with_capacity(4096);
+    std::fs::File::open("/proc/self/status").ok()?.read_to_string(&mut status).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
 }

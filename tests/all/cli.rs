@@ -1,6 +1,6 @@
 //! The `isaac` binary: subcommands, global flags, exit codes, JSON output.
 
-use crate::support::{TestHome, dist, text};
+use crate::support::{TestHome, dist, example_wasm, manifest, text};
 
 fn installed_home() -> TestHome {
     let home = TestHome::new();
@@ -39,6 +39,24 @@ fn usage_errors_exit_2_with_suggestions() {
     let out = home.run(&["--json", "run", "nope"]);
     let value: serde_json::Value = serde_json::from_str(&text(&out).0).unwrap();
     assert_eq!(value["exit_code"], 2);
+}
+
+#[test]
+fn a_qualified_name_runs_its_plugin_as_it_is_now_and_bare_names_see_every_plugin() {
+    let home = TestHome::new();
+    home.plant("tool", &manifest("tool", ""), "tool.wasm", &example_wasm("hello"));
+    home.plant("other", &manifest("other", ""), "other.wasm", &example_wasm("wordcount"));
+    assert_eq!(home.ok(&["run", "tool:hello", "x"]), "Hello, x!\n");
+    // The plugin changes under the same name: the next qualified run sees it.
+    home.plant("tool", &manifest("tool", ""), "tool.wasm", &example_wasm("wordcount"));
+    assert_eq!(home.ok(&["run", "tool:wc", "a b"]), "1 2 3\n");
+    assert!(home.fails(&["run", "tool:hello", "x"]).contains("unknown command `tool:hello`"));
+    // A bare name is decided by every plugin: two now offer `wc`.
+    assert!(home.fails(&["run", "wc", "a"]).contains("offered by several plugins"));
+    // A plugin removed: its qualified name is unknown, even though indexed.
+    std::fs::remove_dir_all(home.path().join("plugins/other")).unwrap();
+    assert!(home.fails(&["run", "other:wc", "a"]).contains("unknown command `other:wc`"));
+    assert_eq!(home.ok(&["run", "wc", "a b"]), "1 2 3\n");
 }
 
 #[test]

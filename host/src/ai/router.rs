@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -64,7 +64,10 @@ pub struct Tally {
 pub struct AiRouter {
     providers: BTreeMap<String, Provider>,
     config: AiConfig,
-    client: reqwest::Client,
+    /// Built on the first request: building it reads the system's root
+    /// certificates (about a millisecond), which a plugin granted `ai` that
+    /// asks nothing of it should not pay on every run.
+    client: OnceLock<reqwest::Client>,
     ledger: Ledger,
     tally: Tally,
 }
@@ -76,6 +79,17 @@ impl AiRouter {
         // reqwest is built without a default crypto provider: use ring. A
         // second call finds it installed, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let providers = config.providers.iter().map(|(name, c)| (name.clone(), Provider::new(name, c))).collect();
+        let ledger = Ledger::new(cache, Duration::from_secs(config.cache_ttl_secs), clock);
+        Ok(AiRouter { providers, config: config.clone(), client: OnceLock::new(), ledger, tally: Tally::default() })
+    }
+
+    /// The HTTP client, built on first use (a failed build is tried again
+    /// by the next request).
+    fn client(&self) -> Result<&reqwest::Client, AiError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         // No redirects: a provider's answer comes from where it was asked,
         // and its key (`authorization`, `x-api-key`) never goes elsewhere.
         let client = reqwest::Client::builder()
@@ -83,9 +97,7 @@ impl AiRouter {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| AiError::Client(Source::new(e)))?;
-        let providers = config.providers.iter().map(|(name, c)| (name.clone(), Provider::new(name, c))).collect();
-        let ledger = Ledger::new(cache, Duration::from_secs(config.cache_ttl_secs), clock);
-        Ok(AiRouter { providers, config: config.clone(), client, ledger, tally: Tally::default() })
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// What this router did in this process.
@@ -213,9 +225,10 @@ impl AiRouter {
             }
         };
         let mut flight = InFlight { router: self, provider, caller, reservation, estimate, reserved, done: false };
-        let result = match on_text {
-            Some(on_text) => provider.stream(&self.client, &sent, on_text).await,
-            None => provider.complete(&self.client, &sent).await,
+        let result = match (self.client(), on_text) {
+            (Err(e), _) => Err(e),
+            (Ok(client), Some(on_text)) => provider.stream(client, &sent, on_text).await,
+            (Ok(client), None) => provider.complete(client, &sent).await,
         };
         match &result {
             Ok(_) => permit.answered(),

@@ -14,9 +14,11 @@ mod bench;
 mod cache;
 mod context;
 mod dev;
+mod exit;
 mod mcp;
 mod new;
 mod output;
+mod parse;
 mod plugins;
 mod rlimit;
 mod run;
@@ -27,7 +29,7 @@ mod testing;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 pub use context::{Context, GlobalArgs};
 
@@ -36,7 +38,7 @@ pub use context::{Context, GlobalArgs};
 /// Plugins are WebAssembly components (written in any language) installed
 /// into $ISAAC_HOME. Each command runs in its own sandbox with a memory
 /// limit, a deadline and only the capabilities you granted.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "isaac", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
@@ -144,12 +146,13 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 pub fn main() -> ExitCode {
     crate::metrics::process_start();
     rlimit::raise_open_files();
-    let cli = Cli::parse();
+    let cli = parse::parse();
     let cx = match Context::new(&cli.global, cli.command.one_call()) {
         Ok(cx) => cx,
-        Err(e) => return report(&Failure::from(e), false),
+        Err(e) => return ExitCode::from(report(&Failure::from(e), false)),
     };
     let label = cli.command.label();
+    let run = matches!(cli.command, Command::Run(_));
     cx.init_tracing();
     let result = match cli.command {
         Command::Run(args) => run::run(&cx, args),
@@ -176,14 +179,18 @@ pub fn main() -> ExitCode {
             mib(crate::metrics::peak_rss_kb())
         );
     }
-    match result {
-        Ok(_) if output::failed() => ExitCode::from(1),
-        Ok(code) => ExitCode::from(code),
+    let status = match result {
+        Ok(_) if output::failed() => 1,
+        Ok(code) => code,
         Err(failure) => report(&failure, cx.json),
+    };
+    if run {
+        exit::leave(cx);
     }
+    ExitCode::from(status)
 }
 
-fn report(failure: &Failure, json: bool) -> ExitCode {
+fn report(failure: &Failure, json: bool) -> u8 {
     // The error and its sources, each said once. Its text may hold bytes a
     // plugin, a server or a registry chose: shown, never obeyed.
     let message = crate::error::one_line(failure.error.as_ref());
@@ -192,7 +199,7 @@ fn report(failure: &Failure, json: bool) -> ExitCode {
         output::json(&serde_json::json!({ "error": message, "exit_code": failure.code }));
     }
     crate::say!("error: {message}");
-    ExitCode::from(failure.code)
+    failure.code
 }
 
 /// The async runtime for one command: one thread is enough, plugins are
