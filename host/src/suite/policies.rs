@@ -79,7 +79,9 @@ mod tests {
         let trace: Vec<u64> = [&hot[..], &scan[..], &hot[..]].concat();
         let r = compare(&trace, 400);
         let n = trace.len() as f64;
-        assert_eq!((r.isaac * n).round(), 7800.0, "{r:?}");
+        // (The sketch's hashes are seeded per process: a rare collision
+        // costs a hit or two, not the hot set.)
+        assert!((r.isaac * n).round() >= 7795.0, "{r:?}");
         assert_eq!((r.lru * n).round(), 7600.0, "{r:?}");
         let zipf = Trace::Zipf.generate(10_000, 100_000, 3);
         let r = compare(&zipf, 1000);
