@@ -88,7 +88,7 @@ fn corrupted_truncated_and_moved_entries_are_ignored_and_compiled_afresh() {
     let out = home.run(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let warned = String::from_utf8_lossy(&out.stderr);
-    assert!(warned.contains("failed its check; compiling it afresh"), "{warned}");
+    assert!(warned.contains("failed its check"), "{warned}");
     let counts = functions(&home);
     let rejected = counts["rejected"].as_u64().unwrap();
     assert!(rejected >= 1 && rejected <= tampered.len() as u64, "{counts} of {} tampered", tampered.len());

@@ -162,9 +162,11 @@ fn the_documented_precedence_is_the_resolved_one() {
             "WASI file I/O on the calling thread" => {
                 assert!(row.flag == "(the command)" && row.env.is_empty() && row.config.is_empty());
                 let env = [("ISAAC_HOME", home_s)];
-                assert_eq!(row.default, "off; on for a one-call command");
-                assert!(!resolve(&Flags::default(), &env).blocking_files());
-                assert!(resolve(&Flags { one_call: true, ..Flags::default() }, &env).blocking_files());
+                assert_eq!(row.default, "off (on for `isaac run` only)");
+                assert!(!resolve(&Flags { one_call: true, ..Flags::default() }, &env).blocking_files());
+                assert!(
+                    resolve(&Flags { one_call: true, blocking_files: true, ..Flags::default() }, &env).blocking_files()
+                );
             }
             "registry tokens" => {
                 assert!(row.flag.is_empty() && row.config.is_empty());

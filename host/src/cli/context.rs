@@ -50,8 +50,9 @@ pub struct Context {
 
 impl Context {
     /// Resolve the global flags (over the environment and the config file)
-    /// for a command that makes `one_call` (and exits) or more.
-    pub fn new(args: &GlobalArgs, one_call: bool) -> Result<Self, SettingsError> {
+    /// for a command that makes `one_call` (and exits) or more, and whose
+    /// calls may do `blocking_files` I/O on their own thread (`isaac run`).
+    pub fn new(args: &GlobalArgs, one_call: bool, blocking_files: bool) -> Result<Self, SettingsError> {
         let flags = Flags {
             home: args.home.clone(),
             config: args.config.clone(),
@@ -59,6 +60,7 @@ impl Context {
             verbose: args.verbose,
             quiet: args.quiet,
             one_call,
+            blocking_files,
             optimizer: std::env::current_exe().ok(),
         };
         Ok(Context {

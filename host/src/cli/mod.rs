@@ -147,7 +147,10 @@ pub fn main() -> ExitCode {
     crate::metrics::process_start();
     rlimit::raise_open_files();
     let cli = parse::parse();
-    let cx = match Context::new(&cli.global, cli.command.one_call()) {
+    // Only `isaac run` makes exactly one call: `ask` makes several, and
+    // one stuck file read would stall the rest.
+    let blocking_files = matches!(cli.command, Command::Run(_));
+    let cx = match Context::new(&cli.global, cli.command.one_call(), blocking_files) {
         Ok(cx) => cx,
         Err(e) => return ExitCode::from(report(&Failure::from(e), false)),
     };

@@ -17,7 +17,13 @@ const STALE_TMP: Duration = Duration::from_secs(3600);
 /// Bring `dir` (the cache's root) within `budget` bytes for namespace
 /// `current`, dropping every other namespace.
 pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
-    let Ok(lock) = File::create(dir.join(".maintain.lock")) else { return };
+    // Not truncated, not followed if it is a symlink.
+    let lock = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let no_follow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+        File::options().create(true).append(true).custom_flags(no_follow).open(dir.join(".maintain.lock"))
+    };
+    let Ok(lock) = lock else { return };
     if rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
         return;
     }
@@ -28,7 +34,12 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-    let mut files = files(&dir.join(current));
+    // Walked only if it is a real folder (as is each folder inside).
+    let current = dir.join(current);
+    if !fs::symlink_metadata(&current).is_ok_and(|m| m.is_dir()) {
+        return;
+    }
+    let mut files = files(&current);
     let mut total: u64 = files.iter().map(|f| f.bytes).sum();
     if total <= budget {
         return;
@@ -58,12 +69,15 @@ fn files(namespace: &Path) -> Vec<Stored> {
     let Ok(fans) = fs::read_dir(namespace) else { return out };
     for fan in fans.flatten() {
         // The modules' notes are a few bytes each, and go with the namespace.
-        if fan.file_name() == super::known::NOTES {
+        if fan.file_name() == super::known::NOTES || !fan.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let Ok(entries) = fs::read_dir(fan.path()) else { continue };
         for entry in entries.flatten() {
             let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
             let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             if entry.file_name().to_string_lossy().starts_with(".tmp-") {
                 if used.elapsed().unwrap_or_default() > STALE_TMP {

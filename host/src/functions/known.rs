@@ -32,7 +32,7 @@ pub struct Module {
 /// order; empty if it does not parse (compiling it will say why).
 pub fn modules(bytes: &[u8]) -> Vec<Module> {
     let mut out = Vec::new();
-    if collect(bytes, &mut out).is_none() {
+    if collect(bytes, 0, &mut out).is_none() {
         out.clear();
     }
     out
@@ -67,17 +67,34 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Add the core modules of component `bytes`, nested components' too, to
-/// `out`.
-fn collect(bytes: &[u8], out: &mut Vec<Module>) -> Option<()> {
+/// Components nested deeper than this are not walked: the bytes are a
+/// plugin's, read before anything validated them, and each level is a
+/// frame of this walk's stack.
+const MAX_DEPTH: usize = 32;
+
+/// Past this many core modules the walk gives up (wasmtime's own limit on
+/// a component's modules is 1000).
+const MAX_MODULES: usize = 1000;
+
+/// Add the core modules of component `bytes`, nested `depth` deep, and
+/// its nested components' too, to `out`.
+fn collect(bytes: &[u8], depth: usize, out: &mut Vec<Module>) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     let mut walk = Walk::new(bytes);
     loop {
         match walk.next()? {
             Payload::ModuleSection { unchecked_range, .. } => {
                 let module = bytes.get(unchecked_range)?;
+                if out.len() == MAX_MODULES {
+                    return None;
+                }
                 out.push(Module { sha256: sha256_hex(module), code_bytes: code_bytes(module)? });
             }
-            Payload::ComponentSection { unchecked_range, .. } => collect(bytes.get(unchecked_range)?, out)?,
+            Payload::ComponentSection { unchecked_range, .. } => {
+                collect(bytes.get(unchecked_range)?, depth + 1, out)?;
+            }
             Payload::End(_) => return Some(()),
             _ => {}
         }
@@ -118,6 +135,37 @@ mod tests {
         assert_eq!(modules(&hello), found, "the same bytes give the same digests");
         assert!(modules(b"not wasm at all").is_empty());
         assert!(modules(b"\0asm\x0d\0\x01\0").is_empty(), "an empty component");
+    }
+
+    #[test]
+    fn components_nested_past_the_limit_are_not_walked() {
+        // A core module (empty) inside `levels` components, each inside the
+        // last (section id 1 or 4, a LEB128 size, the inner binary): a
+        // hostile plugin nests deep to overflow the walk's stack.
+        fn section(id: u8, inner: &[u8]) -> Vec<u8> {
+            let mut out = b"\0asm\x0d\0\x01\0".to_vec();
+            out.push(id);
+            let mut size = inner.len();
+            loop {
+                let byte = (size & 0x7f) as u8;
+                size >>= 7;
+                out.push(if size == 0 { byte } else { byte | 0x80 });
+                if size == 0 {
+                    break;
+                }
+            }
+            out.extend_from_slice(inner);
+            out
+        }
+        let nested = |levels: usize| {
+            let mut bytes = section(1, b"\0asm\x01\0\0\0");
+            for _ in 0..levels {
+                bytes = section(4, &bytes);
+            }
+            bytes
+        };
+        assert_eq!(modules(&nested(10)).len(), 1, "found at depth 10");
+        assert!(modules(&nested(MAX_DEPTH + 1)).is_empty(), "not walked past the limit");
     }
 
     #[test]

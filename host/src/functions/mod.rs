@@ -43,6 +43,13 @@ use record::Secret;
 /// write fewer per hit; the bound needs no finer order).
 const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 
+/// The most a record is read of (a function's code is kilobytes; a larger
+/// file is not one this cache wrote, and fails its check).
+const MAX_RECORD: u64 = 64 << 20;
+
+/// Whether a failed check was said already in this process.
+static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// What the function cache did: over a process, or for one compile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionCounts {
@@ -169,9 +176,10 @@ impl FunctionCache {
     }
 
     /// Name the engine this cache serves (its compatibility digest); until
-    /// then, and for a second name, it serves nothing.
+    /// then it serves nothing. One cache serves one engine.
     pub fn bind(&self, compatibility: &str) {
-        let _ = self.namespace.set(compatibility.to_owned());
+        let first = self.namespace.get_or_init(|| compatibility.to_owned());
+        assert_eq!(first, compatibility, "a function cache serves one engine");
     }
 
     /// What this cache did so far.
@@ -214,7 +222,10 @@ impl FunctionCache {
     pub fn note_modules(&self, modules: &[Module]) {
         let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return };
         for module in modules {
-            let _ = write_new(&dir.join(&module.sha256), module.code_bytes.to_string().as_bytes());
+            let note = dir.join(&module.sha256);
+            if fs::symlink_metadata(&note).is_err() {
+                let _ = write_new(&note, module.code_bytes.to_string().as_bytes());
+            }
         }
     }
 
@@ -243,9 +254,9 @@ impl std::fmt::Debug for FunctionCache {
 impl CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
         let (secret, namespace, path) = (self.secret()?, self.namespace.get()?, self.path(key)?);
-        let mut file = fs::File::options().read(true).write(true).open(&path).ok()?;
+        let file = open_record(&path)?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ok()?;
+        (&file).take(MAX_RECORD).read_to_end(&mut bytes).ok()?;
         match record::open(secret, namespace, key, &bytes) {
             Some(value) => {
                 count(|c| &c.reused, &self.counters);
@@ -253,7 +264,14 @@ impl CacheStore for FunctionCache {
                 Some(Cow::Owned(value.to_vec()))
             }
             None => {
-                tracing::warn!("a compiled function in {} failed its check; compiling it afresh", path.display());
+                // Once a process: a lost key (the state folder reset) makes
+                // every entry fail.
+                if !WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "a compiled function in {} failed its check (others may follow); compiling it afresh",
+                        path.display()
+                    );
+                }
                 count(|c| &c.rejected, &self.counters);
                 let _ = fs::remove_file(&path);
                 None
@@ -289,6 +307,16 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Open the record at `path` to read and touch: a regular file, never
+/// through a symlink (someone able to write the folder but not the state
+/// could otherwise point it at `/dev/zero` or a FIFO).
+fn open_record(path: &Path) -> Option<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::File::options().read(true).write(true).custom_flags(flags.bits() as i32).open(path).ok()?;
+    file.metadata().ok().filter(|m| m.is_file()).map(|_| file)
 }
 
 /// Mark `file` as used now (for the bound), if it was not lately.

@@ -15,7 +15,7 @@
 //! | jobs | `--jobs` | `ISAAC_JOBS` | `[loader] max_workers` | all cores |
 //! | log level | `-q`, `-v` | | | warnings |
 //! | pooling | (the command) | | | on |
-//! | WASI file I/O on the calling thread | (the command) | | | off; on for a one-call command |
+//! | WASI file I/O on the calling thread | (the command) | | | off (on for `isaac run` only) |
 //! | tiered compilation | | `ISAAC_TIERED` (`0`, `1`) | `[loader] tiered` | on (the CLI) |
 //! | registry tokens | | `ISAAC_REGISTRY_TOKEN` | | none |
 //! | Docker credentials | | `DOCKER_CONFIG` | | `~/.docker` |
@@ -67,6 +67,9 @@ pub struct Flags {
     /// A command that makes one call and exits: it skips reserving the
     /// pooling allocator (~390 µs, against ~3 µs for one call on demand).
     pub one_call: bool,
+    /// A command whose one call may do its WASI file I/O on its own thread
+    /// (`isaac run`; [`Settings::blocking_files`]).
+    pub blocking_files: bool,
     /// The program that compiles optimised code in the background (the
     /// CLI passes its own binary): tiered compilation, unless `[loader]
     /// tiered = false` or `ISAAC_TIERED=0`.
@@ -158,7 +161,7 @@ impl Settings {
         let registries =
             RegistryAuth { tokens: Secret::named(TOKEN_VAR), docker_config: docker.map(|d| d.join("config.json")) };
         let downloads = DownloadLimits::new(&config.downloads, registries);
-        let (pooling, blocking_files) = (!flags.one_call, flags.one_call);
+        let (pooling, blocking_files) = (!flags.one_call, flags.blocking_files);
         Ok(Settings {
             home,
             config_file,
@@ -215,9 +218,10 @@ impl Settings {
     /// Whether a call's WASI file operations run on the thread that runs
     /// the call, as `wasmtime run` does, rather than each on tokio's
     /// blocking pool (a thread hop per read: ripgrep over a source tree
-    /// took 6× as long). Only for a command that makes one call and exits:
-    /// a host serving many calls must not stall them all on one call's slow
-    /// file (a FIFO in a granted folder, a hung network mount).
+    /// took 6× as long). Only for `isaac run`, which makes one call and
+    /// exits: a host of several calls (`ask` included) must not stall them
+    /// all on one call's slow file (a FIFO in a granted folder, a hung
+    /// network mount), and there the deadline still ends such a call.
     pub fn blocking_files(&self) -> bool {
         self.blocking_files
     }
