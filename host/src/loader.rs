@@ -129,6 +129,15 @@ pub enum LoadError {
         /// The file.
         path: PathBuf,
     },
+    /// Components nested deeper than isaac compiles (parsing such a
+    /// binary took wasmtime tens of gigabytes).
+    #[error("{} nests components more than {max} deep: isaac does not compile it (a broken or hostile component)", path.display())]
+    TooDeep {
+        /// The file.
+        path: PathBuf,
+        /// The deepest nesting compiled.
+        max: usize,
+    },
     /// The component does not validate or compile.
     #[error("{} is not a valid component (truncated or corrupt?)", path.display())]
     Invalid {

@@ -110,3 +110,60 @@ fn with_no_budget_there_is_no_function_cache() {
     assert_eq!(functions(&home), serde_json::Value::Null);
     assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
 }
+
+/// LEB128 of `n`.
+fn leb(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        out.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// A hostile component: an empty core module inside `levels` components,
+/// each the only section of the one around it.
+fn nested_components(levels: usize) -> Vec<u8> {
+    const HEADER: &[u8] = b"\0asm\x0d\0\x01\0";
+    let mut innermost = HEADER.to_vec();
+    innermost.push(1);
+    innermost.extend(leb(8));
+    innermost.extend_from_slice(b"\0asm\x01\0\0\0");
+    // Sizes from the inside out, then the headers from the outside in.
+    let mut sizes = vec![innermost.len()];
+    for _ in 0..levels {
+        let inner = *sizes.last().unwrap();
+        sizes.push(HEADER.len() + 1 + leb(inner).len() + inner);
+    }
+    let mut bytes = Vec::with_capacity(*sizes.last().unwrap());
+    for inner in sizes[..levels].iter().rev() {
+        bytes.extend_from_slice(HEADER);
+        bytes.push(4);
+        bytes.extend(leb(*inner));
+    }
+    bytes.extend(innermost);
+    bytes
+}
+
+#[test]
+fn a_component_nested_to_overflow_the_module_walk_is_refused_cleanly() {
+    // The walks of a plugin's bytes before wasmtime validates them (its core
+    // modules; its nesting), and wasmtime's own parse, which took tens of
+    // gigabytes here: 100 000 nested components (1.3 MB) are refused first.
+    let home = TestHome::new();
+    let bytes = nested_components(100_000);
+    assert!(bytes.len() > 1 << 20);
+    let dir = home.path().join("deep");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("plugin.toml"), "name = \"deep\"\nversion = \"0.1.0\"\ncomponent = \"deep.wasm\"\n").unwrap();
+    fs::write(dir.join("deep.wasm"), &bytes).unwrap();
+    let out = home.run(&["plugins", "add", dir.to_str().unwrap(), "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a clear error, not a crash: {stderr}");
+    assert!(stderr.contains("deep.wasm nests components more than 32 deep"), "{stderr}");
+    add_hello(&home);
+    assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!", "the host carries on");
+}

@@ -79,7 +79,7 @@ fn files(namespace: &Path) -> Vec<Stored> {
                 continue;
             }
             let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            if entry.file_name().to_string_lossy().starts_with(".tmp") {
                 if used.elapsed().unwrap_or_default() > STALE_TMP {
                     let _ = fs::remove_file(entry.path());
                 }

@@ -67,14 +67,36 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Components nested deeper than this are not walked: the bytes are a
-/// plugin's, read before anything validated them, and each level is a
-/// frame of this walk's stack.
-const MAX_DEPTH: usize = 32;
+/// Components nested deeper than this are not walked, nor compiled: the
+/// bytes are a plugin's, read before anything validated them, each level
+/// is a frame of this walk's stack, and wasmtime took tens of gigabytes to
+/// parse 100 000 levels.
+pub const MAX_DEPTH: usize = 32;
 
 /// Past this many core modules the walk gives up (wasmtime's own limit on
 /// a component's modules is 1000).
 const MAX_MODULES: usize = 1000;
+
+/// Whether component `bytes` nests components at most `max` deep (a binary
+/// that does not parse is left to wasmtime to refuse).
+pub fn nested_within(bytes: &[u8], max: usize) -> bool {
+    fn within(bytes: &[u8], left: usize) -> Option<bool> {
+        let mut walk = Walk::new(bytes);
+        loop {
+            match walk.next()? {
+                Payload::ComponentSection { .. } if left == 0 => return Some(false),
+                Payload::ComponentSection { unchecked_range, .. }
+                    if !within(bytes.get(unchecked_range.clone())?, left - 1)? =>
+                {
+                    return Some(false);
+                }
+                Payload::End(_) => return Some(true),
+                _ => {}
+            }
+        }
+    }
+    within(bytes, max).unwrap_or(true)
+}
 
 /// Add the core modules of component `bytes`, nested `depth` deep, and
 /// its nested components' too, to `out`.
@@ -166,6 +188,8 @@ mod tests {
         };
         assert_eq!(modules(&nested(10)).len(), 1, "found at depth 10");
         assert!(modules(&nested(MAX_DEPTH + 1)).is_empty(), "not walked past the limit");
+        assert!(nested_within(&nested(MAX_DEPTH), MAX_DEPTH));
+        assert!(!nested_within(&nested(MAX_DEPTH + 1), MAX_DEPTH));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod record;
 
 use std::borrow::Cow;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -297,16 +297,11 @@ impl CacheStore for FunctionCache {
     }
 }
 
-/// Write `bytes` to `path` by a temporary file in the same folder and a
-/// rename: a reader sees the whole record or none. Not synced: a record torn
-/// by a crash fails its check.
+/// Write `bytes` to `path` (its folder made if needed), whole or not at
+/// all, unsynced ([`crate::compiled::write_renamed`]).
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("no folder"))?;
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    fs::create_dir_all(path.parent().ok_or_else(|| std::io::Error::other("no folder"))?)?;
+    crate::compiled::write_renamed(path, bytes, false).map(drop)
 }
 
 /// Open the record at `path` to read and touch: a regular file, never

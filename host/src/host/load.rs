@@ -135,8 +135,15 @@ impl Host {
             }
             return Ok(code);
         }
-        if opened.size() > self.settings.loader().baseline_above_kb << 10
-            && !self.mostly_known(&mut opened)
+        let big = opened.size() > self.settings.loader().baseline_above_kb << 10;
+        // A big component's core modules, read once: asked whether they are
+        // known, and noted once Cranelift compiled them.
+        let modules = match (big, &self.functions) {
+            (true, Some(_)) => opened.bytes().ok().map(known::modules),
+            _ => None,
+        };
+        if big
+            && !modules.as_deref().is_some_and(|m| self.mostly_known(&opened, m))
             && let Some(b) = self.baseline()
         {
             match b.compiled.compile(&b.engine.engine, &mut opened, &pool, Tier::Baseline) {
@@ -158,8 +165,9 @@ impl Host {
         }
         if let Some(functions) = &self.functions {
             functions.maintain();
-            if let Ok(bytes) = opened.bytes() {
-                functions.note_modules(&known::modules(bytes));
+            match modules {
+                Some(modules) => functions.note_modules(&modules),
+                None => functions.note_modules(&opened.bytes().map(known::modules).unwrap_or_default()),
             }
         }
         Ok(code)
@@ -169,10 +177,9 @@ impl Host {
     /// (the same language runtime in another plugin): then its functions
     /// come from the function cache, and Cranelift at once beats Winch
     /// first and Cranelift again in the background.
-    fn mostly_known(&self, opened: &mut Opened) -> bool {
+    fn mostly_known(&self, opened: &Opened, modules: &[known::Module]) -> bool {
         let Some(functions) = &self.functions else { return false };
-        let Ok(bytes) = opened.bytes() else { return false };
-        let share = functions.known_share(&known::modules(bytes));
+        let share = functions.known_share(modules);
         if share >= known::KNOWN_SHARE {
             tracing::debug!(
                 "{:.0} % of {}'s code was compiled before: compiling it with Cranelift at once",
