@@ -363,20 +363,10 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 /// rename, so readers see the old file or the whole new one; returns the
 /// file written, still open.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<File> {
-    write_renamed(path, bytes, true)
-}
-
-/// Write `bytes` to `path` through a temporary file (`.tmp…`) in the same
-/// folder and a rename, so a reader sees the whole file or none; synced
-/// first when `sync` (a file whose loss matters: the function cache's
-/// records are not, since a torn one fails its check).
-pub(crate) fn write_renamed(path: &Path, bytes: &[u8], sync: bool) -> io::Result<File> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    if sync {
-        tmp.as_file().sync_data()?;
-    }
+    tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)
 }
 

@@ -24,7 +24,7 @@ pub mod record;
 
 use std::borrow::Cow;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -297,11 +297,18 @@ impl CacheStore for FunctionCache {
     }
 }
 
-/// Write `bytes` to `path` (its folder made if needed), whole or not at
-/// all, unsynced ([`crate::compiled::write_renamed`]).
+/// Write `bytes` to `path` (its folder made if needed) through a temporary
+/// file (`.tmp…`) and a rename: a reader sees the whole record or none.
+/// Unlike [`crate::compiled::write_atomically`] (which this module cannot
+/// call: `compiled` checks components with [`known`]) it does not sync: a
+/// record torn by a crash fails its check.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    fs::create_dir_all(path.parent().ok_or_else(|| std::io::Error::other("no folder"))?)?;
-    crate::compiled::write_renamed(path, bytes, false).map(drop)
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no folder"))?;
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Open the record at `path` to read and touch: a regular file, never
