@@ -148,13 +148,24 @@ mod tests {
 
     #[test]
     fn a_component_lists_its_core_modules_and_garbage_lists_none() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../example-plugins/dist/hello/hello.wasm");
-        let hello = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (scripts/setup.sh builds it)"));
-        let found = modules(&hello);
-        assert!(!found.is_empty(), "a Rust component holds its core module and WASI's adapter");
-        let biggest = found.iter().map(|m| m.code_bytes).max().unwrap();
-        assert!(biggest > 10_000 && biggest < hello.len() as u64, "{found:?}");
-        assert_eq!(modules(&hello), found, "the same bytes give the same digests");
+        // Two core modules, one with more code, and a third inside a
+        // nested component.
+        let component = wat::parse_str(
+            r#"(component
+                (core module (func (result i32) i32.const 1))
+                (core module
+                    (func (param i32) (result i32) local.get 0 i32.const 7 i32.mul i32.const 3 i32.add)
+                    (func (result i64) i64.const 42))
+                (component (core module (func)))
+            )"#,
+        )
+        .unwrap();
+        let found = modules(&component);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[1].code_bytes > found[0].code_bytes, "{found:?}");
+        assert!(found.iter().all(|m| m.code_bytes > 0 && m.sha256.len() == 64), "{found:?}");
+        assert_ne!(found[0].sha256, found[1].sha256);
+        assert_eq!(modules(&component), found, "the same bytes give the same digests");
         assert!(modules(b"not wasm at all").is_empty());
         assert!(modules(b"\0asm\x0d\0\x01\0").is_empty(), "an empty component");
     }
