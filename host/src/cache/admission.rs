@@ -9,13 +9,9 @@
 //! often than the entry L2 would evict for it.
 //!
 //! How long popularity should last depends on the workload: a stable Zipf
-//! set gains from long memory (a 100 × capacity period), a moving one
-//! (a feed, the newest keys hottest) loses by it. So the period climbs,
-//! as Caffeine's window does (Manes, "Adaptive Software Cache Management",
-//! 2018): every `10 × capacity` requests the memory tiers' hit rate is
-//! compared with the previous interval's; the period keeps moving (× or
-//! ÷ 1.5, between 2 and 128 × capacity) the way that raised it and turns
-//! back when it fell.
+//! set gains from long memory, a moving one (a feed, the newest keys
+//! hottest) loses by it. The period is set from outside
+//! ([`Bias`](super::bias::Bias) moves it with the hit rate).
 
 use std::hash::BuildHasher;
 
@@ -27,14 +23,9 @@ const MAX_COUNT: u64 = 15;
 const SEEDS: [u64; ROWS] = [0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0xD6E8_FEB8_6659_FD93];
 /// Bits set per key in the doorkeeper.
 const DOOR_HASHES: usize = 3;
-/// The sample period's bounds and first value, in multiples of capacity.
-const PERIOD_MIN: f64 = 2.0;
-const PERIOD_MAX: f64 = 128.0;
-const PERIOD_START: f64 = 10.0;
-/// How much one step changes the period.
-const PERIOD_STEP: f64 = 1.5;
-/// Requests between steps, in multiples of capacity.
-const CLIMB_EVERY: usize = 10;
+/// The sample the doorkeeper is sized for, in multiples of capacity
+/// (Caffeine's period).
+const DOOR_SAMPLE: usize = 10;
 
 /// How often keys were asked for lately, in a few bits per key.
 pub struct Admission {
@@ -49,44 +40,29 @@ pub struct Admission {
     /// Requests between halvings.
     sample: usize,
     capacity: usize,
-    climber: Climber,
     hasher: foldhash::fast::RandomState,
 }
 
-/// Moves the sample period the way the hit rate rises.
-struct Climber {
-    /// The period, in multiples of capacity.
-    period: f64,
-    /// +1: lengthening, -1: shortening.
-    direction: f64,
-    /// Requests and hits of this interval.
-    requests: usize,
-    hits: usize,
-    /// The previous interval's hit rate.
-    previous: Option<f64>,
-}
-
 impl Admission {
-    /// A filter for a cache of `capacity` entries.
-    pub fn new(capacity: usize) -> Self {
+    /// A filter for a cache of `capacity` entries whose counts halve every
+    /// `period` × capacity requests.
+    pub fn new(capacity: usize, period: usize) -> Self {
         // About 21 bytes per entry (16 in the sketch, 5 in the doorkeeper),
         // zeroed pages the OS maps only once touched; past 2^24 entries
         // estimates only grow coarser.
         let capacity = capacity.clamp(16, 1 << 24);
         let width = (capacity * 8).next_power_of_two();
-        let sample = capacity * PERIOD_START as usize;
-        // About four bits per key of a first sample: few false positives
-        // even when every request of it asks for a new key.
-        let door = (sample * 4).next_power_of_two();
+        // About four bits per key of a sample: few false positives even
+        // when every request of it asks for a new key.
+        let door = (capacity * DOOR_SAMPLE * 4).next_power_of_two();
         Admission {
             counters: vec![0; ROWS * width / 16],
             width_bits: width.trailing_zeros(),
             doorkeeper: vec![0; door / 64],
             door_bits: door.trailing_zeros(),
             additions: 0,
-            sample,
+            sample: capacity.saturating_mul(period),
             capacity,
-            climber: Climber { period: PERIOD_START, direction: 1.0, requests: 0, hits: 0, previous: None },
             // Seeded at random per process, so a plugin cannot pick keys
             // that collide with another's to steal its place.
             hasher: foldhash::fast::RandomState::default(),
@@ -117,9 +93,8 @@ impl Admission {
         })
     }
 
-    /// Count one request for the key of `hash`, and whether the memory
-    /// tiers had it.
-    pub fn record(&mut self, hash: u64, hit: bool) {
+    /// Count one request for the key of `hash`.
+    pub fn record(&mut self, hash: u64) {
         if !self.at_door(hash) {
             for i in 0..DOOR_HASHES {
                 let (word, mask) = self.door_bit(hash, i);
@@ -137,7 +112,11 @@ impl Admission {
         if self.additions >= self.sample {
             self.age();
         }
-        self.climb(hit);
+    }
+
+    /// Halve the counts every `period` × capacity requests from now on.
+    pub fn set_period(&mut self, period: usize) {
+        self.sample = self.capacity.saturating_mul(period);
     }
 
     /// About how often the key of `hash` was asked for lately (0 to 16).
@@ -150,24 +129,6 @@ impl Admission {
             .min()
             .unwrap_or(0);
         counted + u64::from(self.at_door(hash))
-    }
-
-    /// Every `CLIMB_EVERY × capacity` requests, move the period one step: on, if
-    /// the hit rate rose since the last interval; back, if it fell.
-    fn climb(&mut self, hit: bool) {
-        let c = &mut self.climber;
-        c.requests += 1;
-        c.hits += usize::from(hit);
-        if c.requests < self.capacity * CLIMB_EVERY {
-            return;
-        }
-        let rate = c.hits as f64 / c.requests as f64;
-        if c.previous.replace(rate).is_some_and(|previous| rate < previous) {
-            c.direction = -c.direction;
-        }
-        c.period = (c.period * PERIOD_STEP.powf(c.direction)).clamp(PERIOD_MIN, PERIOD_MAX);
-        (c.requests, c.hits) = (0, 0);
-        self.sample = (self.capacity as f64 * c.period) as usize;
     }
 
     /// Halve every counter and empty the doorkeeper.
@@ -186,58 +147,51 @@ mod tests {
 
     #[test]
     fn counts_what_is_asked_for_and_forgets_with_time() {
-        let mut a = Admission::new(1000);
+        let mut a = Admission::new(1000, 10);
         let (hot, once, never) = (a.hash("hot"), a.hash("once"), a.hash("never"));
         for _ in 0..10 {
-            a.record(hot, false);
+            a.record(hot);
         }
-        a.record(once, false);
+        a.record(once);
         assert_eq!(a.frequency(never), 0);
         assert_eq!(a.frequency(once), 1, "a first request stops at the doorkeeper");
         assert!(a.frequency(hot) >= 10, "{}", a.frequency(hot));
         for _ in 0..100 {
-            a.record(hot, false);
+            a.record(hot);
         }
         assert_eq!(a.frequency(hot), 16, "counters stop at 15, plus the doorkeeper");
         // 10 000 other requests: the sample fills, counters halve.
         for i in 0..10_000 {
             let h = a.hash(&format!("other{i}"));
-            a.record(h, false);
+            a.record(h);
         }
         assert!(a.frequency(hot) <= 8, "{}", a.frequency(hot));
         assert_eq!(a.frequency(once), 0, "the doorkeeper was emptied");
     }
 
     #[test]
-    fn the_period_climbs_while_the_hit_rate_rises_and_turns_back_when_it_falls() {
-        let mut a = Admission::new(100);
-        let h = a.hash("k");
-        // Intervals of 1000 requests with 10 %, 20 %, 30 % hits, then 10 %.
-        let interval = |a: &mut Admission, hits: usize| {
-            for i in 0..1000 {
-                a.record(h, i < hits);
-            }
-            a.climber.period
-        };
-        assert_eq!(interval(&mut a, 100), 15.0, "the first step lengthens");
-        assert_eq!(interval(&mut a, 200), 22.5, "better: on");
-        assert_eq!(interval(&mut a, 300), 33.75);
-        assert_eq!(interval(&mut a, 100), 22.5, "worse: back");
-        assert_eq!(interval(&mut a, 50), 33.75, "worse again: turn again");
-        assert_eq!(a.sample, 3375);
-        for _ in 0..40 {
-            interval(&mut a, 100);
+    fn a_shorter_period_forgets_sooner() {
+        let mut a = Admission::new(100, 128);
+        let (hot, other) = (a.hash("hot"), a.hash("other"));
+        for _ in 0..9 {
+            a.record(hot);
         }
-        assert!((PERIOD_MIN..=PERIOD_MAX).contains(&a.climber.period));
+        for _ in 0..1000 {
+            a.record(other);
+        }
+        assert_eq!(a.frequency(hot), 9, "1009 requests of a 12 800 sample: nothing halved");
+        a.set_period(2);
+        a.record(other);
+        assert_eq!(a.frequency(hot), 4, "past the new 200-request sample: halved at once");
     }
 
     #[test]
     fn estimates_hold_among_many_keys() {
-        let mut a = Admission::new(1000);
+        let mut a = Admission::new(1000, 10);
         let keys: Vec<u64> = (0..500).map(|i| a.hash(&format!("k{i}"))).collect();
         for (i, &h) in keys.iter().enumerate() {
             for _ in 0..(i % 4) {
-                a.record(h, false);
+                a.record(h);
             }
         }
         let wrong = keys.iter().enumerate().filter(|&(i, &h)| a.frequency(h) != (i % 4) as u64).count();

@@ -64,10 +64,11 @@
 //! (statistics and the flush), `counters.rs` (other services' counters).
 //! `layout.rs` is the key layout, `error.rs` the errors, `tiers.rs` the
 //! memory tiers' policy (`lists.rs` their storage, `admission.rs` and
-//! `protected.rs` what adapts it), `store.rs` the cold tier's trait.
+//! `bias.rs` what adapts it), `store.rs` the cold tier's trait.
 
 mod admission;
 mod atomic;
+mod bias;
 pub mod clock;
 mod counters;
 pub mod entry;
@@ -76,7 +77,6 @@ pub mod glob;
 mod layout;
 mod lists;
 pub mod lmdb;
-mod protected;
 mod read;
 pub mod redis;
 pub mod stats;

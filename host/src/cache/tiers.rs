@@ -11,10 +11,11 @@
 //!   memory (it stays in L3).
 //! - A hit in probation moves the entry to protected; protected's least
 //!   recently used entry, when it no longer fits, goes back to the front of
-//!   probation. A hit in protected keeps it there. How much of L2 protected
-//!   may hold (0 to 80 %) follows the hit rate ([`ProtectedShare`]): much
-//!   for a stable popular set, little (L2 close to a plain LRU) when
-//!   popularity moves.
+//!   probation. A hit in protected keeps it there.
+//! - How much of L2 protected may hold (0 to 80 %) and how long the
+//!   admission sketch remembers follow the hit rate together ([`Bias`]):
+//!   much and long for a stable popular set, little and short (L2 close to
+//!   a plain LRU) when popularity moves.
 //! - L2 drops probation's least recently used entry first (protected's
 //!   when probation is empty). So an entry asked for once in L2 leaves
 //!   before any asked for twice, and a burst of new popular keys displaces
@@ -26,9 +27,9 @@
 //! for L1's byte budget is not kept in memory.
 
 use super::admission::Admission;
+use super::bias::Bias;
 use super::entry::{Bytes, Entry};
 use super::lists::{ENTRY_OVERHEAD, Lists, cost};
-use super::protected::ProtectedShare;
 
 /// The lists of [`Lists`]: L1, then L2's two segments.
 const WINDOW: usize = 0;
@@ -80,9 +81,11 @@ pub struct MemoryTiers {
     lists: Lists<3>,
     l1: TierLimits,
     l2: TierLimits,
-    /// Protected's part of L2, which `share` moves.
+    /// Protected's part of L2, which `bias` moves.
     protected: TierLimits,
-    share: ProtectedShare,
+    bias: Bias,
+    /// Whether L2 has been half full: `bias` counts lookups from then on.
+    warm: bool,
     admission: Admission,
 }
 
@@ -93,16 +96,19 @@ impl MemoryTiers {
         // its bytes run out first (every entry costs at least the overhead).
         // The sketch is sized for that, not for an entry limit set sky-high.
         let most = |t: TierLimits| t.entries.min(t.bytes / ENTRY_OVERHEAD);
-        let admission = Admission::new(most(l1).saturating_add(most(l2)));
-        let share = ProtectedShare::new(most(l2));
-        let protected = l2.share(share.entries(), share.capacity());
-        MemoryTiers { lists: Lists::new(), l1, l2, protected, share, admission }
+        let capacity = most(l1).saturating_add(most(l2));
+        let bias = Bias::new(capacity);
+        let admission = Admission::new(capacity, bias.period());
+        let (part, whole) = bias.protected();
+        let protected = l2.share(part, whole);
+        MemoryTiers { lists: Lists::new(), l1, l2, protected, bias, warm: false, admission }
     }
 
     /// Look `key` up at `now_ms`. A hit in L1 or protected is the most
     /// recently used of its segment; a hit in probation moves to protected;
     /// an expired entry is removed. Every lookup, found or not, counts
-    /// toward the key's frequency and the protected share's hit rate.
+    /// toward the key's frequency and (once L2 is half full) the hit rate
+    /// the bias follows.
     pub fn lookup(&mut self, key: &str, now_ms: u64) -> Found {
         let hash = self.admission.hash(key);
         let found = match self.lists.find(hash, key) {
@@ -130,13 +136,20 @@ impl MemoryTiers {
                 }
             }
         };
-        let hit = matches!(found, Found::L1(_) | Found::L2(_));
-        self.admission.record(hash, hit);
-        if let Some(entries) = self.share.record(hit) {
-            self.protected = self.l2.share(entries, self.share.capacity());
+        self.admission.record(hash);
+        if (self.warm || self.warmed()) && self.bias.record(matches!(found, Found::L1(_) | Found::L2(_))) {
+            self.admission.set_period(self.bias.period());
+            let (part, whole) = self.bias.protected();
+            self.protected = self.l2.share(part, whole);
             self.fit_protected();
         }
         found
+    }
+
+    /// Whether L2 is half full (by entries or bytes), from now on.
+    fn warmed(&mut self) -> bool {
+        self.warm = self.l2_len() >= self.l2.entries / 2 || self.l2_bytes() >= self.l2.bytes / 2;
+        self.warm
     }
 
     /// Put `entry` in memory, replacing any older copy: in place if the key

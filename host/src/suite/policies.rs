@@ -16,8 +16,8 @@ use crate::config::CacheConfig;
 /// Hit rates (0..1) of the three policies on one trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolicyRates {
-    /// isaac's L1 + L2 (LRU window, TinyLFU admission, segmented LRU main
-    /// with an adaptive protected share), split as
+    /// isaac's L1 + L2 (LRU window, TinyLFU admission, segmented LRU main;
+    /// the sketch's period and protected's share adapt together), split as
     /// the default config splits them (1 : 10).
     pub isaac: f64,
     /// `moka::sync::Cache` (TinyLFU admission, LRU eviction).
