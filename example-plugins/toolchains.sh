@@ -101,13 +101,14 @@ setup_js() {
 # writes stdout through WASI (greet-js) brings its own world `plugin` in
 # wit/, which includes isaac:plugin/plugin and imports wasi:cli/stdin and
 # stdout (WIT in wit/deps/). isaac:plugin is in wit/deps/isaac-plugin in a
-# folder from `isaac new`; an example here gets it from $wit. No wasi:http:
-# the plugin world does not offer it.
+# folder from `isaac new`; an example here gets it from $wit. A plugin's
+# wit/ may be a link to another's (wordfreq-js shares greet-js's world). No
+# wasi:http: the plugin world does not offer it.
 build_js() {
     local wits="$wit"
     if [[ -d "$1/wit" && "$1/wit" != "$wit" ]]; then
         wits="$3/wit"
-        cp -r "$1/wit" "$wits"
+        cp -rL "$1/wit" "$wits"
         mkdir -p "$wits/deps/isaac-plugin"
         cp "$wit"/*.wit "$wits/deps/isaac-plugin/"
     fi

@@ -1,5 +1,6 @@
 //! The function cache (compiled functions shared between plugins), through
-//! the real binary: a second compile reuses the first one's functions, and
+//! the real binary: a second compile reuses the first one's functions (a
+//! second JavaScript plugin, the engine's, skipping Winch), and
 //! an entry that is corrupted, truncated or moved onto another function's
 //! key is ignored (counted, deleted) and compiled afresh, giving the very
 //! code a clean compile gives.
@@ -99,6 +100,34 @@ fn corrupted_truncated_and_moved_entries_are_ignored_and_compiled_afresh() {
     // The code is what a clean compile gives, byte for byte, and runs.
     assert!(artifact(&home) == artifact(&clean), "the artifact differs from a clean compile");
     assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+}
+
+#[test]
+fn a_second_javascript_plugin_reuses_the_engine_and_skips_winch() {
+    // componentize-js snapshots its engine with each script: wordfreq-js's
+    // engine module differs from greet-js's in its data, not its code. Once
+    // Cranelift compiled greet-js (in the foreground: TestHome's isaac runs
+    // untiered), wordfreq-js, though big, skips Winch, and most of its
+    // functions come from the cache.
+    crate::support::require_example("greet-js", "js");
+    crate::support::require_example("wordfreq-js", "js");
+    let home = TestHome::new();
+    home.ok(&["plugins", "add", dist("greet-js").to_str().unwrap(), "--yes", "-q"]);
+    let out = home
+        .isaac()
+        .env("ISAAC_TIERED", "1")
+        .args(["-vv", "plugins", "add", dist("wordfreq-js").to_str().unwrap(), "--yes"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("compiling it with Cranelift at once"), "{stderr}");
+    let info = home.json(&["plugins", "info", "wordfreq-js", "--json"]);
+    assert_eq!(info["tier"], "optimized", "no Winch code first: {info}");
+    let (reused, compiled) =
+        (info["functions"]["reused"].as_u64().unwrap(), info["functions"]["compiled"].as_u64().unwrap());
+    assert!(reused >= 4 * compiled, "most functions come from the cache: {info}");
+    assert_eq!(home.ok(&["run", "wordfreq", "a b a"]), "2 a\n1 b\n");
 }
 
 #[test]

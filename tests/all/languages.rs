@@ -1,6 +1,7 @@
 //! One plugin, many languages: `greet-LANG NAME` in Rust, Python,
 //! JavaScript, C, Go, Zig, C++ and AssemblyScript, each built by `example-plugins/build.sh` and run through the
-//! real binary from a home where it was installed with `isaac plugins add`.
+//! real binary from a home where it was installed with `isaac plugins add`;
+//! and the second JavaScript example, `wordfreq-js`.
 //! A language whose toolchain was missing at build time fails the test,
 //! naming it (`scripts/setup.sh` installs them all).
 
@@ -62,4 +63,34 @@ fn greet_counts_visits_in_every_language() {
         // Each language keeps its own namespace.
         assert_eq!(text(&home.run(&["run", &name, "ada"])).0, "Hello, ada! (visit #1)\n", "{name}");
     }
+}
+
+#[test]
+fn wordfreq_js_counts_words_and_keeps_their_totals() {
+    // The second JavaScript example: greet-js's world, the cache's get,
+    // compare-and-swap and delete, stdin read in pieces.
+    require_example("wordfreq-js", "js");
+    let home = crate::support::TestHome::new();
+    home.ok(&["plugins", "add", "--yes", dist("wordfreq-js").to_str().unwrap()]);
+    let words = "The cat and the hat, and THE bat: don't";
+    assert_eq!(home.ok(&["run", "wordfreq", words]), "3 the\n2 and\n1 bat\n1 cat\n1 don't\n1 hat\n");
+    // Stdin, in pieces that cut a word: counted once.
+    let mut child = home.isaac();
+    child.args(["run", "wordfreq"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = child.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"the h").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    stdin.write_all(b"at\nthe dog").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "2 the\n1 dog\n1 hat\n");
+    // The totals of both texts, the most frequent first.
+    assert_eq!(home.ok(&["run", "wordfreq-top", "3"]), "5 the\n2 and\n2 hat\n");
+    let out = home.run(&["run", "wordfreq-top", "none"]);
+    assert_eq!(out.status.code(), Some(2), "bad usage: {}", text(&out).1);
+    assert_eq!(home.ok(&["run", "wordfreq-reset"]), "forgot 7 words\n");
+    assert_eq!(home.ok(&["run", "wordfreq-top"]).trim(), "");
 }

@@ -15,7 +15,9 @@ use crate::suite::{Report, SuiteOptions};
 /// temporary home), the cache (tier access times, hit rate on a Zipf trace),
 /// start-up (`isaac run` as a separate process), peak memory of each phase,
 /// and tiered compilation (a big plugin installed Winch first beside
-/// Cranelift only, and a CPU-bound command on each tier's code). Prints
+/// Cranelift only, a CPU-bound command on each tier's code, and a second
+/// Python and a second JavaScript plugin with and without the function
+/// cache; --quick leaves out all but the Winch-first adds). Prints
 /// each figure beside the seed's target and isaac's own, with PASS or FAIL;
 /// exit status 0 when every applicable target passes.
 #[derive(Debug, Args)]
@@ -41,6 +43,12 @@ pub struct BenchArgs {
     /// A second plugin in the big plugin's language, for the function cache [default: fetch-py beside the hello plugin's folder].
     #[arg(long, value_name = "DIR")]
     second_plugin: Option<PathBuf>,
+    /// A JavaScript plugin, installed before the second one [default: greet-js beside the hello plugin's folder].
+    #[arg(long, value_name = "DIR")]
+    js_plugin: Option<PathBuf>,
+    /// A second JavaScript plugin, for the function cache [default: wordfreq-js beside the hello plugin's folder].
+    #[arg(long, value_name = "DIR")]
+    second_js_plugin: Option<PathBuf>,
 }
 
 /// `isaac bench`, resolved once: the suite's options (a flag wins over the
@@ -78,6 +86,8 @@ impl BenchSettings {
         suite.tiered_plugin = args.tiered_plugin.unwrap_or(suite.tiered_plugin);
         suite.cpu_plugin = args.cpu_plugin.unwrap_or(suite.cpu_plugin);
         suite.second_plugin = args.second_plugin.unwrap_or(suite.second_plugin);
+        suite.js_plugin = args.js_plugin.unwrap_or(suite.js_plugin);
+        suite.second_js_plugin = args.second_js_plugin.unwrap_or(suite.second_js_plugin);
         Ok(BenchSettings { suite, cold_tier: crate::config::redact(&settings.storage().cold) })
     }
 }
@@ -186,6 +196,16 @@ mod tests {
         assert_eq!(suite.plugin, Path::new("/p/hello"));
         assert_eq!(suite.tiered_plugin, Path::new("/p/greet-py"));
         assert_eq!(suite.cpu_plugin, Path::new("/q/primes"));
+        assert_eq!(
+            (suite.js_plugin.as_path(), suite.second_js_plugin.as_path()),
+            (Path::new("/p/greet-js"), Path::new("/p/wordfreq-js"))
+        );
+        let js = parse(&["--plugin", "/p/hello", "--js-plugin", "/j/a", "--second-js-plugin", "/j/b"]);
+        let suite = BenchSettings::resolve(js, &settings).unwrap().suite;
+        assert_eq!(
+            (suite.js_plugin.as_path(), suite.second_js_plugin.as_path()),
+            (Path::new("/j/a"), Path::new("/j/b"))
+        );
         let (_empty, nothing) = crate::cli::testing::settings("", Flags::default());
         let error = BenchSettings::resolve(parse(&[]), &nothing).unwrap_err().error.to_string();
         assert!(error.contains("--plugin DIR"), "{error}");

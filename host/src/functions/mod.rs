@@ -15,8 +15,8 @@
 //! and a rename, so processes share the folder safely. The folder is
 //! bounded ([`bound`]): past `[loader] function_cache_mb`, the least
 //! recently used files go. Winch cannot use it; only Cranelift's engines
-//! do. Beside the functions, `modules/` notes which core modules they came
-//! from ([`known`]).
+//! do. Beside the functions, `modules/` notes the core modules' code
+//! sections they came from ([`known`]).
 
 mod bound;
 pub mod known;
@@ -215,14 +215,15 @@ impl FunctionCache {
         Measure { cache: self, before: self.counts(), alone, started }
     }
 
-    /// Note that Cranelift compiled `modules`, so their functions are here
-    /// (a hint for [`known_share`](Self::known_share), kept beside the
-    /// functions and gone with them; not sealed, since a wrong one costs
-    /// time, never safety).
+    /// Note that Cranelift compiled `modules`' code sections, so their
+    /// functions are here (one file per code section, a hint for
+    /// [`known_share`](Self::known_share), kept beside the functions and
+    /// gone with them; not sealed, since a wrong one costs time, never
+    /// safety).
     pub fn note_modules(&self, modules: &[Module]) {
         let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return };
         for module in modules {
-            let note = dir.join(&module.sha256);
+            let note = dir.join(&module.code_sha256);
             if fs::symlink_metadata(&note).is_err() {
                 let _ = write_new(&note, module.code_bytes.to_string().as_bytes());
             }
@@ -233,7 +234,7 @@ impl FunctionCache {
     pub fn known_share(&self, modules: &[Module]) -> f64 {
         let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return 0.0 };
         known::known_share(modules, |m| {
-            fs::read_to_string(dir.join(&m.sha256)).ok().and_then(|s| s.parse().ok()) == Some(m.code_bytes)
+            fs::read_to_string(dir.join(&m.code_sha256)).ok().and_then(|s| s.parse().ok()) == Some(m.code_bytes)
         })
     }
 

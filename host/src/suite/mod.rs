@@ -43,6 +43,13 @@ pub struct SuiteOptions {
     /// once the big one's optimised code is in use: with the function
     /// cache and without it.
     pub second_plugin: PathBuf,
+    /// A JavaScript plugin (greet-js), installed until its optimised code
+    /// is in use, for the function cache's second JavaScript plugin.
+    pub js_plugin: PathBuf,
+    /// The second JavaScript plugin (wordfreq-js), installed once the
+    /// first one's optimised code is in use: with the function cache and
+    /// without it.
+    pub second_js_plugin: PathBuf,
     /// Whether the tiering phase measures Cranelift-only adds, the
     /// background compile and the function cache too (minutes of
     /// compiling), or only the Winch-first adds and their code.
@@ -56,13 +63,16 @@ pub struct SuiteOptions {
 impl SuiteOptions {
     /// The full suite: 50 plugins, 2 s AI latency, 10 add-and-run cycles
     /// of the big plugin. The plugins of the tiering phase are the example
-    /// plugins greet-py and primes beside `plugin`'s folder.
+    /// plugins greet-py, primes, fetch-py, greet-js and wordfreq-js beside
+    /// `plugin`'s folder.
     pub fn full(plugin: PathBuf, isaac: PathBuf) -> Self {
         let beside = |name: &str| plugin.parent().map_or_else(|| PathBuf::from(name), |dir| dir.join(name));
         SuiteOptions {
             tiered_plugin: beside("greet-py"),
             cpu_plugin: beside("primes"),
             second_plugin: beside("fetch-py"),
+            js_plugin: beside("greet-js"),
+            second_js_plugin: beside("wordfreq-js"),
             tiering_in_full: true,
             primes_below: 3_000_000,
             tiering_cycles: 10,

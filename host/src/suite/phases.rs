@@ -112,7 +112,7 @@ pub fn run(o: &SuiteOptions, progress: &dyn Fn(&str)) -> Result<Report, SuiteErr
     progress("start-up");
     startup(o, &home, &mut figures)?;
     progress("tiered compilation");
-    let notes = super::tiering::run(o, scratch.path(), &mut figures)?.into_iter().collect();
+    let notes = super::tiering::run(o, scratch.path(), &mut figures)?;
 
     let passed = judge::passed(&figures);
     Ok(Report {

@@ -1,6 +1,7 @@
 //! The tiering phase of `isaac bench`: a big plugin installed Winch first
-//! beside Cranelift only, and a CPU-bound command on the code of each,
-//! every figure a whole `isaac` process as a user runs it.
+//! beside Cranelift only, a CPU-bound command on the code of each, and the
+//! function cache's second plugin of a language (Python, JavaScript), every
+//! figure a whole `isaac` process as a user runs it.
 //!
 //! Winch-first homes compile every component with Winch first
 //! (`baseline_above_kb = 0`, whatever the plugin's size). To time Winch code
@@ -8,6 +9,8 @@
 //! ([`tiers::claim`]): no background compile runs beside the timed
 //! processes, and the code stays Winch's. One more add is left to finish
 //! on its own, to time how long after the add the optimised code is in use.
+//! Where it is, the second plugin of its language is added, as it is in a
+//! home without the function cache; the same for two JavaScript plugins.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -102,14 +105,15 @@ fn compiled_mb(home: &Path) -> f64 {
     cwasm.filter_map(|e| e.metadata().ok()).map(|m| m.len() as f64).sum::<f64>() / 1e6
 }
 
-/// Run the phase; a note instead when a plugin is not built.
-pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<Option<String>, SuiteError> {
+/// Run the phase; a note for what was not measured (a plugin not built,
+/// or left to a full run).
+pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -> Result<Vec<String>, SuiteError> {
     let (Some(big), Some(cpu)) = (Plugin::read(&o.tiered_plugin)?, Plugin::read(&o.cpu_plugin)?) else {
-        return Ok(Some(format!(
+        return Ok(vec![format!(
             "tiering: not measured: no plugin in {} or {} (build them with example-plugins/build.sh, or pass --tiered-plugin and --cpu-plugin)",
             o.tiered_plugin.display(),
             o.cpu_plugin.display()
-        )));
+        )]);
     };
     let cycles = o.tiering_cycles.max(1);
     let (mut winch_add, mut winch_first, mut cranelift_add, mut cranelift_first) = (vec![], vec![], vec![], vec![]);
@@ -129,9 +133,9 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
     if !o.tiering_in_full {
         drop(held);
         figures.extend(judge::tiering_winch(&big.name, cycles, median(&mut winch_add), median(&mut winch_first)));
-        return Ok(Some(
-            "tiering: --quick times Winch-first adds and their first run only; a full run measures Cranelift-only adds, the background compile, each tier's code and the function cache".to_owned(),
-        ));
+        return Ok(vec![
+            "tiering: --quick times Winch-first adds and their first run only; a full run measures Cranelift-only adds, the background compile, each tier's code and the function cache (a second Python and a second JavaScript plugin)".to_owned(),
+        ]);
     }
     let mut cranelift_home = PathBuf::new();
     for i in 0..cycles.min(3) {
@@ -154,17 +158,14 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
     let ready_home = home(scratch, "tiering-ready", WINCH_FIRST)?;
     let (_, ready) = add_until_optimized(o, &ready_home, &big)?;
     // The big plugin's optimised code is in use here, so its functions are
-    // in the function cache: the second plugin of its language now, and in
-    // a home without the cache.
+    // in the function cache: the second plugin of its language now.
     let second = match Plugin::read(&o.second_plugin)? {
-        Some(second) => {
-            let (add_on, ready_on) = add_until_optimized(o, &ready_home, &second)?;
-            let reused = reused_percent(o, &ready_home, &second)?;
-            let off_home = home(scratch, "tiering-no-function-cache", NO_FUNCTION_CACHE)?;
-            let (add_off, ready_off) = add_until_optimized(o, &off_home, &second)?;
-            Some((second, (add_on, add_off), (ready_on, ready_off), reused))
-        }
-        None => None,
+        Some(second) => Ok(second_plugin(o, scratch, &ready_home, &big, None, &second)?),
+        None => Err(format!(
+            "tiering: the function cache not measured for {}: no plugin in {} (build it with example-plugins/build.sh, or pass --second-plugin)",
+            big.name,
+            o.second_plugin.display()
+        )),
     };
 
     let (cpu_winch, cpu_cranelift) =
@@ -195,20 +196,54 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         cpu_time: (median(&mut on_winch), median(&mut on_cranelift)),
         cpu_runs,
     }));
-    let Some((second, add, ready, reused_percent)) = second else {
-        return Ok(Some(format!(
-            "tiering: the function cache not measured: no plugin in {} (build it with example-plugins/build.sh, or pass --second-plugin)",
-            o.second_plugin.display()
-        )));
-    };
-    figures.extend(judge::function_cache(&judge::FunctionCacheRun {
-        first: &big.name,
+    let mut notes = Vec::new();
+    match second {
+        Ok(second) => figures.extend(second),
+        Err(note) => notes.push(note),
+    }
+    // Two JavaScript plugins: the first added until its optimised code is
+    // in use, then the second.
+    match (Plugin::read(&o.js_plugin)?, Plugin::read(&o.second_js_plugin)?) {
+        (Some(first), Some(second)) => {
+            let js_home = home(scratch, "tiering-js", WINCH_FIRST)?;
+            let (_, first_ready) = add_until_optimized(o, &js_home, &first)?;
+            figures.extend(second_plugin(o, scratch, &js_home, &first, Some(first_ready), &second)?);
+        }
+        _ => notes.push(format!(
+            "tiering: the function cache not measured for JavaScript: no plugin in {} or {} (build them with example-plugins/build.sh, or pass --js-plugin and --second-js-plugin)",
+            o.js_plugin.display(),
+            o.second_js_plugin.display()
+        )),
+    }
+    Ok(notes)
+}
+
+/// The figures of `second`, added to `home_with_first`, where `first`'s
+/// optimised code is in use (it was `first_ready` after the start of its
+/// add, if no other figure says so), and to a fresh home without the
+/// function cache.
+fn second_plugin(
+    o: &SuiteOptions,
+    scratch: &Path,
+    home_with_first: &Path,
+    first: &Plugin,
+    first_ready: Option<Duration>,
+    second: &Plugin,
+) -> Result<Vec<Figure>, SuiteError> {
+    let (add_on, ready_on) = add_until_optimized(o, home_with_first, second)?;
+    let reused_percent = reused_percent(o, home_with_first, second)?;
+    let off_home = home(scratch, &format!("tiering-no-function-cache-{}", second.name), NO_FUNCTION_CACHE)?;
+    let (add_off, ready_off) = add_until_optimized(o, &off_home, second)?;
+    // Its code is not needed again (tens of MB).
+    let _ = std::fs::remove_dir_all(&off_home);
+    Ok(judge::function_cache(&judge::FunctionCacheRun {
+        first: &first.name,
+        first_ready,
         second: &second.name,
-        add,
-        ready,
+        add: (add_on, add_off),
+        ready: (ready_on, ready_off),
         reused_percent,
-    }));
-    Ok(None)
+    }))
 }
 
 /// Add `plugin` to `home` and wait until its optimised code is in use:
