@@ -312,13 +312,24 @@ impl CompiledCache {
         // 11 000 page faults for a Python plugin): written from where it
         // lies, and hashed on another thread meanwhile.
         let image = component.image_range();
-        // SAFETY: the image is the component's own code and metadata, mapped
-        // readable and left unchanged for as long as `component` lives.
-        let bytes = unsafe { std::slice::from_raw_parts(image.start, image.end.offset_from(image.start) as usize) };
+        // SAFETY: in wasmtime 48 (pinned `=48.0.8`) the image is the
+        // component's own `CodeMemory` mapping, the very bytes
+        // `Component::serialize` copies; `CodeMemory::publish` left all of
+        // it readable (its text readable and executable) and nothing patches
+        // it afterwards, and the borrow of `component` keeps it mapped while
+        // the slice lives, inside this function. A test checks the bytes
+        // against `serialize`.
+        let bytes = unsafe { std::slice::from_raw_parts(image.start, image.end.addr() - image.start.addr()) };
+        let path = self.path_for(sha256);
         std::thread::scope(|scope| {
-            let digest = scope.spawn(|| crate::digest::sha256_hex(bytes));
-            let file = write_atomically(&self.path_for(sha256), bytes)?;
-            let digest = digest.join().map_err(|_| io::Error::other("hashing the compiled code panicked"))?;
+            // A thread the system refuses (a process limit) only costs the
+            // overlap: the bytes are hashed here after the write instead.
+            let hashing = std::thread::Builder::new().spawn_scoped(scope, || crate::digest::sha256_hex(bytes)).ok();
+            let file = write_atomically(&path, bytes)?;
+            let digest = match hashing {
+                Some(thread) => thread.join().map_err(|_| io::Error::other("hashing the compiled code panicked"))?,
+                None => crate::digest::sha256_hex(bytes),
+            };
             Ok((digest, file))
         })
     }

@@ -52,8 +52,11 @@ impl Admission {
         // estimates only grow coarser.
         let capacity = capacity.clamp(16, 1 << 24);
         let width = (capacity * 8).next_power_of_two();
-        // About four bits per key of a sample: few false positives even
-        // when every request of it asks for a new key.
+        // About four bits per key of a sample of 10 × capacity requests:
+        // few false positives then even when every request asks for a new
+        // key. Over the longer periods the bias may choose (up to 128 ×)
+        // a stream of new keys fills it, and more keys seen once reach the
+        // sketch; sized for those it would take 13 times the memory.
         let door = (capacity * DOOR_SAMPLE * 4).next_power_of_two();
         Admission {
             counters: vec![0; ROWS * width / 16],

@@ -88,6 +88,12 @@ impl Bias {
         (MAX_PROTECTED_PERCENT * self.steps as usize, 100 * STEPS as usize)
     }
 
+    /// Forget the lookups counted (the tiers were emptied: filling them
+    /// again is not a change of workload); the level stays.
+    pub fn forget(&mut self) {
+        (self.lookups, self.hits, self.previous) = (0, 0, None);
+    }
+
     /// Count one lookup and whether it hit; whether the level moved (at
     /// the end of an interval).
     pub fn record(&mut self, hit: bool) -> bool {
@@ -99,7 +105,11 @@ impl Bias {
         let (rate, lookups) = (self.hits as f64 / self.lookups as f64, self.lookups);
         (self.lookups, self.hits) = (0, 0);
         let Some((previous, before)) = self.previous.replace((rate, lookups)) else { return false };
-        let noise = SIGNIFICANT * (rate * (1.0 - rate) * (1.0 / lookups as f64 + 1.0 / before as f64)).sqrt();
+        // A rate of exactly 0 or 1 has no spread of its own: then the two
+        // intervals' pooled rate gives it.
+        let pooled = (rate * lookups as f64 + previous * before as f64) / (lookups + before) as f64;
+        let spread = if rate > 0.0 && rate < 1.0 { rate * (1.0 - rate) } else { pooled * (1.0 - pooled) };
+        let noise = SIGNIFICANT * (spread * (1.0 / lookups as f64 + 1.0 / before as f64)).sqrt();
         if (rate - previous).abs() <= noise {
             return false;
         }

@@ -270,6 +270,9 @@ impl MemoryTiers {
     /// Forget everything.
     pub fn clear(&mut self) {
         self.lists.clear();
+        // Refilling is warm-up again, not a rising hit rate.
+        self.warm = false;
+        self.bias.forget();
     }
 
     /// Entries in L1 and L2.

@@ -2,7 +2,7 @@
 //! stored functions, namespaces of other engines (an older isaac or
 //! wasmtime) go, temporary files left by a crash go, and while the
 //! current namespace is over budget its least recently used files go until
-//! it is at 80 % of it. One process at a time does this (a lock file);
+//! it is at 80 % of it (and the notes of known code with them). One process at a time does this (a lock file);
 //! another finding it busy skips it.
 
 use std::fs::{self, File};
@@ -44,6 +44,10 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
     if total <= budget {
         return;
     }
+    // The notes of known code vouch for functions some of which are about
+    // to go: they go first, so a big plugin is not compiled with Cranelift
+    // at once on a promise the cache no longer keeps.
+    let _ = fs::remove_dir_all(current.join(super::known::NOTES));
     files.sort_by_key(|f| f.used);
     let target = budget / 10 * 8;
     for file in files {
@@ -111,9 +115,11 @@ mod tests {
         let middle = plant(root.path(), "ns/bb/bb01", 400, 200);
         let new = plant(root.path(), "ns/aa/aa02", 400, 100);
         let newest = plant(root.path(), "ns/cc/cc01", 100, 50);
+        let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
         maintain(root.path(), "ns", 1000);
         assert!(!old.exists() && !middle.exists(), "1300 bytes, then 900: both over 80 % of 1000");
         assert!(new.exists() && newest.exists());
+        assert!(!note.exists(), "the notes of known code go when functions do");
     }
 
     #[test]
@@ -123,8 +129,9 @@ mod tests {
         let fresh_tmp = plant(root.path(), "ns/aa/.tmp-1", 10, 1);
         let stale_tmp = plant(root.path(), "ns/aa/.tmp-2", 10, 7200);
         let older_engine = plant(root.path(), "old-ns/aa/aa01", 100, 1);
+        let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
         maintain(root.path(), "ns", 1000);
-        assert!(kept.exists() && fresh_tmp.exists());
+        assert!(kept.exists() && fresh_tmp.exists() && note.exists());
         assert!(!stale_tmp.exists());
         assert!(!older_engine.exists() && !root.path().join("old-ns").exists());
     }

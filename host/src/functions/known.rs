@@ -6,9 +6,10 @@
 //! Cranelift at once, since its functions come from the function cache,
 //! rather than with Winch first and Cranelift again in the background.
 //!
-//! The note is of the code section, not of the whole module: what the
-//! function cache holds is functions, and two plugins of one language can
-//! share every function while their modules differ. componentize-js
+//! The note is of the code section and the declarations it is compiled
+//! against, not of the whole module: what the function cache holds is
+//! functions, and two plugins of one language can share every function
+//! while their modules differ. componentize-js
 //! snapshots the engine with each plugin's script, so the engine's module
 //! differs from plugin to plugin in its data segments only (two plugins of
 //! one world: 9.2 MB of code byte for byte the same, 3 MB of data not).
@@ -17,8 +18,6 @@
 //! function is still checked, the artifact still hashed).
 
 use wasmparser::{Chunk, Parser, Payload};
-
-use crate::digest::sha256_hex;
 
 /// The folder, in a namespace of the function cache, of the notes.
 pub const NOTES: &str = "modules";
@@ -30,7 +29,8 @@ pub const KNOWN_SHARE: f64 = 0.8;
 /// One core module inside a component.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
-    /// sha256 of its code section, hex (of no bytes without one).
+    /// sha256 of its code and the declarations it is compiled against
+    /// (every section but data and custom ones), hex.
     pub code_sha256: String,
     /// The size of its code section, what compiling it is about (a
     /// CPython module's 11 MB are mostly data).
@@ -132,20 +132,49 @@ fn collect(bytes: &[u8], depth: usize, out: &mut Vec<Module>) -> Option<()> {
     }
 }
 
-/// Core module `module`'s code section: its digest and size (of no bytes
-/// without one).
+/// Core module `module`'s code digest and code section's size.
+///
+/// The digest covers every section but data, data count and custom ones,
+/// each with its id: the code, and what Cranelift compiles it against
+/// (types, imports, functions, tables, memories, globals, exports, start,
+/// elements), since each function's cache key depends on those too. A
+/// module that copies another's code section into other declarations
+/// gets another digest and so cannot claim that module's functions.
 fn code_section(module: &[u8]) -> Option<Module> {
-    let mut walk = Walk::new(module);
-    loop {
-        match walk.next()? {
-            Payload::CodeSectionStart { range, size, .. } => {
-                let code = module.get(range)?;
-                return Some(Module { code_sha256: sha256_hex(code), code_bytes: u64::from(size) });
-            }
-            Payload::End(_) => return Some(Module { code_sha256: sha256_hex(&[]), code_bytes: 0 }),
-            _ => {}
+    use sha2::{Digest, Sha256};
+    const CUSTOM: u8 = 0;
+    const CODE: u8 = 10;
+    const DATA: u8 = 11;
+    const DATA_COUNT: u8 = 12;
+    let mut digest = Sha256::new();
+    let mut code_bytes = 0;
+    let mut rest = module.get(8..)?;
+    while let Some((&id, after)) = rest.split_first() {
+        let (size, after) = leb128_u32(after)?;
+        let contents = after.get(..size as usize)?;
+        rest = &after[size as usize..];
+        if !matches!(id, CUSTOM | DATA | DATA_COUNT) {
+            digest.update([id]);
+            digest.update(u64::from(size).to_le_bytes());
+            digest.update(contents);
+        }
+        if id == CODE {
+            code_bytes = u64::from(size);
         }
     }
+    Some(Module { code_sha256: crate::digest::hex(&digest.finalize()), code_bytes })
+}
+
+/// An unsigned LEB128 number of at most 32 bits, and the bytes after it.
+fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let mut value: u32 = 0;
+    for (i, &byte) in bytes.iter().enumerate().take(5) {
+        value |= u32::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
 }
 
 /// The share of `modules`' code for which `known` says yes.
@@ -201,6 +230,20 @@ mod tests {
         assert_eq!(modules(&one), modules(&two));
         let other_code = wat::parse_str(r#"(component (core module (func (result i32) i32.const 2)))"#).unwrap();
         assert_ne!(modules(&one)[0].code_sha256, modules(&other_code)[0].code_sha256);
+        let other_import = wat::parse_str(
+            r#"(component (core module
+                (import "env" "f" (func))
+                (memory 1)
+                (func (export "get") (result i32) i32.const 0 i32.load)
+                (data (i32.const 0) "first script")))"#,
+        )
+        .unwrap();
+        assert_ne!(
+            modules(&one)[0].code_sha256,
+            modules(&other_import)[0].code_sha256,
+            "the same code, other declarations"
+        );
+        assert_eq!(modules(&one)[0].code_bytes, modules(&other_import)[0].code_bytes);
         let no_code = wat::parse_str("(component (core module (memory 1)))").unwrap();
         assert_eq!(modules(&no_code)[0].code_bytes, 0);
     }

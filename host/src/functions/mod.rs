@@ -218,8 +218,8 @@ impl FunctionCache {
     /// Note that Cranelift compiled `modules`' code sections, so their
     /// functions are here (one file per code section, a hint for
     /// [`known_share`](Self::known_share), kept beside the functions and
-    /// gone with them; not sealed, since a wrong one costs time, never
-    /// safety).
+    /// removed whenever any of them is, to keep the budget; not sealed,
+    /// since a wrong one costs time, never safety).
     pub fn note_modules(&self, modules: &[Module]) {
         let Some(dir) = self.namespace_dir().map(|d| d.join(known::NOTES)) else { return };
         for module in modules {
