@@ -147,15 +147,15 @@ pub fn main() -> ExitCode {
     crate::metrics::process_start();
     rlimit::raise_open_files();
     let cli = parse::parse();
-    // Only `isaac run` makes exactly one call: `ask` makes several, and
-    // one stuck file read would stall the rest.
-    let blocking_files = matches!(cli.command, Command::Run(_));
-    let cx = match Context::new(&cli.global, cli.command.one_call(), blocking_files) {
+    // Only `isaac run` makes exactly one call and may block on its files
+    // (`ask` makes several, and one stuck file read would stall the rest);
+    // it also leaves without taking the host apart.
+    let run = matches!(cli.command, Command::Run(_));
+    let cx = match Context::new(&cli.global, cli.command.one_call(), run) {
         Ok(cx) => cx,
         Err(e) => return ExitCode::from(report(&Failure::from(e), false)),
     };
     let label = cli.command.label();
-    let run = matches!(cli.command, Command::Run(_));
     cx.init_tracing();
     let result = match cli.command {
         Command::Run(args) => run::run(&cx, args),

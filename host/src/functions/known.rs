@@ -148,11 +148,11 @@ fn code_section(module: &[u8]) -> Option<Module> {
     const DATA_COUNT: u8 = 12;
     let mut digest = Sha256::new();
     let mut code_bytes = 0;
-    let mut rest = module.get(8..)?;
-    while let Some((&id, after)) = rest.split_first() {
-        let (size, after) = leb128_u32(after)?;
-        let contents = after.get(..size as usize)?;
-        rest = &after[size as usize..];
+    let mut sections = wasmparser::BinaryReader::new(module.get(8..)?, 8);
+    while !sections.eof() {
+        let id = sections.read_u8().ok()?;
+        let size = sections.read_var_u32().ok()?;
+        let contents = sections.read_bytes(size as usize).ok()?;
         if !matches!(id, CUSTOM | DATA | DATA_COUNT) {
             digest.update([id]);
             digest.update(u64::from(size).to_le_bytes());
@@ -163,18 +163,6 @@ fn code_section(module: &[u8]) -> Option<Module> {
         }
     }
     Some(Module { code_sha256: crate::digest::hex(&digest.finalize()), code_bytes })
-}
-
-/// An unsigned LEB128 number of at most 32 bits, and the bytes after it.
-fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
-    let mut value: u32 = 0;
-    for (i, &byte) in bytes.iter().enumerate().take(5) {
-        value |= u32::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
 }
 
 /// The share of `modules`' code for which `known` says yes.
