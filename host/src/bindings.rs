@@ -165,6 +165,9 @@ impl<C: 'static> HasData for Viewed<C> {
 /// The data a linked function reaches through: `fn(&mut T) -> D::Data<'_>`.
 pub(crate) type Getter<T, D> = for<'a> fn(&'a mut T) -> <D as HasData>::Data<'a>;
 
+/// The interface [`add_types`] links, without version.
+pub(crate) const TYPES: &str = "isaac:plugin/types";
+
 /// Link `isaac:plugin/types` (types only) in every supported version.
 pub(crate) fn add_types<T: Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     types::add_to_linker::<T, Nothing>(linker, |_| Nothing)?;

@@ -169,6 +169,9 @@ pub enum LoadError {
         /// The interface, as the component names it.
         interface: String,
     },
+    /// The capabilities could not be linked (a bug).
+    #[error("cannot set up the host's capabilities")]
+    Linker(#[source] Source),
     /// The component does not fit the `isaac:plugin/plugin` world.
     #[error("{} does not implement the isaac:plugin/plugin@{version} world", path.display())]
     NotAPlugin {

@@ -35,6 +35,7 @@ impl std::fmt::Debug for CacheCtx {
 
 impl Capability for CacheCtx {
     const NAME: &'static str = "cache";
+    const INTERFACES: &'static [&'static str] = &["isaac:plugin/cache"];
     /// `cache = true`.
     type Permission = bool;
     type Config = NoConfig;

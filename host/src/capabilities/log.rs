@@ -40,6 +40,7 @@ pub struct LogCtx {
 
 impl Capability for LogCtx {
     const NAME: &'static str = "log";
+    const INTERFACES: &'static [&'static str] = &["isaac:plugin/log"];
     type Permission = Always;
     type Config = NoConfig;
     type Grant = LogGrant;

@@ -119,6 +119,11 @@ pub trait Capability: Slot + Send + Sized + 'static {
     /// The context of one call.
     fn open(grant: &Self::Grant) -> Self;
 
+    /// The interfaces [`add_to_linker`](Self::add_to_linker) links, by
+    /// name without version (`isaac:plugin/log`): a linker for one plugin
+    /// links the capability only if the plugin imports one of them.
+    const INTERFACES: &'static [&'static str];
+
     /// Link its WIT interface, in every supported version; each call
     /// reaches its context through `T`'s [`Contexts`].
     fn add_to_linker<T: CallData>(linker: &mut Linker<T>) -> wasmtime::Result<()>;
@@ -345,11 +350,20 @@ macro_rules! contexts {
             owners
         }
 
-        /// Link WASI p2 and every capability into `linker`.
-        pub fn add_to_linker<T: CallData + WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-            wasi::add_to_linker(linker)?;
-            crate::bindings::add_types(linker)?;
-            $($(#[cfg($cfg)])? <$ctx>::add_to_linker(linker)?;)*
+        /// Link the interfaces of WASI p2 and of every capability that
+        /// `wanted` names (`wasi:cli/stdin`, `isaac:plugin/log`: no
+        /// version) into `linker`.
+        pub fn add_to_linker<T: CallData + WasiView>(
+            linker: &mut Linker<T>,
+            wanted: &dyn Fn(&str) -> bool,
+        ) -> wasmtime::Result<()> {
+            wasi::add_to_linker(linker, wanted)?;
+            if wanted(crate::bindings::TYPES) {
+                crate::bindings::add_types(linker)?;
+            }
+            $($(#[cfg($cfg)])? if <$ctx>::INTERFACES.iter().any(|i| wanted(i)) {
+                <$ctx>::add_to_linker(linker)?;
+            })*
             Ok(())
         }
 

@@ -80,6 +80,7 @@ pub struct ProbeCtx {
 
 impl Capability for ProbeCtx {
     const NAME: &'static str = "probe";
+    const INTERFACES: &'static [&'static str] = &["isaac:probe/probe"];
     type Permission = Option<ProbePermission>;
     type Config = ProbeConfig;
     type Grant = ProbeGrant;
@@ -240,7 +241,7 @@ mod tests {
         .unwrap();
         let component = Component::new(&engine, wasm).unwrap();
         let mut linker = Linker::<Data>::new(&engine);
-        add_to_linker(&mut linker).unwrap();
+        add_to_linker(&mut linker, &|_| true).unwrap();
         let data = Data {
             contexts: Contexts::default(),
             table: ResourceTable::new(),

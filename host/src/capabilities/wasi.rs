@@ -153,9 +153,76 @@ impl Printed {
     }
 }
 
-/// Link WASI p2.
-pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_async(linker)
+/// Link the interfaces of WASI p2 that `wanted` names (`wasi:cli/stdin`,
+/// no version): with every name, what `wasmtime_wasi::p2::add_to_linker_async`
+/// links, one interface at a time.
+pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>, wanted: &dyn Fn(&str) -> bool) -> wasmtime::Result<()> {
+    for (name, add) in interfaces::<T>() {
+        if wanted(name) {
+            add(linker)?;
+        }
+    }
+    Ok(())
+}
+
+/// How one interface is linked.
+type Add<T> = fn(&mut Linker<T>) -> wasmtime::Result<()>;
+
+/// Each interface of WASI p2 and how it is linked, as in
+/// `wasmtime_wasi::p2::add_to_linker_with_options_async` (wasmtime 48).
+fn interfaces<T: WasiView>() -> [(&'static str, Add<T>); 27] {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, io, random, sockets};
+    use wasmtime_wasi::random::WasiRandom;
+    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView as _};
+    [
+        ("wasi:io/error", |l| io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)),
+        ("wasi:io/poll", |l| io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)),
+        ("wasi:io/streams", |l| io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)),
+        ("wasi:clocks/wall-clock", |l| clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)),
+        ("wasi:clocks/monotonic-clock", |l| clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)),
+        ("wasi:filesystem/preopens", |l| filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)),
+        ("wasi:filesystem/types", |l| filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)),
+        ("wasi:random/random", |l| random::random::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())),
+        ("wasi:random/insecure", |l| random::insecure::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())),
+        ("wasi:random/insecure-seed", |l| {
+            random::insecure_seed::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())
+        }),
+        ("wasi:cli/exit", |l| cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/environment", |l| cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/stdin", |l| cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/stdout", |l| cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/stderr", |l| cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/terminal-input", |l| cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/terminal-output", |l| cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/terminal-stdin", |l| cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/terminal-stdout", |l| cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:cli/terminal-stderr", |l| cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)),
+        ("wasi:sockets/tcp-create-socket", |l| {
+            sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }),
+        ("wasi:sockets/instance-network", |l| {
+            sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }),
+        ("wasi:sockets/network", |l| {
+            sockets::network::add_to_linker::<T, WasiSockets>(l, &Default::default(), T::sockets)
+        }),
+        ("wasi:sockets/ip-name-lookup", |l| sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)),
+        ("wasi:sockets/tcp", |l| sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)),
+        ("wasi:sockets/udp", |l| sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)),
+        ("wasi:sockets/udp-create-socket", |l| {
+            sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }),
+    ]
+}
+
+/// The data of `wasi:io`'s interfaces: the call's resource table.
+struct Io;
+
+impl wasmtime::component::HasData for Io {
+    type Data<'a> = &'a mut wasmtime::component::ResourceTable;
 }
 
 /// The review's lines for what `asked` asks of WASI: directories,

@@ -12,29 +12,29 @@ use crate::host::{Host, HostError};
 use crate::settings::{Flags, ProcessEnv, Settings, SettingsError};
 
 /// Flags every subcommand accepts, before or after its name.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct GlobalArgs {
     /// The isaac home: installed plugins, compiled code, state [env: ISAAC_HOME] [default: $XDG_DATA_HOME/isaac or ~/.local/share/isaac].
     #[arg(long, global = true, value_name = "DIR")]
-    home: Option<PathBuf>,
+    pub(super) home: Option<PathBuf>,
     /// The config file [env: ISAAC_CONFIG] [default: $ISAAC_HOME/config.toml].
     #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(super) config: Option<PathBuf>,
     /// Threads that compile plugins [env: ISAAC_JOBS] [default: config `loader.max_workers`, else all cores].
     #[arg(long, short = 'j', global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: Option<u16>,
+    pub(super) jobs: Option<u16>,
     /// Print results as JSON.
     #[arg(long, global = true)]
-    json: bool,
+    pub(super) json: bool,
     /// Print more: plugin info logs (-v), debug (-vv), trace (-vvv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
+    pub(super) verbose: u8,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
+    pub(super) quiet: bool,
     /// At the end, print current and peak memory (resident set) on stderr.
     #[arg(long, global = true)]
-    profile_memory: bool,
+    pub(super) profile_memory: bool,
 }
 
 /// What a subcommand runs with.
@@ -101,14 +101,6 @@ impl Context {
             Level::Debug => tracing::Level::DEBUG,
             Level::Trace => tracing::Level::TRACE,
         };
-        let _ = tracing_subscriber::fmt()
-            // Sanitised like every line on stderr: fields may hold a
-            // plugin's or a server's words (so no colours either).
-            .with_writer(|| crate::console::DiagWriter)
-            .with_ansi(false)
-            .with_max_level(level)
-            .without_time()
-            .with_target(false)
-            .try_init();
+        super::diagnostics::init(level);
     }
 }

@@ -14,6 +14,7 @@ mod bench;
 mod cache;
 mod context;
 mod dev;
+mod diagnostics;
 mod exit;
 mod mcp;
 mod new;

@@ -1,46 +1,80 @@
 //! The command line parsed, with a short way for `isaac run`.
 //!
-//! clap builds the whole command tree (every subcommand and its flags)
-//! before it reads an argument: a few hundred allocations and page faults,
-//! a tenth of a millisecond that `isaac run` would pay on every start. So a
-//! command line naming `run` is first parsed against the global flags and
-//! `run` alone. Where that parser accepts the line, the full one would
-//! accept it too, with the same values (the same argument structs); on any
-//! error (help, version, an unknown flag or subcommand included) the full
-//! parser parses the line again, so every message and usage text is the
-//! full one's.
+//! clap builds its command tree (every subcommand and its flags, or even
+//! `run`'s alone) before it reads an argument: allocations and page faults
+//! worth a tenth of a millisecond that `isaac run` would pay on every
+//! start. So a plain `isaac run` line is read by hand first: the global
+//! flags, `--allow-read`, the command word and its arguments. What it
+//! accepts, clap accepts too, with the same values (the same argument
+//! structs: a test holds the two together); anything else (help, version,
+//! `-j`, `--`, a repeated or unknown flag, a flag without its value,
+//! arguments that are not UTF-8) is left to clap, so every message and
+//! usage text is clap's.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 use super::{Cli, Command, GlobalArgs, run};
-
-/// The same `isaac` as [`Cli`], with `run` as its only subcommand.
-#[derive(Debug, Parser)]
-#[command(name = "isaac", version, propagate_version = true, max_term_width = 100)]
-struct RunOnly {
-    #[command(flatten)]
-    global: GlobalArgs,
-    #[command(subcommand)]
-    command: OnlyRun,
-}
-
-#[derive(Debug, Subcommand)]
-enum OnlyRun {
-    Run(run::RunArgs),
-}
 
 /// Parse the process arguments (exiting with clap's message and status on
 /// an error, as [`Parser::parse`] does).
 pub fn parse() -> Cli {
     let args: Vec<OsString> = std::env::args_os().collect();
-    if args.iter().skip(1).any(|a| a == "run")
-        && let Ok(RunOnly { global, command: OnlyRun::Run(args) }) = RunOnly::try_parse_from(&args)
-    {
-        return Cli { global, command: Command::Run(args) };
+    run_line(&args).unwrap_or_else(|| Cli::parse_from(args))
+}
+
+/// `isaac [GLOBAL]... run [GLOBAL | --allow-read PATH]... COMMAND [ARGS]...`
+/// with nothing unusual in it; `None`: for clap to read.
+fn run_line(args: &[OsString]) -> Option<Cli> {
+    let mut words = args.iter().skip(1).map(|a| a.to_str());
+    let mut global = GlobalArgs::default();
+    let mut allow_read = Vec::new();
+    let mut run = false;
+    loop {
+        let word = words.next()??;
+        if !word.starts_with('-') {
+            if !run {
+                // Another subcommand, or `help`.
+                run = word == "run";
+                if run {
+                    continue;
+                }
+                return None;
+            }
+            // The command: it and everything after it go to the plugin.
+            let mut rest = vec![word.to_owned()];
+            for word in words {
+                rest.push(word.filter(|w| *w != "--")?.to_owned());
+            }
+            return Some(Cli { global, command: Command::Run(run::RunArgs::new(allow_read, rest)) });
+        }
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+            _ => (word, None),
+        };
+        let mut value = || path(inline.or_else(|| words.next().flatten())?);
+        match flag {
+            "--home" if global.home.is_none() => global.home = Some(value()?),
+            "--config" if global.config.is_none() => global.config = Some(value()?),
+            "--allow-read" if run => allow_read.push(value()?),
+            _ if inline.is_some() => return None,
+            "--json" if !global.json => global.json = true,
+            "--profile-memory" if !global.profile_memory => global.profile_memory = true,
+            "--quiet" | "-q" if !global.quiet && global.verbose == 0 => global.quiet = true,
+            "--verbose" if !global.quiet => global.verbose = global.verbose.checked_add(1)?,
+            _ if !global.quiet && word.len() > 1 && word[1..].bytes().all(|b| b == b'v') => {
+                global.verbose = global.verbose.checked_add(u8::try_from(word.len() - 1).ok()?)?;
+            }
+            _ => return None,
+        }
     }
-    Cli::parse_from(args)
+}
+
+/// A flag's value as clap takes it: not empty, not another flag.
+fn path(value: &str) -> Option<PathBuf> {
+    (!value.is_empty() && !value.starts_with('-')).then(|| PathBuf::from(value))
 }
 
 #[cfg(test)]
@@ -48,7 +82,8 @@ mod tests {
     use super::*;
 
     fn both(line: &[&str]) -> (Option<String>, Result<String, String>) {
-        let short = RunOnly::try_parse_from(line).ok().map(|r| format!("{:?} {:?}", r.global, r.command));
+        let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+        let short = run_line(&args).map(|c| format!("{:?} {:?}", c.global, c.command));
         let full =
             Cli::try_parse_from(line).map(|c| format!("{:?} {:?}", c.global, c.command)).map_err(|e| e.to_string());
         (short, full)
@@ -59,10 +94,11 @@ mod tests {
         for line in [
             &["isaac", "run", "hello", "a", "-v", "--json"][..],
             &["isaac", "--home", "/h", "-vv", "run", "--allow-read", "x", "wc", "run"],
-            &["isaac", "run", "--json", "hello:hello", "--", "--help"],
-            &["isaac", "-j", "2", "run", "grep", "-v", "run"],
-            // The command word may look like a flag: the plugin decides.
-            &["isaac", "run", "--nope", "x"],
+            &["isaac", "--home=/h", "--config", "c.toml", "run", "--allow-read=x", "-v", "--verbose", "wc"],
+            &["isaac", "run", "--json", "--profile-memory", "hello:hello", "--help", "-q"],
+            &["isaac", "-q", "run", "hello", "--home", "x"],
+            &["isaac", "--home", "run", "run", "run"],
+            &["isaac", "run", "--allow-read", "a", "--allow-read", "b", "grep", "-v", "run"],
         ] {
             let (short, full) = both(line);
             let short = short.unwrap_or_else(|| panic!("{line:?} should parse"));
@@ -79,7 +115,20 @@ mod tests {
             &["isaac", "help", "run"],
             &["isaac", "plugins", "info", "run"],
             &["isaac", "--nope", "run", "x"],
-            &["isaac", "-j", "0", "run", "x"],
+            // The command word may look like a flag: clap decides.
+            &["isaac", "run", "--nope", "x"],
+            &["isaac", "-j", "2", "run", "x"],
+            &["isaac", "run", "x", "--", "y"],
+            &["isaac", "--json", "--json", "run", "x"],
+            &["isaac", "--home", "a", "--home", "b", "run", "x"],
+            &["isaac", "--home", "run", "x"],
+            &["isaac", "--home=", "run", "x"],
+            &["isaac", "--home", "--json", "run", "x"],
+            &["isaac", "--json=1", "run", "x"],
+            &["isaac", "-v", "-q", "run", "x"],
+            &["isaac", "-vq", "run", "x"],
+            &["isaac", "--allow-read", "x", "run", "y"],
+            &["isaac", "run", "--allow-read"],
         ] {
             assert_eq!(both(line).0, None, "{line:?}");
         }

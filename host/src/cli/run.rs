@@ -27,6 +27,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The arguments of `run --allow-read PATH... COMMAND ARGS...`.
+    pub(super) fn new(allow_read: Vec<PathBuf>, words: Vec<String>) -> Self {
+        RunArgs { allow_read, words }
+    }
+
     /// The command word.
     pub fn command(&self) -> &str {
         self.words.first().map_or("", String::as_str)

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use crate::engine::EngineError;
-use crate::error::Source;
 use crate::home::HomeError;
 use crate::loader::PluginFailure;
 use crate::registry::ResolveError;
@@ -26,9 +25,6 @@ pub enum HostError {
     /// The LMDB state (plugin index, cache).
     #[error(transparent)]
     State(#[from] StateError),
-    /// The capabilities could not be linked (a bug).
-    #[error("cannot set up the host's capabilities")]
-    Linker(#[source] Source),
     /// The async runtime a call runs on could not be built.
     #[error("cannot start the runtime calls run on")]
     Runtime(#[source] std::io::Error),

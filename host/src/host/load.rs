@@ -3,8 +3,10 @@
 //! described by its `metadata` (reused from the index when the component is
 //! the one indexed), and given its call spec. Every step fails per plugin.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker};
 
@@ -26,7 +28,7 @@ use crate::tiers::{self, Tier};
 /// compiled-code cache and epoch ticker.
 pub(super) struct Baseline {
     engine: HostEngine,
-    linker: Linker<HostState>,
+    linker: OnceLock<Linker<HostState>>,
     compiled: CompiledCache,
     _ticker: EpochTicker,
 }
@@ -68,8 +70,8 @@ impl Host {
         known: Option<&IndexEntry>,
     ) -> Result<LoadedPlugin, LoadError> {
         let compiled = compiled?;
-        let linker = self.linker_for(compiled.tier);
-        let (pre, wit_version) = link(linker, &compiled.component, &source.wasm, source.manifest.kind)?;
+        let linker = self.linker_for(compiled.tier, &compiled.component)?;
+        let (pre, wit_version) = link(&linker, &compiled.component, &source.wasm, source.manifest.kind)?;
         let spec = self.spec(&source.manifest, &compiled.sha256);
         let reusable = known.and_then(|e| e.status.as_ref().ok()).filter(|m| m.sha256 == compiled.sha256);
         let mut meta = match reusable {
@@ -205,22 +207,30 @@ impl Host {
             let engine = HostEngine::new(&options)
                 .map_err(|e| tracing::debug!("no Winch engine ({}); tiering off", crate::error::OneLine(&e)))
                 .ok()?;
-            let linker = sandbox::linker(&engine.engine)
-                .map_err(|e| tracing::debug!("no Winch linker ({e}); tiering off"))
-                .ok()?;
             let compiled = CompiledCache::new(self.home.compiled_dir(), engine.compatibility.clone());
             let ticker = engine.start_ticker();
-            Some(Baseline { engine, linker, compiled, _ticker: ticker })
+            Some(Baseline { engine, linker: OnceLock::new(), compiled, _ticker: ticker })
         });
         built.as_ref()
     }
 
-    /// The linker of the engine that made code of `tier`.
-    fn linker_for(&self, tier: Tier) -> &Linker<HostState> {
-        match (tier, self.baseline.get()) {
-            (Tier::Baseline, Some(Some(baseline))) => &baseline.linker,
-            _ => &self.linker,
+    /// A linker for `component`, of the engine that made its code of
+    /// `tier`: in a host of one call, one of only what it imports (less to
+    /// build); else the engine's whole linker, built once.
+    fn linker_for(&self, tier: Tier, component: &Component) -> Result<Cow<'_, Linker<HostState>>, LoadError> {
+        let (engine, whole) = match (tier, self.baseline.get()) {
+            (Tier::Baseline, Some(Some(baseline))) => (&baseline.engine.engine, &baseline.linker),
+            _ => (&self.engine.engine, &self.linker),
+        };
+        let failed = |e| LoadError::Linker(Source::wasm(e));
+        if self.settings.linker_per_plugin() {
+            return sandbox::linker_for(engine, component).map(Cow::Owned).map_err(failed);
         }
+        if let Some(linker) = whole.get() {
+            return Ok(Cow::Borrowed(linker));
+        }
+        let linker = sandbox::linker(engine).map_err(failed)?;
+        Ok(Cow::Borrowed(whole.get_or_init(|| linker)))
     }
 
     /// The host's one compile pool of `jobs` threads, built on first use

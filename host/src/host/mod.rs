@@ -61,16 +61,19 @@ pub(crate) use load::link;
 pub use plugin::{Catalog, LoadReport, LoadedPlugin, ReloadSummary};
 pub use run::{AllowReadError, RunOptions};
 
-/// An isaac home, opened: its settings, its Cranelift engine and linker,
-/// the compiled-code cache, the index, grants, sources and run history in
+/// An isaac home, opened: its settings, its Cranelift engine, the
+/// compiled-code cache, the index, grants, sources and run history in
 /// its LMDB state, the three-tier cache, and what is built on first use
-/// (the AI router, the plugin network, the compile pool, the Winch engine
-/// of tiered compilation, the runtimes calls run on).
+/// (the linker, the AI router, the plugin network, the compile pool, the
+/// Winch engine of tiered compilation, the runtimes calls run on).
 pub struct Host {
     home: Home,
     settings: Settings,
     engine: HostEngine,
-    linker: Linker<HostState>,
+    /// Every capability linked, shared by the plugins of a host of many
+    /// calls ([`Settings::linker_per_plugin`]: a host of one call links
+    /// each plugin to what it imports).
+    linker: OnceLock<Linker<HostState>>,
     compiled: CompiledCache,
     index: Index,
     cache: Arc<MultiLevelCache>,

@@ -16,13 +16,11 @@ use crate::capabilities::http::{HttpCtx, HttpNet, NetError};
 use crate::compiled::CompiledCache;
 use crate::config::StorageConfig;
 use crate::engine::{EngineOptions, HostEngine};
-use crate::error::Source;
 use crate::functions::{FunctionCache, FunctionCounts};
 use crate::grants::{Grants, Protected};
 use crate::home::Home;
 use crate::index::Index;
 use crate::metrics::{self, History, RunRecord};
-use crate::sandbox;
 use crate::settings::Settings;
 use crate::sources::store::Sources;
 use crate::state::State;
@@ -52,7 +50,6 @@ impl Host {
             functions: functions.clone(),
             ..EngineOptions::default()
         })?;
-        let linker = sandbox::linker(&engine.engine).map_err(|e| HostError::Linker(Source::wasm(e)))?;
         let compiled = CompiledCache::new(home.compiled_dir(), engine.compatibility.clone());
         let index = Index::new(state.clone());
         let history = History::new(state.clone());
@@ -69,7 +66,7 @@ impl Host {
             home,
             settings: settings.clone(),
             engine,
-            linker,
+            linker: OnceLock::new(),
             compiled,
             index,
             cache,

@@ -106,6 +106,7 @@ fn to_wit(error: AiError) -> WitAiError {
 
 impl Capability for AiCtx {
     const NAME: &'static str = "ai";
+    const INTERFACES: &'static [&'static str] = &["isaac:plugin/ai"];
     const NEEDS_IO: bool = true;
     /// Prompts go to a provider.
     const OFF_MACHINE: bool = true;

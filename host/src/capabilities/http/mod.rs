@@ -76,6 +76,7 @@ impl HttpCtx {
 
 impl Capability for HttpCtx {
     const NAME: &'static str = "http";
+    const INTERFACES: &'static [&'static str] = &["wasi:http/outgoing-handler", "wasi:http/types"];
     const NEEDS_IO: bool = true;
     /// Requests go to servers.
     const OFF_MACHINE: bool = true;
