@@ -48,7 +48,7 @@ impl Capability for CacheCtx {
     /// Granted `cache`: its namespace, within its quota.
     fn grant(asked: &bool, inputs: &GrantInputs<'_>) -> Option<CacheCtx> {
         let quota = inputs.settings.cache_quota_for(inputs.plugin);
-        asked.then(|| CacheCtx::for_plugin(inputs.cache.clone(), inputs.plugin, quota))
+        asked.then(|| CacheCtx::for_plugin((inputs.cache)(), inputs.plugin, quota))
     }
 
     fn open(grant: &CacheCtx) -> Self {

@@ -62,8 +62,8 @@ pub struct GrantInputs<'a> {
     pub protected: &'a Protected,
     /// The settings.
     pub settings: &'a Settings,
-    /// The host's cache.
-    pub cache: &'a Arc<MultiLevelCache>,
+    /// The host's cache (built on first use).
+    pub cache: &'a (dyn Fn() -> Arc<MultiLevelCache> + Sync),
     /// The host's AI router (built on first use).
     pub ai: &'a (dyn Fn() -> Result<Arc<AiRouter>, AiError> + Sync),
     /// The host's network settings for plugin HTTP (built on first use).

@@ -165,7 +165,7 @@ mod tests {
             dirs: &[],
             protected: &Protected::default(),
             settings: &settings,
-            cache: &cache,
+            cache: &|| cache.clone(),
             ai: &|| unreachable!("the probe asks for no AI"),
             http: &|| unreachable!("the probe asks for no HTTP"),
         };

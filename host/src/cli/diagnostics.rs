@@ -2,9 +2,11 @@
 //! level as one line on stderr (`  WARN message`), sanitised like every
 //! line there, since its fields may hold a plugin's or a server's words.
 //!
-//! isaac records no spans, so this subscriber keeps none: tracing-subscriber's
-//! `fmt` did the same work with a registry of spans built on every start,
-//! a tenth of a millisecond of `isaac run`.
+//! isaac opens no spans, and this subscriber keeps none: a span of a
+//! dependency (wasmtime's bindings open one around each host call, at
+//! `TRACE`) is printed as a line when it opens. tracing-subscriber's `fmt`
+//! kept a registry of spans, built on every start: a tenth of a
+//! millisecond of `isaac run`.
 
 use std::fmt::{Debug, Write as _};
 use std::io::Write as _;
@@ -42,7 +44,11 @@ impl Subscriber for Diagnostics {
         Some(LevelFilter::from_level(self.level))
     }
 
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut line = Line(format!("{:>5} {}", span.metadata().level(), span.metadata().name()));
+        span.record(&mut line);
+        line.0.push('\n');
+        (self.print)(&line.0);
         Id::from_u64(1)
     }
 
@@ -95,5 +101,7 @@ mod tests {
         assert_eq!(printed(|| tracing::warn!(plugin = "p", "not saved: {}", 3)), " WARN not saved: 3 plugin=\"p\"\n");
         assert_eq!(printed(|| tracing::info!("hello")), " INFO hello\n");
         assert_eq!(printed(|| tracing::debug!("below the level")), "");
+        let span = || drop(tracing::info_span!("import", function = "get").entered());
+        assert_eq!(printed(span), " INFO import function=\"get\"\n");
     }
 }

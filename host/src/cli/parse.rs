@@ -32,6 +32,9 @@ fn run_line(args: &[OsString]) -> Option<Cli> {
     let mut global = GlobalArgs::default();
     let mut allow_read = Vec::new();
     let mut run = false;
+    // `-v`s before `run` and after it: clap keeps the count after it, if
+    // any, rather than adding the two.
+    let mut verbose = [0u8; 2];
     loop {
         let word = words.next()??;
         if !word.starts_with('-') {
@@ -48,6 +51,7 @@ fn run_line(args: &[OsString]) -> Option<Cli> {
             for word in words {
                 rest.push(word.filter(|w| *w != "--")?.to_owned());
             }
+            global.verbose = if verbose[1] > 0 { verbose[1] } else { verbose[0] };
             return Some(Cli { global, command: Command::Run(run::RunArgs::new(allow_read, rest)) });
         }
         let (flag, inline) = match word.split_once('=') {
@@ -62,10 +66,11 @@ fn run_line(args: &[OsString]) -> Option<Cli> {
             _ if inline.is_some() => return None,
             "--json" if !global.json => global.json = true,
             "--profile-memory" if !global.profile_memory => global.profile_memory = true,
-            "--quiet" | "-q" if !global.quiet && global.verbose == 0 => global.quiet = true,
-            "--verbose" if !global.quiet => global.verbose = global.verbose.checked_add(1)?,
+            "--quiet" | "-q" if !global.quiet && verbose == [0, 0] => global.quiet = true,
+            "--verbose" if !global.quiet => verbose[usize::from(run)] = verbose[usize::from(run)].checked_add(1)?,
             _ if !global.quiet && word.len() > 1 && word[1..].bytes().all(|b| b == b'v') => {
-                global.verbose = global.verbose.checked_add(u8::try_from(word.len() - 1).ok()?)?;
+                let count = &mut verbose[usize::from(run)];
+                *count = count.checked_add(u8::try_from(word.len() - 1).ok()?)?;
             }
             _ => return None,
         }
@@ -99,6 +104,10 @@ mod tests {
             &["isaac", "-q", "run", "hello", "--home", "x"],
             &["isaac", "--home", "run", "run", "run"],
             &["isaac", "run", "--allow-read", "a", "--allow-read", "b", "grep", "-v", "run"],
+            &["isaac", "-v", "run", "-v", "x"],
+            &["isaac", "-vv", "run", "--verbose", "x"],
+            &["isaac", "-vv", "--verbose", "run", "x"],
+            &["isaac", "run", "-v", "-vv", "x"],
         ] {
             let (short, full) = both(line);
             let short = short.unwrap_or_else(|| panic!("{line:?} should parse"));

@@ -229,7 +229,7 @@ impl Host {
         self.index.update(&[(&n, &e)], &[])?;
         if other_origin.is_some() {
             self.grants.remove(&name)?;
-            self.cache
+            self.cache()
                 .purge(&Namespace::plugin(&name))
                 .map_err(|e| InstallError::Purge { name: name.clone(), error: e })?;
         }

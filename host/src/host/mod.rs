@@ -52,6 +52,7 @@ use crate::metrics::{History, RunRecord};
 use crate::sandbox::HostState;
 use crate::settings::Settings;
 use crate::sources::store::Sources;
+use crate::state::State;
 use crate::tiers::Artifacts;
 
 pub use errors::{GrantError, HostError, InstallError, RemoveError, RunError};
@@ -76,7 +77,11 @@ pub struct Host {
     linker: OnceLock<Linker<HostState>>,
     compiled: CompiledCache,
     index: Index,
-    cache: Arc<MultiLevelCache>,
+    /// The LMDB state (the cache's cold tier, unless it is Redis).
+    state: Arc<State>,
+    /// Built on first use: a command whose plugin has no `cache` grant
+    /// never touches it.
+    cache: OnceLock<Arc<MultiLevelCache>>,
     ai: OnceLock<Arc<AiRouter>>,
     http_net: OnceLock<Arc<HttpNet>>,
     history: History,

@@ -56,11 +56,6 @@ impl Host {
         let grants = Grants::new(state.clone());
         let sources = Sources::new(state.clone());
         let artifacts = Artifacts::new(state.clone());
-        let cache = Arc::new(MultiLevelCache::new(
-            cold_store(settings.storage(), state),
-            settings.cache().clone(),
-            Arc::new(SystemClock),
-        ));
         let ticker = engine.start_ticker();
         Ok(Host {
             home,
@@ -69,7 +64,8 @@ impl Host {
             linker: OnceLock::new(),
             compiled,
             index,
-            cache,
+            state,
+            cache: OnceLock::new(),
             ai: OnceLock::new(),
             http_net: OnceLock::new(),
             history,
@@ -89,9 +85,15 @@ impl Host {
         })
     }
 
-    /// The three-tier cache of this home.
+    /// The three-tier cache of this home, built on first use.
     pub fn cache(&self) -> &Arc<MultiLevelCache> {
-        &self.cache
+        self.cache.get_or_init(|| {
+            Arc::new(MultiLevelCache::new(
+                cold_store(self.settings.storage(), self.state.clone()),
+                self.settings.cache().clone(),
+                Arc::new(SystemClock),
+            ))
+        })
     }
 
     /// The run history (`isaac stats`).
@@ -104,7 +106,7 @@ impl Host {
         if let Some(router) = self.ai.get() {
             return Ok(router.clone());
         }
-        let router = Arc::new(AiRouter::new(self.settings.ai(), self.cache.clone(), Arc::new(SystemClock))?);
+        let router = Arc::new(AiRouter::new(self.settings.ai(), self.cache().clone(), Arc::new(SystemClock))?);
         Ok(self.ai.get_or_init(|| router).clone())
     }
 

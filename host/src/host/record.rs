@@ -19,9 +19,11 @@ impl Host {
         record.command = label.to_owned();
         record.at_ms = crate::cache::clock::Clock::now_ms(&crate::cache::clock::SystemClock);
         record.total_ms = metrics::process_start().elapsed().as_secs_f64() * 1e3;
-        let counters = self.cache.pending_counters();
-        record.cache_hits = counters.hits();
-        record.cache_misses = counters.misses;
+        if let Some(cache) = self.cache.get() {
+            let counters = cache.pending_counters();
+            record.cache_hits = counters.hits();
+            record.cache_misses = counters.misses;
+        }
         if let Some(router) = self.ai.get() {
             use std::sync::atomic::Ordering::Relaxed;
             let t = router.tally();
@@ -35,7 +37,7 @@ impl Host {
         if let Err(e) = self.history.record(&record, self.settings.history()) {
             tracing::debug!("run not recorded: {}", crate::error::OneLine(&e));
         }
-        if let Err(e) = self.cache.flush() {
+        if let Some(Err(e)) = self.cache.get().map(|cache| cache.flush()) {
             tracing::warn!("cache statistics were not saved: {}", crate::error::OneLine(&e));
         }
     }

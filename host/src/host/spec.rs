@@ -28,13 +28,14 @@ impl Host {
         };
         let ai = || self.ai();
         let http = || self.http_net();
+        let cache = || self.cache().clone();
         let granted = Granted::decide(&GrantInputs {
             plugin: &manifest.name,
             granted: &granted,
             dirs: &dirs,
             protected: &self.protected,
             settings: &self.settings,
-            cache: &self.cache,
+            cache: &cache,
             ai: &ai,
             http: &http,
         });
