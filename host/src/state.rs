@@ -69,6 +69,36 @@ pub struct StateError {
 
 static OPEN: Mutex<Vec<(PathBuf, Weak<State>)>> = Mutex::new(Vec::new());
 
+/// The named databases of a [`State`], in the order of its fields.
+const DATABASES: [&str; 8] = ["plugins", "cache", "cache-meta", "metrics", "grants", "sources", "artifacts", "keys"];
+
+/// Open the named databases: in a read transaction when they all exist
+/// (every open but the first), which neither waits for another process's
+/// write nor writes; else created in a write transaction.
+fn databases(env: &Env) -> heed::Result<[Database<Str, Bytes>; 8]> {
+    let rtxn = env.read_txn()?;
+    let mut found = Vec::with_capacity(DATABASES.len());
+    for name in DATABASES {
+        match env.open_database(&rtxn, Some(name))? {
+            Some(db) => found.push(db),
+            None => break,
+        }
+    }
+    if let Ok(found) = <[Database<Str, Bytes>; 8]>::try_from(found) {
+        // Committed, the handles outlive the transaction.
+        rtxn.commit()?;
+        return Ok(found);
+    }
+    drop(rtxn);
+    let mut wtxn = env.write_txn()?;
+    let mut created = Vec::with_capacity(DATABASES.len());
+    for name in DATABASES {
+        created.push(env.create_database(&mut wtxn, Some(name))?);
+    }
+    wtxn.commit()?;
+    Ok(created.try_into().unwrap_or_else(|_| unreachable!("one database per name")))
+}
+
 impl State {
     /// Open (creating if needed) the environment in `dir`, or return the one
     /// this process already has open there.
@@ -97,16 +127,7 @@ impl State {
         }
         .map_err(err)?;
         env.clear_stale_readers().map_err(err)?;
-        let mut wtxn = env.write_txn().map_err(err)?;
-        let plugins = env.create_database(&mut wtxn, Some("plugins")).map_err(err)?;
-        let cache = env.create_database(&mut wtxn, Some("cache")).map_err(err)?;
-        let cache_meta = env.create_database(&mut wtxn, Some("cache-meta")).map_err(err)?;
-        let metrics = env.create_database(&mut wtxn, Some("metrics")).map_err(err)?;
-        let grants = env.create_database(&mut wtxn, Some("grants")).map_err(err)?;
-        let sources = env.create_database(&mut wtxn, Some("sources")).map_err(err)?;
-        let artifacts = env.create_database(&mut wtxn, Some("artifacts")).map_err(err)?;
-        let keys = env.create_database(&mut wtxn, Some("keys")).map_err(err)?;
-        wtxn.commit().map_err(err)?;
+        let [plugins, cache, cache_meta, metrics, grants, sources, artifacts, keys] = databases(&env).map_err(err)?;
         Ok(State { env, path: dir.to_owned(), plugins, cache, cache_meta, metrics, grants, sources, artifacts, keys })
     }
 
