@@ -68,13 +68,28 @@ impl Subscriber for Diagnostics {
     fn exit(&self, _: &Id) {}
 }
 
-/// One event's text: its message, then its other fields as `name=value`.
+/// One event's or span's text: its message, then its other fields as
+/// ` name=value`.
 struct Line(String);
 
 impl Visit for Line {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            // A message given as a string reads as text, not a quoted value.
+            "message" => self.record_debug(field, &format_args!("{value}")),
+            _ => self.record_debug(field, &value),
+        }
+    }
+
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
         let _ = match field.name() {
-            "message" => write!(self.0, "{value:?}"),
+            "message" => {
+                // After the level's padding, or a span's name.
+                if !self.0.ends_with(' ') {
+                    self.0.push(' ');
+                }
+                write!(self.0, "{value:?}")
+            }
             name => write!(self.0, " {name}={value:?}"),
         };
     }
@@ -103,5 +118,7 @@ mod tests {
         assert_eq!(printed(|| tracing::debug!("below the level")), "");
         let span = || drop(tracing::info_span!("import", function = "get").entered());
         assert_eq!(printed(span), " INFO import function=\"get\"\n");
+        let span = || drop(tracing::info_span!("serve", message = "up").entered());
+        assert_eq!(printed(span), " INFO serve up\n");
     }
 }

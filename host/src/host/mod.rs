@@ -10,8 +10,9 @@
 //!
 //! One concern a file, each an `impl Host` block:
 //!
-//! - `open.rs`: [`Host::open`] builds the parts; the AI router and the
-//!   plugin network are built on first use; accessors;
+//! - `open.rs`: [`Host::open`] builds the parts; the linker, the cache,
+//!   the AI router and the plugin network are built on first use;
+//!   accessors;
 //! - `catalog.rs`: the index kept fresh ([`Host::catalog`]), a command
 //!   resolved to the one plugin that owns it, that plugin loaded;
 //! - `reload.rs`: every plugin loaded ([`Host::load_all`],
@@ -64,8 +65,8 @@ pub use run::{AllowReadError, RunOptions};
 
 /// An isaac home, opened: its settings, its Cranelift engine, the
 /// compiled-code cache, the index, grants, sources and run history in
-/// its LMDB state, the three-tier cache, and what is built on first use
-/// (the linker, the AI router, the plugin network, the compile pool, the
+/// its LMDB state, and what is built on first use (the linker, the
+/// three-tier cache, the AI router, the plugin network, the compile pool, the
 /// Winch engine of tiered compilation, the runtimes calls run on).
 pub struct Host {
     home: Home,
