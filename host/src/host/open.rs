@@ -1,6 +1,6 @@
 //! [`Host::open`]: the parts of a host, built when it opens or, where a
-//! command may not need them (the AI router, the plugin network), on first
-//! use; and the accessors to them.
+//! command may not need them (the linker, the cache, the AI router, the
+//! plugin network), on first use; and the accessors to them.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
