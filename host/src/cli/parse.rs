@@ -67,13 +67,26 @@ fn run_line(args: &[OsString]) -> Option<Cli> {
             "--json" if !global.json => global.json = true,
             "--profile-memory" if !global.profile_memory => global.profile_memory = true,
             "--quiet" | "-q" if !global.quiet && verbose == [0, 0] => global.quiet = true,
-            "--verbose" if !global.quiet => verbose[usize::from(run)] = verbose[usize::from(run)].checked_add(1)?,
-            _ if !global.quiet && word.len() > 1 && word[1..].bytes().all(|b| b == b'v') => {
+            _ if !global.quiet
+                && let Some(n) = verbosity(word) =>
+            {
                 let count = &mut verbose[usize::from(run)];
-                *count = count.checked_add(u8::try_from(word.len() - 1).ok()?)?;
+                *count = count.checked_add(n)?;
             }
             _ => return None,
         }
+    }
+}
+
+/// How many `-v`s `word` is (`--verbose`, `-v`, `-vvv`); `None`: it is
+/// not one.
+fn verbosity(word: &str) -> Option<u8> {
+    match word {
+        "--verbose" => Some(1),
+        _ => match word.strip_prefix('-') {
+            Some(vs) if !vs.is_empty() && vs.bytes().all(|b| b == b'v') => u8::try_from(vs.len()).ok(),
+            _ => None,
+        },
     }
 }
 
