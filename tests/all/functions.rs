@@ -1,9 +1,9 @@
 //! The function cache (compiled functions shared between plugins), through
 //! the real binary: a second compile reuses the first one's functions (a
 //! second JavaScript plugin, the engine's, skipping Winch), and
-//! an entry that is corrupted, truncated or moved onto another function's
-//! key is ignored (counted, deleted) and compiled afresh, giving the very
-//! code a clean compile gives.
+//! a record that is corrupted, truncated or moved onto another function's
+//! key is ignored (counted, its pack deleted) and compiled afresh, giving
+//! the very code a clean compile gives.
 
 use std::fs;
 use std::path::PathBuf;
@@ -14,23 +14,33 @@ fn add_hello(home: &TestHome) {
     home.ok(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes", "-q"]);
 }
 
-/// The function cache's entries (not its lock or temporary files).
-fn entries(home: &TestHome) -> Vec<PathBuf> {
+/// The function cache's packs (not its lock, notes or temporary files).
+fn packs(home: &TestHome) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut dirs = vec![home.path().join("compiled/functions")];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if !name.starts_with('.') {
-                out.push(path);
-            }
+    for namespace in fs::read_dir(home.path().join("compiled/functions")).unwrap().flatten() {
+        if namespace.path().is_dir() {
+            let packs = fs::read_dir(namespace.path()).unwrap().flatten().map(|e| e.path());
+            out.extend(packs.filter(|p| p.extension().is_some_and(|e| e == "pack")));
         }
     }
     out.sort();
     out
+}
+
+/// Where each index entry of a pack's `bytes` is (docs/security.md:
+/// `"isaacpk1" | count: u32 | count × (key: 32 | offset: u64 | length: u32) | records`),
+/// as the entry's own offset in the file, the record's offset and length.
+fn index(bytes: &[u8]) -> Vec<(usize, usize, usize)> {
+    assert_eq!(&bytes[..8], b"isaacpk1");
+    let count = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    (0..count)
+        .map(|i| {
+            let at = 12 + i * 44;
+            let offset = u64::from_le_bytes(bytes[at + 32..at + 40].try_into().unwrap()) as usize;
+            let len = u32::from_le_bytes(bytes[at + 40..at + 44].try_into().unwrap()) as usize;
+            (at, offset, len)
+        })
+        .collect()
 }
 
 /// The compiled code of the only plugin in `home`.
@@ -65,26 +75,33 @@ fn a_second_compile_reuses_the_functions_of_the_first() {
 }
 
 #[test]
-fn corrupted_truncated_and_moved_entries_are_ignored_and_compiled_afresh() {
+fn corrupted_truncated_and_moved_records_are_ignored_and_compiled_afresh() {
     let clean = TestHome::new();
     add_hello(&clean);
     let home = TestHome::new();
     add_hello(&home);
-    let stored = entries(&home);
-    assert!(stored.len() > 30, "{} entries", stored.len());
-    // A third corrupted (a bit of the code flipped), a third truncated, a
-    // third replaced by another function's valid entry.
-    let mut tampered = Vec::new();
-    for (i, path) in stored.iter().enumerate().filter(|(i, _)| i % 10 == 0) {
-        let mut bytes = fs::read(path).unwrap();
+    let stored = packs(&home);
+    assert_eq!(stored.len(), 1, "one compile, one pack: {stored:?}");
+    let mut bytes = fs::read(&stored[0]).unwrap();
+    let entries = index(&bytes);
+    assert!(entries.len() > 30, "{} records", entries.len());
+    // A third corrupted (a bit of the code flipped), a third truncated (the
+    // index says it is shorter), a third pointing at another function's
+    // valid record.
+    let mut tampered = 0;
+    for (i, &(at, offset, len)) in entries.iter().enumerate().filter(|(i, _)| i % 10 == 0) {
         match i % 3 {
-            0 => *bytes.last_mut().unwrap() ^= 0x40,
-            1 => bytes.truncate(bytes.len() / 2),
-            _ => bytes = fs::read(&stored[(i + 1) % stored.len()]).unwrap(),
+            0 => bytes[offset + len - 1] ^= 0x40,
+            1 => bytes[at + 40..at + 44].copy_from_slice(&(len as u32 / 2).to_le_bytes()),
+            _ => {
+                let (next_at, _, _) = entries[(i + 1) % entries.len()];
+                let next = bytes[next_at + 32..next_at + 44].to_vec();
+                bytes[at + 32..at + 44].copy_from_slice(&next);
+            }
         }
-        fs::write(path, &bytes).unwrap();
-        tampered.push((path.clone(), bytes));
+        tampered += 1;
     }
+    fs::write(&stored[0], &bytes).unwrap();
     home.ok(&["plugins", "remove", "hello", "-q"]);
     let out = home.run(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -92,14 +109,18 @@ fn corrupted_truncated_and_moved_entries_are_ignored_and_compiled_afresh() {
     assert!(warned.contains("failed its check"), "{warned}");
     let counts = functions(&home);
     let rejected = counts["rejected"].as_u64().unwrap();
-    assert!(rejected >= 1 && rejected <= tampered.len() as u64, "{counts} of {} tampered", tampered.len());
-    // Every tampered entry that was asked for is gone or sealed anew.
-    let replaced = tampered.iter().filter(|(path, bytes)| fs::read(path).ok().as_ref() != Some(bytes)).count();
-    // (Two compile threads may both have read one entry before it went.)
-    assert!(replaced >= 1 && replaced as u64 <= rejected, "{replaced} replaced; {counts}");
+    assert!(rejected >= 1 && rejected <= tampered, "{counts} of {tampered} tampered");
+    // The pack that failed is gone; what was compiled afresh is in a new one.
+    let now = packs(&home);
+    assert!(!now.contains(&stored[0]) && now.len() == 1, "{now:?}");
     // The code is what a clean compile gives, byte for byte, and runs.
     assert!(artifact(&home) == artifact(&clean), "the artifact differs from a clean compile");
     assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+    // And nothing fails a check again.
+    home.ok(&["plugins", "remove", "hello", "-q"]);
+    add_hello(&home);
+    assert_eq!(functions(&home)["rejected"], 0);
+    assert!(artifact(&home) == artifact(&clean));
 }
 
 #[test]

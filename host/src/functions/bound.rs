@@ -1,8 +1,10 @@
 //! Keeping the function cache within its budget: after a compile that
 //! stored functions, namespaces of other engines (an older isaac or
-//! wasmtime) go, temporary files left by a crash go, and while the
-//! current namespace is over budget its least recently used files go until
-//! it is at 80 % of it (and the notes of known code with them). One process at a time does this (a lock file);
+//! wasmtime) go, temporary files left by a crash go, packs that failed a
+//! check go, many small packs are merged into one (so a lookup opens few
+//! files), and while the current namespace is over budget its least
+//! recently used packs go until it is at 80 % of it (and the notes of
+//! known code with them). One process at a time does this (a lock file);
 //! another finding it busy skips it.
 
 use std::fs::{self, File};
@@ -11,12 +13,21 @@ use std::time::{Duration, SystemTime};
 
 use rustix::fs::FlockOperation;
 
+use super::pack;
+
 /// A temporary file older than this was left by a process that died.
 const STALE_TMP: Duration = Duration::from_secs(3600);
 
+/// A pack under this size is small (most compiles store a few functions:
+/// the ones a plugin of its own adds).
+const SMALL: u64 = 4 << 20;
+
+/// More small packs than this are merged into one.
+const MAX_SMALL: usize = 16;
+
 /// Bring `dir` (the cache's root) within `budget` bytes for namespace
-/// `current`, dropping every other namespace.
-pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
+/// `current`, dropping every other namespace and the packs in `bad`.
+pub(super) fn maintain(dir: &Path, current: &str, budget: u64, bad: &[PathBuf]) {
     // Not truncated, not followed if it is a symlink.
     let lock = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -34,13 +45,19 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-    // Walked only if it is a real folder (as is each folder inside).
+    // Walked only if it is a real folder.
     let current = dir.join(current);
     if !fs::symlink_metadata(&current).is_ok_and(|m| m.is_dir()) {
         return;
     }
-    let mut files = files(&current);
-    let mut total: u64 = files.iter().map(|f| f.bytes).sum();
+    for path in bad {
+        let _ = fs::remove_file(path);
+    }
+    let mut packs = packs(&current);
+    if merge_small(&current, &packs) {
+        packs = self::packs(&current);
+    }
+    let mut total: u64 = packs.iter().map(|p| p.bytes).sum();
     if total <= budget {
         return;
     }
@@ -48,16 +65,35 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64) {
     // to go: they go first, so a big plugin is not compiled with Cranelift
     // at once on a promise the cache no longer keeps.
     let _ = fs::remove_dir_all(current.join(super::known::NOTES));
-    files.sort_by_key(|f| f.used);
+    packs.sort_by_key(|p| p.used);
     let target = budget / 10 * 8;
-    for file in files {
+    for stored in packs {
         if total <= target {
             break;
         }
-        if fs::remove_file(&file.path).is_ok() {
-            total -= file.bytes;
+        if fs::remove_file(&stored.path).is_ok() {
+            total -= stored.bytes;
         }
     }
+}
+
+/// Merge the small packs in `namespace` into one if there are too many;
+/// whether it did.
+fn merge_small(namespace: &Path, packs: &[Stored]) -> bool {
+    let mut small: Vec<&Stored> = packs.iter().filter(|p| p.bytes < SMALL).collect();
+    if small.len() <= MAX_SMALL {
+        return false;
+    }
+    // The newest first: where a key is in two packs, its newest record wins.
+    small.sort_by_key(|p| std::cmp::Reverse(p.used));
+    let paths: Vec<PathBuf> = small.iter().map(|p| p.path.clone()).collect();
+    if pack::write(namespace, &pack::records_of(&paths, SMALL)).is_err() {
+        return false;
+    }
+    for path in &paths {
+        let _ = fs::remove_file(path);
+    }
+    true
 }
 
 struct Stored {
@@ -66,29 +102,22 @@ struct Stored {
     used: SystemTime,
 }
 
-/// The records under `namespace` (two levels: a fan-out folder, then the
-/// files), removing stale temporary files on the way.
-fn files(namespace: &Path) -> Vec<Stored> {
+/// The packs in `namespace`, removing stale temporary files on the way.
+fn packs(namespace: &Path) -> Vec<Stored> {
     let mut out = Vec::new();
-    let Ok(fans) = fs::read_dir(namespace) else { return out };
-    for fan in fans.flatten() {
-        // The modules' notes are a few bytes each, and go with the namespace.
-        if fan.file_name() == super::known::NOTES || !fan.file_type().is_ok_and(|t| t.is_dir()) {
+    let Ok(entries) = fs::read_dir(namespace) else { return out };
+    for entry in entries.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
             continue;
         }
-        let Ok(entries) = fs::read_dir(fan.path()) else { continue };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        if name.starts_with(".tmp") {
+            if used.elapsed().unwrap_or_default() > STALE_TMP {
+                let _ = fs::remove_file(entry.path());
             }
-            let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            if entry.file_name().to_string_lossy().starts_with(".tmp") {
-                if used.elapsed().unwrap_or_default() > STALE_TMP {
-                    let _ = fs::remove_file(entry.path());
-                }
-                continue;
-            }
+        } else if name.ends_with(pack::SUFFIX) {
             out.push(Stored { path: entry.path(), bytes: meta.len(), used });
         }
     }
@@ -103,36 +132,68 @@ mod tests {
         let path = dir.join(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, vec![0u8; bytes]).unwrap();
-        let when = SystemTime::now() - Duration::from_secs(age_s);
-        File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+        age(&path, age_s);
         path
+    }
+
+    fn age(path: &Path, age_s: u64) {
+        let when = SystemTime::now() - Duration::from_secs(age_s);
+        File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
+    }
+
+    fn packs_in(dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<_> = packs(dir).into_iter().map(|p| p.path).collect();
+        out.sort();
+        out
     }
 
     #[test]
     fn the_least_recently_used_go_first_until_80_percent_is_left() {
         let root = tempfile::tempdir().unwrap();
-        let old = plant(root.path(), "ns/aa/aa01", 400, 300);
-        let middle = plant(root.path(), "ns/bb/bb01", 400, 200);
-        let new = plant(root.path(), "ns/aa/aa02", 400, 100);
-        let newest = plant(root.path(), "ns/cc/cc01", 100, 50);
+        let old = plant(root.path(), "ns/a.pack", 400, 300);
+        let middle = plant(root.path(), "ns/b.pack", 400, 200);
+        let new = plant(root.path(), "ns/c.pack", 400, 100);
+        let newest = plant(root.path(), "ns/d.pack", 100, 50);
         let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
-        maintain(root.path(), "ns", 1000);
+        maintain(root.path(), "ns", 1000, &[]);
         assert!(!old.exists() && !middle.exists(), "1300 bytes, then 900: both over 80 % of 1000");
         assert!(new.exists() && newest.exists());
         assert!(!note.exists(), "the notes of known code go when functions do");
     }
 
     #[test]
-    fn within_budget_nothing_of_the_current_namespace_goes_but_other_namespaces_and_stale_tmp_do() {
+    fn within_budget_only_bad_packs_other_namespaces_and_stale_tmp_go() {
         let root = tempfile::tempdir().unwrap();
-        let kept = plant(root.path(), "ns/aa/aa01", 100, 100_000);
-        let fresh_tmp = plant(root.path(), "ns/aa/.tmp-1", 10, 1);
-        let stale_tmp = plant(root.path(), "ns/aa/.tmp-2", 10, 7200);
-        let older_engine = plant(root.path(), "old-ns/aa/aa01", 100, 1);
+        let kept = plant(root.path(), "ns/a.pack", 100, 100_000);
+        let bad = plant(root.path(), "ns/b.pack", 100, 1);
+        let fresh_tmp = plant(root.path(), "ns/.tmp-1", 10, 1);
+        let stale_tmp = plant(root.path(), "ns/.tmp-2", 10, 7200);
+        let older_engine = plant(root.path(), "old-ns/a.pack", 100, 1);
         let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
-        maintain(root.path(), "ns", 1000);
+        maintain(root.path(), "ns", 1000, std::slice::from_ref(&bad));
         assert!(kept.exists() && fresh_tmp.exists() && note.exists());
-        assert!(!stale_tmp.exists());
+        assert!(!stale_tmp.exists() && !bad.exists());
         assert!(!older_engine.exists() && !root.path().join("old-ns").exists());
+    }
+
+    #[test]
+    fn many_small_packs_are_merged_into_one_the_newest_record_winning() {
+        let root = tempfile::tempdir().unwrap();
+        let ns = root.path().join("ns");
+        let big = pack::write(&ns, &[([0; 32], vec![0; SMALL as usize])]).unwrap();
+        for n in 0..=MAX_SMALL as u8 {
+            let path = pack::write(&ns, &[([n + 1; 32], vec![n]), ([99; 32], vec![n])]).unwrap();
+            age(&path, 1000 - u64::from(n));
+        }
+        maintain(root.path(), "ns", 1 << 30, &[]);
+        let left = packs_in(&ns);
+        assert_eq!(left.len(), 2, "the big pack and one merged: {left:?}");
+        let merged = left.iter().find(|p| **p != big).unwrap();
+        let records = pack::records_of(std::slice::from_ref(merged), 1 << 20);
+        assert_eq!(records.len(), MAX_SMALL + 2, "every key once");
+        let shared = records.iter().find(|(k, _)| *k == [99; 32]).unwrap();
+        assert_eq!(shared.1, vec![MAX_SMALL as u8], "the newest pack's record");
+        maintain(root.path(), "ns", 1 << 30, &[]);
+        assert_eq!(packs_in(&ns), left, "two packs are not merged again");
     }
 }

@@ -6,28 +6,31 @@
 //! plugin, the JavaScript engine in every componentize-js one) is not
 //! compiled again.
 //!
-//! One file per function under `compiled/functions/NAMESPACE/`, the
-//! namespace being the engine's compatibility digest (an isaac or wasmtime
-//! upgrade starts a new one, and the old ones are deleted). Each file is a
-//! [`record`] whose tag is checked before Cranelift sees a byte: a
-//! truncated, corrupted or forged entry is deleted and counted as rejected,
-//! and the function is compiled afresh. Writes go through a temporary file
-//! and a rename, so processes share the folder safely. The folder is
-//! bounded ([`bound`]): past `[loader] function_cache_mb`, the least
-//! recently used files go. Winch cannot use it; only Cranelift's engines
-//! do. Beside the functions, `modules/` notes the core modules' code
-//! sections they came from ([`known`]).
+//! The functions live under `compiled/functions/NAMESPACE/`, the namespace
+//! being the engine's compatibility digest (an isaac or wasmtime upgrade
+//! starts a new one, and the old ones are deleted), in [`pack`]s: what one
+//! compile stored, written in one file when it ends (through a temporary
+//! file and a rename, so processes share the folder safely). Each function
+//! is a [`record`] whose tag is checked before Cranelift sees a byte: a
+//! truncated, corrupted or forged record is counted as rejected, the
+//! function is compiled afresh, and the pack that held it is deleted. The
+//! folder is bounded ([`bound`]): past `[loader] function_cache_mb`, the
+//! least recently used packs go. Winch cannot use it; only Cranelift's
+//! engines do. Beside the functions, `modules/` notes the core modules'
+//! code sections they came from ([`known`]).
 
 mod bound;
 pub mod known;
+pub mod pack;
 pub mod record;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -37,14 +40,15 @@ use crate::config::LoaderConfig;
 use crate::home::Home;
 use crate::state::State;
 use known::Module;
+use pack::Key;
 use record::Secret;
 
-/// A hit refreshes its file's time only when it is older than this (a
-/// write fewer per hit; the bound needs no finer order).
+/// A hit refreshes its pack's time only when it is older than this (the
+/// bound needs no finer order).
 const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 
 /// The most a record is read of (a function's code is kilobytes; a larger
-/// file is not one this cache wrote, and fails its check).
+/// one is not one this cache wrote).
 const MAX_RECORD: u64 = 64 << 20;
 
 /// Whether a failed check was said already in this process.
@@ -153,6 +157,66 @@ pub struct FunctionCache {
     namespace: OnceLock<String>,
     secret: OnceLock<Option<Secret>>,
     counters: Counters,
+    /// The packs in the folder, read at the first lookup.
+    packs: OnceLock<RwLock<Packs>>,
+    /// What this process compiled and has not yet written (sealed records).
+    pending: Mutex<HashMap<Key, Vec<u8>>>,
+}
+
+/// The open packs of a namespace and where each function is in them.
+#[derive(Default)]
+struct Packs {
+    open: Vec<Pack>,
+    /// A key's records (a key can be in several packs).
+    index: HashMap<Key, Vec<(usize, pack::Entry)>>,
+}
+
+struct Pack {
+    path: PathBuf,
+    file: fs::File,
+    size: u64,
+    /// Whether its time was refreshed in this process.
+    touched: AtomicBool,
+    /// Whether it failed a check (then it is deleted at the next bound).
+    bad: AtomicBool,
+}
+
+impl Packs {
+    fn load(dir: Option<PathBuf>) -> Packs {
+        let mut packs = Packs::default();
+        let Some(entries) = dir.and_then(|d| fs::read_dir(d).ok()) else { return packs };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(pack::SUFFIX) && !name.starts_with('.') {
+                packs.add(entry.path());
+            }
+        }
+        packs
+    }
+
+    /// Open the pack at `path` and index its entries; one whose index does
+    /// not read is kept only to be deleted.
+    fn add(&mut self, path: PathBuf) {
+        let Some(file) = pack::open(&path) else { return };
+        let Ok(size) = file.metadata().map(|m| m.len()) else { return };
+        let entries = pack::index(&file);
+        let n = self.open.len();
+        for entry in entries.iter().flatten() {
+            self.index.entry(entry.key).or_default().push((n, *entry));
+        }
+        self.open.push(Pack {
+            path,
+            file,
+            size,
+            touched: AtomicBool::new(false),
+            bad: AtomicBool::new(entries.is_none()),
+        });
+    }
+
+    fn bad(&self) -> Vec<PathBuf> {
+        self.open.iter().filter(|p| p.bad.load(Ordering::Relaxed)).map(|p| p.path.clone()).collect()
+    }
 }
 
 impl FunctionCache {
@@ -166,6 +230,8 @@ impl FunctionCache {
             namespace: OnceLock::new(),
             secret: OnceLock::new(),
             counters: Counters::default(),
+            packs: OnceLock::new(),
+            pending: Mutex::new(HashMap::new()),
         })
     }
 
@@ -202,9 +268,22 @@ impl FunctionCache {
         Some(self.dir.join(self.namespace.get()?))
     }
 
-    fn path(&self, key: &[u8]) -> Option<PathBuf> {
-        let hex = crate::digest::hex(key);
-        Some(self.namespace_dir()?.join(hex.get(..2)?).join(&hex))
+    fn packs(&self) -> &RwLock<Packs> {
+        self.packs.get_or_init(|| RwLock::new(Packs::load(self.namespace_dir())))
+    }
+
+    /// Write what this process compiled since the last time as one pack.
+    pub fn flush(&self) {
+        let records: Vec<(Key, Vec<u8>)> = std::mem::take(&mut *lock(&self.pending)).into_iter().collect();
+        let Some(dir) = self.namespace_dir().filter(|_| !records.is_empty()) else { return };
+        match pack::write(&dir, &records) {
+            Ok(path) => {
+                if let Some(packs) = self.packs.get() {
+                    packs.write().unwrap_or_else(|e| e.into_inner()).add(path);
+                }
+            }
+            Err(e) => tracing::debug!("cannot store compiled functions in {}: {e}", dir.display()),
+        }
     }
 
     /// Start measuring one compile: [`Measure::finish`] says what the cache
@@ -238,10 +317,14 @@ impl FunctionCache {
         })
     }
 
-    /// Keep the folder within its budget and drop other namespaces.
+    /// Write what was compiled ([`flush`](Self::flush)), then keep the
+    /// folder within its budget, delete packs that failed a check and drop
+    /// other namespaces.
     pub fn maintain(&self) {
+        self.flush();
         if let Some(current) = self.namespace.get() {
-            bound::maintain(&self.dir, current, self.budget_bytes);
+            let bad = self.packs.get().map(|p| p.read().unwrap_or_else(|e| e.into_inner()).bad()).unwrap_or_default();
+            bound::maintain(&self.dir, current, self.budget_bytes, &bad);
         }
     }
 }
@@ -254,55 +337,65 @@ impl std::fmt::Debug for FunctionCache {
 
 impl CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        let (secret, namespace, path) = (self.secret()?, self.namespace.get()?, self.path(key)?);
-        let file = open_record(&path)?;
-        let mut bytes = Vec::new();
-        (&file).take(MAX_RECORD).read_to_end(&mut bytes).ok()?;
-        match record::open(secret, namespace, key, &bytes) {
-            Some(value) => {
-                count(|c| &c.reused, &self.counters);
-                touch(&file);
-                Some(Cow::Owned(value.to_vec()))
-            }
-            None => {
-                // Once a process: a lost key (the state folder reset) makes
-                // every entry fail.
-                if !WARNED.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "a compiled function in {} failed its check (others may follow); compiling it afresh",
-                        path.display()
-                    );
-                }
-                count(|c| &c.rejected, &self.counters);
-                let _ = fs::remove_file(&path);
-                None
-            }
+        let key: &Key = key.try_into().ok()?;
+        let (secret, namespace) = (self.secret()?, self.namespace.get()?);
+        if let Some(record) = lock(&self.pending).get(key) {
+            // Sealed by this process a moment ago (a function repeated
+            // within one component).
+            count(|c| &c.reused, &self.counters);
+            return Some(Cow::Owned(record[record::HEADER..].to_vec()));
         }
+        let packs = self.packs().read().unwrap_or_else(|e| e.into_inner());
+        for (n, entry) in packs.index.get(key)? {
+            let pack = &packs.open[*n];
+            let mut bytes = pack::read(&pack.file, pack.size, entry, MAX_RECORD).unwrap_or_default();
+            if record::open(secret, namespace, key, &bytes).is_some() {
+                count(|c| &c.reused, &self.counters);
+                if !pack.touched.swap(true, Ordering::Relaxed) {
+                    touch(&pack.file);
+                }
+                bytes.drain(..record::HEADER);
+                return Some(Cow::Owned(bytes));
+            }
+            // Once a process: a lost key (the state folder reset) makes
+            // every record fail.
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "a compiled function in {} failed its check (others may follow); compiling it afresh",
+                    pack.path.display()
+                );
+            }
+            count(|c| &c.rejected, &self.counters);
+            pack.bad.store(true, Ordering::Relaxed);
+        }
+        None
     }
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        let Some((secret, namespace, path)) =
-            self.secret().zip(self.namespace.get()).zip(self.path(key)).map(|((s, n), p)| (s, n, p))
-        else {
-            return false;
-        };
+        let Ok(key) = Key::try_from(key) else { return false };
+        let (Some(secret), Some(namespace)) = (self.secret(), self.namespace.get()) else { return false };
         count(|c| &c.compiled, &self.counters);
-        let record = record::seal(secret, namespace, key, &value);
-        match write_new(&path, &record) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!("cannot store a compiled function in {}: {e}", path.display());
-                false
-            }
-        }
+        let record = record::seal(secret, namespace, &key, &value);
+        lock(&self.pending).insert(key, record);
+        true
     }
 }
 
+impl Drop for FunctionCache {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Write `bytes` to `path` (its folder made if needed) through a temporary
-/// file (`.tmp…`) and a rename: a reader sees the whole record or none.
+/// file (`.tmp…`) and a rename: a reader sees the whole file or none.
 /// Unlike [`crate::compiled::write_atomically`] (which this module cannot
 /// call: `compiled` checks components with [`known`]) it does not sync: a
-/// record torn by a crash fails its check.
+/// pack torn by a crash fails its checks, and a note is only a hint.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().ok_or_else(|| std::io::Error::other("no folder"))?;
     fs::create_dir_all(dir)?;
@@ -310,16 +403,6 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-/// Open the record at `path` to read and touch: a regular file, never
-/// through a symlink (someone able to write the folder but not the state
-/// could otherwise point it at `/dev/zero` or a FIFO).
-fn open_record(path: &Path) -> Option<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let file = fs::File::options().read(true).write(true).custom_flags(flags.bits() as i32).open(path).ok()?;
-    file.metadata().ok().filter(|m| m.is_file()).map(|_| file)
 }
 
 /// Mark `file` as used now (for the bound), if it was not lately.
