@@ -158,23 +158,30 @@ pub fn base_config() -> Config {
     config
 }
 
-/// [`base_config`] with the compiler of `options`. Winch code needs an
-/// engine of its own: wasmtime refuses, at load, an artifact made by
-/// another compiler, and the compatibility digest (so the artifact's file
-/// name) differs.
+/// [`base_config`] with the compiler of `options`.
 fn compiler_config(options: &EngineOptions) -> Config {
-    let mut config = base_config();
+    let functions = options.functions.clone().map(|f| f as Arc<dyn wasmtime::CacheStore>);
+    let mut config = compile_config(options.compiler, functions);
     config.parallel_compilation(options.parallel);
-    if options.compiler == Compiler::Winch {
+    config
+}
+
+/// [`base_config`] with `compiler`, and Cranelift's incremental cache in
+/// `functions` if given: the settings isaac compiles with (`isaac bench`
+/// times wasmtime alone with them). Winch code needs an engine of its own:
+/// wasmtime refuses, at load, an artifact made by another compiler, and
+/// the compatibility digest (so the artifact's file name) differs.
+pub fn compile_config(compiler: Compiler, functions: Option<Arc<dyn wasmtime::CacheStore>>) -> Config {
+    let mut config = base_config();
+    if compiler == Compiler::Winch {
         config.strategy(wasmtime::Strategy::Winch);
         // Winch compiles function bodies; Cranelift still compiles the
         // trampolines around them (entry from the host, component adapters),
         // thousands for a big component. Unoptimised, they take less time.
         config.cranelift_opt_level(wasmtime::OptLevel::None);
-    } else if let Some(functions) = &options.functions {
+    } else if let Some(store) = functions {
         // Not part of the compatibility digest: code compiled with or
         // without it is the same code.
-        let store: Arc<dyn wasmtime::CacheStore> = functions.clone();
         config.enable_incremental_compilation(store).expect("the incremental-cache feature is enabled");
     }
     config

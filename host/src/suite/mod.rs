@@ -4,6 +4,7 @@
 //! compilation; each figure is judged against the seed's target and against
 //! isaac's own (stricter) target from DESIGN.md and the issues.
 
+mod floor;
 mod judge;
 mod phases;
 pub mod policies;

@@ -11,13 +11,15 @@
 //! on its own, to time how long after the add the optimised code is in use.
 //! Where it is, the second plugin of its language is added, as it is in a
 //! home without the function cache; the same for two JavaScript plugins.
+//! Beside the adds, wasmtime alone compiles the same components in this
+//! process ([`floor`]): the goals allow for what it cannot go below.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::phases::{Ran, SuiteError, child, fail, median};
-use super::{Figure, SuiteOptions, judge};
+use super::{Figure, SuiteOptions, floor, judge};
 use crate::digest::sha256_hex;
 use crate::loader;
 use crate::manifest::Manifest;
@@ -35,6 +37,7 @@ struct Plugin {
     dir: String,
     name: String,
     sha256: String,
+    wasm: PathBuf,
 }
 
 impl Plugin {
@@ -45,7 +48,13 @@ impl Plugin {
         }
         let source = loader::read_source(dir, None).map_err(|e| fail("reading a plugin")(&e))?;
         let bytes = std::fs::read(&source.wasm).map_err(|e| fail(&format!("reading {}", source.wasm.display()))(&e))?;
-        Ok(Some(Plugin { dir: dir.display().to_string(), name: source.manifest.name, sha256: sha256_hex(&bytes) }))
+        let (name, sha256) = (source.manifest.name, sha256_hex(&bytes));
+        Ok(Some(Plugin { dir: dir.display().to_string(), name, sha256, wasm: source.wasm }))
+    }
+
+    /// Its component's bytes.
+    fn bytes(&self) -> Result<Vec<u8>, SuiteError> {
+        std::fs::read(&self.wasm).map_err(|e| fail(&format!("reading {}", self.wasm.display()))(&e))
     }
 }
 
@@ -130,9 +139,12 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         winch_add.push(add);
         winch_first.push(first);
     }
+    // Wasmtime alone compiling the same component, as many times (at most 3).
+    let wasmtime_winch = floor::winch(&big.name, &big.bytes()?, cycles.min(3))?;
     if !o.tiering_in_full {
         drop(held);
-        figures.extend(judge::tiering_winch(&big.name, cycles, median(&mut winch_add), median(&mut winch_first)));
+        let (add, first) = (median(&mut winch_add), median(&mut winch_first));
+        figures.extend(judge::tiering_winch(&big.name, cycles, add, first, wasmtime_winch));
         return Ok(vec![
             "tiering: --quick times Winch-first adds and their first run only; a full run measures Cranelift-only adds, the background compile, each tier's code and the function cache (a second Python and a second JavaScript plugin)".to_owned(),
         ]);
@@ -187,6 +199,7 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         cycles,
         add: (median(&mut winch_add), median(&mut cranelift_add)),
         first_run: (median(&mut winch_first), median(&mut cranelift_first)),
+        wasmtime_winch,
         cranelift_cycles: cranelift_add.len(),
         warm: (warm_winch, warm_cranelift),
         warm_runs: o.startup_runs.max(1),
@@ -236,6 +249,7 @@ fn second_plugin(
     let (add_off, ready_off) = add_until_optimized(o, &off_home, second)?;
     // Its code is not needed again (tens of MB).
     let _ = std::fs::remove_dir_all(&off_home);
+    let wasmtime = floor::cranelift_after((&first.name, &first.bytes()?), (&second.name, &second.bytes()?))?;
     Ok(judge::function_cache(&judge::FunctionCacheRun {
         first: &first.name,
         first_ready,
@@ -243,6 +257,7 @@ fn second_plugin(
         add: (add_on, add_off),
         ready: (ready_on, ready_off),
         reused_percent,
+        wasmtime,
     }))
 }
 
