@@ -78,49 +78,61 @@ fn a_second_compile_reuses_the_functions_of_the_first() {
 fn corrupted_truncated_and_moved_records_are_ignored_and_compiled_afresh() {
     let clean = TestHome::new();
     add_hello(&clean);
-    let home = TestHome::new();
-    add_hello(&home);
-    let stored = packs(&home);
-    assert_eq!(stored.len(), 1, "one compile, one pack: {stored:?}");
-    let mut bytes = fs::read(&stored[0]).unwrap();
-    let entries = index(&bytes);
-    assert!(entries.len() > 30, "{} records", entries.len());
-    // A third corrupted (a bit of the code flipped), a third truncated (the
-    // index says it is shorter), a third pointing at another function's
-    // valid record.
-    let mut tampered = 0;
-    for (i, &(at, offset, len)) in entries.iter().enumerate().filter(|(i, _)| i % 10 == 0) {
-        match i % 3 {
-            0 => bytes[offset + len - 1] ^= 0x40,
-            1 => bytes[at + 40..at + 44].copy_from_slice(&(len as u32 / 2).to_le_bytes()),
-            _ => {
-                let (next_at, _, _) = entries[(i + 1) % entries.len()];
-                let next = bytes[next_at + 32..next_at + 44].to_vec();
-                bytes[at + 32..at + 44].copy_from_slice(&next);
+    // Each way on its own: a bit of the code flipped; the record truncated
+    // (the index says it is shorter, the next entry starting where it
+    // ends); an entry pointing at another function's valid record.
+    for way in ["flipped", "truncated", "moved"] {
+        let home = TestHome::new();
+        add_hello(&home);
+        let stored = packs(&home);
+        assert_eq!(stored.len(), 1, "one compile, one pack: {stored:?}");
+        let mut bytes = fs::read(&stored[0]).unwrap();
+        let entries = index(&bytes);
+        assert!(entries.len() > 30, "{} records", entries.len());
+        let mut tampered = 0;
+        for (i, &(at, offset, len)) in entries.iter().enumerate().filter(|(i, _)| i % 10 == 0 && i + 1 < entries.len())
+        {
+            let next_at = entries[i + 1].0;
+            match way {
+                "flipped" => bytes[offset + len - 1] ^= 0x40,
+                "truncated" => {
+                    let cut = len / 2;
+                    bytes[at + 40..at + 44].copy_from_slice(&(cut as u32).to_le_bytes());
+                    let next_len = entries[i + 1].2 + len - cut;
+                    bytes[next_at + 32..next_at + 40].copy_from_slice(&((offset + cut) as u64).to_le_bytes());
+                    bytes[next_at + 40..next_at + 44].copy_from_slice(&(next_len as u32).to_le_bytes());
+                }
+                _ => {
+                    // Swap the two entries' keys: each now names the other's record.
+                    let (this, next) = (bytes[at..at + 32].to_vec(), bytes[next_at..next_at + 32].to_vec());
+                    bytes[at..at + 32].copy_from_slice(&next);
+                    bytes[next_at..next_at + 32].copy_from_slice(&this);
+                }
             }
+            tampered += 1;
         }
-        tampered += 1;
+        fs::write(&stored[0], &bytes).unwrap();
+        home.ok(&["plugins", "remove", "hello", "-q"]);
+        let out = home.run(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes"]);
+        assert!(out.status.success(), "{way}: {}", String::from_utf8_lossy(&out.stderr));
+        let warned = String::from_utf8_lossy(&out.stderr);
+        assert!(warned.contains("failed its check"), "{way}: {warned}");
+        let counts = functions(&home);
+        let rejected = counts["rejected"].as_u64().unwrap();
+        // A failed pack is not read again, so one rejection stops the rest.
+        assert!(rejected >= 1 && rejected <= tampered, "{way}: {counts} of {tampered} tampered");
+        // The pack that failed is gone; what was compiled afresh is in a new one.
+        let now = packs(&home);
+        assert!(!now.contains(&stored[0]) && now.len() == 1, "{way}: {now:?}");
+        // The code is what a clean compile gives, byte for byte, and runs.
+        assert!(artifact(&home) == artifact(&clean), "{way}: the artifact differs from a clean compile");
+        assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
+        // And nothing fails a check again.
+        home.ok(&["plugins", "remove", "hello", "-q"]);
+        add_hello(&home);
+        assert_eq!(functions(&home)["rejected"], 0, "{way}");
+        assert!(artifact(&home) == artifact(&clean));
     }
-    fs::write(&stored[0], &bytes).unwrap();
-    home.ok(&["plugins", "remove", "hello", "-q"]);
-    let out = home.run(&["plugins", "add", dist("hello").to_str().unwrap(), "--yes"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let warned = String::from_utf8_lossy(&out.stderr);
-    assert!(warned.contains("failed its check"), "{warned}");
-    let counts = functions(&home);
-    let rejected = counts["rejected"].as_u64().unwrap();
-    assert!(rejected >= 1 && rejected <= tampered, "{counts} of {tampered} tampered");
-    // The pack that failed is gone; what was compiled afresh is in a new one.
-    let now = packs(&home);
-    assert!(!now.contains(&stored[0]) && now.len() == 1, "{now:?}");
-    // The code is what a clean compile gives, byte for byte, and runs.
-    assert!(artifact(&home) == artifact(&clean), "the artifact differs from a clean compile");
-    assert_eq!(home.ok(&["run", "hello", "a"]).trim(), "Hello, a!");
-    // And nothing fails a check again.
-    home.ok(&["plugins", "remove", "hello", "-q"]);
-    add_hello(&home);
-    assert_eq!(functions(&home)["rejected"], 0);
-    assert!(artifact(&home) == artifact(&clean));
 }
 
 #[test]

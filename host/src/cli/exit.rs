@@ -8,7 +8,8 @@
 //! every allocation one by one. Nothing in the host holds data that only a
 //! destructor writes out: the run record and the cache's statistics were
 //! saved by [`Context::finish`], committed LMDB writes are in the page
-//! cache, and stdout is flushed by the runtime's exit as for any other
+//! cache, the function cache wrote its pack when its compile ended (its
+//! `Drop` only catches a compile that failed part-way), and stdout is flushed by the runtime's exit as for any other
 //! command. A reader slot LMDB leaves behind is cleared by the next open
 //! (`State::open`).
 

@@ -25,9 +25,21 @@ const SMALL: u64 = 4 << 20;
 /// More small packs than this are merged into one.
 const MAX_SMALL: usize = 16;
 
+/// Whether a record may be kept (its check), when packs are merged.
+pub(super) type Check<'a> = &'a dyn Fn(&pack::Key, &[u8]) -> bool;
+
 /// Bring `dir` (the cache's root) within `budget` bytes for namespace
-/// `current`, dropping every other namespace and the packs in `bad`.
-pub(super) fn maintain(dir: &Path, current: &str, budget: u64, bad: &[PathBuf]) {
+/// `current`, dropping every other namespace and the packs in `bad`;
+/// small packs are merged, keeping the records `check` accepts, if given.
+pub(super) fn maintain(dir: &Path, current: &str, budget: u64, bad: &[PathBuf], check: Option<Check<'_>>) {
+    // Never walked through a symlink (to someone's home, say).
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return;
+    }
+    // A pack is never rewritten, so one that failed goes without the lock.
+    for path in bad {
+        let _ = fs::remove_file(path);
+    }
     // Not truncated, not followed if it is a symlink.
     let lock = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -50,11 +62,10 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64, bad: &[PathBuf]) 
     if !fs::symlink_metadata(&current).is_ok_and(|m| m.is_dir()) {
         return;
     }
-    for path in bad {
-        let _ = fs::remove_file(path);
-    }
     let mut packs = packs(&current);
-    if merge_small(&current, &packs) {
+    if let Some(check) = check
+        && merge_small(&current, &packs, check)
+    {
         packs = self::packs(&current);
     }
     let mut total: u64 = packs.iter().map(|p| p.bytes).sum();
@@ -77,9 +88,9 @@ pub(super) fn maintain(dir: &Path, current: &str, budget: u64, bad: &[PathBuf]) 
     }
 }
 
-/// Merge the small packs in `namespace` into one if there are too many;
-/// whether it did.
-fn merge_small(namespace: &Path, packs: &[Stored]) -> bool {
+/// Merge the small packs in `namespace` into one if there are too many,
+/// keeping the records `check` accepts; whether it did.
+fn merge_small(namespace: &Path, packs: &[Stored], check: Check<'_>) -> bool {
     let mut small: Vec<&Stored> = packs.iter().filter(|p| p.bytes < SMALL).collect();
     if small.len() <= MAX_SMALL {
         return false;
@@ -87,10 +98,12 @@ fn merge_small(namespace: &Path, packs: &[Stored]) -> bool {
     // The newest first: where a key is in two packs, its newest record wins.
     small.sort_by_key(|p| std::cmp::Reverse(p.used));
     let paths: Vec<PathBuf> = small.iter().map(|p| p.path.clone()).collect();
-    if pack::write(namespace, &pack::records_of(&paths, SMALL)).is_err() {
+    let (records, read) = pack::records_of(&paths, SMALL, check);
+    if pack::write(namespace, &records).is_err() {
         return false;
     }
-    for path in &paths {
+    // Only what was read whole: a pack that could not be read keeps its records.
+    for path in &read {
         let _ = fs::remove_file(path);
     }
     true
@@ -155,7 +168,7 @@ mod tests {
         let new = plant(root.path(), "ns/c.pack", 400, 100);
         let newest = plant(root.path(), "ns/d.pack", 100, 50);
         let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
-        maintain(root.path(), "ns", 1000, &[]);
+        maintain(root.path(), "ns", 1000, &[], None);
         assert!(!old.exists() && !middle.exists(), "1300 bytes, then 900: both over 80 % of 1000");
         assert!(new.exists() && newest.exists());
         assert!(!note.exists(), "the notes of known code go when functions do");
@@ -170,30 +183,53 @@ mod tests {
         let stale_tmp = plant(root.path(), "ns/.tmp-2", 10, 7200);
         let older_engine = plant(root.path(), "old-ns/a.pack", 100, 1);
         let note = plant(root.path(), "ns/modules/0123abcd", 3, 10);
-        maintain(root.path(), "ns", 1000, std::slice::from_ref(&bad));
+        maintain(root.path(), "ns", 1000, std::slice::from_ref(&bad), None);
         assert!(kept.exists() && fresh_tmp.exists() && note.exists());
         assert!(!stale_tmp.exists() && !bad.exists());
         assert!(!older_engine.exists() && !root.path().join("old-ns").exists());
     }
 
     #[test]
-    fn many_small_packs_are_merged_into_one_the_newest_record_winning() {
+    fn many_small_packs_are_merged_into_one_the_newest_checked_record_winning() {
         let root = tempfile::tempdir().unwrap();
         let ns = root.path().join("ns");
         let big = pack::write(&ns, &[([0; 32], vec![0; SMALL as usize])]).unwrap();
         for n in 0..=MAX_SMALL as u8 {
-            let path = pack::write(&ns, &[([n + 1; 32], vec![n]), ([99; 32], vec![n])]).unwrap();
+            let records = [([n + 1; 32], vec![n]), ([99; 32], vec![n]), ([200; 32], vec![n])];
+            let path = pack::write(&ns, &records).unwrap();
             age(&path, 1000 - u64::from(n));
         }
-        maintain(root.path(), "ns", 1 << 30, &[]);
+        // Key 200's newest record fails its check: the one before it wins.
+        let newest = MAX_SMALL as u8;
+        let check = |key: &pack::Key, record: &[u8]| !(*key == [200; 32] && record == [newest]);
+        maintain(root.path(), "ns", 1 << 30, &[], Some(&check));
         let left = packs_in(&ns);
         assert_eq!(left.len(), 2, "the big pack and one merged: {left:?}");
         let merged = left.iter().find(|p| **p != big).unwrap();
-        let records = pack::records_of(std::slice::from_ref(merged), 1 << 20);
-        assert_eq!(records.len(), MAX_SMALL + 2, "every key once");
-        let shared = records.iter().find(|(k, _)| *k == [99; 32]).unwrap();
-        assert_eq!(shared.1, vec![MAX_SMALL as u8], "the newest pack's record");
-        maintain(root.path(), "ns", 1 << 30, &[]);
+        let (records, _) = pack::records_of(std::slice::from_ref(merged), 1 << 20, &|_, _| true);
+        assert_eq!(records.len(), MAX_SMALL + 3, "every key once");
+        let record = |k: u8| records.iter().find(|(key, _)| *key == [k; 32]).unwrap().1.clone();
+        assert_eq!(record(99), vec![newest], "the newest pack's record");
+        assert_eq!(record(200), vec![newest - 1], "the newest that passes its check");
+        maintain(root.path(), "ns", 1 << 30, &[], Some(&check));
         assert_eq!(packs_in(&ns), left, "two packs are not merged again");
+    }
+
+    #[test]
+    fn without_a_check_nothing_is_merged_and_a_symlinked_root_is_not_walked() {
+        let root = tempfile::tempdir().unwrap();
+        let ns = root.path().join("ns");
+        for n in 0..=MAX_SMALL as u8 {
+            pack::write(&ns, &[([n; 32], vec![n])]).unwrap();
+        }
+        maintain(root.path(), "ns", 1 << 30, &[], None);
+        assert_eq!(packs_in(&ns).len(), MAX_SMALL + 1);
+        // The cache's root a symlink to a folder of someone else's.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let theirs = plant(elsewhere.path(), "theirs/file", 10, 1);
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+        maintain(&link, "ns", 0, &[], None);
+        assert!(theirs.exists(), "nothing removed through the symlink");
     }
 }

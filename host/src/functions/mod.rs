@@ -51,6 +51,9 @@ const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 /// one is not one this cache wrote).
 const MAX_RECORD: u64 = 64 << 20;
 
+/// The most packs a process opens (the newest).
+const MAX_OPEN: usize = 256;
+
 /// Whether a failed check was said already in this process.
 static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -182,15 +185,20 @@ struct Pack {
 }
 
 impl Packs {
+    /// The packs in `dir`, the most recently used first, at most
+    /// [`MAX_OPEN`] (the bound and merging keep far fewer; a folder planted
+    /// with thousands must not take every file descriptor).
     fn load(dir: Option<PathBuf>) -> Packs {
         let mut packs = Packs::default();
         let Some(entries) = dir.and_then(|d| fs::read_dir(d).ok()) else { return packs };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.ends_with(pack::SUFFIX) && !name.starts_with('.') {
-                packs.add(entry.path());
-            }
+        let mut found: Vec<(SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(pack::SUFFIX) && !n.starts_with('.')))
+            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH), e.path()))
+            .collect();
+        found.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
+        for (_, path) in found.into_iter().take(MAX_OPEN) {
+            packs.add(path);
         }
         packs
     }
@@ -324,7 +332,11 @@ impl FunctionCache {
         self.flush();
         if let Some(current) = self.namespace.get() {
             let bad = self.packs.get().map(|p| p.read().unwrap_or_else(|e| e.into_inner()).bad()).unwrap_or_default();
-            bound::maintain(&self.dir, current, self.budget_bytes, &bad);
+            let check = self
+                .secret()
+                .map(|secret| move |key: &Key, sealed: &[u8]| record::open(secret, current, key, sealed).is_some());
+            let check = check.as_ref().map(|c| c as bound::Check<'_>);
+            bound::maintain(&self.dir, current, self.budget_bytes, &bad, check);
         }
     }
 }
@@ -348,6 +360,9 @@ impl CacheStore for FunctionCache {
         let packs = self.packs().read().unwrap_or_else(|e| e.into_inner());
         for (n, entry) in packs.index.get(key)? {
             let pack = &packs.open[*n];
+            if pack.bad.load(Ordering::Relaxed) {
+                continue;
+            }
             let mut bytes = pack::read(&pack.file, pack.size, entry, MAX_RECORD).unwrap_or_default();
             if record::open(secret, namespace, key, &bytes).is_some() {
                 count(|c| &c.reused, &self.counters);
@@ -392,7 +407,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Write `bytes` to `path` (its folder made if needed) through a temporary
-/// file (`.tmp…`) and a rename: a reader sees the whole file or none.
+/// file (`.tmp…`) and a rename that replaces nothing: a reader sees the
+/// whole file or none.
 /// Unlike [`crate::compiled::write_atomically`] (which this module cannot
 /// call: `compiled` checks components with [`known`]) it does not sync: a
 /// pack torn by a crash fails its checks, and a note is only a hint.
@@ -401,7 +417,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
     Ok(())
 }
 

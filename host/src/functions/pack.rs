@@ -12,7 +12,7 @@
 //! checked when it is read (an entry pointing outside the file, or at
 //! another function's record, fails that check).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -59,27 +59,40 @@ pub fn encode(records: &[(Key, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// The index of the pack open as `file`; `None` if it is not a pack.
-/// Entries are returned as written: one that points past the end fails
-/// when it is read.
+/// The index of the pack open as `file`; `None` if it is not a pack as
+/// [`encode`] writes one: its records one after another, in the index's
+/// order, from the end of the index to the end of the file. So no two
+/// entries share bytes, and what a pack can make a reader read or hold is
+/// bounded by its size.
 pub fn index(file: &File) -> Option<Vec<Entry>> {
+    let size = file.metadata().ok()?.len();
     let mut header = [0u8; HEADER];
     file.read_exact_at(&mut header, 0).ok()?;
     if &header[..MAGIC.len()] != MAGIC {
         return None;
     }
     let count = u32::from_le_bytes(header[MAGIC.len()..].try_into().ok()?) as usize;
-    if count > MAX_ENTRIES {
+    let records_start = (HEADER + count.checked_mul(ENTRY)?) as u64;
+    if count > MAX_ENTRIES || records_start > size {
         return None;
     }
     let mut bytes = vec![0u8; count * ENTRY];
     file.read_exact_at(&mut bytes, HEADER as u64).ok()?;
-    let entries = bytes.chunks_exact(ENTRY).map(|e| Entry {
-        key: e[..32].try_into().expect("32 bytes"),
-        offset: u64::from_le_bytes(e[32..40].try_into().expect("8 bytes")),
-        len: u32::from_le_bytes(e[40..].try_into().expect("4 bytes")),
-    });
-    Some(entries.collect())
+    let mut next = records_start;
+    let mut entries = Vec::with_capacity(count);
+    for e in bytes.chunks_exact(ENTRY) {
+        let entry = Entry {
+            key: e[..32].try_into().expect("32 bytes"),
+            offset: u64::from_le_bytes(e[32..40].try_into().expect("8 bytes")),
+            len: u32::from_le_bytes(e[40..].try_into().expect("4 bytes")),
+        };
+        if entry.offset != next {
+            return None;
+        }
+        next = entry.offset.checked_add(u64::from(entry.len))?;
+        entries.push(entry);
+    }
+    (next == size).then_some(entries)
 }
 
 /// The record `entry` points at in `file` (`size` bytes long), if the file
@@ -114,12 +127,16 @@ pub fn write(dir: &Path, records: &[(Key, Vec<u8>)]) -> io::Result<PathBuf> {
     Ok(path)
 }
 
-/// Every record of the packs at `paths` (each read up to `max_bytes`), one
-/// per key (the first found), as they are: a record that fails its check
-/// still fails it after.
-pub fn records_of(paths: &[PathBuf], max_bytes: u64) -> Vec<(Key, Vec<u8>)> {
-    let mut seen = HashMap::new();
-    let mut out = Vec::new();
+/// The records of the packs at `paths` (each read up to `max_bytes`) that
+/// `keep` accepts, one per key (the first kept), and the packs that were
+/// read whole (the others were not, and may hold what was not gathered).
+pub fn records_of(
+    paths: &[PathBuf],
+    max_bytes: u64,
+    keep: &dyn Fn(&Key, &[u8]) -> bool,
+) -> (Vec<(Key, Vec<u8>)>, Vec<PathBuf>) {
+    let mut seen = HashSet::new();
+    let (mut out, mut read) = (Vec::new(), Vec::new());
     for path in paths {
         let Some(file) = open(path) else { continue };
         let Some(entries) = index(&file) else { continue };
@@ -127,15 +144,18 @@ pub fn records_of(paths: &[PathBuf], max_bytes: u64) -> Vec<(Key, Vec<u8>)> {
         if (&file).take(max_bytes).read_to_end(&mut whole).is_err() {
             continue;
         }
-        for entry in entries {
-            let Some(end) = entry.offset.checked_add(u64::from(entry.len)) else { continue };
-            let Some(record) = whole.get(entry.offset as usize..end as usize) else { continue };
-            if seen.insert(entry.key, ()).is_none() {
-                out.push((entry.key, record.to_vec()));
+        let records = entries.iter().map(|e| (e, whole.get(e.offset as usize..(e.offset + u64::from(e.len)) as usize)));
+        let records: Option<Vec<_>> = records.map(|(e, r)| r.map(|r| (e.key, r))).collect();
+        let Some(records) = records else { continue };
+        for (key, record) in records {
+            if !seen.contains(&key) && keep(&key, record) {
+                seen.insert(key);
+                out.push((key, record.to_vec()));
             }
         }
+        read.push(path.clone());
     }
-    out
+    (out, read)
 }
 
 #[cfg(test)]
@@ -172,16 +192,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), &[(key(1), b"record".to_vec())]).unwrap();
         let bytes = fs::read(&path).unwrap();
-        // Cut anywhere in the header or index: no index.
-        for len in 0..HEADER + ENTRY {
+        // Cut anywhere, or grown: no index.
+        for len in 0..bytes.len() {
             fs::write(&path, &bytes[..len]).unwrap();
             assert_eq!(index(&open(&path).unwrap()), None, "cut to {len}");
         }
-        // Cut in the record: the index reads, the record does not.
-        fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        let file = open(&path).unwrap();
-        let entries = index(&file).unwrap();
-        assert_eq!(read(&file, u64::MAX, &entries[0], 1 << 20), None);
+        fs::write(&path, [&bytes[..], b"more"].concat()).unwrap();
+        assert_eq!(index(&open(&path).unwrap()), None, "bytes after the last record");
         // A count past any compile's.
         let mut huge = bytes.clone();
         huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -193,11 +210,35 @@ mod tests {
     }
 
     #[test]
+    fn entries_must_lie_one_after_another_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &[(key(1), vec![1; 100]), (key(2), vec![2; 100])]).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert!(index(&open(&path).unwrap()).is_some());
+        let second = HEADER + ENTRY;
+        let first_offset: [u8; 8] = bytes[HEADER + 32..HEADER + 40].try_into().unwrap();
+        // The second entry pointing at the first's record (as a forger
+        // would, to make one record be read many times), or past it, or
+        // the first one longer than its record.
+        let mut overlapping = bytes.clone();
+        overlapping[second + 32..second + 40].copy_from_slice(&first_offset);
+        let mut gap = bytes.clone();
+        gap[second + 32..second + 40].copy_from_slice(&(u64::from_le_bytes(first_offset) + 101).to_le_bytes());
+        let mut longer = bytes.clone();
+        longer[HEADER + 40..HEADER + 44].copy_from_slice(&u32::MAX.to_le_bytes());
+        for forged in [overlapping, gap, longer] {
+            fs::write(&path, &forged).unwrap();
+            assert_eq!(index(&open(&path).unwrap()), None);
+        }
+    }
+
+    #[test]
     fn a_symlink_or_a_fifo_is_not_opened() {
         let dir = tempfile::tempdir().unwrap();
+        let real = write(dir.path(), &[(key(1), b"record".to_vec())]).unwrap();
         let link = dir.path().join("link.pack");
-        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        assert!(open(&link).is_none());
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(open(&link).is_none(), "not even to a real pack");
         let fifo = dir.path().join("fifo.pack");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         assert!(open(&fifo).is_none(), "not waited on");
@@ -208,7 +249,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), &[(key(1), b"a1".to_vec()), (key(2), b"a2".to_vec())]).unwrap();
         let b = write(dir.path(), &[(key(2), b"b2".to_vec()), (key(3), b"b3".to_vec())]).unwrap();
-        let merged = records_of(&[a, b], 1 << 20);
+        let (merged, read) = records_of(&[a.clone(), b.clone()], 1 << 20, &|_, _| true);
         assert_eq!(merged, vec![(key(1), b"a1".to_vec()), (key(2), b"a2".to_vec()), (key(3), b"b3".to_vec())]);
+        assert_eq!(read, vec![a.clone(), b.clone()]);
+        // A record `keep` refuses is left out; a key's next record stands in.
+        let (kept, _) = records_of(&[a.clone(), b.clone()], 1 << 20, &|_, r| r != b"a2");
+        assert_eq!(kept, vec![(key(1), b"a1".to_vec()), (key(2), b"b2".to_vec()), (key(3), b"b3".to_vec())]);
+        // A pack that cannot be read whole is not counted as read.
+        let missing = dir.path().join("gone.pack");
+        let (_, read) = records_of(&[missing, b.clone()], 1 << 20, &|_, _| true);
+        assert_eq!(read, vec![b]);
     }
 }
