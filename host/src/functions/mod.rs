@@ -177,7 +177,6 @@ struct Packs {
 struct Pack {
     path: PathBuf,
     file: fs::File,
-    size: u64,
     /// Whether its time was refreshed in this process.
     touched: AtomicBool,
     /// Whether it failed a check (then it is deleted at the next bound).
@@ -206,20 +205,13 @@ impl Packs {
     /// Open the pack at `path` and index its entries; one whose index does
     /// not read is kept only to be deleted.
     fn add(&mut self, path: PathBuf) {
-        let Some(file) = pack::open(&path) else { return };
-        let Ok(size) = file.metadata().map(|m| m.len()) else { return };
-        let entries = pack::index(&file);
+        let Some((file, size)) = pack::open(&path) else { return };
+        let entries = pack::index(&file, size);
         let n = self.open.len();
         for entry in entries.iter().flatten() {
             self.index.entry(entry.key).or_default().push((n, *entry));
         }
-        self.open.push(Pack {
-            path,
-            file,
-            size,
-            touched: AtomicBool::new(false),
-            bad: AtomicBool::new(entries.is_none()),
-        });
+        self.open.push(Pack { path, file, touched: AtomicBool::new(false), bad: AtomicBool::new(entries.is_none()) });
     }
 
     fn bad(&self) -> Vec<PathBuf> {
@@ -363,7 +355,7 @@ impl CacheStore for FunctionCache {
             if pack.bad.load(Ordering::Relaxed) {
                 continue;
             }
-            let mut bytes = pack::read(&pack.file, pack.size, entry, MAX_RECORD).unwrap_or_default();
+            let mut bytes = pack::read(&pack.file, entry, MAX_RECORD).unwrap_or_default();
             if record::open(secret, namespace, key, &bytes).is_some() {
                 count(|c| &c.reused, &self.counters);
                 if !pack.touched.swap(true, Ordering::Relaxed) {

@@ -59,13 +59,13 @@ pub fn encode(records: &[(Key, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// The index of the pack open as `file`; `None` if it is not a pack as
+/// The index of the pack open as `file` (`size` bytes long, as [`open`]
+/// found it); `None` if it is not a pack as
 /// [`encode`] writes one: its records one after another, in the index's
 /// order, from the end of the index to the end of the file. So no two
 /// entries share bytes, and what a pack can make a reader read or hold is
 /// bounded by its size.
-pub fn index(file: &File) -> Option<Vec<Entry>> {
-    let size = file.metadata().ok()?.len();
+pub fn index(file: &File, size: u64) -> Option<Vec<Entry>> {
     let mut header = [0u8; HEADER];
     file.read_exact_at(&mut header, 0).ok()?;
     if &header[..MAGIC.len()] != MAGIC {
@@ -95,11 +95,10 @@ pub fn index(file: &File) -> Option<Vec<Entry>> {
     (next == size).then_some(entries)
 }
 
-/// The record `entry` points at in `file` (`size` bytes long), if the file
-/// holds it and it is at most `max` bytes.
-pub fn read(file: &File, size: u64, entry: &Entry, max: u64) -> Option<Vec<u8>> {
-    let end = entry.offset.checked_add(u64::from(entry.len))?;
-    if u64::from(entry.len) > max || end > size {
+/// The record `entry` (from [`index`], so within the file as it was) points
+/// at in `file`, if it is at most `max` bytes and the file still holds it.
+pub fn read(file: &File, entry: &Entry, max: u64) -> Option<Vec<u8>> {
+    if u64::from(entry.len) > max {
         return None;
     }
     let mut bytes = vec![0u8; entry.len as usize];
@@ -107,14 +106,15 @@ pub fn read(file: &File, size: u64, entry: &Entry, max: u64) -> Option<Vec<u8>> 
     Some(bytes)
 }
 
-/// Open the pack at `path` to read: a regular file, never through a
-/// symlink, never a FIFO's wait (someone able to write the folder but not
-/// the state could otherwise point it at `/dev/zero` or a pipe).
-pub fn open(path: &Path) -> Option<File> {
+/// Open the pack at `path` to read, with its size: a regular file, never
+/// through a symlink, never a FIFO's wait (someone able to write the folder
+/// but not the state could otherwise point it at `/dev/zero` or a pipe).
+pub fn open(path: &Path) -> Option<(File, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
     let file = File::options().read(true).custom_flags(flags.bits() as i32).open(path).ok()?;
-    file.metadata().ok().filter(|m| m.is_file()).map(|_| file)
+    let meta = file.metadata().ok().filter(|m| m.is_file())?;
+    Some((file, meta.len()))
 }
 
 /// Write a pack of `records` into `dir` (made if needed) through a
@@ -138,8 +138,8 @@ pub fn records_of(
     let mut seen = HashSet::new();
     let (mut out, mut read) = (Vec::new(), Vec::new());
     for path in paths {
-        let Some(file) = open(path) else { continue };
-        let Some(entries) = index(&file) else { continue };
+        let Some((file, size)) = open(path) else { continue };
+        let Some(entries) = index(&file, size) else { continue };
         let mut whole = Vec::new();
         if (&file).take(max_bytes).read_to_end(&mut whole).is_err() {
             continue;
@@ -167,22 +167,27 @@ mod tests {
         [n; 32]
     }
 
+    fn index_of(path: &Path) -> Option<Vec<Entry>> {
+        let (file, size) = open(path).unwrap();
+        index(&file, size)
+    }
+
     #[test]
     fn a_written_pack_reads_back_entry_by_entry() {
         let dir = tempfile::tempdir().unwrap();
         let records = vec![(key(1), b"first".to_vec()), (key(2), vec![]), (key(3), vec![9; 5000])];
         let path = write(dir.path(), &records).unwrap();
         assert!(path.file_name().unwrap().to_str().unwrap().ends_with(SUFFIX));
-        let file = open(&path).unwrap();
-        let size = file.metadata().unwrap().len();
-        let entries = index(&file).unwrap();
+        let (file, size) = open(&path).unwrap();
+        let entries = index(&file, size).unwrap();
         assert_eq!(entries.len(), 3);
         for (entry, (k, record)) in entries.iter().zip(&records) {
             assert_eq!(&entry.key, k);
-            assert_eq!(&read(&file, size, entry, 1 << 20).unwrap(), record);
+            assert_eq!(&read(&file, entry, 1 << 20).unwrap(), record);
         }
-        assert_eq!(read(&file, size, &entries[2], 4999), None, "longer than allowed");
-        assert_eq!(read(&file, size - 1, &entries[2], 1 << 20), None, "past the end");
+        assert_eq!(read(&file, &entries[2], 4999), None, "longer than allowed");
+        let past = Entry { offset: size - 1, ..entries[2] };
+        assert_eq!(read(&file, &past, 1 << 20), None, "past the end");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
     }
@@ -195,18 +200,18 @@ mod tests {
         // Cut anywhere, or grown: no index.
         for len in 0..bytes.len() {
             fs::write(&path, &bytes[..len]).unwrap();
-            assert_eq!(index(&open(&path).unwrap()), None, "cut to {len}");
+            assert_eq!(index_of(&path), None, "cut to {len}");
         }
         fs::write(&path, [&bytes[..], b"more"].concat()).unwrap();
-        assert_eq!(index(&open(&path).unwrap()), None, "bytes after the last record");
+        assert_eq!(index_of(&path), None, "bytes after the last record");
         // A count past any compile's.
         let mut huge = bytes.clone();
         huge[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         fs::write(&path, &huge).unwrap();
-        assert_eq!(index(&open(&path).unwrap()), None);
+        assert_eq!(index_of(&path), None);
         // Not a pack at all.
         fs::write(&path, b"isaacfn1 and more bytes than a header").unwrap();
-        assert_eq!(index(&open(&path).unwrap()), None);
+        assert_eq!(index_of(&path), None);
     }
 
     #[test]
@@ -214,7 +219,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), &[(key(1), vec![1; 100]), (key(2), vec![2; 100])]).unwrap();
         let bytes = fs::read(&path).unwrap();
-        assert!(index(&open(&path).unwrap()).is_some());
+        assert!(index_of(&path).is_some());
         let second = HEADER + ENTRY;
         let first_offset: [u8; 8] = bytes[HEADER + 32..HEADER + 40].try_into().unwrap();
         // The second entry pointing at the first's record (as a forger
@@ -228,7 +233,7 @@ mod tests {
         longer[HEADER + 40..HEADER + 44].copy_from_slice(&u32::MAX.to_le_bytes());
         for forged in [overlapping, gap, longer] {
             fs::write(&path, &forged).unwrap();
-            assert_eq!(index(&open(&path).unwrap()), None);
+            assert_eq!(index_of(&path), None);
         }
     }
 

@@ -37,7 +37,8 @@ struct Plugin {
     dir: String,
     name: String,
     sha256: String,
-    wasm: PathBuf,
+    /// Its component (wasmtime alone compiles it too).
+    bytes: Vec<u8>,
 }
 
 impl Plugin {
@@ -49,12 +50,7 @@ impl Plugin {
         let source = loader::read_source(dir, None).map_err(|e| fail("reading a plugin")(&e))?;
         let bytes = std::fs::read(&source.wasm).map_err(|e| fail(&format!("reading {}", source.wasm.display()))(&e))?;
         let (name, sha256) = (source.manifest.name, sha256_hex(&bytes));
-        Ok(Some(Plugin { dir: dir.display().to_string(), name, sha256, wasm: source.wasm }))
-    }
-
-    /// Its component's bytes.
-    fn bytes(&self) -> Result<Vec<u8>, SuiteError> {
-        std::fs::read(&self.wasm).map_err(|e| fail(&format!("reading {}", self.wasm.display()))(&e))
+        Ok(Some(Plugin { dir: dir.display().to_string(), name, sha256, bytes }))
     }
 }
 
@@ -140,7 +136,7 @@ pub(super) fn run(o: &SuiteOptions, scratch: &Path, figures: &mut Vec<Figure>) -
         winch_first.push(first);
     }
     // Wasmtime alone compiling the same component, as many times (at most 3).
-    let wasmtime_winch = floor::winch(&big.name, &big.bytes()?, cycles.min(3))?;
+    let wasmtime_winch = floor::winch(&big.name, &big.bytes, cycles.min(3))?;
     if !o.tiering_in_full {
         drop(held);
         let (add, first) = (median(&mut winch_add), median(&mut winch_first));
@@ -249,7 +245,7 @@ fn second_plugin(
     let (add_off, ready_off) = add_until_optimized(o, &off_home, second)?;
     // Its code is not needed again (tens of MB).
     let _ = std::fs::remove_dir_all(&off_home);
-    let wasmtime = floor::cranelift_after((&first.name, &first.bytes()?), (&second.name, &second.bytes()?))?;
+    let wasmtime = floor::cranelift_after((&first.name, &first.bytes), (&second.name, &second.bytes))?;
     Ok(judge::function_cache(&judge::FunctionCacheRun {
         first: &first.name,
         first_ready,
