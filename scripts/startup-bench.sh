@@ -14,6 +14,8 @@
 #                    (default: 50)
 #   BEFORE=DIR       also time DIR/isaac-PROFILE (binaries kept from an
 #                    earlier commit), for before/after in one run
+#
+# Every binary timed is a fresh copy in a temporary folder (see `fresh`).
 #   HOMES=DIR        keep the homes in DIR (made once, reused) instead of a
 #                    temporary folder
 #
@@ -39,13 +41,26 @@ cargo build --locked --profile "${profiles[0]}" --example bare_host
 [ -f example-plugins/dist/hello/hello.wasm ] || example-plugins/build.sh
 isaac="$targets/${profiles[0]}/isaac"
 
+# Every binary is timed as a fresh copy. How a file's pages came into the
+# page cache changes how many page faults a start takes: one written with
+# write(2) (cp, `cargo install`, a package manager) is cached in large
+# folios, and Linux 6.x maps a whole folio per fault; the linker writes its
+# output through a mapping, page by page. The same bare host took 307
+# faults and 2.08 ms as linked, 261 and 1.82 ms as a copy (2026-12-07).
+bins="$(mktemp -d)"
+scratch=("$bins")
+fresh() { # NAME FILE: a fresh copy of FILE, printed
+    cp "$2" "$bins/$1"
+    echo "$bins/$1"
+}
 if [ -n "${HOMES:-}" ]; then
     homes="$HOMES"
     mkdir -p "$homes"
 else
     homes="$(mktemp -d)"
-    trap 'rm -rf "$homes"' EXIT
+    scratch+=("$homes")
 fi
+trap 'rm -rf "${scratch[@]}"' EXIT
 unset ISAAC_HOME ISAAC_CONFIG
 
 # A home with hello and N-1 distinct copies of it, every plugin compiled.
@@ -82,16 +97,21 @@ PY
     touch "$home/.planted"
 }
 
+bare="$(fresh bare_host "$targets/${profiles[0]}/examples/bare_host")"
+for profile in "${profiles[@]}"; do
+    fresh "isaac-$profile" "$targets/$profile/isaac" >/dev/null
+    [ -n "${BEFORE:-}" ] && fresh "before-isaac-$profile" "$BEFORE/isaac-$profile" >/dev/null
+done
 commands=(/bin/true)
 for n in $counts; do
     home="$homes/plugins-$n"
     plant "$home" "$n"
     sha="$("$isaac" --home "$home" plugins info hello --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')"
     artifact="$(ls "$home"/compiled/"$sha"-*.cwasm)"
-    commands+=("$targets/${profiles[0]}/examples/bare_host $artifact hello bench")
+    commands+=("$bare $artifact hello bench")
     for profile in "${profiles[@]}"; do
-        [ -n "${BEFORE:-}" ] && commands+=("$BEFORE/isaac-$profile --home $home run hello:hello bench")
-        commands+=("$targets/$profile/isaac --home $home run hello:hello bench")
+        [ -n "${BEFORE:-}" ] && commands+=("$bins/before-isaac-$profile --home $home run hello:hello bench")
+        commands+=("$bins/isaac-$profile --home $home run hello:hello bench")
     done
 done
 hyperfine -N "${flags[@]}" "${commands[@]}"

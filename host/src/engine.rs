@@ -1,5 +1,5 @@
-//! The one `wasmtime::Engine` of a host, and the epoch ticker that enforces
-//! call deadlines.
+//! The one `wasmtime::Engine` of a host, and the start of the epoch clock
+//! that enforces call deadlines ([`crate::epoch`]).
 //!
 //! The engine runs wasm asynchronously (host functions may await) with epoch
 //! interruption. It prefers the pooling instance allocator, which makes a
@@ -9,19 +9,13 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::Source;
 use crate::functions::FunctionCache;
 
-/// How often the epoch advances. At each tick a running guest yields and the
-/// host checks its deadline and cancel flag, so a call is cut at most one tick
-/// after its deadline.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub use crate::epoch::{EPOCH_TICK, EpochTicker};
 
 /// How instances are allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +135,14 @@ impl HostEngine {
     /// Start a thread that advances the epoch every [`EPOCH_TICK`] until the
     /// returned guard is dropped.
     pub fn start_ticker(&self) -> EpochTicker {
-        EpochTicker::start(self.engine.clone())
+        EpochTicker::thread(self.engine.clone())
+    }
+
+    /// Start the epoch clock of a process of one call: a timer signal for
+    /// the first tick, a thread only if the call outlives it
+    /// ([`EpochTicker::signal`]).
+    pub fn start_signal_ticker(&self) -> EpochTicker {
+        EpochTicker::signal(self.engine.clone())
     }
 }
 
@@ -215,34 +216,6 @@ fn pool_config(options: &EngineOptions) -> PoolingAllocationConfig {
     // keeping them resident made calls slower.
     pool.table_keep_resident(16 << 10).async_stack_keep_resident(128 << 10);
     pool
-}
-
-/// Advances the engine's epoch on a background thread; stops when dropped.
-pub struct EpochTicker {
-    stop: Arc<AtomicBool>,
-}
-
-impl EpochTicker {
-    fn start(engine: Engine) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        thread::Builder::new()
-            .name("isaac-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawning the epoch thread");
-        EpochTicker { stop }
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,7 @@ pub mod console;
 pub(crate) mod digest;
 pub mod dirs;
 pub mod engine;
+pub mod epoch;
 pub mod error;
 pub mod functions;
 pub mod grants;

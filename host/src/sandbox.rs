@@ -234,7 +234,9 @@ impl CallSpec {
         let cancel = self.cancel.clone();
         let blocked = blocked.clone();
         store.set_epoch_deadline(1);
+        crate::epoch::call_starts();
         store.epoch_deadline_callback(move |_| {
+            crate::epoch::keep_ticking();
             if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(wasmtime::Error::new(Stop::Cancelled));
             }

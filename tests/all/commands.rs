@@ -119,6 +119,41 @@ fn a_looping_or_hoarding_command_is_stopped_at_its_limits() {
     assert_eq!(home.ok(&["run", "atk", "args"]), "atk\nargs\nHOME=(unset)\n");
 }
 
+/// `isaac run`'s deadline clock starts as a `SIGALRM` timer (`epoch.rs`):
+/// a parent that blocks or ignores that signal, which the child inherits,
+/// must not stop it. Through python3, which can do either before `exec`.
+#[test]
+fn the_deadline_holds_when_the_parent_blocks_or_ignores_sigalrm() {
+    const EXEC: &str = "import os, signal, sys\n\
+        if sys.argv[1] == 'block': signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n\
+        else: signal.signal(signal.SIGALRM, signal.SIG_IGN)\n\
+        os.execv(sys.argv[2], sys.argv[2:])\n";
+    let home = home("[limits]\ndeadline_ms = 300\n");
+    for how in ["block", "ignore"] {
+        let isaac = home.isaac();
+        let mut cmd = std::process::Command::new("python3");
+        cmd.args(["-c", EXEC, how]).arg(isaac.get_program()).args(["run", "atk", "spin"]);
+        for (name, value) in isaac.get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                child.kill().unwrap();
+                panic!("SIGALRM {how}ed by the parent: the spinning call was never stopped");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{how}: {}", text(&out).1);
+        assert!(text(&out).1.contains("ran past its deadline of 300 ms"), "{how}: {}", text(&out).1);
+    }
+}
+
 #[test]
 fn a_commands_escapes_do_not_reach_the_terminal() {
     let home = home("");

@@ -50,9 +50,10 @@ pub struct Context {
 
 impl Context {
     /// Resolve the global flags (over the environment and the config file)
-    /// for a command that makes `one_call` (and exits) or more, and whose
-    /// calls may do `blocking_files` I/O on their own thread (`isaac run`).
-    pub fn new(args: &GlobalArgs, one_call: bool, blocking_files: bool) -> Result<Self, SettingsError> {
+    /// for a command that makes `one_call` (and exits) or more; `one_shot`:
+    /// `isaac run`, whose one call may do blocking file I/O on this thread,
+    /// after which the process leaves.
+    pub fn new(args: &GlobalArgs, one_call: bool, one_shot: bool) -> Result<Self, SettingsError> {
         let flags = Flags {
             home: args.home.clone(),
             config: args.config.clone(),
@@ -60,7 +61,8 @@ impl Context {
             verbose: args.verbose,
             quiet: args.quiet,
             one_call,
-            blocking_files,
+            blocking_files: one_shot,
+            one_shot,
             optimizer: std::env::current_exe().ok(),
         };
         Ok(Context {

@@ -90,6 +90,11 @@ pub struct Host {
     sources: Sources,
     protected: Protected,
     runtimes: run::Runtimes,
+    /// The plugin of the last [`Host::run`], dropped by the next run or
+    /// with the host: `isaac run` leaves without taking the host apart
+    /// (`cli::exit`), so its one plugin is never torn down (its code
+    /// unmapped, its linker freed entry by entry: ~35 µs).
+    last_run: Mutex<Option<LoadedPlugin>>,
     record: Mutex<RunRecord>,
     pool: OnceLock<Option<rayon::ThreadPool>>,
     baseline: OnceLock<Option<load::Baseline>>,

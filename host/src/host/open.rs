@@ -56,7 +56,10 @@ impl Host {
         let grants = Grants::new(state.clone());
         let sources = Sources::new(state.clone());
         let artifacts = Artifacts::new(state.clone());
-        let ticker = engine.start_ticker();
+        let ticker = match settings.epoch_signal() {
+            true => engine.start_signal_ticker(),
+            false => engine.start_ticker(),
+        };
         Ok(Host {
             home,
             settings: settings.clone(),
@@ -73,6 +76,7 @@ impl Host {
             sources,
             protected,
             runtimes: run::Runtimes::default(),
+            last_run: Mutex::new(None),
             record: Mutex::new(RunRecord {
                 startup_ms: metrics::process_start().elapsed().as_secs_f64() * 1e3,
                 ..RunRecord::default()

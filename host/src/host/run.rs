@@ -98,7 +98,9 @@ impl Host {
         let mut spec = plugin.spec.clone();
         spec.granted.wasi.dirs.extend(reads);
         let runtime = self.runtimes.get(plugin.needs_io())?;
-        runtime.block_on(plugin.call(&spec, &resolved, args, &options.stdio))
+        let result = runtime.block_on(plugin.call(&spec, &resolved, args, &options.stdio));
+        *self.last_run.lock().unwrap_or_else(|e| e.into_inner()) = Some(plugin);
+        result
     }
 
     /// The directories `paths` map to, each checked against what no grant

@@ -70,6 +70,9 @@ pub struct Flags {
     /// A command whose one call may do its WASI file I/O on its own thread
     /// (`isaac run`; [`Settings::blocking_files`]).
     pub blocking_files: bool,
+    /// A process that makes its one call on the thread that opens the host,
+    /// then leaves (`isaac run`; [`Settings::epoch_signal`]).
+    pub one_shot: bool,
     /// The program that compiles optimised code in the background (the
     /// CLI passes its own binary): tiered compilation, unless `[loader]
     /// tiered = false` or `ISAAC_TIERED=0`.
@@ -107,6 +110,7 @@ pub struct Settings {
     log_level: Level,
     pooling: bool,
     blocking_files: bool,
+    one_shot: bool,
     optimizer: Option<PathBuf>,
     downloads: DownloadLimits,
     user_home: Option<PathBuf>,
@@ -170,6 +174,7 @@ impl Settings {
             log_level,
             pooling,
             blocking_files,
+            one_shot: flags.one_shot,
             optimizer,
             downloads,
             user_home,
@@ -232,6 +237,14 @@ impl Settings {
     /// network mount), and there the deadline still ends such a call.
     pub fn blocking_files(&self) -> bool {
         self.blocking_files
+    }
+
+    /// Whether the epoch clock of call deadlines starts as one timer signal
+    /// to the thread that opens the host, and a thread only if the call
+    /// outlives a tick ([`crate::epoch`]): a process of one call that then
+    /// leaves (`isaac run`). Other hosts start a thread at once.
+    pub fn epoch_signal(&self) -> bool {
+        self.one_shot
     }
 
     /// The program that compiles optimised code in the background (the
