@@ -14,13 +14,18 @@
 //!   store is made ([`call_starts`]); its handler only advances the epoch
 //!   (`Engine::increment_epoch` is async-signal-safe). If the call is still
 //!   running then, the deadline callback starts the ticking thread
-//!   ([`keep_ticking`]), so the signal comes at most once in a process.
+//!   ([`keep_ticking`]), so the signal comes at most once in a process (or
+//!   every tick, if no thread can be started).
+//!
+//!   The signal is a real-time one of isaac's own ([`clock_signal`]), not
+//!   `SIGALRM`: a watchdog's `alarm` or `timeout -s ALRM` still ends isaac.
 //!   Its handler is installed with `SA_RESTART`, so a system call it
 //!   interrupts is restarted rather than failing with `EINTR`; the calls
-//!   that are never restarted (`epoll_wait`, `nanosleep`) are tokio's and
-//!   std's, which retry. The signal is unblocked on that thread (a blocked
-//!   `SIGALRM` inherited from the parent would otherwise stop the clock).
-//!   If the timer cannot be made, the clock is a thread as for any host.
+//!   that are never restarted (`epoll_wait`, `nanosleep`, futex waits) are
+//!   tokio's and std's, which retry, and isaac's own stdin reads retry too.
+//!   isaac unblocks the signal on that thread (a mask inherited from the
+//!   parent would otherwise stop the clock). A store made on another
+//!   thread, or a timer that cannot be made or armed, gets the thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once, OnceLock};
@@ -45,14 +50,15 @@ impl EpochTicker {
     /// A thread that advances `engine`'s epoch every [`EPOCH_TICK`].
     pub fn thread(engine: Engine) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        spawn(engine, stop.clone());
+        spawn(engine, stop.clone()).expect("spawning the epoch thread");
         EpochTicker { stop, signal: false }
     }
 
     /// For a process of one call: a one-shot timer signal to this thread
     /// for the first tick, then a thread if the call still runs (see the
     /// module's notes). A thread at once if the process has a signal clock
-    /// already or the timer cannot be made.
+    /// already or the timer cannot be made. The clock keeps a handle on
+    /// `engine` for the life of the process.
     pub fn signal(engine: Engine) -> Self {
         match SignalClock::install(&engine) {
             Ok(()) => EpochTicker { stop: signal_stop().clone(), signal: true },
@@ -69,13 +75,13 @@ impl Drop for EpochTicker {
         if self.signal
             && let Some(clock) = CLOCK.get()
         {
-            clock.disarm();
+            clock.set(Duration::ZERO, Duration::ZERO);
         }
         self.stop.store(true, Ordering::Relaxed);
     }
 }
 
-fn spawn(engine: Engine, stop: Arc<AtomicBool>) {
+fn spawn(engine: Engine, stop: Arc<AtomicBool>) -> std::io::Result<()> {
     thread::Builder::new()
         .name("isaac-epoch".into())
         .spawn(move || {
@@ -84,28 +90,50 @@ fn spawn(engine: Engine, stop: Arc<AtomicBool>) {
                 engine.increment_epoch();
             }
         })
-        .expect("spawning the epoch thread");
+        .map(drop)
+}
+
+/// The signal of the clock: a real-time one, which nothing else in the
+/// process or around it sends.
+pub fn clock_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
 }
 
 /// A call's store is being made: if this process has a signal clock, arm
 /// its timer for the first tick (once), or, if that tick has come already,
-/// keep ticking with the thread. Nothing for a thread clock.
+/// keep ticking with the thread. A store made on a thread the signal does
+/// not reach gets the thread at once. Nothing for a thread clock.
 pub fn call_starts() {
     let Some(clock) = CLOCK.get() else { return };
+    if gettid() != clock.thread {
+        keep_ticking();
+        return;
+    }
     let first = !clock.armed.swap(true, Ordering::Relaxed);
     // A timer that would not arm must not leave the call without a clock.
-    if (first && !clock.arm()) || (!first && clock.fired.load(Ordering::Relaxed)) {
+    if (first && !clock.set(EPOCH_TICK, Duration::ZERO)) || (!first && clock.fired.load(Ordering::Relaxed)) {
         keep_ticking();
     }
 }
 
 /// The epoch reached a store's deadline: with a signal clock, its one
-/// signal has come and the call runs on, so the thread ticks from now on.
+/// signal has come and the call runs on, so the thread ticks from now on
+/// (or, if no thread can be started, the signal every tick).
 pub fn keep_ticking() {
     static THREAD: Once = Once::new();
     if let Some(clock) = CLOCK.get() {
-        THREAD.call_once(|| spawn(clock.engine.clone(), signal_stop().clone()));
+        THREAD.call_once(|| {
+            if let Err(e) = spawn(clock.engine.clone(), signal_stop().clone()) {
+                tracing::debug!("epoch clock: no thread ({e}); the signal ticks");
+                clock.set(EPOCH_TICK, EPOCH_TICK);
+            }
+        });
     }
+}
+
+fn gettid() -> libc::pid_t {
+    // SAFETY: `gettid` has no preconditions.
+    unsafe { libc::gettid() }
 }
 
 fn signal_stop() -> &'static Arc<AtomicBool> {
@@ -120,6 +148,8 @@ struct SignalClock {
     engine: Engine,
     /// The POSIX timer (a `timer_t`, an opaque kernel id).
     timer: usize,
+    /// The thread it signals.
+    thread: libc::pid_t,
     armed: AtomicBool,
     fired: AtomicBool,
 }
@@ -142,57 +172,62 @@ impl SignalClock {
         if CLOCK.get().is_some() {
             return Err(ClockError::Taken);
         }
-        // SAFETY: plain libc calls on values built here: the handler only
-        // does async-signal-safe work (an atomic load, an atomic add, an
-        // atomic store); the sigevent names this thread, which is alive.
+        let (signal, thread) = (clock_signal(), gettid());
+        // SAFETY: plain libc calls on values built here. The sigevent names
+        // this thread, which is alive; the handler only does
+        // async-signal-safe work (an atomic load, an atomic add, an atomic
+        // store) and is installed only once the timer exists.
         let timer = unsafe {
+            let mut event: libc::sigevent = std::mem::zeroed();
+            event.sigev_notify = libc::SIGEV_THREAD_ID;
+            event.sigev_signo = signal;
+            event.sigev_notify_thread_id = thread;
+            let mut timer: libc::timer_t = std::ptr::null_mut();
+            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut event, &mut timer) != 0 {
+                return Err(os("timer_create"));
+            }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_tick as extern "C" fn(libc::c_int) as libc::sighandler_t;
             action.sa_flags = libc::SA_RESTART | libc::SA_ONSTACK;
             libc::sigemptyset(&mut action.sa_mask);
-            if libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()) != 0 {
-                return Err(os("sigaction"));
-            }
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGALRM);
-            if libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) != 0 {
-                return Err(os("pthread_sigmask"));
-            }
-            let mut event: libc::sigevent = std::mem::zeroed();
-            event.sigev_notify = libc::SIGEV_THREAD_ID;
-            event.sigev_signo = libc::SIGALRM;
-            event.sigev_notify_thread_id = libc::gettid();
-            let mut timer: libc::timer_t = std::ptr::null_mut();
-            if libc::timer_create(libc::CLOCK_MONOTONIC, &mut event, &mut timer) != 0 {
-                return Err(os("timer_create"));
+            libc::sigaddset(&mut set, signal);
+            let failed = if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+                Some(os("sigaction"))
+            } else {
+                match libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) {
+                    0 => None,
+                    code => Some(ClockError::Os {
+                        what: "pthread_sigmask",
+                        source: std::io::Error::from_raw_os_error(code),
+                    }),
+                }
+            };
+            if let Some(e) = failed {
+                libc::timer_delete(timer);
+                return Err(e);
             }
             timer
         };
         let clock = SignalClock {
             engine: engine.clone(),
             timer: timer as usize,
+            thread,
             armed: AtomicBool::new(false),
             fired: AtomicBool::new(false),
         };
         CLOCK.set(clock).map_err(|_| ClockError::Taken)
     }
 
-    /// Fire once, one tick from now; whether the timer took it.
-    fn arm(&self) -> bool {
-        self.set(EPOCH_TICK)
-    }
-
-    /// Never fire.
-    fn disarm(&self) {
-        self.set(Duration::ZERO);
-    }
-
-    fn set(&self, after: Duration) -> bool {
-        let value = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
-            it_value: libc::timespec { tv_sec: after.as_secs() as libc::time_t, tv_nsec: after.subsec_nanos().into() },
+    /// Fire `after` from now, then every `every` (zero: once; `after` zero:
+    /// never); whether the timer took it.
+    fn set(&self, after: Duration, every: Duration) -> bool {
+        let spec = |d: Duration| libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
         };
+        let value = libc::itimerspec { it_interval: spec(every), it_value: spec(after) };
         // SAFETY: the timer made by `install`, never deleted.
         let status = unsafe { libc::timer_settime(self.timer as libc::timer_t, 0, &value, std::ptr::null_mut()) };
         if status != 0 {
@@ -204,7 +239,7 @@ impl SignalClock {
 
 extern "C" fn on_tick(_signal: libc::c_int) {
     if let Some(clock) = CLOCK.get() {
-        clock.engine.increment_epoch();
         clock.fired.store(true, Ordering::Relaxed);
+        clock.engine.increment_epoch();
     }
 }

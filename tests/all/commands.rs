@@ -119,14 +119,16 @@ fn a_looping_or_hoarding_command_is_stopped_at_its_limits() {
     assert_eq!(home.ok(&["run", "atk", "args"]), "atk\nargs\nHOME=(unset)\n");
 }
 
-/// `isaac run`'s deadline clock starts as a `SIGALRM` timer (`epoch.rs`):
-/// a parent that blocks or ignores that signal, which the child inherits,
-/// must not stop it. Through python3, which can do either before `exec`.
+/// `isaac run`'s deadline clock starts as a timer signal (`epoch.rs`): a
+/// parent that blocks every signal, or ignores every real-time one and
+/// `SIGALRM`, which the child inherits, must not stop it. Through python3,
+/// which can do either before `exec`.
 #[test]
-fn the_deadline_holds_when_the_parent_blocks_or_ignores_sigalrm() {
+fn the_deadline_holds_when_the_parent_blocks_or_ignores_signals() {
     const EXEC: &str = "import os, signal, sys\n\
-        if sys.argv[1] == 'block': signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n\
-        else: signal.signal(signal.SIGALRM, signal.SIG_IGN)\n\
+        if sys.argv[1] == 'block': signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())\n\
+        else:\n    \
+            for s in [signal.SIGALRM, *range(signal.SIGRTMIN, signal.SIGRTMAX + 1)]: signal.signal(s, signal.SIG_IGN)\n\
         os.execv(sys.argv[2], sys.argv[2:])\n";
     let home = home("[limits]\ndeadline_ms = 300\n");
     for how in ["block", "ignore"] {
@@ -144,7 +146,7 @@ fn the_deadline_holds_when_the_parent_blocks_or_ignores_sigalrm() {
         while child.try_wait().unwrap().is_none() {
             if started.elapsed() > std::time::Duration::from_secs(30) {
                 child.kill().unwrap();
-                panic!("SIGALRM {how}ed by the parent: the spinning call was never stopped");
+                panic!("signals {how}ed by the parent: the spinning call was never stopped");
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

@@ -93,6 +93,8 @@ impl Host {
     /// the host's own. Blocks; call it from outside an async runtime
     /// (a long-lived embedder runs commands through a `Session`).
     pub fn run(&self, command: &str, args: &[String], options: &RunOptions) -> Result<String, RunError> {
+        // The last run's plugin goes first: never two kept at once.
+        drop(self.last_run.lock().unwrap_or_else(|e| e.into_inner()).take());
         let (reads, _copies) = self.allow_read(&options.allow_read)?;
         let (plugin, resolved) = self.runtimes.get(false)?.block_on(self.prepare(command))?;
         let mut spec = plugin.spec.clone();

@@ -41,11 +41,21 @@ impl Source {
         Source { from: From::File(file), blocked }
     }
 
-    /// Up to `size` bytes, waiting for them; `Ok(0)` at the end.
+    /// Up to `size` bytes, waiting for them; `Ok(0)` at the end. A read
+    /// a signal interrupted (`isaac run`'s clock, `crate::epoch`) is made
+    /// again.
     fn read_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.blocked.time(|| match &self.from {
-            From::Stdin => std::io::stdin().lock().read(buf),
-            From::File(file) => (&**file).read(buf),
+        self.blocked.time(|| {
+            loop {
+                let read = match &self.from {
+                    From::Stdin => std::io::stdin().lock().read(buf),
+                    From::File(file) => (&**file).read(buf),
+                };
+                match read {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    read => return read,
+                }
+            }
         })
     }
 }
