@@ -14,10 +14,10 @@
 #                    (default: 50)
 #   BEFORE=DIR       also time DIR/isaac-PROFILE (binaries kept from an
 #                    earlier commit), for before/after in one run
-#
-# Every binary timed is a fresh copy in a temporary folder (see `fresh`).
 #   HOMES=DIR        keep the homes in DIR (made once, reused) instead of a
 #                    temporary folder
+#
+# Every binary timed is a fresh copy in a temporary folder (see `fresh`).
 #
 # Needs hyperfine (apt install hyperfine) and the example plugins
 # (example-plugins/build.sh). Prints hyperfine's table; hyperfine flags
