@@ -136,14 +136,7 @@ impl<'t> Document<'t> {
             let message = format!("unknown field `{}`, expected one of {}", key.get_ref(), known.join(", "));
             return Err(TomlError::at(path, text, Some(key.span()), message));
         }
-        let mut owned = Owned::new();
-        for name in owners.names() {
-            let value = table.as_mut().and_then(|t| t.remove(name)).map(ValueDeserializer::from);
-            if let Some(canonical) = owners.check(name, value).transpose().map_err(error)?.flatten() {
-                owned.insert(name.to_owned(), canonical);
-            }
-        }
-        Ok(owned)
+        owned(owners, |name| table.as_mut().and_then(|t| t.remove(name)).map(ValueDeserializer::from)).map_err(error)
     }
 
     /// Deserialize what is left of the document as `T`.
@@ -152,6 +145,28 @@ impl<'t> Document<'t> {
         T::deserialize(toml::de::Deserializer::from(self.root))
             .map_err(|e| TomlError::at(path, text, e.span(), e.message().trim_end()))
     }
+}
+
+/// The sections of a file that has none (a missing config file): each
+/// owner's value for an absent table, as [`Document::take_sections`] gives
+/// for an empty one.
+pub fn absent_sections(path: &Path, owners: &dyn Sections) -> Result<Owned, TomlError> {
+    owned(owners, |_| None).map_err(|e| TomlError::at(path, "", None, e.message().trim_end()))
+}
+
+/// Each section of `owners` checked by its owner, with the value `take`
+/// gives for it (`None`: absent).
+fn owned<'v>(
+    owners: &dyn Sections,
+    mut take: impl FnMut(&str) -> Option<ValueDeserializer<'v>>,
+) -> Result<Owned, toml::de::Error> {
+    let mut owned = Owned::new();
+    for name in owners.names() {
+        if let Some(canonical) = owners.check(name, take(name)).transpose()?.flatten() {
+            owned.insert(name.to_owned(), canonical);
+        }
+    }
+    Ok(owned)
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {

@@ -18,6 +18,7 @@ mod functions;
 mod fuzz;
 mod http;
 mod languages;
+mod layout;
 mod limits;
 mod loading;
 mod mcp;

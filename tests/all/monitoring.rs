@@ -34,6 +34,32 @@ fn every_process_records_a_line_and_stats_shows_them() {
 }
 
 #[test]
+fn the_recorded_peak_is_isaacs_own_not_a_larger_parents() {
+    // After `exec`, `getrusage` still reports the size of the process that
+    // exec'd (here a python holding 400 MiB): the record must not.
+    const EXEC: &str = "import os, sys\n\
+        ballast = bytearray(400 << 20)\n\
+        os.execv(sys.argv[1], sys.argv[1:])\n";
+    let home = TestHome::new();
+    assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
+    assert!(home.run(&["stats", "--clear"]).status.success());
+    let isaac = home.isaac();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", EXEC]).arg(isaac.get_program()).args(["run", "hello"]);
+    for (name, value) in isaac.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let records: Vec<serde_json::Value> = serde_json::from_str(&text(&home.run(&["stats", "--json"])).0).unwrap();
+    let peak_mib = records[0]["peak_rss_kb"].as_u64().unwrap() >> 10;
+    assert!(peak_mib > 0 && peak_mib < 200, "isaac's own peak, not python's 400 MiB: {peak_mib} MiB");
+}
+
+#[test]
 fn profile_memory_prints_current_and_peak() {
     let home = TestHome::new();
     assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());

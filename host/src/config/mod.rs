@@ -91,10 +91,17 @@ impl Config {
     /// is false.
     pub fn load(path: &Path, required: bool, owners: &dyn Sections) -> Result<Self, TomlError> {
         if !required && !path.exists() {
-            return Self::parse(path, "", owners);
+            return Self::defaults(path, owners);
         }
         let text = tomlfile::read_text(path, "the config file")?;
         Self::parse(path, &text, owners)
+    }
+
+    /// What a missing file gives: every default, and each section's value
+    /// for an absent table. The same as an empty file, without parsing one
+    /// (~30 µs of every start).
+    fn defaults(path: &Path, owners: &dyn Sections) -> Result<Self, TomlError> {
+        Ok(Config { sections: tomlfile::absent_sections(path, owners)?, ..Config::default() })
     }
 
     /// Parse and check `text`, the contents of `path`.

@@ -12,6 +12,8 @@ fn missing_default_file_is_defaults_but_a_named_one_is_an_error() {
     let p = Path::new("/nonexistent/isaac/config.toml");
     let defaults = Config::load(p, false, CONFIG_SECTIONS).unwrap();
     assert_eq!(defaults.limits, LimitsConfig::default());
+    // Not parsed, yet what an empty file gives, the capabilities' tables too.
+    assert_eq!(defaults, parse("").unwrap());
     assert!(Config::load(p, true, CONFIG_SECTIONS).unwrap_err().message.contains("cannot read"));
 }
 

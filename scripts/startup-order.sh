@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerate host/startup-order.txt: the functions a warm `isaac run`
+# executes, which host/build.rs has the linker lay out first in the `isaac`
+# binary (docs/performance.md, "The start-up code in one place").
+#
+#   scripts/startup-order.sh [RUNS]
+#
+# Samples RUNS (default 600) runs of `isaac run hello:hello` with
+# `perf record` at 100 kHz and adds every function of the binary that was
+# seen to the list, in the binary's own order (neighbours stay neighbours).
+# A run is short, so each pass sees most but not all of them: the list
+# keeps what earlier passes saw (delete the file to start afresh), and
+# names the binary no longer has are dropped. Needs perf (apt install
+# linux-perf) and the example plugins (example-plugins/build.sh). Run it
+# again when the start-up path changes much: a function missing from the
+# list still works, it is only laid out with the rest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+runs="${1:-600}"
+targets="${CARGO_TARGET_DIR:-target}"
+cargo build --locked --release -p isaac-host --bin isaac
+[ -f example-plugins/dist/hello/hello.wasm ] || example-plugins/build.sh
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+unset ISAAC_HOME ISAAC_CONFIG
+cp "$targets/release/isaac" "$work/isaac"
+"$work/isaac" --home "$work/home" plugins add example-plugins/dist/hello >/dev/null
+"$work/isaac" --home "$work/home" run hello:hello warm >/dev/null
+perf record -q -F 100000 -o "$work/perf.data" -- \
+    sh -c "for i in \$(seq $runs); do '$work/isaac' --home '$work/home' run hello:hello order >/dev/null; done"
+perf report -i "$work/perf.data" --no-demangle --comm isaac --dso isaac --sort sym -F sym --stdio </dev/null 2>/dev/null |
+    sed -n 's/^ *\[\.\] //p' >"$work/seen"
+[ -f host/startup-order.txt ] && cat host/startup-order.txt >>"$work/seen"
+nm --defined-only -n "$work/isaac" | awk 'NR == FNR { seen[$1]; next } ($3 in seen) { print $3 }' "$work/seen" - |
+    awk '!done[$0]++' >host/startup-order.txt
+echo "host/startup-order.txt: $(wc -l <host/startup-order.txt) functions"
