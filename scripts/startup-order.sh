@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Regenerate host/startup-order.txt: the functions a warm `isaac run`
-# executes, which host/build.rs has the linker lay out first in the `isaac`
-# binary (docs/performance.md, "The start-up code in one place").
+# Regenerate host/startup-order/PROFILE.txt: the functions a warm `isaac
+# run` executes, which host/build.rs has the linker lay out first in the
+# `isaac` binary of that profile (docs/performance.md, "The start-up code
+# in one place").
 #
-#   scripts/startup-order.sh [RUNS]
+#   scripts/startup-order.sh [PROFILE] [RUNS]
+#
+# PROFILE: `release` (default; the tests' binary) or `dist` (what users
+# install). Rust's symbol names carry a hash of the profile, so each has
+# its own list; `dist` is built here with `-C strip=none` in RUSTFLAGS,
+# which keeps the symbols without changing their names (a separate build
+# of every crate: ~10 minutes on two cores).
 #
 # Samples RUNS (default 600) runs of `isaac run hello:hello` with
 # `perf record` at 100 kHz and adds every function of the binary that was
@@ -16,22 +23,32 @@
 # list still works, it is only laid out with the rest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-runs="${1:-600}"
+profile="${1:-release}"
+runs="${2:-600}"
+usage() { echo "usage: scripts/startup-order.sh [release|dist] [RUNS]" >&2; exit 2; }
+[[ "$profile" =~ ^(release|dist)$ && "$runs" =~ ^[1-9][0-9]*$ ]] || usage
+list="host/startup-order/$profile.txt"
 targets="${CARGO_TARGET_DIR:-target}"
-cargo build --locked --release -p isaac-host --bin isaac
+if [ "$profile" = release ]; then
+    cargo build --locked --release -p isaac-host --bin isaac
+else
+    RUSTFLAGS="${RUSTFLAGS:-} -C strip=none" cargo build --locked --profile "$profile" -p isaac-host --bin isaac
+fi
 [ -f example-plugins/dist/hello/hello.wasm ] || example-plugins/build.sh
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 unset ISAAC_HOME ISAAC_CONFIG
-cp "$targets/release/isaac" "$work/isaac"
+cp "$targets/$profile/isaac" "$work/isaac"
 "$work/isaac" --home "$work/home" plugins add example-plugins/dist/hello >/dev/null
 "$work/isaac" --home "$work/home" run hello:hello warm >/dev/null
 perf record -q -F 100000 -o "$work/perf.data" -- \
     sh -c "for i in \$(seq $runs); do '$work/isaac' --home '$work/home' run hello:hello order >/dev/null; done"
-perf report -i "$work/perf.data" --no-demangle --comm isaac --dso isaac --sort sym -F sym --stdio </dev/null 2>/dev/null |
+perf report -i "$work/perf.data" --no-demangle --dso isaac --sort sym -F sym --stdio </dev/null 2>/dev/null |
     sed -n 's/^ *\[\.\] //p' >"$work/seen"
-[ -f host/startup-order.txt ] && cat host/startup-order.txt >>"$work/seen"
+[ -s "$work/seen" ] || { echo "perf saw no function of isaac (is perf allowed here?)" >&2; exit 1; }
+[ -f "$list" ] && cat "$list" >>"$work/seen"
 nm --defined-only -n "$work/isaac" | awk 'NR == FNR { seen[$1]; next } ($3 in seen) { print $3 }' "$work/seen" - |
-    awk '!done[$0]++' >host/startup-order.txt
-echo "host/startup-order.txt: $(wc -l <host/startup-order.txt) functions"
+    awk '!done[$0]++' >"$work/list"
+mv "$work/list" "$list"
+echo "$list: $(wc -l <"$list") functions"

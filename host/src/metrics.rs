@@ -85,8 +85,9 @@ pub fn process_start() -> Instant {
 }
 
 /// `getrusage`'s peak resident size, in KiB (Linux). After `exec` it is the
-/// larger of this program's peak and the size of the process before `exec`
-/// (the parent's, copied by `fork`).
+/// larger of this program's peak and the peak of the image the process ran
+/// before `exec` (a copy of the parent after `fork`, or its own earlier
+/// program).
 fn rusage_maxrss_kb() -> Option<u64> {
     if !cfg!(target_os = "linux") {
         return None;

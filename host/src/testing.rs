@@ -19,6 +19,11 @@ use crate::sandbox::{self, HostState};
 pub use crate::suite::distinct;
 pub use crate::suite::policies::{PolicyRates, compare as compare_policies};
 
+/// Whether host/build.rs had the linker lay out the `isaac` binary's
+/// start-up code in one place (`host/startup-order/PROFILE.txt`): on
+/// x86-64 Linux with rust-lld, for a profile with a list, unless turned off.
+pub const STARTUP_ORDERED: bool = option_env!("ISAAC_STARTUP_ORDER").is_some();
+
 /// The host's linker for one engine: WASI p2 and every capability, under
 /// every supported version of `isaac:plugin`, as [`Host::open`](crate::Host::open)
 /// builds it.

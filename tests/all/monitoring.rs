@@ -37,8 +37,9 @@ fn every_process_records_a_line_and_stats_shows_them() {
 fn the_recorded_peak_is_isaacs_own_not_a_larger_parents() {
     // After `exec`, `getrusage` still reports the size of the process that
     // exec'd (here a python holding 400 MiB): the record must not.
-    const EXEC: &str = "import os, sys\n\
-        ballast = bytearray(400 << 20)\n\
+    const EXEC: &str = "import os, resource, sys\n\
+        ballast = b'x' * (400 << 20)\n\
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >= 400 << 10\n\
         os.execv(sys.argv[1], sys.argv[1:])\n";
     let home = TestHome::new();
     assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
