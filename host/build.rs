@@ -11,7 +11,8 @@
 //! what users install): Rust's symbol names carry a hash of each crate's
 //! version, dependencies and profile, so a dependency bump matches fewer of
 //! them (a name the build lacks is skipped; `tests/all/layout.rs` says when
-//! too many are). A profile without a list is linked as it comes.
+//! too many are). Features change the names too: `release`'s list holds
+//! those of `cargo build` and of `cargo test --workspace` (`testing` on). A profile without a list is linked as it comes.
 //!
 //! Only where the linker is rust-lld, Rust's default on x86-64 Linux: a
 //! linker of the user's choosing (`RUSTC_LINKER`, `-C linker`, `-fuse-ld`)

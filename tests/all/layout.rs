@@ -31,8 +31,10 @@ fn the_start_up_code_is_laid_out_in_one_place() {
         })
         .collect();
     let found: Vec<(u64, u64)> = listed.iter().filter_map(|name| functions.get(name).copied()).collect();
+    // The list holds the names of two builds (`cargo build`'s and this
+    // one's, with the `testing` feature): most of each are the other's too.
     assert!(
-        found.len() * 4 >= listed.len() * 3,
+        found.len() * 2 >= listed.len(),
         "only {} of the {} functions of host/startup-order/release.txt are in the binary (names change with \
          the dependencies): run scripts/startup-order.sh release",
         found.len(),
