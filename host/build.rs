@@ -4,15 +4,17 @@
 //!
 //! They are ~1 MB of the `release` binary's 22 MB of code. Scattered, a
 //! start faulted in ~90 pieces of code, each mapping 32 pages it mostly did
-//! not need; together, ~70 fewer faults and ~0.1–0.2 ms less per start
+//! not need; together, ~55 fewer faults and ~0.2 ms less per start
 //! (docs/performance.md, "The start-up code in one place").
 //!
 //! Each profile has its own list (`release`, the tests' binary; `dist`,
 //! what users install): Rust's symbol names carry a hash of each crate's
-//! version, dependencies and profile, so a dependency bump matches fewer of
-//! them (a name the build lacks is skipped; `tests/all/layout.rs` says when
-//! too many are). Features change the names too: `release`'s list holds
-//! those of `cargo build` and of `cargo test --workspace` (`testing` on). A profile without a list is linked as it comes.
+//! version, features, dependencies and profile, so a dependency bump
+//! matches fewer of them (a name the build lacks is skipped;
+//! `tests/all/layout.rs` says when too many are). `release`'s list holds
+//! the names of `cargo build`'s binary and of `cargo test --workspace`'s
+//! (isaac-host's `testing` feature on). A profile without a list is linked
+//! as it comes.
 //!
 //! Only where the linker is rust-lld, Rust's default on x86-64 Linux: a
 //! linker of the user's choosing (`RUSTC_LINKER`, `-C linker`, `-fuse-ld`)
