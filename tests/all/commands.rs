@@ -126,21 +126,13 @@ fn a_looping_or_hoarding_command_is_stopped_at_its_limits() {
 #[test]
 fn the_deadline_holds_when_the_parent_blocks_or_ignores_signals() {
     const EXEC: &str = "import os, signal, sys\n\
-        if sys.argv[1] == 'block': signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())\n\
+        if HOW == 'block': signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())\n\
         else:\n    \
             for s in [signal.SIGALRM, *range(signal.SIGRTMIN, signal.SIGRTMAX + 1)]: signal.signal(s, signal.SIG_IGN)\n\
-        os.execv(sys.argv[2], sys.argv[2:])\n";
+        os.execv(sys.argv[1], sys.argv[1:])\n";
     let home = home("[limits]\ndeadline_ms = 300\n");
     for how in ["block", "ignore"] {
-        let isaac = home.isaac();
-        let mut cmd = std::process::Command::new("python3");
-        cmd.args(["-c", EXEC, how]).arg(isaac.get_program()).args(["run", "atk", "spin"]);
-        for (name, value) in isaac.get_envs() {
-            match value {
-                Some(value) => cmd.env(name, value),
-                None => cmd.env_remove(name),
-            };
-        }
+        let mut cmd = home.isaac_from_python(&format!("HOW = '{how}'\n{EXEC}"), &["run", "atk", "spin"]);
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let started = std::time::Instant::now();
         while child.try_wait().unwrap().is_none() {

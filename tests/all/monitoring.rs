@@ -44,16 +44,7 @@ fn the_recorded_peak_is_isaacs_own_not_a_larger_parents() {
     let home = TestHome::new();
     assert!(home.run(&["plugins", "add", dist("hello").to_str().unwrap()]).status.success());
     assert!(home.run(&["stats", "--clear"]).status.success());
-    let isaac = home.isaac();
-    let mut cmd = std::process::Command::new("python3");
-    cmd.args(["-c", EXEC]).arg(isaac.get_program()).args(["run", "hello"]);
-    for (name, value) in isaac.get_envs() {
-        match value {
-            Some(value) => cmd.env(name, value),
-            None => cmd.env_remove(name),
-        };
-    }
-    let out = cmd.output().unwrap();
+    let out = home.isaac_from_python(EXEC, &["run", "hello"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out).1);
     let records: Vec<serde_json::Value> = serde_json::from_str(&text(&home.run(&["stats", "--json"])).0).unwrap();
     let peak_mib = records[0]["peak_rss_kb"].as_u64().unwrap() >> 10;

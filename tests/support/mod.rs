@@ -134,6 +134,22 @@ impl TestHome {
         cmd
     }
 
+    /// `isaac ARGS` as a python3 running `script` (which ends by exec'ing
+    /// `sys.argv[1:]`) starts it: the same binary and environment as
+    /// [`Self::isaac`], from a parent the script prepares.
+    pub fn isaac_from_python(&self, script: &str, args: &[&str]) -> Command {
+        let isaac = self.isaac();
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", script]).arg(isaac.get_program()).args(args);
+        for (name, value) in isaac.get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd
+    }
+
     /// Run `isaac ARGS` and return its output.
     pub fn run(&self, args: &[&str]) -> Output {
         self.isaac().args(args).output().unwrap()
